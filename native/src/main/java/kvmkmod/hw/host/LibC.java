@@ -1,0 +1,45 @@
+package kvmkmod.hw.host;
+
+import com.sun.jna.LastErrorException;
+import com.sun.jna.Native;
+
+/**
+ * The few C library calls that reach the host's /dev/kvm, bound with JNA direct mapping (the cheapest
+ * JNA call path: no per-call reflection or argument boxing). Failures throw {@link LastErrorException}
+ * carrying errno; only the failure path allocates.
+ */
+public final class LibC {
+    private LibC() {}
+
+    public static final int O_RDWR = 2;
+    public static final int O_CLOEXEC = 0x80000;
+    public static final int PROT_READ = 1, PROT_WRITE = 2;
+    public static final int MAP_SHARED = 1;
+    public static final long MAP_FAILED = -1L;
+
+    private static final Throwable LOAD_ERROR;
+
+    static {
+        Throwable err = null;
+        try {
+            Native.register(LibC.class, com.sun.jna.Platform.C_LIBRARY_NAME);
+        } catch (Throwable t) {
+            err = t;
+        }
+        LOAD_ERROR = err;
+    }
+
+    /** Null when the C library is bound; otherwise why it is not (no JNA native support on this OS). */
+    public static Throwable loadError() { return LOAD_ERROR; }
+
+    public static native int open(String path, int flags) throws LastErrorException;
+
+    public static native int close(int fd) throws LastErrorException;
+
+    /** ioctl with an integer or pointer argument (the address of a native structure). */
+    public static native int ioctl(int fd, long request, long arg) throws LastErrorException;
+
+    public static native long mmap(long addr, long length, int prot, int flags, int fd, long offset) throws LastErrorException;
+
+    public static native int munmap(long addr, long length) throws LastErrorException;
+}
