@@ -1,0 +1,2 @@
+/** The userspace VMM in qemu-kvm's role. */
+package kvmkmod.vmm;
