@@ -39,14 +39,37 @@ public final class JavaSys implements Sys {
     }
 
     public static JavaSys create(Backend backend, KvmIntel.Params params) {
-        Kernel k = new Kernel(Platform.create(backend));
+        Kernel k;
+        try {
+            k = new Kernel(Platform.create(backend));
+        } catch (RuntimeException | Error e) {
+            throw new Unavailable("the " + backend.name().toLowerCase() + " backend cannot start (Platform.create: "
+                    + message(e) + ")", e);
+        }
         try {
             KvmIntel m = KvmIntel.insmod(k, params);
             return new JavaSys(k, m, k.newProcess(), "java kvm (" + k.platform.backend().name().toLowerCase() + ")");
         } catch (RuntimeException | Error e) {
             k.close();
-            throw e;
+            throw new Unavailable("the Java KVM module cannot be loaded (KvmIntel.insmod: " + message(e) + ")", e);
         }
+    }
+
+    /**
+     * Our KVM cannot run here: the platform of that backend would not start or insmod failed. The cause
+     * is what they threw ({@link UnsupportedOperationException} while a part is not written yet).
+     */
+    public static final class Unavailable extends RuntimeException {
+        Unavailable(String msg, Throwable cause) { super(msg, cause); }
+
+        /** True while the cause is a part of the stack that is not written yet. */
+        public boolean notImplementedYet() { return getCause() instanceof UnsupportedOperationException; }
+    }
+
+    private static String message(Throwable t) {
+        String m = t.getMessage();
+        return t instanceof UnsupportedOperationException ? "not implemented yet" + (m == null ? "" : ": " + m)
+                : t.getClass().getSimpleName() + (m == null ? "" : ": " + m);
     }
 
     /** Null when {@link #create} works for this backend now; otherwise one line saying why not. */
@@ -59,10 +82,8 @@ public final class JavaSys implements Sys {
     }
 
     static String describe(Throwable t) {
-        String m = t.getMessage();
-        if (t instanceof UnsupportedOperationException)
-            return "the Java KVM module cannot be loaded yet (KvmIntel.insmod: " + (m == null ? "unsupported" : m) + ")";
-        return t.getClass().getSimpleName() + (m == null ? "" : ": " + m);
+        if (t instanceof Unavailable) return t.getMessage();
+        return message(t);
     }
 
     public Kernel kernel() { return kernel; }

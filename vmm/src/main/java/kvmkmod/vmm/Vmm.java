@@ -463,6 +463,12 @@ public final class Vmm implements AutoCloseable {
 
     public Sys sys() { return sys; }
 
+    /** Changes the --max-exits limit (counted over the VMM's life, not per {@link #kvm_run()}); 0 for none. */
+    public void maxExits(long n) { cfg.maxExits = n; }
+
+    /** The vCPU's file descriptor, for a bare KVM_RUN loop (the benchmark's baseline). */
+    int vcpuFd() { return vcpu_fd; }
+
     /** Closes the vCPU, VM, eventfd and /dev/kvm descriptors. Mappings stay with the {@link Sys}. */
     @Override public void close() {
         if (ioeventfd >= 0) { sys.close(ioeventfd); ioeventfd = -1; }
