@@ -43,15 +43,16 @@ public final class JavaSys implements Sys {
         try {
             k = new Kernel(Platform.create(backend));
         } catch (RuntimeException | Error e) {
-            throw new Unavailable("the " + backend.name().toLowerCase() + " backend cannot start (Platform.create: "
-                    + message(e) + ")", e);
+            throw new Unavailable(Unavailable.Phase.PLATFORM, "the " + backend.name().toLowerCase()
+                    + " backend cannot start (Platform.create: " + message(e) + ")", e);
         }
         try {
             KvmIntel m = KvmIntel.insmod(k, params);
             return new JavaSys(k, m, k.newProcess(), "java kvm (" + k.platform.backend().name().toLowerCase() + ")");
         } catch (RuntimeException | Error e) {
             k.close();
-            throw new Unavailable("the Java KVM module cannot be loaded (KvmIntel.insmod: " + message(e) + ")", e);
+            throw new Unavailable(Unavailable.Phase.INSMOD,
+                    "the Java KVM module cannot be loaded (KvmIntel.insmod: " + message(e) + ")", e);
         }
     }
 
@@ -60,7 +61,15 @@ public final class JavaSys implements Sys {
      * is what they threw ({@link UnsupportedOperationException} while a part is not written yet).
      */
     public static final class Unavailable extends RuntimeException {
-        Unavailable(String msg, Throwable cause) { super(msg, cause); }
+        /** Which step failed: starting the native platform, or loading the module into it. */
+        public enum Phase { PLATFORM, INSMOD }
+
+        public final Phase phase;
+
+        Unavailable(Phase phase, String msg, Throwable cause) {
+            super(msg, cause);
+            this.phase = phase;
+        }
 
         /** True while the cause is a part of the stack that is not written yet. */
         public boolean notImplementedYet() { return getCause() instanceof UnsupportedOperationException; }
