@@ -103,6 +103,34 @@ public final class KvmMain {
         vcpu.mutex.unlock();
     }
 
+    /**
+     * Sets a request bit in every vCPU of the VM and kicks those running guest code, so each handles
+     * the request before it next enters the guest.
+     */
+    @Origin(file = "virt/kvm/kvm_main.c", line = 130, status = Origin.Status.SIMPLIFIED,
+            note = "the kick is the processor's external-interrupt exit instead of an IPI")
+    boolean make_all_cpus_request(Kvm kvm, int req) {
+        boolean called = false;
+        for (int i = 0; i < kvm.online_vcpus.get(); i++) {
+            KvmVcpu vcpu = kvm.vcpus[i];
+            long bit = 1L << req;
+            if ((vcpu.requests & bit) != 0) continue;
+            vcpu.requests |= bit;
+            int cpu = vcpu.cpu;
+            if (cpu >= 0 && vcpu.running != null && vcpu.running != Thread.currentThread()) {
+                platform.cpu(cpu).kick();
+                called = true;
+            }
+        }
+        return called;
+    }
+
+    @Origin(file = "virt/kvm/kvm_main.c", line = 159)
+    public void kvm_flush_remote_tlbs(Kvm kvm) { make_all_cpus_request(kvm, KVM_REQ_TLB_FLUSH); }
+
+    @Origin(file = "virt/kvm/kvm_main.c", line = 165)
+    public void kvm_reload_remote_mmus(Kvm kvm) { make_all_cpus_request(kvm, KVM_REQ_MMU_RELOAD); }
+
     @Origin(file = "virt/kvm/kvm_main.c", line = 170)
     public int kvm_vcpu_init(KvmVcpu vcpu, Kvm kvm, int id) {
         vcpu.cpu = -1;
@@ -151,7 +179,7 @@ public final class KvmMain {
     }
 
     @Origin(file = "virt/kvm/kvm_main.c", line = 446)
-    void kvm_free_physmem(Kvm kvm) {
+    public void kvm_free_physmem(Kvm kvm) {
         for (int i = 0; i < kvm.nmemslots; ++i) kvm_free_physmem_slot(kvm.memslots[i], null);
     }
 
