@@ -111,6 +111,7 @@ final class SoftCore {
 
     /** Recomputes the execution mode from CR0, RFLAGS.VM and the CS/SS attributes. */
     void updateMode() {
+        dropFetchWindow(); // CS base or mode may have changed
         realMode = (cr0 & CR0_PE) == 0;
         v86 = !realMode && (eflags & VM) != 0;
         boolean prot = !realMode && !v86;
@@ -132,9 +133,7 @@ final class SoftCore {
     private final long[] tagR = new long[TLB_SIZE], tagW = new long[TLB_SIZE], tagX = new long[TLB_SIZE];
     private final ByteBuffer[] tbuf = new ByteBuffer[TLB_SIZE];
     private final int[] tbase = new int[TLB_SIZE];
-    private long codePage = -1;
     private ByteBuffer codeBuf;
-    private int codeBase;
     static final int ACC_R = 1, ACC_W = 2, ACC_X = 4;
 
     /** Drops every cached translation (INVEPT, INVVPID, EPTP change, VMCLEAR, CR0/CR3/CR4 writes). */
@@ -143,15 +142,14 @@ final class SoftCore {
         java.util.Arrays.fill(tagW, -1);
         java.util.Arrays.fill(tagX, -1);
         java.util.Arrays.fill(tbuf, null);
-        codePage = -1;
-        codeBuf = null;
+        dropFetchWindow();
     }
 
     void flushTlbPage(long lin) {
         int i = (int) (lin >>> 12) & TLB_MASK;
         tagR[i] = tagW[i] = tagX[i] = -1;
         tbuf[i] = null;
-        codePage = -1;
+        dropFetchWindow();
     }
 
     /**
@@ -341,47 +339,59 @@ final class SoftCore {
 
     // ---------------------------------------------------------------- instruction fetch
 
-    private int fetch8() {
-        long lin = (base[CS] + pc) & 0xffffffffL;
-        if ((lin >>> 12) == codePage) {
-            pc++;
-            return codeBuf.get(codeBase + ((int) lin & 0xfff)) & 0xff;
-        }
-        return fetch8Slow(lin);
+    /*
+     * The fetch window: the range of instruction-pointer values [fetchLo, fetchHi) whose bytes lie in
+     * the cached code page, and the bias that turns such a value into an index of codeBuf.
+     */
+    private long fetchLo, fetchHi, fetchBias;
+
+    private void dropFetchWindow() {
+        fetchLo = fetchHi = 0;
+        codeBuf = null;
     }
 
-    private int fetch8Slow(long lin) {
+    private int fetch8() {
+        long p = pc;
+        if (p >= fetchLo && p < fetchHi) {
+            pc = p + 1;
+            return codeBuf.get((int) (p + fetchBias)) & 0xff;
+        }
+        return fetch8Slow();
+    }
+
+    private int fetch8Slow() {
         if (pc - ip0 >= 15) raise(GP, 0); // SDM 2.3.11: instructions are at most 15 bytes
+        long lin = (base[CS] + pc) & 0xffffffffL;
         long p = lin >>> 12;
         int i = (int) p & TLB_MASK;
         if (tagX[i] != p) {
             long hpa = translate(lin, ACC_X);
             if (tagX[i] != p) { pc++; return mem.read8(hpa); } // nothing behind it: reads as all ones
         }
-        codePage = p;
         codeBuf = tbuf[i];
-        codeBase = tbase[i];
+        int off = (int) lin & 0xfff;
+        fetchLo = pc - off;
+        fetchHi = fetchLo + 4096;
+        fetchBias = tbase[i] - fetchLo;
         pc++;
-        return codeBuf.get(codeBase + ((int) lin & 0xfff)) & 0xff;
+        return codeBuf.get(tbase[i] + off) & 0xff;
     }
 
     private int fetch16() {
-        long lin = (base[CS] + pc) & 0xffffffffL;
-        int o = (int) lin & 0xfff;
-        if ((lin >>> 12) == codePage && o <= 4094) {
-            pc += 2;
-            return codeBuf.getShort(codeBase + o) & 0xffff;
+        long p = pc;
+        if (p >= fetchLo && p + 2 <= fetchHi) {
+            pc = p + 2;
+            return codeBuf.getShort((int) (p + fetchBias)) & 0xffff;
         }
         int lo = fetch8();
         return lo | fetch8() << 8;
     }
 
     private long fetch32() {
-        long lin = (base[CS] + pc) & 0xffffffffL;
-        int o = (int) lin & 0xfff;
-        if ((lin >>> 12) == codePage && o <= 4092) {
-            pc += 4;
-            return codeBuf.getInt(codeBase + o) & 0xffffffffL;
+        long p = pc;
+        if (p >= fetchLo && p + 4 <= fetchHi) {
+            pc = p + 4;
+            return codeBuf.getInt((int) (p + fetchBias)) & 0xffffffffL;
         }
         long lo = fetch16();
         return lo | (long) fetch16() << 16;
@@ -1000,7 +1010,8 @@ final class SoftCore {
         segOv = -1;
         rep = 0;
         int op;
-        while (true) {
+        for (int n = 0; ; n++) {
+            if (n == 15) raise(GP, 0); // SDM 2.3.11: an instruction is at most 15 bytes
             op = fetch8();
             switch (op) {
                 case 0x66: osz = dsz ^ 6; continue;
