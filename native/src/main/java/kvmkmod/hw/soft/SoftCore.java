@@ -2164,7 +2164,10 @@ final class SoftCore {
                 if ((v & CR0_PG) != 0 && (v & CR0_PE) == 0) raise(GP, 0);
                 if ((v & CR0_NW) != 0 && (v & CR0_CD) == 0) raise(GP, 0);
                 long nv = (cr0 & cr0Mask) | (v & ~cr0Mask);
-                // With unrestricted guest PE and PG are the guest's own; other fixed-1 bits stay set.
+                // SDM 23.8 "Restrictions on VMX Operation": CR0 keeps its fixed-1 bits (NE; PE and PG
+                // too unless the guest is unrestricted) -- clearing one is a #GP
+                long fixed1 = unrestricted ? CR0_NE : CR0_NE | CR0_PE | CR0_PG;
+                if ((nv & fixed1) != fixed1) raise(GP, 0);
                 cr0 = nv | CR0_ET;
                 flushTlb();
                 updateMode();
@@ -2184,7 +2187,9 @@ final class SoftCore {
             case 4: {
                 if (((v ^ cr4Shadow) & cr4Mask) != 0) instrExit(EXIT_REASON_CR_ACCESS, qual);
                 if ((v & ~0x27ffL & ~cr4Mask) != 0) raise(GP, 0);
-                cr4 = (cr4 & cr4Mask) | (v & ~cr4Mask);
+                long n4 = (cr4 & cr4Mask) | (v & ~cr4Mask);
+                if ((n4 & CR4_VMXE) == 0) raise(GP, 0); // CR4.VMXE is fixed to 1 in VMX operation
+                cr4 = n4;
                 flushTlb();
                 return;
             }
