@@ -35,7 +35,7 @@ final class GraphFixture {
         return r;
     }
 
-    @Origin(file = "arch/x86/kvm/x86.c", line = 3792, status = Status.SIMPLIFIED, note = "test fixture")
+    @Origin(file = "arch/x86/kvm/x86.c", line = 3823, status = Status.SIMPLIFIED, note = "test fixture")
     int vcpu_enter_guest() {
         Ftrace.event("kvm_entry", "vcpu 0");
         exits++;
@@ -48,24 +48,24 @@ final class GraphFixture {
         vcpu_load();
     }
 
-    @Origin(file = "arch/x86/kvm/vmx.c", line = 3576)
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 3494)
     int vmx_handle_exit() {
         return handle_io();
     }
 
-    @Origin(file = "arch/x86/kvm/vmx.c", line = 2957)
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 2888)
     int handle_io() {
         throw new IllegalStateException("injected");
     }
 
     static final class Vcpu {
-        @Origin(file = "arch/x86/kvm/vmx.c", line = 3834, function = "vmx_create_vcpu")
+        @Origin(file = "arch/x86/kvm/vmx.c", line = 3862, function = "vmx_create_vcpu")
         Vcpu(boolean fail) {
             if (fail) throw new IllegalArgumentException("no memory");
         }
     }
 
-    @Origin(file = "virt/kvm/kvm_main.c", line = 1185)
+    @Origin(file = "virt/kvm/kvm_main.c", line = 1192)
     Vcpu kvm_vm_ioctl_create_vcpu(boolean fail) {
         return new Vcpu(fail);
     }
