@@ -105,6 +105,7 @@ public final class CrossReference {
         sb.append("\"Mirrored\" counts the distinct C functions of the file that a Java member reproduces ")
                 .append("at the right line; \"functions\" counts every function the file defines in 2.6.33.3.\n\n");
         if (mirrors.isEmpty()) sb.append("No Java member carries `@Origin` yet.\n\n");
+        else packages(mirrors, sb);
 
         List<String> problems = ref == null ? List.of() : OriginCheck.problems(mirrors, ref);
         for (String f : files) {
@@ -154,6 +155,24 @@ public final class CrossReference {
             sb.append('\n');
         }
         return sb.toString();
+    }
+
+    /** Which C files each Java package mirrors, as measured from the annotations. */
+    private static void packages(List<Mirror> mirrors, StringBuilder sb) {
+        Map<String, Map<String, Integer>> byPackage = new java.util.TreeMap<>();
+        for (Mirror m : mirrors)
+            byPackage.computeIfAbsent(m.type().getPackageName(), k -> new LinkedHashMap<>())
+                    .merge(m.origin().file(), 1, Integer::sum);
+        sb.append("== By Java package\n\n");
+        sb.append("[cols=\"2,5\",options=\"header\"]\n|===\n| Java package | C files (annotated members)\n");
+        for (Map.Entry<String, Map<String, Integer>> e : byPackage.entrySet()) {
+            List<String> files = new ArrayList<>();
+            e.getValue().entrySet().stream()
+                    .sorted(Map.Entry.<String, Integer>comparingByValue().reversed().thenComparing(Map.Entry.comparingByKey()))
+                    .forEach(f -> files.add(mono(f.getKey()) + " (" + f.getValue() + ")"));
+            sb.append("| ").append(mono(e.getKey())).append(" | ").append(String.join(", ", files)).append('\n');
+        }
+        sb.append("|===\n\n");
     }
 
     private static int countReproduced(List<Mirror> ms, ReferenceFunctions ref) {

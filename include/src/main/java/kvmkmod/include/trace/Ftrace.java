@@ -32,6 +32,9 @@ import java.util.Objects;
  * threads interleave whole. An exit with no matching entry (a call already running when tracing
  * started) is dropped; an exit that matches a deeper entry first closes the calls above it (a call
  * whose exit was never reported, such as a constructor that threw).
+ *
+ * <p>{@link #setGraphFunctions} narrows the trace to chosen functions and what they call, as ftrace's
+ * set_graph_function does.
  */
 public final class Ftrace {
     private Ftrace() {}
@@ -45,6 +48,12 @@ public final class Ftrace {
             "#",
             "# CPU  DURATION                  FUNCTION CALLS",
             "# |     |   |                     |   |   |   |");
+
+    /**
+     * Like ftrace's set_graph_function: when not empty, only calls of these functions and what they
+     * call are shown; tracepoints outside them are left out too.
+     */
+    private static volatile java.util.Set<String> graphFunctions = java.util.Set.of();
 
     private static final Object LOCK = new Object();
     private static volatile PrintStream out = System.out;
@@ -108,6 +117,14 @@ public final class Ftrace {
         return bytes.toString(StandardCharsets.UTF_8).lines().toList();
     }
 
+    /**
+     * Restricts the trace to the calls of {@code functions} (C names) and everything under them;
+     * no argument shows every traced function again.
+     */
+    public static void setGraphFunctions(String... functions) {
+        graphFunctions = java.util.Set.of(functions);
+    }
+
     /** The processor number shown in the first column for the calling thread. */
     public static void setCpu(int cpu) {
         if (cpu < 0) throw new IllegalArgumentException("cpu " + cpu);
@@ -120,6 +137,7 @@ public final class Ftrace {
     public static void entry(String fn) {
         if (!on) return;
         ThreadState s = state();
+        if (s.depth == 0 && !graphFunctions.isEmpty() && !graphFunctions.contains(fn)) return;
         flushPending(s);
         Frame f = s.push();
         f.fn = fn;
@@ -146,6 +164,7 @@ public final class Ftrace {
     public static void event(String name, String text) {
         if (!on) return;
         ThreadState s = state();
+        if (s.depth == 0 && !graphFunctions.isEmpty()) return;
         flushPending(s);
         line(s, "", s.depth, "/* " + name + ": " + text + " */");
     }

@@ -122,6 +122,33 @@ class FtraceTest {
     }
 
     @Test
+    void graphFunctionsLimitTheTraceToTheirSubtrees() {
+        try {
+            Ftrace.setGraphFunctions("vcpu_enter_guest");
+            List<String> b = body(Ftrace.capture(() -> {
+                Ftrace.entry("kvm_vcpu_ioctl");
+                Ftrace.event("kvm_userspace_exit", "reason 2");
+                Ftrace.entry("vcpu_enter_guest");
+                Ftrace.entry("vmx_vcpu_run");
+                Ftrace.exit("vmx_vcpu_run");
+                Ftrace.event("kvm_exit", "reason 30");
+                Ftrace.exit("vcpu_enter_guest");
+                Ftrace.entry("vcpu_put");
+                Ftrace.exit("vcpu_put");
+                Ftrace.exit("kvm_vcpu_ioctl");
+            }));
+            FunctionGraphTrace t = FunctionGraphTrace.parse(b);
+            assertThat(t.roots()).extracting(FunctionGraphTrace.Call::function).containsExactly("vcpu_enter_guest");
+            assertThat(t.roots().get(0).depth()).isZero();
+            assertThat(t.events()).extracting(FunctionGraphTrace.Event::name).containsExactly("kvm_exit");
+            assertThat(t.calls()).extracting(FunctionGraphTrace.Call::function)
+                    .containsExactly("vcpu_enter_guest", "vmx_vcpu_run");
+        } finally {
+            Ftrace.setGraphFunctions();
+        }
+    }
+
+    @Test
     void deepRecursionGrowsTheStack() {
         int depth = 200;
         List<String> b = body(Ftrace.capture(() -> {
