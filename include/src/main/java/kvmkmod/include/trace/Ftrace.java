@@ -201,7 +201,10 @@ public final class Ftrace {
         sb.append(digits);
         int len = digits.length();
         if (len < 7) {
-            String frac = String.format("%03d", nanos % 1000).substring(0, Math.min(3, 7 - len));
+            int rem = (int) (nanos % 1000);
+            String three = new String(new char[] {
+                (char) ('0' + rem / 100), (char) ('0' + rem / 10 % 10), (char) ('0' + rem % 10)});
+            String frac = three.substring(0, Math.min(3, 7 - len));
             sb.append('.').append(frac);
             len += frac.length();
         }
