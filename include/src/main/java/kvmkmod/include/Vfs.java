@@ -43,9 +43,21 @@ public final class Vfs {
         return i >= 0 && i < fds.size() ? fds.get(i) : null;
     }
 
+    private static final ThreadLocal<Vfs> CURRENT = new ThreadLocal<>();
+
+    /** The process whose system call the calling thread is executing (the kernel's current->mm). */
+    public static Vfs current() { return CURRENT.get(); }
+
     public long ioctl(int fd, int cmd, long arg) {
         File f = fget(fd);
-        return f == null ? -Errno.EBADF : f.f_op.unlocked_ioctl(f, cmd, arg);
+        if (f == null) return -Errno.EBADF;
+        Vfs prev = CURRENT.get();
+        CURRENT.set(this);
+        try {
+            return f.f_op.unlocked_ioctl(f, cmd, arg);
+        } finally {
+            CURRENT.set(prev);
+        }
     }
 
     /** mmap of a file at page offset {@code pgoff}; returns the address or -errno. */

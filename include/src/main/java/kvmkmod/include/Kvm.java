@@ -1,0 +1,36 @@
+package kvmkmod.include;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+/** struct kvm (linux/kvm_host.h): one virtual machine. */
+public final class Kvm {
+    public static final int KVM_MAX_VCPUS = 16;
+    public static final int KVM_MEMORY_SLOTS = 32;
+    public static final int KVM_PRIVATE_MEM_SLOTS = 4;
+
+    public final Object mmu_lock = new Object();
+    public final ReentrantReadWriteLock slots_lock = new ReentrantReadWriteLock();
+    /** The userspace process this VM belongs to (kvm->mm). */
+    public Vfs mm;
+    public int nmemslots;
+    public final KvmMemorySlot[] memslots = new KvmMemorySlot[KVM_MEMORY_SLOTS + KVM_PRIVATE_MEM_SLOTS];
+    public int bsp_vcpu_id;
+    public KvmVcpu bsp_vcpu;
+    public final KvmVcpu[] vcpus = new KvmVcpu[KVM_MAX_VCPUS];
+    public final AtomicInteger online_vcpus = new AtomicInteger();
+    public final ReentrantLock lock = new ReentrantLock();
+    public final KvmIoBus mmio_bus = new KvmIoBus();
+    public final KvmIoBus pio_bus = new KvmIoBus();
+    /** struct _ioeventfd entries registered with KVM_IOEVENTFD (eventfd.c). */
+    public final List<Object> ioeventfds = new ArrayList<>();
+    public final KvmArch arch = new KvmArch();
+    public final AtomicInteger users_count = new AtomicInteger();
+
+    public Kvm() {
+        for (int i = 0; i < memslots.length; i++) memslots[i] = new KvmMemorySlot();
+    }
+}

@@ -1,0 +1,28 @@
+package kvmkmod.include;
+
+/**
+ * struct kvm_mmu (asm/kvm_host.h): the per-vCPU MMU context. The function-pointer members are set by
+ * mmu.c's init_kvm_*_mmu for the paging mode in force (TDP, nonpaging, paging32, paging32E, paging64).
+ */
+public final class KvmMmu {
+    public interface NewCr3 { void new_cr3(KvmVcpu vcpu); }
+    public interface PageFault { int page_fault(KvmVcpu vcpu, long gva, int error_code); }
+    public interface Free { void free(KvmVcpu vcpu); }
+    public interface GvaToGpa { long gva_to_gpa(KvmVcpu vcpu, long gva); }
+    public interface Invlpg { void invlpg(KvmVcpu vcpu, long gva); }
+
+    public NewCr3 new_cr3;
+    public PageFault page_fault;
+    public Free free;
+    public GvaToGpa gva_to_gpa;
+    public Invlpg invlpg;
+    public long root_hpa = INVALID_PAGE;
+    public int root_level;
+    public int shadow_root_level;
+    /** union kvm_mmu_page_role, as its packed word. */
+    public int base_role;
+
+    public static final long INVALID_PAGE = -1L;
+
+    public static boolean VALID_PAGE(long hpa) { return hpa != INVALID_PAGE; }
+}

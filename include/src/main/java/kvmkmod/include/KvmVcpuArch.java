@@ -1,0 +1,65 @@
+package kvmkmod.include;
+
+import kvmkmod.hw.HostMemory;
+
+/** struct kvm_vcpu_arch (asm/kvm_host.h): the x86 part of a vCPU. */
+public final class KvmVcpuArch {
+    public static final int VCPU_REGS_RAX = 0, VCPU_REGS_RCX = 1, VCPU_REGS_RDX = 2, VCPU_REGS_RBX = 3,
+            VCPU_REGS_RSP = 4, VCPU_REGS_RBP = 5, VCPU_REGS_RSI = 6, VCPU_REGS_RDI = 7,
+            VCPU_REGS_R8 = 8, VCPU_REGS_R9 = 9, VCPU_REGS_R10 = 10, VCPU_REGS_R11 = 11,
+            VCPU_REGS_R12 = 12, VCPU_REGS_R13 = 13, VCPU_REGS_R14 = 14, VCPU_REGS_R15 = 15,
+            VCPU_REGS_RIP = 16, NR_VCPU_REGS = 17;
+    public static final int VCPU_EXREG_PDPTR = NR_VCPU_REGS;
+
+    public static final int KVM_MP_STATE_RUNNABLE = 0, KVM_MP_STATE_UNINITIALIZED = 1,
+            KVM_MP_STATE_INIT_RECEIVED = 2, KVM_MP_STATE_HALTED = 3, KVM_MP_STATE_SIPI_RECEIVED = 4;
+
+    public long host_tsc;
+    public final long[] regs = new long[NR_VCPU_REGS];
+    public int regs_avail;
+    public int regs_dirty;
+
+    public long cr0, cr2, cr3, cr4, cr8;
+    public int hflags;
+    public long shadow_efer;
+    public long apic_base;
+    public int mp_state;
+    public int sipi_vector;
+
+    public final KvmMmu mmu = new KvmMmu();
+
+    public long mmio_fault_cr2;
+    public final KvmPioRequest pio = new KvmPioRequest();
+    /** The PIO data page, mapped to userspace at page KVM_PIO_PAGE_OFFSET of the vCPU fd. */
+    public HostMemory.Region pio_data;
+
+    public int event_exit_inst_len;
+
+    /** struct kvm_queued_exception. */
+    public static final class KvmQueuedException {
+        public boolean pending;
+        public boolean has_error_code;
+        public int nr;
+        public int error_code;
+    }
+
+    /** struct kvm_queued_interrupt. */
+    public static final class KvmQueuedInterrupt {
+        public boolean pending;
+        public boolean soft;
+        public int nr;
+    }
+
+    public final KvmQueuedException exception = new KvmQueuedException();
+    public final KvmQueuedInterrupt interrupt = new KvmQueuedInterrupt();
+
+    public boolean nmi_pending;
+    public boolean nmi_injected;
+
+    public int pat;
+    public long dr6, dr7;
+    public final long[] db = new long[4];
+
+    /** The emulator context (struct x86_emulate_ctxt), owned by x86.c and emulate.c. */
+    public Object emulate_ctxt;
+}

@@ -1,0 +1,33 @@
+package kvmkmod.x86;
+
+import kvmkmod.include.trace.Ftrace;
+
+/**
+ * The tracepoints of arch/x86/kvm/trace.h (and include/trace/events/kvm.h) that the mirrored code fires,
+ * printed through the function-graph tracer as comments. Each returns at once when tracing is off, so
+ * the formatting cost is paid only in traced runs.
+ */
+public final class KvmTrace {
+    private KvmTrace() {}
+
+    public static void trace_kvm_entry(int vcpu_id) {
+        if (!Ftrace.on) return;
+        Ftrace.event("kvm_entry", "vcpu " + vcpu_id);
+    }
+
+    /** {@code name} is the exit reason's name from the vendor module's exit_reasons_str. */
+    public static void trace_kvm_exit(int exit_reason, String name, long guest_rip) {
+        if (!Ftrace.on) return;
+        Ftrace.event("kvm_exit", String.format("reason %s rip 0x%x", name != null ? name : Integer.toString(exit_reason), guest_rip));
+    }
+
+    public static void trace_kvm_pio(boolean rw_out, int port, int size, long count) {
+        if (!Ftrace.on) return;
+        Ftrace.event("kvm_pio", String.format("pio_%s at 0x%x size %d count %d", rw_out ? "write" : "read", port, size, count));
+    }
+
+    public static void trace_kvm_page_fault(long fault_address, int error_code) {
+        if (!Ftrace.on) return;
+        Ftrace.event("kvm_page_fault", String.format("address %x error_code %x", fault_address, error_code));
+    }
+}

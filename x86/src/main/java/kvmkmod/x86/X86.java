@@ -1,0 +1,980 @@
+package kvmkmod.x86;
+
+import kvmkmod.hw.HostMemory;
+import kvmkmod.include.DescriptorTable;
+import kvmkmod.include.ErrPtr;
+import kvmkmod.include.File;
+import kvmkmod.include.Kvm;
+import kvmkmod.include.KvmArchHooks;
+import kvmkmod.include.KvmMemorySlot;
+import kvmkmod.include.KvmPioRequest;
+import kvmkmod.include.KvmRegs;
+import kvmkmod.include.KvmRun;
+import kvmkmod.include.KvmSegment;
+import kvmkmod.include.KvmSregs;
+import kvmkmod.include.KvmUserspaceMemoryRegion;
+import kvmkmod.include.KvmVcpu;
+import kvmkmod.include.KvmX86Ops;
+import kvmkmod.include.Origin;
+import kvmkmod.include.Uaccess;
+import kvmkmod.kvm_main.KvmMain;
+
+import java.nio.ByteBuffer;
+
+import static kvmkmod.hw.HostMemory.PAGE_SIZE;
+import static kvmkmod.include.Errno.*;
+import static kvmkmod.include.KvmVcpuArch.*;
+import static kvmkmod.include.Kvm_h.*;
+import static kvmkmod.kvm_main.KvmMain.*;
+
+/**
+ * arch/x86/kvm/x86.c: the x86 part of kvm.ko — the kvm_arch_* functions kvm_main.c calls, the run loop
+ * (kvm_arch_vcpu_ioctl_run → __vcpu_run → vcpu_enter_guest → kvm_x86_ops->run / ->handle_exit), port
+ * I/O emulation (kvm_emulate_pio, kernel_pio, complete_pio), control registers and the register ioctls.
+ * The static inlines of x86.h and kvm_cache_regs.h that it and vmx.c use live here too, with their
+ * headers named where they are defined.
+ */
+public final class X86 implements KvmArchHooks {
+    public final KvmMain kvm_main;
+    /** The vendor module's operations, set by kvm_arch_init (x86.c:3423). */
+    public KvmX86Ops kvm_x86_ops;
+    public final Mmu mmu;
+
+    // Control register and flag bits (asm/processor-flags.h) and reserved-bit masks (asm/kvm_host.h)
+    public static final long X86_CR0_PE = 1L << 0, X86_CR0_MP = 1L << 1, X86_CR0_EM = 1L << 2, X86_CR0_TS = 1L << 3,
+            X86_CR0_ET = 1L << 4, X86_CR0_NE = 1L << 5, X86_CR0_WP = 1L << 16, X86_CR0_AM = 1L << 18,
+            X86_CR0_NW = 1L << 29, X86_CR0_CD = 1L << 30, X86_CR0_PG = 1L << 31;
+    public static final long X86_CR4_VME = 1L << 0, X86_CR4_PVI = 1L << 1, X86_CR4_TSD = 1L << 2, X86_CR4_DE = 1L << 3,
+            X86_CR4_PSE = 1L << 4, X86_CR4_PAE = 1L << 5, X86_CR4_MCE = 1L << 6, X86_CR4_PGE = 1L << 7,
+            X86_CR4_PCE = 1L << 8, X86_CR4_OSFXSR = 1L << 9, X86_CR4_OSXMMEXCPT = 1L << 10, X86_CR4_VMXE = 1L << 13;
+    public static final long X86_EFLAGS_CF = 1L << 0, X86_EFLAGS_TF = 1L << 8, X86_EFLAGS_IF = 1L << 9,
+            X86_EFLAGS_IOPL = 3L << 12, X86_EFLAGS_RF = 1L << 16, X86_EFLAGS_VM = 1L << 17;
+    public static final long EFER_SCE = 1L << 0, EFER_LME = 1L << 8, EFER_LMA = 1L << 10, EFER_NX = 1L << 11;
+    public static final long CR0_RESERVED_BITS = ~(X86_CR0_PE | X86_CR0_MP | X86_CR0_EM | X86_CR0_TS | X86_CR0_ET
+            | X86_CR0_NE | X86_CR0_WP | X86_CR0_AM | X86_CR0_NW | X86_CR0_CD | X86_CR0_PG) & 0xffffffffL;
+    public static final long CR4_RESERVED_BITS = ~(X86_CR4_VME | X86_CR4_PVI | X86_CR4_TSD | X86_CR4_DE | X86_CR4_PSE
+            | X86_CR4_PAE | X86_CR4_MCE | X86_CR4_PGE | X86_CR4_PCE | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT | X86_CR4_VMXE);
+    public static final long CR8_RESERVED_BITS = ~0xfL;
+    public static final long DR6_FIXED_1 = 0xffff0ff0L, DR7_FIXED_1 = 0x400L;
+    public static final long KVM_GUESTDBG_SINGLESTEP = 0x2;
+    /** Exception vectors. */
+    public static final int DE_VECTOR = 0, DB_VECTOR = 1, BP_VECTOR = 3, OF_VECTOR = 4, BR_VECTOR = 5, UD_VECTOR = 6,
+            NM_VECTOR = 7, DF_VECTOR = 8, TS_VECTOR = 10, NP_VECTOR = 11, SS_VECTOR = 12, GP_VECTOR = 13,
+            PF_VECTOR = 14, MF_VECTOR = 16, MC_VECTOR = 18;
+    /** Segment register indexes (enum kvm_reg / VCPU_SREG_*). */
+    public static final int VCPU_SREG_ES = 0, VCPU_SREG_CS = 1, VCPU_SREG_SS = 2, VCPU_SREG_DS = 3, VCPU_SREG_FS = 4,
+            VCPU_SREG_GS = 5, VCPU_SREG_TR = 6, VCPU_SREG_LDTR = 7;
+    /** Results of emulate_instruction (asm/kvm_host.h). */
+    public static final int EMULATE_DONE = 0, EMULATE_DO_MMIO = 1, EMULATE_FAIL = 2;
+    public static final int EMULTYPE_NO_DECODE = 1 << 0, EMULTYPE_TRAP_UD = 1 << 1, EMULTYPE_SKIP = 1 << 2;
+    public static final int KVM_MAX_MCE_BANKS = 32;
+    static final int KVM_MIN_ALLOC_MMU_PAGES = 64;
+
+    /** The shared-MSR slots vmx.c defines (struct kvm_shared_msrs_global). */
+    private final int[] shared_msrs_global = new int[16];
+    private int shared_msrs_nr;
+    private long efer_reserved_bits = ~(EFER_SCE | EFER_LME | EFER_LMA);
+
+    public X86(KvmMain kvm_main) {
+        this.kvm_main = kvm_main;
+        this.mmu = new Mmu(this);
+    }
+
+    // ---- x86.h and kvm_cache_regs.h inlines ----
+
+    /** kvm_cache_regs.h: reads a register, asking the vendor module to fetch it from hardware first. */
+    public long kvm_register_read(KvmVcpu vcpu, int reg) {
+        if ((vcpu.arch.regs_avail & (1 << reg)) == 0) kvm_x86_ops.cache_reg(vcpu, reg);
+        return vcpu.arch.regs[reg];
+    }
+
+    /** kvm_cache_regs.h: writes a register and marks it dirty so the vendor module writes it back. */
+    public void kvm_register_write(KvmVcpu vcpu, int reg, long val) {
+        vcpu.arch.regs[reg] = val;
+        vcpu.arch.regs_dirty |= 1 << reg;
+        vcpu.arch.regs_avail |= 1 << reg;
+    }
+
+    public long kvm_rip_read(KvmVcpu vcpu) { return kvm_register_read(vcpu, VCPU_REGS_RIP); }
+
+    public void kvm_rip_write(KvmVcpu vcpu, long val) { kvm_register_write(vcpu, VCPU_REGS_RIP, val); }
+
+    /** x86.h / mmu.h mode tests. */
+    public static boolean is_paging(KvmVcpu vcpu) { return (vcpu.arch.cr0 & X86_CR0_PG) != 0; }
+    public static boolean is_pae(KvmVcpu vcpu) { return (vcpu.arch.cr4 & X86_CR4_PAE) != 0; }
+    public static boolean is_protmode(KvmVcpu vcpu) { return (vcpu.arch.cr0 & X86_CR0_PE) != 0; }
+    public static boolean is_long_mode(KvmVcpu vcpu) { return (vcpu.arch.shadow_efer & EFER_LMA) != 0; }
+
+    /** irqchip_in_kernel (irq.h): no in-kernel PIC/IOAPIC is modelled yet, so userspace owns interrupts. */
+    static boolean irqchip_in_kernel(Kvm kvm) { return false; }
+
+    /** kvm_cpu_has_interrupt (irq.c) without an in-kernel irqchip: nothing pending in the kernel. */
+    static boolean kvm_cpu_has_interrupt(KvmVcpu vcpu) { return false; }
+
+    // ---- APIC base, exceptions ----
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 241)
+    public long kvm_get_apic_base(KvmVcpu vcpu) { return vcpu.arch.apic_base; }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 250, status = Origin.Status.SIMPLIFIED,
+            note = "no in-kernel local APIC to hand the value to")
+    public void kvm_set_apic_base(KvmVcpu vcpu, long data) { vcpu.arch.apic_base = data; }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 260)
+    public void kvm_queue_exception(KvmVcpu vcpu, int nr) {
+        vcpu.arch.exception.pending = true;
+        vcpu.arch.exception.has_error_code = false;
+        vcpu.arch.exception.nr = nr;
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 302)
+    public void kvm_queue_exception_e(KvmVcpu vcpu, int nr, int error_code) {
+        vcpu.arch.exception.pending = true;
+        vcpu.arch.exception.has_error_code = true;
+        vcpu.arch.exception.nr = nr;
+        vcpu.arch.exception.error_code = error_code;
+    }
+
+    /** x86.h: kvm_inject_gp. */
+    public void kvm_inject_gp(KvmVcpu vcpu, int error_code) { kvm_queue_exception_e(vcpu, GP_VECTOR, error_code); }
+
+    public void kvm_clear_exception_queue(KvmVcpu vcpu) { vcpu.arch.exception.pending = false; }
+
+    public void kvm_clear_interrupt_queue(KvmVcpu vcpu) { vcpu.arch.interrupt.pending = false; }
+
+    public void kvm_queue_interrupt(KvmVcpu vcpu, int vector, boolean soft) {
+        vcpu.arch.interrupt.pending = true;
+        vcpu.arch.interrupt.soft = soft;
+        vcpu.arch.interrupt.nr = vector;
+    }
+
+    public boolean kvm_event_needs_reinjection(KvmVcpu vcpu) {
+        return vcpu.arch.exception.pending || vcpu.arch.interrupt.pending || vcpu.arch.nmi_injected;
+    }
+
+    public boolean kvm_vcpu_is_bsp(KvmVcpu vcpu) { return vcpu.kvm.bsp_vcpu == vcpu; }
+
+    // ---- shared MSRs and EFER ----
+
+    /** Host MSRs the guest may clobber are restored on return to userspace (user-return notifier). */
+    @Origin(file = "arch/x86/kvm/x86.c", line = 165, status = Origin.Status.SIMPLIFIED,
+            note = "no user-return notifier: a Java host has no MSRs of its own to restore")
+    public void kvm_define_shared_msr(int slot, int msr) {
+        if (slot >= shared_msrs_nr) shared_msrs_nr = slot + 1;
+        shared_msrs_global[slot] = msr;
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 189, status = Origin.Status.SIMPLIFIED,
+            note = "no host MSR to load: the value lives in the guest's VMCS-visible state only")
+    public void kvm_set_shared_msr(int slot, long value, long mask) { }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 617)
+    public void kvm_enable_efer_bits(long mask) { efer_reserved_bits &= ~mask; }
+
+    // ---- control registers ----
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 384, status = Origin.Status.SIMPLIFIED,
+            note = "PAE PDPTR loading (load_pdptrs) arrives with guest paging")
+    public void kvm_set_cr0(KvmVcpu vcpu, long cr0) {
+        if ((cr0 & CR0_RESERVED_BITS) != 0) { kvm_inject_gp(vcpu, 0); return; }
+        if ((cr0 & X86_CR0_NW) != 0 && (cr0 & X86_CR0_CD) == 0) { kvm_inject_gp(vcpu, 0); return; }
+        if ((cr0 & X86_CR0_PG) != 0 && (cr0 & X86_CR0_PE) == 0) { kvm_inject_gp(vcpu, 0); return; }
+        if (!is_paging(vcpu) && (cr0 & X86_CR0_PG) != 0) {
+            if ((vcpu.arch.shadow_efer & EFER_LME) != 0) {
+                if (!is_pae(vcpu)) { kvm_inject_gp(vcpu, 0); return; }
+                int[] db_l = new int[2];
+                kvm_x86_ops.get_cs_db_l_bits(vcpu, db_l);
+                if (db_l[1] != 0) { kvm_inject_gp(vcpu, 0); return; }
+            }
+        }
+        kvm_x86_ops.set_cr0(vcpu, cr0);
+        vcpu.arch.cr0 = cr0;
+        mmu.kvm_mmu_reset_context(vcpu);
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 433)
+    public void kvm_lmsw(KvmVcpu vcpu, long msw) { kvm_set_cr0(vcpu, (vcpu.arch.cr0 & ~0x0fL) | (msw & 0x0f)); }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 439, status = Origin.Status.SIMPLIFIED,
+            note = "PAE PDPTR reload arrives with guest paging")
+    public void kvm_set_cr4(KvmVcpu vcpu, long cr4) {
+        if ((cr4 & CR4_RESERVED_BITS) != 0) { kvm_inject_gp(vcpu, 0); return; }
+        if (is_long_mode(vcpu) && (cr4 & X86_CR4_PAE) == 0) { kvm_inject_gp(vcpu, 0); return; }
+        if ((cr4 & X86_CR4_VMXE) != 0) { kvm_inject_gp(vcpu, 0); return; }
+        kvm_x86_ops.set_cr4(vcpu, cr4);
+        vcpu.arch.cr4 = cr4;
+        mmu.kvm_mmu_reset_context(vcpu);
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 472, status = Origin.Status.SIMPLIFIED,
+            note = "no PDPTR comparison or root sync: shadow paging arrives with the MMU issue")
+    public void kvm_set_cr3(KvmVcpu vcpu, long cr3) {
+        if (kvm_main.gfn_to_memslot(vcpu.kvm, cr3 >>> HostMemory.PAGE_SHIFT) == null) {
+            kvm_inject_gp(vcpu, 0);
+        } else {
+            vcpu.arch.cr3 = cr3;
+            vcpu.arch.mmu.new_cr3.new_cr3(vcpu);
+        }
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 520)
+    public void kvm_set_cr8(KvmVcpu vcpu, long cr8) {
+        if ((cr8 & CR8_RESERVED_BITS) != 0) { kvm_inject_gp(vcpu, 0); return; }
+        vcpu.arch.cr8 = cr8;
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 533)
+    public long kvm_get_cr8(KvmVcpu vcpu) { return vcpu.arch.cr8; }
+
+    // ---- /dev/kvm capabilities ----
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 1305, status = Origin.Status.SIMPLIFIED,
+            note = "answers 0 for what is not built yet (irqchip, PIT, coalesced MMIO, MCE, ...), never a false yes")
+    @Override public int kvm_dev_ioctl_check_extension(long ext) {
+        if (ext == KVM_CAP_HLT || ext == KVM_CAP_SET_TSS_ADDR || ext == KVM_CAP_IOEVENTFD
+                || ext == KVM_CAP_SET_IDENTITY_MAP_ADDR || ext == KVM_CAP_MMU_SHADOW_CACHE_CONTROL
+                || ext == KVM_CAP_SYNC_MMU)
+            return 1;
+        if (ext == KVM_CAP_VAPIC) return kvm_x86_ops.cpu_has_accelerated_tpr() ? 0 : 1;
+        if (ext == KVM_CAP_NR_VCPUS) return Kvm.KVM_MAX_VCPUS;
+        if (ext == KVM_CAP_NR_MEMSLOTS) return Kvm.KVM_MEMORY_SLOTS;
+        return 0;
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 1363, status = Origin.Status.SIMPLIFIED,
+            note = "MSR index list, supported CPUID and MCE capabilities arrive with the vCPU API issue")
+    @Override public long kvm_arch_dev_ioctl(File filp, int ioctl, long arg) { return -EINVAL; }
+
+    // ---- vCPU load/put ----
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 1431, status = Origin.Status.SIMPLIFIED,
+            note = "no per-CPU TSC frequency or kvmclock update")
+    @Override public void kvm_arch_vcpu_load(KvmVcpu vcpu, int cpu) {
+        kvm_x86_ops.vcpu_load(vcpu, cpu);
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 1443)
+    @Override public void kvm_arch_vcpu_put(KvmVcpu vcpu) {
+        kvm_x86_ops.vcpu_put(vcpu);
+        kvm_put_guest_fpu(vcpu);
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 1932, status = Origin.Status.SIMPLIFIED,
+            note = "the vCPU ioctls beyond the register set (interrupts, MSRs, CPUID, events) arrive with the vCPU API issue")
+    @Override public long kvm_arch_vcpu_ioctl(File filp, int ioctl, long arg) { return -EINVAL; }
+
+    // ---- VM ioctls ----
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 2118)
+    int kvm_vm_ioctl_set_tss_addr(Kvm kvm, long addr) {
+        if (Long.compareUnsigned(addr, (-3L * PAGE_SIZE) & 0xffffffffL) > 0) return -1;
+        return kvm_x86_ops.set_tss_addr(kvm, (int) addr);
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 2128)
+    int kvm_vm_ioctl_set_identity_map_addr(Kvm kvm, long ident_addr) {
+        kvm.arch.ept_identity_map_addr = ident_addr;
+        return 0;
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 2135)
+    int kvm_vm_ioctl_set_nr_mmu_pages(Kvm kvm, int kvm_nr_mmu_pages) {
+        if (Integer.toUnsignedLong(kvm_nr_mmu_pages) < KVM_MIN_ALLOC_MMU_PAGES) return -EINVAL;
+        kvm.slots_lock.writeLock().lock();
+        try {
+            synchronized (kvm.mmu_lock) {
+                mmu.kvm_mmu_change_mmu_pages(kvm, kvm_nr_mmu_pages);
+                kvm.arch.n_requested_mmu_pages = kvm_nr_mmu_pages;
+            }
+        } finally {
+            kvm.slots_lock.writeLock().unlock();
+        }
+        return 0;
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 2152)
+    int kvm_vm_ioctl_get_nr_mmu_pages(Kvm kvm) { return kvm.arch.n_alloc_mmu_pages; }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 2371, status = Origin.Status.SIMPLIFIED,
+            note = "irqchip, PIT, aliases, clock and Xen ioctls arrive with later issues; they answer -ENOTTY")
+    @Override public long kvm_arch_vm_ioctl(File filp, int ioctl, long arg) {
+        Kvm kvm = (Kvm) filp.private_data;
+        switch (ioctl) {
+            case KVM_SET_TSS_ADDR: {
+                int r = kvm_vm_ioctl_set_tss_addr(kvm, arg);
+                return r;
+            }
+            case KVM_SET_IDENTITY_MAP_ADDR: {
+                HostMemory.Region u = Uaccess.access_ok(kvm.mm, arg, 8);
+                if (u == null) return -EFAULT;
+                return kvm_vm_ioctl_set_identity_map_addr(kvm, u.buf.getLong(Uaccess.off(u, arg)));
+            }
+            case KVM_SET_NR_MMU_PAGES:
+                return kvm_vm_ioctl_set_nr_mmu_pages(kvm, (int) arg);
+            case KVM_GET_NR_MMU_PAGES:
+                return kvm_vm_ioctl_get_nr_mmu_pages(kvm);
+            default:
+                return -ENOTTY;
+        }
+    }
+
+    // ---- instruction emulation ----
+
+    /**
+     * The x86 emulator (emulate.c) is not mirrored yet, so nothing can be emulated: MMIO and the other
+     * paths that need it end in KVM_EXIT_INTERNAL_ERROR with the emulation suberror.
+     */
+    @Origin(file = "arch/x86/kvm/x86.c", line = 3012, status = Origin.Status.SIMPLIFIED,
+            note = "emulate.c not mirrored yet: every emulation fails (KVM_EXIT_INTERNAL_ERROR)")
+    public int emulate_instruction(KvmVcpu vcpu, long cr2, int error_code, int emulation_type) {
+        kvm_clear_exception_queue(vcpu);
+        vcpu.arch.mmio_fault_cr2 = cr2;
+        ++vcpu.stat.insn_emulation_fail;
+        return EMULATE_FAIL;
+    }
+
+    // ---- port I/O ----
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 3143, status = Origin.Status.SIMPLIFIED,
+            note = "string I/O (pio_copy_data) arrives with kvm_emulate_pio_string")
+    public int complete_pio(KvmVcpu vcpu) {
+        KvmPioRequest io = vcpu.arch.pio;
+        if (io.string == 0) {
+            if (io.in != 0) {
+                long val = kvm_register_read(vcpu, VCPU_REGS_RAX);
+                ByteBuffer pd = vcpu.arch.pio_data.buf;
+                int base = pio_data_offset(vcpu);
+                for (int i = 0; i < io.size; i++) {
+                    int shift = 8 * i;
+                    val = (val & ~(0xffL << shift)) | ((long) (pd.get(base + i) & 0xff) << shift);
+                }
+                kvm_register_write(vcpu, VCPU_REGS_RAX, val);
+            }
+        } else {
+            long delta = 1;
+            if (io.rep != 0) {
+                delta *= io.cur_count;
+                kvm_register_write(vcpu, VCPU_REGS_RCX, kvm_register_read(vcpu, VCPU_REGS_RCX) - delta);
+            }
+            if (io.down != 0) delta = -delta;
+            delta *= io.size;
+            if (io.in != 0) kvm_register_write(vcpu, VCPU_REGS_RDI, kvm_register_read(vcpu, VCPU_REGS_RDI) + delta);
+            else kvm_register_write(vcpu, VCPU_REGS_RSI, kvm_register_read(vcpu, VCPU_REGS_RSI) + delta);
+        }
+        io.count -= io.cur_count;
+        io.cur_count = 0;
+        return 0;
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 3194)
+    int kernel_pio(KvmVcpu vcpu, ByteBuffer pd, int off) {
+        if (vcpu.arch.pio.in != 0)
+            return kvm_main.kvm_io_bus_read(vcpu.kvm.pio_bus, vcpu.arch.pio.port, vcpu.arch.pio.size, pd, off);
+        return kvm_main.kvm_io_bus_write(vcpu.kvm.pio_bus, vcpu.arch.pio.port, vcpu.arch.pio.size, pd, off);
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 3225)
+    public int kvm_emulate_pio(KvmVcpu vcpu, int in, int size, int port) {
+        KvmRun run = vcpu.run;
+        run.exit_reason(KVM_EXIT_IO);
+        run.io.direction(in != 0 ? KVM_EXIT_IO_IN : KVM_EXIT_IO_OUT);
+        run.io.size(vcpu.arch.pio.size = size);
+        run.io.data_offset(KVM_PIO_PAGE_OFFSET * PAGE_SIZE);
+        vcpu.arch.pio.count = vcpu.arch.pio.cur_count = 1;
+        run.io.count(1);
+        run.io.port(vcpu.arch.pio.port = port);
+        vcpu.arch.pio.in = in;
+        vcpu.arch.pio.string = 0;
+        vcpu.arch.pio.down = 0;
+        vcpu.arch.pio.rep = 0;
+
+        KvmTrace.trace_kvm_pio(run.io.direction() == KVM_EXIT_IO_OUT, port, size, 1);
+
+        long val = kvm_register_read(vcpu, VCPU_REGS_RAX);
+        ByteBuffer pd = vcpu.arch.pio_data.buf;
+        int base = pio_data_offset(vcpu);
+        pd.putInt(base, (int) val);
+
+        if (kernel_pio(vcpu, pd, base) == 0) {
+            complete_pio(vcpu);
+            return 1;
+        }
+        return 0;
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 3446)
+    public int kvm_emulate_halt(KvmVcpu vcpu) {
+        ++vcpu.stat.halt_exits;
+        if (irqchip_in_kernel(vcpu.kvm)) {
+            vcpu.arch.mp_state = KVM_MP_STATE_HALTED;
+            return 1;
+        }
+        vcpu.run.exit_reason(KVM_EXIT_HLT);
+        return 0;
+    }
+
+    // ---- module init ----
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 3376, status = Origin.Status.SIMPLIFIED,
+            note = "no cpufreq: the processors' TSC runs at a constant rate")
+    void kvm_timer_init() { }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 3395)
+    @Override public int kvm_arch_init(KvmX86Ops ops) {
+        if (kvm_x86_ops != null) {
+            System.err.println("kvm: already loaded the other module");
+            return -EEXIST;
+        }
+        if (ops.cpu_has_kvm_support() == 0) {
+            System.err.println("kvm: no hardware support");
+            return -EOPNOTSUPP;
+        }
+        if (ops.disabled_by_bios() != 0) {
+            System.err.println("kvm: disabled by bios");
+            return -EOPNOTSUPP;
+        }
+        int r = mmu.kvm_mmu_module_init();
+        if (r != 0) return r;
+
+        kvm_init_msr_list();
+
+        kvm_x86_ops = ops;
+        mmu.kvm_mmu_set_nonpresent_ptes(0L, 0L);
+        mmu.kvm_mmu_set_base_ptes(Mmu.PT_PRESENT_MASK);
+        mmu.kvm_mmu_set_mask_ptes(Mmu.PT_USER_MASK, Mmu.PT_ACCESSED_MASK, Mmu.PT_DIRTY_MASK, Mmu.PT64_NX_MASK, 0);
+
+        kvm_timer_init();
+        return 0;
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 2683, status = Origin.Status.SIMPLIFIED,
+            note = "the MSR list for KVM_GET_MSR_INDEX_LIST arrives with the vCPU API issue")
+    void kvm_init_msr_list() { }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 3437)
+    @Override public void kvm_arch_exit() {
+        kvm_x86_ops = null;
+        mmu.kvm_mmu_module_exit();
+    }
+
+    // ---- the run loop ----
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 3715)
+    int dm_request_for_irq_injection(KvmVcpu vcpu) {
+        return (!irqchip_in_kernel(vcpu.kvm) && !kvm_cpu_has_interrupt(vcpu)
+                && vcpu.run.request_interrupt_window() != 0 && kvm_arch_interrupt_allowed(vcpu) != 0) ? 1 : 0;
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 3722)
+    void post_kvm_run_save(KvmVcpu vcpu) {
+        KvmRun kvm_run = vcpu.run;
+        kvm_run.if_flag((kvm_get_rflags(vcpu) & X86_EFLAGS_IF) != 0 ? 1 : 0);
+        kvm_run.cr8(kvm_get_cr8(vcpu));
+        kvm_run.apic_base(kvm_get_apic_base(vcpu));
+        if (irqchip_in_kernel(vcpu.kvm)) kvm_run.ready_for_interrupt_injection(1);
+        else kvm_run.ready_for_interrupt_injection(kvm_arch_interrupt_allowed(vcpu) != 0
+                && !kvm_cpu_has_interrupt(vcpu) && !kvm_event_needs_reinjection(vcpu) ? 1 : 0);
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 3787)
+    void inject_pending_event(KvmVcpu vcpu) {
+        if (vcpu.arch.exception.pending) {
+            kvm_x86_ops.queue_exception(vcpu, vcpu.arch.exception.nr, vcpu.arch.exception.has_error_code,
+                    vcpu.arch.exception.error_code);
+            return;
+        }
+        if (vcpu.arch.nmi_injected) {
+            kvm_x86_ops.set_nmi(vcpu);
+            return;
+        }
+        if (vcpu.arch.interrupt.pending) {
+            kvm_x86_ops.set_irq(vcpu);
+            return;
+        }
+        if (vcpu.arch.nmi_pending) {
+            if (kvm_x86_ops.nmi_allowed(vcpu) != 0) {
+                vcpu.arch.nmi_pending = false;
+                vcpu.arch.nmi_injected = true;
+                kvm_x86_ops.set_nmi(vcpu);
+            }
+        }
+    }
+
+    private static boolean test_and_clear_bit(int bit, KvmVcpu vcpu) {
+        long m = 1L << bit;
+        if ((vcpu.requests & m) == 0) return false;
+        vcpu.requests &= ~m;
+        return true;
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 3823, status = Origin.Status.SIMPLIFIED,
+            note = "no timers, kvmclock, local APIC or debug registers to switch")
+    int vcpu_enter_guest(KvmVcpu vcpu) {
+        int r;
+        boolean req_int_win = !irqchip_in_kernel(vcpu.kvm) && vcpu.run.request_interrupt_window() != 0;
+
+        if (vcpu.requests != 0 && test_and_clear_bit(KVM_REQ_MMU_RELOAD, vcpu)) mmu.kvm_mmu_unload(vcpu);
+
+        r = mmu.kvm_mmu_reload(vcpu);
+        if (r != 0) return r;
+
+        if (vcpu.requests != 0) {
+            if (test_and_clear_bit(KVM_REQ_TLB_FLUSH, vcpu)) kvm_x86_ops.tlb_flush(vcpu);
+            if (test_and_clear_bit(KVM_REQ_TRIPLE_FAULT, vcpu)) {
+                vcpu.run.exit_reason(KVM_EXIT_SHUTDOWN);
+                return 0;
+            }
+        }
+
+        kvm_x86_ops.prepare_guest_switch(vcpu);
+        kvm_load_guest_fpu(vcpu);
+
+        vcpu.requests &= ~(1L << KVM_REQ_KICK);
+        if (vcpu.requests != 0 || vcpu.signal_pending) {
+            vcpu.requests |= 1L << KVM_REQ_KICK;
+            return 1;
+        }
+
+        inject_pending_event(vcpu);
+
+        if (vcpu.arch.nmi_pending) kvm_x86_ops.enable_nmi_window(vcpu);
+        else if (kvm_cpu_has_interrupt(vcpu) || req_int_win) kvm_x86_ops.enable_irq_window(vcpu);
+
+        vcpu.kvm.slots_lock.readLock().unlock();
+
+        KvmTrace.trace_kvm_entry(vcpu.vcpu_id);
+        kvm_x86_ops.run(vcpu);
+
+        vcpu.requests |= 1L << KVM_REQ_KICK;
+        ++vcpu.stat.exits;
+
+        vcpu.kvm.slots_lock.readLock().lock();
+
+        r = kvm_x86_ops.handle_exit(vcpu);
+        return r;
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 3951, status = Origin.Status.SIMPLIFIED,
+            note = "no SIPI, in-kernel timers or vapic; a pending signal is the stop request from another thread")
+    int __vcpu_run(KvmVcpu vcpu) {
+        vcpu.kvm.slots_lock.readLock().lock();
+        int r = 1;
+        while (r > 0) {
+            if (vcpu.arch.mp_state == KVM_MP_STATE_RUNNABLE) {
+                r = vcpu_enter_guest(vcpu);
+            } else {
+                vcpu.kvm.slots_lock.readLock().unlock();
+                kvm_main.kvm_vcpu_block(vcpu);
+                vcpu.kvm.slots_lock.readLock().lock();
+                if (test_and_clear_bit(KVM_REQ_UNHALT, vcpu)) {
+                    if (vcpu.arch.mp_state == KVM_MP_STATE_HALTED) vcpu.arch.mp_state = KVM_MP_STATE_RUNNABLE;
+                    else if (vcpu.arch.mp_state != KVM_MP_STATE_RUNNABLE) r = -EINTR;
+                }
+            }
+            if (r <= 0) break;
+
+            if (dm_request_for_irq_injection(vcpu) != 0) {
+                r = -EINTR;
+                vcpu.run.exit_reason(KVM_EXIT_INTR);
+                ++vcpu.stat.request_irq_exits;
+            }
+            if (vcpu.signal_pending) {
+                r = -EINTR;
+                vcpu.run.exit_reason(KVM_EXIT_INTR);
+                ++vcpu.stat.signal_exits;
+            }
+        }
+        vcpu.kvm.slots_lock.readLock().unlock();
+        post_kvm_run_save(vcpu);
+        return r;
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 4024, status = Origin.Status.SIMPLIFIED,
+            note = "no signal mask or MMIO completion yet (emulate.c); hypercall results arrive with the vCPU API issue")
+    @Override public int kvm_arch_vcpu_ioctl_run(KvmVcpu vcpu, KvmRun kvm_run) {
+        int r;
+        kvm_main.vcpu_load(vcpu);
+        vcpu.running = Thread.currentThread();
+        try {
+            if (vcpu.arch.mp_state == KVM_MP_STATE_UNINITIALIZED) {
+                kvm_main.kvm_vcpu_block(vcpu);
+                vcpu.requests &= ~(1L << KVM_REQ_UNHALT);
+                return -EAGAIN;
+            }
+
+            if (!irqchip_in_kernel(vcpu.kvm)) kvm_set_cr8(vcpu, kvm_run.cr8());
+
+            if (vcpu.arch.pio.cur_count != 0) {
+                r = complete_pio(vcpu);
+                if (r != 0) return r;
+            }
+
+            r = __vcpu_run(vcpu);
+            return r;
+        } finally {
+            vcpu.signal_pending = false;
+            vcpu.running = null;
+            kvm_main.vcpu_put(vcpu);
+        }
+    }
+
+    // ---- registers ----
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 4081)
+    @Override public int kvm_arch_vcpu_ioctl_get_regs(KvmVcpu vcpu, KvmRegs regs) {
+        kvm_main.vcpu_load(vcpu);
+        regs.rax = kvm_register_read(vcpu, VCPU_REGS_RAX);
+        regs.rbx = kvm_register_read(vcpu, VCPU_REGS_RBX);
+        regs.rcx = kvm_register_read(vcpu, VCPU_REGS_RCX);
+        regs.rdx = kvm_register_read(vcpu, VCPU_REGS_RDX);
+        regs.rsi = kvm_register_read(vcpu, VCPU_REGS_RSI);
+        regs.rdi = kvm_register_read(vcpu, VCPU_REGS_RDI);
+        regs.rsp = kvm_register_read(vcpu, VCPU_REGS_RSP);
+        regs.rbp = kvm_register_read(vcpu, VCPU_REGS_RBP);
+        regs.r8 = kvm_register_read(vcpu, VCPU_REGS_R8);
+        regs.r9 = kvm_register_read(vcpu, VCPU_REGS_R9);
+        regs.r10 = kvm_register_read(vcpu, VCPU_REGS_R10);
+        regs.r11 = kvm_register_read(vcpu, VCPU_REGS_R11);
+        regs.r12 = kvm_register_read(vcpu, VCPU_REGS_R12);
+        regs.r13 = kvm_register_read(vcpu, VCPU_REGS_R13);
+        regs.r14 = kvm_register_read(vcpu, VCPU_REGS_R14);
+        regs.r15 = kvm_register_read(vcpu, VCPU_REGS_R15);
+        regs.rip = kvm_rip_read(vcpu);
+        regs.rflags = kvm_get_rflags(vcpu);
+        kvm_main.vcpu_put(vcpu);
+        return 0;
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 4112)
+    @Override public int kvm_arch_vcpu_ioctl_set_regs(KvmVcpu vcpu, KvmRegs regs) {
+        kvm_main.vcpu_load(vcpu);
+        kvm_register_write(vcpu, VCPU_REGS_RAX, regs.rax);
+        kvm_register_write(vcpu, VCPU_REGS_RBX, regs.rbx);
+        kvm_register_write(vcpu, VCPU_REGS_RCX, regs.rcx);
+        kvm_register_write(vcpu, VCPU_REGS_RDX, regs.rdx);
+        kvm_register_write(vcpu, VCPU_REGS_RSI, regs.rsi);
+        kvm_register_write(vcpu, VCPU_REGS_RDI, regs.rdi);
+        kvm_register_write(vcpu, VCPU_REGS_RSP, regs.rsp);
+        kvm_register_write(vcpu, VCPU_REGS_RBP, regs.rbp);
+        kvm_register_write(vcpu, VCPU_REGS_R8, regs.r8);
+        kvm_register_write(vcpu, VCPU_REGS_R9, regs.r9);
+        kvm_register_write(vcpu, VCPU_REGS_R10, regs.r10);
+        kvm_register_write(vcpu, VCPU_REGS_R11, regs.r11);
+        kvm_register_write(vcpu, VCPU_REGS_R12, regs.r12);
+        kvm_register_write(vcpu, VCPU_REGS_R13, regs.r13);
+        kvm_register_write(vcpu, VCPU_REGS_R14, regs.r14);
+        kvm_register_write(vcpu, VCPU_REGS_R15, regs.r15);
+        kvm_rip_write(vcpu, regs.rip);
+        kvm_set_rflags(vcpu, regs.rflags);
+        vcpu.arch.exception.pending = false;
+        kvm_main.vcpu_put(vcpu);
+        return 0;
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 4145)
+    public void kvm_get_segment(KvmVcpu vcpu, KvmSegment var, int seg) { kvm_x86_ops.get_segment(vcpu, var, seg); }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 4151)
+    public void kvm_get_cs_db_l_bits(KvmVcpu vcpu, int[] db_l) {
+        KvmSegment cs = new KvmSegment();
+        kvm_get_segment(vcpu, cs, VCPU_SREG_CS);
+        db_l[0] = cs.db;
+        db_l[1] = cs.l;
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 4161)
+    @Override public int kvm_arch_vcpu_ioctl_get_sregs(KvmVcpu vcpu, KvmSregs sregs) {
+        DescriptorTable dt = new DescriptorTable();
+        kvm_main.vcpu_load(vcpu);
+        kvm_get_segment(vcpu, sregs.cs, VCPU_SREG_CS);
+        kvm_get_segment(vcpu, sregs.ds, VCPU_SREG_DS);
+        kvm_get_segment(vcpu, sregs.es, VCPU_SREG_ES);
+        kvm_get_segment(vcpu, sregs.fs, VCPU_SREG_FS);
+        kvm_get_segment(vcpu, sregs.gs, VCPU_SREG_GS);
+        kvm_get_segment(vcpu, sregs.ss, VCPU_SREG_SS);
+        kvm_get_segment(vcpu, sregs.tr, VCPU_SREG_TR);
+        kvm_get_segment(vcpu, sregs.ldt, VCPU_SREG_LDTR);
+        kvm_x86_ops.get_idt(vcpu, dt);
+        sregs.idt.limit = dt.limit;
+        sregs.idt.base = dt.base;
+        kvm_x86_ops.get_gdt(vcpu, dt);
+        sregs.gdt.limit = dt.limit;
+        sregs.gdt.base = dt.base;
+        kvm_x86_ops.decache_cr4_guest_bits(vcpu);
+        sregs.cr0 = vcpu.arch.cr0;
+        sregs.cr2 = vcpu.arch.cr2;
+        sregs.cr3 = vcpu.arch.cr3;
+        sregs.cr4 = vcpu.arch.cr4;
+        sregs.cr8 = kvm_get_cr8(vcpu);
+        sregs.efer = vcpu.arch.shadow_efer;
+        sregs.apic_base = kvm_get_apic_base(vcpu);
+        java.util.Arrays.fill(sregs.interrupt_bitmap, 0);
+        if (vcpu.arch.interrupt.pending && !vcpu.arch.interrupt.soft)
+            sregs.interrupt_bitmap[vcpu.arch.interrupt.nr / 64] |= 1L << (vcpu.arch.interrupt.nr % 64);
+        kvm_main.vcpu_put(vcpu);
+        return 0;
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 4223)
+    void kvm_set_segment(KvmVcpu vcpu, KvmSegment var, int seg) { kvm_x86_ops.set_segment(vcpu, var, seg); }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 4652, status = Origin.Status.SIMPLIFIED,
+            note = "PAE PDPTR loading arrives with guest paging")
+    @Override public int kvm_arch_vcpu_ioctl_set_sregs(KvmVcpu vcpu, KvmSregs sregs) {
+        boolean mmu_reset_needed = false;
+        DescriptorTable dt = new DescriptorTable();
+        kvm_main.vcpu_load(vcpu);
+
+        dt.limit = sregs.idt.limit;
+        dt.base = sregs.idt.base;
+        kvm_x86_ops.set_idt(vcpu, dt);
+        dt.limit = sregs.gdt.limit;
+        dt.base = sregs.gdt.base;
+        kvm_x86_ops.set_gdt(vcpu, dt);
+
+        vcpu.arch.cr2 = sregs.cr2;
+        mmu_reset_needed |= vcpu.arch.cr3 != sregs.cr3;
+        vcpu.arch.cr3 = sregs.cr3;
+
+        kvm_set_cr8(vcpu, sregs.cr8);
+
+        mmu_reset_needed |= vcpu.arch.shadow_efer != sregs.efer;
+        kvm_x86_ops.set_efer(vcpu, sregs.efer);
+        kvm_set_apic_base(vcpu, sregs.apic_base);
+
+        kvm_x86_ops.decache_cr4_guest_bits(vcpu);
+
+        mmu_reset_needed |= vcpu.arch.cr0 != sregs.cr0;
+        kvm_x86_ops.set_cr0(vcpu, sregs.cr0);
+        vcpu.arch.cr0 = sregs.cr0;
+
+        mmu_reset_needed |= vcpu.arch.cr4 != sregs.cr4;
+        kvm_x86_ops.set_cr4(vcpu, sregs.cr4);
+
+        if (mmu_reset_needed) mmu.kvm_mmu_reset_context(vcpu);
+
+        for (int v = 0; v < 64 * KvmSregs.INTERRUPT_BITMAP_WORDS; v++) {
+            if ((sregs.interrupt_bitmap[v / 64] & (1L << (v % 64))) != 0) {
+                kvm_queue_interrupt(vcpu, v, false);
+                break;
+            }
+        }
+
+        kvm_set_segment(vcpu, sregs.cs, VCPU_SREG_CS);
+        kvm_set_segment(vcpu, sregs.ds, VCPU_SREG_DS);
+        kvm_set_segment(vcpu, sregs.es, VCPU_SREG_ES);
+        kvm_set_segment(vcpu, sregs.fs, VCPU_SREG_FS);
+        kvm_set_segment(vcpu, sregs.gs, VCPU_SREG_GS);
+        kvm_set_segment(vcpu, sregs.ss, VCPU_SREG_SS);
+        kvm_set_segment(vcpu, sregs.tr, VCPU_SREG_TR);
+        kvm_set_segment(vcpu, sregs.ldt, VCPU_SREG_LDTR);
+
+        if (kvm_vcpu_is_bsp(vcpu) && kvm_rip_read(vcpu) == 0xfff0 && sregs.cs.selector == 0xf000
+                && sregs.cs.base == 0xffff0000L && (vcpu.arch.cr0 & X86_CR0_PE) == 0)
+            vcpu.arch.mp_state = KVM_MP_STATE_RUNNABLE;
+
+        kvm_main.vcpu_put(vcpu);
+        return 0;
+    }
+
+    // ---- FPU ----
+
+    /** The guest's x87/SSE state is not modelled (the soft CPU has no FPU), so there is nothing to swap. */
+    @Origin(file = "arch/x86/kvm/x86.c", line = 4900, status = Origin.Status.SIMPLIFIED,
+            note = "no FPU state to swap yet")
+    void kvm_load_guest_fpu(KvmVcpu vcpu) {
+        if (vcpu.fpu_active == 0 || vcpu.guest_fpu_loaded != 0) return;
+        vcpu.guest_fpu_loaded = 1;
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 4911, status = Origin.Status.SIMPLIFIED,
+            note = "no FPU state to swap yet")
+    void kvm_put_guest_fpu(KvmVcpu vcpu) {
+        if (vcpu.guest_fpu_loaded == 0) return;
+        vcpu.guest_fpu_loaded = 0;
+        ++vcpu.stat.fpu_reload;
+    }
+
+    // ---- vCPU lifetime ----
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 4923)
+    void kvm_arch_vcpu_free(KvmVcpu vcpu) { kvm_x86_ops.vcpu_free(vcpu); }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 4933)
+    @Override public KvmVcpu kvm_arch_vcpu_create(Kvm kvm, int id) { return kvm_x86_ops.vcpu_create(kvm, id); }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 4939)
+    @Override public int kvm_arch_vcpu_setup(KvmVcpu vcpu) {
+        kvm_main.vcpu_load(vcpu);
+        int r = kvm_arch_vcpu_reset(vcpu);
+        if (r == 0) r = mmu.kvm_mmu_setup(vcpu);
+        kvm_main.vcpu_put(vcpu);
+        if (r < 0) {
+            kvm_x86_ops.vcpu_free(vcpu);
+            return r;
+        }
+        return 0;
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 4961)
+    @Override public void kvm_arch_vcpu_destroy(KvmVcpu vcpu) {
+        kvm_main.vcpu_load(vcpu);
+        mmu.kvm_mmu_unload(vcpu);
+        kvm_main.vcpu_put(vcpu);
+        kvm_x86_ops.vcpu_free(vcpu);
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 4970)
+    public int kvm_arch_vcpu_reset(KvmVcpu vcpu) {
+        vcpu.arch.nmi_pending = false;
+        vcpu.arch.nmi_injected = false;
+        java.util.Arrays.fill(vcpu.arch.db, 0);
+        vcpu.arch.dr6 = DR6_FIXED_1;
+        vcpu.arch.dr7 = DR7_FIXED_1;
+        return kvm_x86_ops.vcpu_reset(vcpu);
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 4983, status = Origin.Status.SIMPLIFIED,
+            note = "no TSC frequency bookkeeping or shared-MSR CPU notifier")
+    @Override public int kvm_arch_hardware_enable(Object garbage) { return kvm_x86_ops.hardware_enable(garbage); }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 4999)
+    @Override public void kvm_arch_hardware_disable(Object garbage) { kvm_x86_ops.hardware_disable(garbage); }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 5005)
+    @Override public int kvm_arch_hardware_setup() { return kvm_x86_ops.hardware_setup(); }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 5010)
+    @Override public void kvm_arch_hardware_unsetup() { kvm_x86_ops.hardware_unsetup(); }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 5015)
+    @Override public void kvm_arch_check_processor_compat(int[] rtn) { kvm_x86_ops.check_processor_compatibility(rtn); }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 5020, status = Origin.Status.SIMPLIFIED,
+            note = "no in-kernel local APIC or MCE banks")
+    @Override public int kvm_arch_vcpu_init(KvmVcpu vcpu) {
+        Kvm kvm = vcpu.kvm;
+        vcpu.arch.mmu.root_hpa = kvmkmod.include.KvmMmu.INVALID_PAGE;
+        vcpu.arch.mp_state = !irqchip_in_kernel(kvm) || kvm_vcpu_is_bsp(vcpu)
+                ? KVM_MP_STATE_RUNNABLE : KVM_MP_STATE_UNINITIALIZED;
+        HostMemory.Region page = kvm_main.kernel.platform.memory().allocPages(PAGE_SIZE);
+        if (page == null) return -ENOMEM;
+        vcpu.arch.pio_data = page;
+        int r = mmu.kvm_mmu_create(vcpu);
+        if (r < 0) {
+            kvm_main.kernel.platform.memory().free(page);
+            return r;
+        }
+        return 0;
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 5071)
+    @Override public void kvm_arch_vcpu_uninit(KvmVcpu vcpu) {
+        vcpu.kvm.slots_lock.readLock().lock();
+        try {
+            mmu.kvm_mmu_destroy(vcpu);
+        } finally {
+            vcpu.kvm.slots_lock.readLock().unlock();
+        }
+        if (vcpu.arch.pio_data != vcpu.run_page) kvm_main.kernel.platform.memory().free(vcpu.arch.pio_data);
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 5081)
+    @Override public Kvm kvm_arch_create_vm() {
+        Kvm kvm = new Kvm();
+        kvm.arch.vm_init_tsc = System.nanoTime();
+        return kvm;
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 5099)
+    void kvm_unload_vcpu_mmu(KvmVcpu vcpu) {
+        kvm_main.vcpu_load(vcpu);
+        mmu.kvm_mmu_unload(vcpu);
+        kvm_main.vcpu_put(vcpu);
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 5106)
+    void kvm_free_vcpus(Kvm kvm) {
+        int n = kvm.online_vcpus.get();
+        for (int i = 0; i < n; i++) kvm_unload_vcpu_mmu(kvm.vcpus[i]);
+        for (int i = 0; i < n; i++) kvm_arch_vcpu_free(kvm.vcpus[i]);
+        kvm.lock.lock();
+        try {
+            for (int i = 0; i < n; i++) kvm.vcpus[i] = null;
+            kvm.online_vcpus.set(0);
+        } finally {
+            kvm.lock.unlock();
+        }
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 5127, status = Origin.Status.SIMPLIFIED,
+            note = "no assigned devices to free")
+    @Override public void kvm_arch_sync_events(Kvm kvm) { }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 5132, status = Origin.Status.SIMPLIFIED,
+            note = "no IOMMU, PIT or irqchip to free")
+    @Override public void kvm_arch_destroy_vm(Kvm kvm) {
+        kvm_free_vcpus(kvm);
+        kvm_main.kvm_free_physmem(kvm);
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 5147, status = Origin.Status.SIMPLIFIED,
+            note = "no kernel-allocated (!user_alloc) slots; the MMU page budget is recomputed")
+    @Override public int kvm_arch_set_memory_region(Kvm kvm, KvmUserspaceMemoryRegion mem, KvmMemorySlot old, int user_alloc) {
+        if (user_alloc == 0 && mem.memory_size != 0 && old.rmap == null) {
+            // A private slot without a user address (the APIC access page, the EPT identity table):
+            // the kernel maps anonymous memory for it, as do_mmap does in the C.
+            HostMemory.Region r = kvm_main.kernel.platform.memory().mmap(mem.memory_size);
+            if (r == null) return -ENOMEM;
+            synchronized (kvm.mmu_lock) { kvm.memslots[mem.slot].userspace_addr = r.va; }
+        }
+        synchronized (kvm.mmu_lock) {
+            if (kvm.arch.n_requested_mmu_pages == 0)
+                mmu.kvm_mmu_change_mmu_pages(kvm, mmu.kvm_mmu_calculate_mmu_pages(kvm));
+        }
+        return 0;
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 5205)
+    @Override public void kvm_arch_flush_shadow(Kvm kvm) {
+        mmu.kvm_mmu_zap_all(kvm);
+        kvm_main.kvm_reload_remote_mmus(kvm);
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 5211)
+    @Override public int kvm_arch_vcpu_runnable(KvmVcpu vcpu) {
+        return vcpu.arch.mp_state == KVM_MP_STATE_RUNNABLE || vcpu.arch.mp_state == KVM_MP_STATE_SIPI_RECEIVED
+                || vcpu.arch.nmi_pending || (kvm_arch_interrupt_allowed(vcpu) != 0 && kvm_cpu_has_interrupt(vcpu)) ? 1 : 0;
+    }
+
+    /**
+     * Makes a vCPU that is in KVM_RUN on another thread leave the guest: the request bit and the
+     * processor's external-interrupt exit are what smp_send_reschedule achieves in the C; the pending
+     * signal makes __vcpu_run return -EINTR.
+     */
+    @Origin(file = "arch/x86/kvm/x86.c", line = 5220, status = Origin.Status.SIMPLIFIED,
+            note = "kicks through the processor's external-interrupt exit; no wait queue to wake")
+    public void kvm_vcpu_kick(KvmVcpu vcpu) {
+        vcpu.signal_pending = true;
+        int cpu = vcpu.cpu;
+        if (cpu >= 0 && cpu < kvm_main.kernel.platform.num_possible_cpus()) {
+            vcpu.requests |= 1L << KVM_REQ_KICK;
+            kvm_main.kernel.platform.cpu(cpu).kick();
+        }
+        synchronized (vcpu) { vcpu.notifyAll(); }
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 5237)
+    public int kvm_arch_interrupt_allowed(KvmVcpu vcpu) { return kvm_x86_ops.interrupt_allowed(vcpu); }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 5242)
+    public long kvm_get_rflags(KvmVcpu vcpu) {
+        long rflags = kvm_x86_ops.get_rflags(vcpu);
+        if ((vcpu.guest_debug & KVM_GUESTDBG_SINGLESTEP) != 0) rflags &= ~(X86_EFLAGS_TF | X86_EFLAGS_RF);
+        return rflags;
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 5253, status = Origin.Status.SIMPLIFIED,
+            note = "guest single-step arrives with KVM_SET_GUEST_DEBUG")
+    public void kvm_set_rflags(KvmVcpu vcpu, long rflags) { kvm_x86_ops.set_rflags(vcpu, rflags); }
+}
