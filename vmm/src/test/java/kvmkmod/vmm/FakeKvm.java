@@ -24,7 +24,10 @@ import static kvmkmod.include.Kvm_h.*;
  * the real module can be loaded; it says nothing about KVM itself.
  */
 final class FakeKvm implements AutoCloseable {
-    /** One step of the script: {@code kind} OUT, IN, KERNEL_OUT (an ioeventfd write) or HLT. */
+    /**
+     * One step of the script: {@code kind} OUT, IN, KERNEL_OUT (an ioeventfd write), HLT, or SPIN (guest
+     * code that never exits, left only when the thread is interrupted: -EINTR, as a signal would).
+     */
     record Step(String kind, int port, int size, int value) {}
 
     final Deque<Step> script = new ArrayDeque<>();
@@ -111,7 +114,13 @@ final class FakeKvm implements AutoCloseable {
         }
         if (Thread.interrupted()) return -Errno.EINTR;
         while (true) {
-            Step s = script.poll();
+            Step s = script.peek();
+            if (s != null && s.kind().equals("SPIN")) {   // a guest that never exits: only a signal ends KVM_RUN
+                if (Thread.interrupted()) return -Errno.EINTR;
+                Thread.onSpinWait();
+                continue;
+            }
+            script.poll();
             if (s == null || s.kind().equals("HLT")) { run.exit_reason(KVM_EXIT_HLT); return 0; }
             regs.rip++;
             if (s.kind().equals("KERNEL_OUT") && s.port() == ioeventfdPort) { ioeventfd.eventfd_signal(1); continue; }

@@ -86,4 +86,29 @@ class JavaSysTest {
             }
         }
     }
+
+    @Test
+    void aRunawayGuestIsStoppedFromAnotherThread() throws Exception {
+        FakeKvm[] fake = new FakeKvm[1];
+        try (JavaSys sys = fakeSys(fake)) {
+            fake[0].script.add(new FakeKvm.Step("OUT", 0x3f8, 1, 'x'));
+            fake[0].script.add(new FakeKvm.Step("SPIN", 0, 0, 0));
+            Vmm.Config c = new Vmm.Config();
+            c.output = new ByteArrayOutputStream();
+            try (Vmm vmm = new Vmm(sys, c)) {
+                vmm.loadImage(new byte[] {(byte) 0xf4});
+                Thread stopper = new Thread(() -> {
+                    try { Thread.sleep(100); } catch (InterruptedException ignored) { }
+                    vmm.requestStop();
+                });
+                stopper.start();
+                RunResult r = vmm.kvm_run();
+                stopper.join();
+                assertThat(r.outcome()).isEqualTo(Outcome.STOPPED);
+                assertThat(r.exits()).isEqualTo(1);
+                assertThat(r.interrupted()).isGreaterThanOrEqualTo(1);
+                assertThat(Thread.currentThread().isInterrupted()).as("interrupt left pending").isFalse();
+            }
+        }
+    }
 }
