@@ -687,6 +687,13 @@ class EmulateTest {
             assertThat(m.regs[VCPU_REGS_RAX]).isEqualTo(0x1111);
             assertThat(m.regs[VCPU_REGS_RSP]).isEqualTo(0x8000);
 
+            m.regs[VCPU_REGS_RBX] = 0x3000;
+            m.mem.set(0x3000, 1, 5);
+            m.code(0x44, 0x80, 0x03, 0x01);               // add byte [rbx], 1 with a (meaningless) REX.R
+            assertThat(m.step()).isZero();
+            assertThat(m.mem.get(0x3000, 1)).as("REX.R hides the group 1 member").isEqualTo(5);
+            assertThat(m.mem.writes).containsExactly("3000/1");
+
             m.code(0x06);                                 // push es: No64
             assertThat(m.step()).isEqualTo(-1);
             assertThat(m.x86.log).contains("failure: invalid x86/64 instruction");
