@@ -30,7 +30,8 @@ class KvmDifferentialTest {
     /** Memory the cases may touch: data at 0x3000, strings at 0x4000/0x5000, the stack below 0x7000. */
     static final int MEM_LO = 0x2000, MEM_HI = 0x7000, DATA = 0x3000, STACK = 0x7000;
     /** VCPU_REGS order (rax, rcx, rdx, rbx, rsp, rbp, rsi, rdi) of the eight legacy registers. */
-    static final String[] NAMES = {"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi"};
+    static final String[] NAMES = {"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
+            "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15"};
 
     /** One instruction to compare. regs are in VCPU_REGS order. */
     record Case(String name, int mode, int[] code, long[] regs, long flags, Map<Integer, Long> mem, int memBytes,
@@ -88,7 +89,8 @@ class KvmDifferentialTest {
     }
 
     private long[] regs(long rax, long rcx, long rdx) {
-        long[] r = new long[8];
+        long[] r = new long[16];
+        for (int i = 8; i < 16; i++) r[i] = 0x2000 + 0x100L * i;    // r8..r15: bases into the data area
         r[0] = rax; r[1] = rcx; r[2] = rdx; r[3] = DATA; r[4] = STACK; r[5] = 0x55aa; r[6] = 0x4000; r[7] = 0x5000;
         return r;
     }
@@ -307,6 +309,64 @@ class KvmDifferentialTest {
         add("lea r,[m+disp8]", mode, b(0x8d, memModrm(mode, 2) | 0x40, 0x7f), regs(0, 0, 0), 0, 0, 0, 0, null);
     }
 
+    /** Every data quadword distinct, so a wrong effective address shows as a wrong value. */
+    private static Map<Integer, Long> pattern() {
+        Map<Integer, Long> mem = new LinkedHashMap<>();
+        for (int a = MEM_LO; a < MEM_HI; a += 8) mem.put(a, 0x0101010101010101L * ((a >> 3) & 0xff) ^ (long) a << 32);
+        return mem;
+    }
+
+    private long[] addressRegs() {
+        long[] r = regs(0x3000, 0x10, 0x20);
+        r[3] = 0x3100; r[4] = 0x6000; r[5] = 0x3200; r[6] = 0x8; r[7] = 0x18;
+        return r;
+    }
+
+    /** mov edx/dx/rdx, [modrm]: ModR/M and SIB decoding, displacements, RIP-relative, 0x67. */
+    private void addressing(int mode) {
+        if (mode == X86EMUL_MODE_REAL) {
+            for (int mod = 0; mod < 3; mod++)
+                for (int rm = 0; rm < 8; rm++) {
+                    int[] disp = mod == 1 ? b(0x85) : mod == 2 || (mod == 0 && rm == 6) ? b(0x40, 0x30) : b();
+                    cases.add(new Case("real mov dx,[16-bit mod=" + mod + " rm=" + rm + "]", mode,
+                            cat(b(0x8b, (mod << 6) | (2 << 3) | rm), disp), addressRegs(), 2, pattern(), 8, 0, null));
+                }
+            return;
+        }
+        // 32-bit addressing, and in long mode also with REX.X/REX.B and RIP-relative.
+        int[] prefixes = mode == X86EMUL_MODE_PROT64 ? new int[] {-1, 0x41, 0x42, 0x43, 0x48, 0x67} : new int[] {-1, 0x67};
+        for (int pfx : prefixes)
+            for (int mod = 0; mod < 3; mod++)
+                for (int rm = 0; rm < 8; rm++) {
+                    boolean sixteen = pfx == 0x67 && mode == X86EMUL_MODE_PROT32;
+                    if (sixteen) {
+                        int[] disp = mod == 1 ? b(0x85) : mod == 2 || (mod == 0 && rm == 6) ? b(0x40, 0x30) : b();
+                        cases.add(new Case("prot32 mov edx,[a16 mod=" + mod + " rm=" + rm + "]", mode,
+                                cat(b(0x67, 0x8b, (mod << 6) | (2 << 3) | rm), disp), addressRegs(), 2, pattern(), 8, 0, null));
+                        continue;
+                    }
+                    int[] pre = pfx < 0 ? b() : b(pfx);
+                    int[][] sibs = rm == 4 ? new int[][] {b(0x00), b(0x4b), b(0x8e), b(0xf7), b(0x25), b(0x65), b(0xe5), b(0x1c)}
+                            : new int[][] {b()};
+                    for (int[] sib : sibs) {
+                        int base = sib.length == 1 ? sib[0] & 7 : rm;
+                        int[] disp = mod == 1 ? b(0x7c) : mod == 2 || (mod == 0 && base == 5) ? imm(0x2c00, 4) : b();
+                        String quirk = null;
+                        if (mode == X86EMUL_MODE_PROT64 && mod == 0 && rm == 5 && pfx >= 0x41 && pfx <= 0x43 && (pfx & 1) != 0)
+                            quirk = "REX.B hides the disp32 of a RIP-relative operand";
+                        if (mode == X86EMUL_MODE_PROT64 && mod == 0 && rm == 5 && pfx != 0x67 && quirk == null)
+                            disp = imm(0x3000 - (HostKvmGuest.CODE + pre.length + 6), 4);   // RIP-relative onto data
+                        if (mode == X86EMUL_MODE_PROT64 && mod == 0 && rm == 5 && pfx == 0x67)
+                            disp = imm(0x3000 - (HostKvmGuest.CODE + pre.length + 6), 4);
+                        String name = String.format("%s mov edx,[%s mod=%d rm=%d%s]", modeName(mode),
+                                pfx < 0 ? "" : String.format("pfx %02x ", pfx), mod, rm,
+                                sib.length == 1 ? String.format(" sib=%02x", sib[0]) : "");
+                        cases.add(new Case(name, mode, cat(pre, b(0x8b, (mod << 6) | (2 << 3) | rm), sib, disp),
+                                addressRegs(), 2, pattern(), 8, 0, quirk));
+                    }
+                }
+    }
+
     private void build() {
         for (int mode : new int[] {X86EMUL_MODE_REAL, X86EMUL_MODE_PROT32, X86EMUL_MODE_PROT64}) {
             alu(mode);
@@ -317,6 +377,7 @@ class KvmDifferentialTest {
             moves(mode);
             strings(mode);
             stack(mode);
+            addressing(mode);
         }
     }
 
@@ -325,13 +386,15 @@ class KvmDifferentialTest {
     private static KvmRegs toKvmRegs(long[] r, long rip, long rflags) {
         KvmRegs k = new KvmRegs();
         k.rax = r[0]; k.rcx = r[1]; k.rdx = r[2]; k.rbx = r[3]; k.rsp = r[4]; k.rbp = r[5]; k.rsi = r[6]; k.rdi = r[7];
+        k.r8 = r[8]; k.r9 = r[9]; k.r10 = r[10]; k.r11 = r[11]; k.r12 = r[12]; k.r13 = r[13]; k.r14 = r[14]; k.r15 = r[15];
         k.rip = rip;
         k.rflags = rflags;
         return k;
     }
 
     private static long[] fromKvmRegs(KvmRegs k) {
-        return new long[] {k.rax, k.rcx, k.rdx, k.rbx, k.rsp, k.rbp, k.rsi, k.rdi};
+        return new long[] {k.rax, k.rcx, k.rdx, k.rbx, k.rsp, k.rbp, k.rsi, k.rdi,
+                k.r8, k.r9, k.r10, k.r11, k.r12, k.r13, k.r14, k.r15};
     }
 
     private static void loadMemory(java.util.function.BiConsumer<Integer, Long> put, Case c) {
@@ -354,7 +417,7 @@ class KvmDifferentialTest {
         Machine m = new Machine(c.mode());
         loadMemory((a, v) -> m.mem.set(a, 8, v), c);
         m.code(c.code());
-        System.arraycopy(c.regs(), 0, m.regs, 0, 8);
+        System.arraycopy(c.regs(), 0, m.regs, 0, 16);
         m.rflags = c.flags();
         int r = m.run(200);
         if (r != 0) return "emulator returned " + r;
@@ -362,7 +425,7 @@ class KvmDifferentialTest {
 
         List<String> d = new ArrayList<>();
         long[] hr = fromKvmRegs(hw.regs());
-        for (int i = 0; i < 8; i++)
+        for (int i = 0; i < 16; i++)
             if (hr[i] != m.regs[i]) d.add(String.format("%s hw=%x emu=%x", NAMES[i], hr[i], m.regs[i]));
         if (hw.regs().rip - 1 != m.regs[VCPU_REGS_RIP])
             d.add(String.format("rip hw=%x emu=%x", hw.regs().rip - 1, m.regs[VCPU_REGS_RIP]));
