@@ -367,6 +367,31 @@ class KvmDifferentialTest {
                 }
     }
 
+    /** jcc, call and ret: the target is a HLT one byte past the fall-through HLT. */
+    private void branches(int mode) {
+        long[] flagSets = {0, CF, ZF, SF, OF, PF, SF | OF, ZF | CF, SF | ZF, OF | PF | CF};
+        for (int cc = 0; cc < 16; cc++)
+            for (long f : flagSets) {
+                add(String.format("jcc short cc=%x flags=%x", cc, f), mode, b(0x70 + cc, 0x01, 0xf4), regs(0, 0, 0), f, 0, 0, 0, null);
+                int[] rel = mode == X86EMUL_MODE_REAL ? imm(1, 2) : imm(1, 4);
+                add(String.format("jcc near cc=%x flags=%x", cc, f), mode, cat(b(0x0f, 0x80 + cc), rel, b(0xf4)),
+                        regs(0, 0, 0), f, 0, 0, 0, null);
+            }
+        int[] rel = mode == X86EMUL_MODE_REAL ? imm(1, 2) : imm(1, 4);
+        add("call near", mode, cat(b(0xe8), rel, b(0xf4)), regs(0, 0, 0), 0, 0, 0, 0, null);
+        add("jmp near", mode, cat(b(0xe9), rel, b(0xf4)), regs(0, 0, 0), 0, 0, 0, 0, null);
+        add("jmp short", mode, b(0xeb, 0x01, 0xf4), regs(0, 0, 0), 0, 0, 0, 0, null);
+        long[] r = regs(0, 0, 0);
+        r[4] = 0x6ff0;
+        Map<Integer, Long> mem = new LinkedHashMap<>();
+        mem.put(0x6ff0, (long) HostKvmGuest.CODE + 2);
+        cases.add(new Case(modeName(mode) + " ret", mode, b(0xc3, 0xf4), r, 2, mem, 8, 0, null));
+        mem = new LinkedHashMap<>();
+        mem.put(DATA, (long) HostKvmGuest.CODE + 3);
+        cases.add(new Case(modeName(mode) + " jmp [m]", mode, b(0xff, memModrm(mode, 4), 0xf4), regs(0, 0, 0), 2, mem, 8, 0, null));
+        cases.add(new Case(modeName(mode) + " call [m]", mode, b(0xff, memModrm(mode, 2), 0xf4), regs(0, 0, 0), 2, mem, 8, 0, null));
+    }
+
     private void build() {
         for (int mode : new int[] {X86EMUL_MODE_REAL, X86EMUL_MODE_PROT32, X86EMUL_MODE_PROT64}) {
             alu(mode);
@@ -378,6 +403,7 @@ class KvmDifferentialTest {
             strings(mode);
             stack(mode);
             addressing(mode);
+            branches(mode);
         }
     }
 
