@@ -2167,7 +2167,7 @@ public final class Emulate {
                                 c.eip = c.src.val;
                                 break;
                             case 0xf4:  // hlt
-                                vcpu_ops.halt_request(ctxt.vcpu);
+                                ctxt.vcpu.arch.halt_request = 1;
                                 break;
                             case 0xf5:  // cmc
                                 ctxt.eflags ^= EFLG_CF;

@@ -162,7 +162,7 @@ class EmulateTest {
         void hlt_cli_sti_and_interrupt_shadow() {
             m.code(0xf4);
             assertThat(m.step()).isZero();
-            assertThat(m.x86.halted).isTrue();
+            assertThat(m.ctxt.vcpu.arch.halt_request).isEqualTo(1);
 
             m.code(0xfb);                                 // sti
             assertThat(m.step()).isZero();
@@ -230,7 +230,7 @@ class EmulateTest {
             m.code(0xf4);
             assertThat(m.step()).isZero();
             assertThat(m.x86.log).containsExactly("#GP 0");
-            assertThat(m.x86.halted).isFalse();
+            assertThat(m.ctxt.vcpu.arch.halt_request).isZero();
             assertThat(m.rip()).isEqualTo(Machine.CODE);
         }
 
