@@ -117,8 +117,8 @@ public final class CrossReference {
             if (!rows.isEmpty())
                 sb.append(countReproduced(ms, ref)).append(" of the ").append(rows.size())
                         .append(" functions of this file are mirrored (kvm-kmod: ").append(mono(rows.get(0).kvmKmodFile())).append(").\n\n");
-            sb.append("[cols=\"1,3,4,1,5\",options=\"header\"]\n|===\n");
-            sb.append("| line | C function | Java | status | note\n");
+            sb.append("[cols=\"2,7,8,9\",options=\"header\"]\n|===\n");
+            sb.append("| line | C function | Java | status\n");
             for (Mirror m : ms) {
                 Origin o = m.origin();
                 String c = m.cFunction();
@@ -133,7 +133,7 @@ public final class CrossReference {
                         .append(" | ").append(c.isEmpty() ? "" : ELIXIR + ident + "[" + pass(c) + "]").append(known)
                         .append(" | ").append(java)
                         .append(" | ").append(o.status().name().toLowerCase())
-                        .append(" | ").append(text(o.note())).append('\n');
+                        .append(o.note().isBlank() ? "" : ": " + text(o.note())).append('\n');
             }
             sb.append("|===\n\n");
             if (!rows.isEmpty()) {

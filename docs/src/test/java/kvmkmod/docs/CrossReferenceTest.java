@@ -99,7 +99,7 @@ class CrossReferenceTest {
                 .contains("| <<file-arch-x86-kvm-x86-c,`+arch/x86/kvm/x86.c+`>> | `+x86/x86.c+` | 3 | 192 | 2%")
                 .contains("https://elixir.bootlin.com/linux/v2.6.33/ident/__vcpu_run[+__vcpu_run+]")
                 .contains("https://elixir.bootlin.com/linux/v2.6.33/ident/walk_addr[+paging64_walk_addr+]")
-                .contains("pass:c[no \\| pipes \\] or *stars* {attr} lost]")
+                .contains("| simplified: pass:c[no \\| pipes \\] or *stars* {attr} lost]")
                 .contains("== References that disagree with the reference list")
                 .contains("| `+kvmkmod.docs.fixture+` | `+arch/x86/kvm/x86.c+` (5), `+arch/x86/kvm/vmx.c+` (4), `+virt/kvm/kvm_main.c+` (3), ");
         // x86.c: __vcpu_run, vcpu_enter_guest and kvm_arch_vcpu_ioctl_run (claimed twice, counted once)
