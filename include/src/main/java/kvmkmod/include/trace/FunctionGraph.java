@@ -43,7 +43,13 @@ public final class FunctionGraph {
     /** Installs the agent and the transformation; later calls do nothing. */
     public static synchronized void install() {
         if (transformer != null) return;
-        Instrumentation inst = ByteBuddyAgent.install();
+        Instrumentation inst;
+        try {
+            inst = ByteBuddyAgent.install();
+        } catch (IllegalStateException e) {
+            throw new IllegalStateException("function-graph tracing attaches an agent to this JVM and needs a JDK"
+                    + " with the jdk.attach module (not a bare JRE): " + e.getMessage(), e);
+        }
         ElementMatcher.Junction<MethodDescription> traced =
                 isAnnotatedWith(named(Origin.class.getName()))
                         .and(not(isAbstract())).and(not(isNative()))
