@@ -33,7 +33,8 @@ import net.bytebuddy.matcher.ElementMatcher;
  * {@link Origin}, in a class under {@code kvmkmod.}, reports its entry and exit to {@link Ftrace} under
  * its C name. Classes loaded before the call are retransformed, classes loaded later are transformed
  * as they load. Until {@link #install()} runs nothing is touched, so an untraced run executes the
- * plain bytecode; once installed, a method pays one volatile read while {@link Ftrace#on} is false.
+ * plain bytecode; once installed, a call pays a volatile read on entry and on exit while
+ * {@link Ftrace#on} is false.
  */
 public final class FunctionGraph {
     private FunctionGraph() {}
