@@ -180,7 +180,8 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
     private long cr4 = 0x6f0;
     private long featureControl;
     private final Map<Integer, Long> msrs = new HashMap<>();
-    private boolean eferWritten;
+    /** IA32_EFER as the guest has it: 2.6.33 switches EFER by hand around VM entry (no VMCS field for it). */
+    private long guestEfer;
 
     private boolean vmxOn;
     private long vmxonPtr = -1;
@@ -246,6 +247,7 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
     @Override public long rdmsr(int msr) {
         if (msr == MSR_IA32_FEATURE_CONTROL) return featureControl;
         if (msr >= MSR_IA32_VMX_BASIC && msr <= MSR_IA32_VMX_EPT_VPID_CAP) return caps.rdmsr(msr);
+        if (msr == MSR_EFER) return guestEfer;
         if (msr == 0x1b) return msrs.getOrDefault(msr, 0xfee00900L);
         if (plainMsr(msr)) return msrs.getOrDefault(msr, 0L);
         throw new IllegalArgumentException(String.format("#GP: rdmsr %#x", msr));
@@ -259,9 +261,9 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
         }
         if (!plainMsr(msr)) throw new IllegalArgumentException(String.format("#GP: wrmsr %#x", msr));
         if (msr == MSR_EFER) {
-            // The guest's EFER: 2.6.33 switches EFER by hand around VM entry (no VMCS field for it).
-            if (!eferWritten || msrs.getOrDefault(msr, 0L) != value) { if (curVcpu != null) curVcpu.sregsDirty = true; }
-            eferWritten = true;
+            if (value != guestEfer && curVcpu != null) curVcpu.sregsDirty = true;
+            guestEfer = value;
+            return;
         }
         msrs.put(msr, value);
     }
@@ -450,7 +452,7 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
         long root = (secondary & SECONDARY_EXEC_ENABLE_EPT) != 0 ? vr(EPT_POINTER) & EPT_ADDR_MASK : NO_EPT;
         long self = HostSignals.prepareThread();
         HostVcpu v = vcpuFor(root);
-        if (launch) v.fresh = true;
+        if (launch) { v.fresh = true; tlbGpaPage = -1; }
 
         ByteBuffer run = v.run;
         try {
@@ -664,7 +666,7 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
         b.putLong(base + SREGS_CR3, vr(GUEST_CR3));
         // CR4.VMXE is forced on by VMX (CR4_FIXED0) but belongs to the host: the host's guest must not see it.
         b.putLong(base + SREGS_CR4, vr(GUEST_CR4) & ~(1L << 13));
-        long efer = msrs.getOrDefault(MSR_EFER, 0L);
+        long efer = guestEfer;
         if ((vr(VM_ENTRY_CONTROLS) & VM_ENTRY_IA32E_MODE) != 0) efer |= 0x500;
         else efer &= ~0x400L;
         b.putLong(base + SREGS_EFER, efer);
@@ -826,7 +828,7 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
         vw(GUEST_CR4, run.getLong(s + SREGS_CR4) | (vr(GUEST_CR4) & (1L << 13)));
         cr2 = run.getLong(s + SREGS_CR2);
         long efer = run.getLong(s + SREGS_EFER);
-        if (eferWritten) msrs.put(MSR_EFER, efer);
+        guestEfer = efer;
         // SDM 27.3.1: the "IA-32e mode guest" entry control takes the value of EFER.LMA.
         long ec = vr(VM_ENTRY_CONTROLS);
         vw(VM_ENTRY_CONTROLS, (efer & 0x400) != 0 ? ec | VM_ENTRY_IA32E_MODE : ec & ~VM_ENTRY_IA32E_MODE);

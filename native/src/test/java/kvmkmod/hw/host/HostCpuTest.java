@@ -173,6 +173,38 @@ class HostCpuTest {
     }
 
     @Test
+    void repInsbLeavesMemoryToTheHypervisor() {
+        try (VmxGuest g = new VmxGuest(8)) {
+            g.code(0, 0xbf, 0x00, 0x02,                        // mov di,0x200
+                    0xb9, 0x03, 0x00,                          // mov cx,3
+                    0xba, 0x15, 0x00,                          // mov dx,0x15
+                    0xf3, 0x6c,                                // rep insb
+                    0xf4);
+            g.code(0x200, 0xee, 0xee, 0xee);
+            g.launch();
+            assertThat(g.reason()).isEqualTo(EXIT_REASON_IO_INSTRUCTION);
+            assertThat(g.qual()).isEqualTo(ioQual(1, true, true, true, false, 0x15));
+            assertThat(g.rip()).isEqualTo(9);
+            assertThat(g.len()).isEqualTo(2);
+            assertThat(g.regs()[RDI]).isEqualTo(0x200);
+            assertThat(g.regs()[RCX]).isEqualTo(3);
+            assertThat(g.r(GUEST_LINEAR_ADDRESS)).isEqualTo(0x200);
+            // the hypervisor's emulator stores only two elements this time, and will come back for the third
+            g.code(0x200, 0x11, 0x22);
+            g.regs()[RDI] = 0x202;
+            g.regs()[RCX] = 1;
+            g.resume();
+            assertThat(g.reason()).isEqualTo(EXIT_REASON_IO_INSTRUCTION);
+            assertThat(g.regs()[RDI]).isEqualTo(0x202);
+            assertThat(g.regs()[RCX]).isEqualTo(1);
+            assertThat(g.rip()).isEqualTo(9);
+            assertThat(g.ram.buf.get(0x200)).isEqualTo((byte) 0x11);
+            assertThat(g.ram.buf.get(0x201)).isEqualTo((byte) 0x22);
+            assertThat(g.ram.buf.get(0x202)).as("the host's own completion must not store").isEqualTo((byte) 0xee);
+        }
+    }
+
+    @Test
     void eptViolationOnUnmappedPageThenMapAndReexecute() {
         try (VmxGuest g = new VmxGuest(8)) {
             g.code(0, 0xa0, 0x00, 0x90,                        // mov al,[0x9000]
