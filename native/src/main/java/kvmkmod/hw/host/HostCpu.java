@@ -142,6 +142,8 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
         boolean fresh = true;
         /** A segment, control register or EFER changed in the VMCS since the last exit. */
         boolean sregsDirty;
+        /** The host holds an undelivered event that must be replaced by what the VMCS says at the next entry. */
+        boolean eventsDirty;
         /** What the host vCPU holds (after completing what is pending): 16 GPRs in VCPU order, RIP, RFLAGS. */
         final long[] expect = new long[18];
         int pending = PEND_NONE;
@@ -370,6 +372,7 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
         if (((field >>> 10) & 3) == 1) return failValid(13); // VMWRITE to a read-only VM-exit information field
         HostVcpu v = curVcpu;
         if (v != null && !v.sregsDirty && isSregsField(field) && vr(field) != truncate(field, value)) v.sregsDirty = true;
+        if (v != null && field == GUEST_INTERRUPTIBILITY_INFO && vr(field) != truncate(field, value)) v.eventsDirty = true;
         vw(field, value);
         return succeed();
     }
@@ -565,9 +568,10 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
             dirty |= KVM_SYNC_X86_SREGS;
         }
         long intrInfo = vr(VM_ENTRY_INTR_INFO_FIELD);
-        if ((intrInfo & INTR_INFO_VALID_MASK) != 0) {
+        if ((intrInfo & INTR_INFO_VALID_MASK) != 0 || v.eventsDirty) {
             fillEvents(run, (int) intrInfo);
             dirty |= KVM_SYNC_X86_EVENTS;
+            v.eventsDirty = false;
         }
         run.put(RUN_REQUEST_INTERRUPT_WINDOW, (byte) ((cpuBased & CPU_BASED_VIRTUAL_INTR_PENDING) != 0 ? 1 : 0));
         run.putLong(RUN_DIRTY_REGS, dirty);
@@ -678,7 +682,8 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
         int o = RUN_S_EVENTS;
         for (int i = 0; i < 64; i += 8) b.putLong(o + i, 0);
         long intr = vr(GUEST_INTERRUPTIBILITY_INFO);
-        b.put(o + EV_INT_SHADOW, (byte) (intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS)));
+        // <asm/kvm.h> KVM_X86_SHADOW_INT_MOV_SS = 1, KVM_X86_SHADOW_INT_STI = 2 (the VMX bits are the other way round)
+        b.put(o + EV_INT_SHADOW, (byte) (((intr & GUEST_INTR_STATE_STI) != 0 ? 2 : 0) | ((intr & GUEST_INTR_STATE_MOV_SS) != 0 ? 1 : 0)));
         b.put(o + EV_NMI_MASKED, (byte) ((intr & GUEST_INTR_STATE_NMI) != 0 ? 1 : 0));
         b.putInt(o + EV_FLAGS, KVM_VCPUEVENT_VALID_SHADOW);
         if ((info & INTR_INFO_VALID_MASK) == 0) return;
@@ -738,6 +743,14 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
                     saveState(v);
                     long rip = run.getLong(RUN_S_REGS + REGS_RIP);
                     vw(GUEST_RIP, rip - 1);
+                    if ((cpuBased & CPU_BASED_VIRTUAL_INTR_PENDING) != 0 && (v.expect[17] & 0x200) != 0
+                            && (vr(GUEST_INTERRUPTIBILITY_INFO) & 3) == 0) {
+                        // This host checks the interrupt window only between its own exits, so an STI; HLT
+                        // reaches the HLT. VMX would have exited before it (SDM 25.2 "Other Causes of VM
+                        // Exits", interrupt-window exiting): report that, at the HLT, which has no other effect.
+                        exitInfo(EXIT_REASON_PENDING_INTERRUPT, 0, 0);
+                        return;
+                    }
                     exitInfo(EXIT_REASON_HLT, 0, 1);
                     return;
                 }
@@ -761,6 +774,9 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
     }
 
     /** VM-entry failure due to invalid guest state: exit reason 33 with bit 31 set (SDM 26.7 "VM-Entry Failures During or After Loading Guest State"). */
+    /** IDT-vectoring information found by the last saveState, written by the next exitInfo. */
+    private int idtVectoring;
+
     /** Why the last VM entry failed on the host side, in words (for diagnostics). */
     volatile String lastFailure;
 
@@ -783,7 +799,8 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
         vw(VM_EXIT_INSTRUCTION_LEN, len);
         vw(VM_EXIT_INTR_INFO, 0);
         vw(VM_EXIT_INTR_ERROR_CODE, 0);
-        vw(IDT_VECTORING_INFO_FIELD, 0);
+        vw(IDT_VECTORING_INFO_FIELD, idtVectoring);
+        idtVectoring = 0;
         // SDM 27.2: a VM exit clears the valid bit of the VM-entry interruption-information field.
         long ei = vr(VM_ENTRY_INTR_INFO_FIELD);
         if ((ei & INTR_INFO_VALID_MASK) != 0) vw(VM_ENTRY_INTR_INFO_FIELD, ei & ~INTR_INFO_VALID_MASK);
@@ -833,8 +850,27 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
         long ec = vr(VM_ENTRY_CONTROLS);
         vw(VM_ENTRY_CONTROLS, (efer & 0x400) != 0 ? ec | VM_ENTRY_IA32E_MODE : ec & ~VM_ENTRY_IA32E_MODE);
         int ev = RUN_S_EVENTS;
-        int intr = (run.get(ev + EV_INT_SHADOW) & 3) | (run.get(ev + EV_NMI_MASKED) != 0 ? GUEST_INTR_STATE_NMI : 0);
+        int shadow = run.get(ev + EV_INT_SHADOW);
+        int intr = ((shadow & 2) != 0 ? GUEST_INTR_STATE_STI : 0) | ((shadow & 1) != 0 ? GUEST_INTR_STATE_MOV_SS : 0)
+                | (run.get(ev + EV_NMI_MASKED) != 0 ? GUEST_INTR_STATE_NMI : 0);
         vw(GUEST_INTERRUPTIBILITY_INFO, intr);
+        // An event the host was still delivering when it exited: IDT-vectoring information (SDM 27.2.3).
+        // Our hypervisor re-injects it, so the host's copy is replaced at the next entry.
+        int idt = 0;
+        if (run.get(ev + EV_EXC_INJECTED) != 0) {
+            idt = INTR_INFO_VALID_MASK | INTR_TYPE_HARD_EXCEPTION | (run.get(ev + EV_EXC_NR) & 0xff);
+            if (run.get(ev + EV_EXC_HAS_ERROR_CODE) != 0) {
+                idt |= INTR_INFO_DELIVER_CODE_MASK;
+                vw(IDT_VECTORING_ERROR_CODE, run.getInt(ev + EV_EXC_ERROR_CODE) & 0xffffffffL);
+            }
+        } else if (run.get(ev + EV_NMI_INJECTED) != 0) {
+            idt = INTR_INFO_VALID_MASK | INTR_TYPE_NMI_INTR | 2;
+        } else if (run.get(ev + EV_INT_INJECTED) != 0) {
+            idt = INTR_INFO_VALID_MASK | (run.get(ev + EV_INT_SOFT) != 0 ? INTR_TYPE_SOFT_INTR : INTR_TYPE_EXT_INTR)
+                    | (run.get(ev + EV_INT_NR) & 0xff);
+        }
+        idtVectoring = idt;
+        if (idt != 0) v.eventsDirty = true;
         v.sregsDirty = false;
     }
 

@@ -337,6 +337,148 @@ class HostCpuTest {
     }
 
     @Test
+    void segmentWrittenByTheHypervisorReachesTheGuest() {
+        try (VmxGuest g = new VmxGuest(8)) {
+            g.code(0, 0xe6, 0x10,                              // out 0x10,al
+                    0xa0, 0x00, 0x00,                          // mov al,[0]   (DS-relative)
+                    0xe6, 0x11, 0xf4);                         // out 0x11,al; hlt
+            g.code(0x1000, 0x3c);
+            g.launch();
+            g.skip();
+            g.w(GUEST_DS_SELECTOR, 0x100);
+            g.w(GUEST_DS_BASE, 0x1000);
+            g.resume();
+            assertThat(g.qual() >>> 16).isEqualTo(0x11);
+            assertThat(g.regs()[RAX] & 0xff).isEqualTo(0x3c);
+            assertThat(g.r(GUEST_DS_BASE)).isEqualTo(0x1000);
+            assertThat(g.r(GUEST_DS_SELECTOR)).isEqualTo(0x100);
+        }
+    }
+
+    @Test
+    void guestSegmentLoadsAreSavedBack() {
+        try (VmxGuest g = new VmxGuest(8)) {
+            g.code(0, 0xb8, 0x34, 0x12, 0x8e, 0xc0, 0xf4);  // mov ax,0x1234; mov es,ax; hlt
+            g.launch();
+            assertThat(g.reason()).isEqualTo(EXIT_REASON_HLT);
+            assertThat(g.r(GUEST_ES_SELECTOR)).isEqualTo(0x1234);
+            assertThat(g.r(GUEST_ES_BASE)).isEqualTo(0x12340);
+            assertThat(g.r(GUEST_ES_AR_BYTES) & 0xff).isEqualTo(0x93);
+        }
+    }
+
+    @Test
+    void externalInterruptInjectedThroughTheIvt() {
+        try (VmxGuest g = new VmxGuest(8)) {
+            g.code(0, 0xf4);                                   // hlt
+            g.code(0x20 * 4, 0x00, 0x03, 0x00, 0x00);          // IVT[0x20] = 0000:0300
+            g.code(0x300, 0xe6, 0x30, 0xf4);                   // out 0x30,al; hlt
+            g.w(VM_ENTRY_INTR_INFO_FIELD, INTR_INFO_VALID_MASK | INTR_TYPE_EXT_INTR | 0x20);
+            g.w(GUEST_RFLAGS, 0x202);
+            g.launch();
+            assertThat(g.reason()).isEqualTo(EXIT_REASON_IO_INSTRUCTION);
+            assertThat(g.qual() >>> 16).isEqualTo(0x30);
+            assertThat(g.rip()).isEqualTo(0x300);
+            assertThat(g.r(VM_ENTRY_INTR_INFO_FIELD) & INTR_INFO_VALID_MASK).as("cleared by the VM exit").isZero();
+            assertThat(g.r(GUEST_RSP)).isEqualTo(0x7000 - 6);   // FLAGS, CS, IP pushed
+        }
+    }
+
+    @Test
+    void interruptWindowExiting() {
+        try (VmxGuest g = new VmxGuest(8)) {
+            g.code(0, 0xfb, 0x90, 0x90, 0xf4);                 // sti; nop; nop; hlt
+            g.w(CPU_BASED_VM_EXEC_CONTROL, g.r(CPU_BASED_VM_EXEC_CONTROL) | CPU_BASED_VIRTUAL_INTR_PENDING);
+            g.launch();
+            assertThat(g.reason()).isEqualTo(EXIT_REASON_PENDING_INTERRUPT);
+            assertThat(g.r(GUEST_RFLAGS) & 0x200).isNotZero();
+            assertThat(g.rip()).isEqualTo(3);
+        }
+    }
+
+    @Test
+    void interruptWindowOpenAtEntry() {
+        try (VmxGuest g = new VmxGuest(8)) {
+            g.code(0, 0x90, 0xeb, 0xfd);                       // nop; jmp $-1
+            g.w(GUEST_RFLAGS, 0x202);
+            g.w(CPU_BASED_VM_EXEC_CONTROL, g.r(CPU_BASED_VM_EXEC_CONTROL) | CPU_BASED_VIRTUAL_INTR_PENDING);
+            g.launch();
+            assertThat(g.reason()).isEqualTo(EXIT_REASON_PENDING_INTERRUPT);
+        }
+    }
+
+    @Test
+    void ioBitmapLetsPort0x80Through() {
+        try (VmxGuest g = new VmxGuest(8)) {
+            var a = g.mem.allocPages(4096);
+            var b = g.mem.allocPages(4096);
+            for (int i = 0; i < 4096; i++) { a.buf.put(i, (byte) 0xff); b.buf.put(i, (byte) 0xff); }
+            a.buf.put(0x80 / 8, (byte) 0xfe);                 // port 0x80 does not exit
+            g.w(IO_BITMAP_A, a.hpa);
+            g.w(IO_BITMAP_B, b.hpa);
+            g.w(CPU_BASED_VM_EXEC_CONTROL, (g.r(CPU_BASED_VM_EXEC_CONTROL) & ~CPU_BASED_UNCOND_IO_EXITING) | CPU_BASED_USE_IO_BITMAPS);
+            g.code(0, 0xe6, 0x80, 0xe4, 0x80, 0xe6, 0x81, 0xf4);   // out 0x80,al; in al,0x80; out 0x81,al
+            g.launch();
+            assertThat(g.reason()).isEqualTo(EXIT_REASON_IO_INSTRUCTION);
+            assertThat(g.qual() >>> 16).isEqualTo(0x81);
+            assertThat(g.regs()[RAX] & 0xff).isEqualTo(0xff);
+            assertThat(g.rip()).isEqualTo(4);
+        }
+    }
+
+    @Test
+    void vmcsMigratesToAnotherProcessorWithAPendingIn() {
+        try (VmxGuest g = new VmxGuest(8)) {
+            g.code(0, 0xe4, 0x20, 0xe6, 0x21, 0xf4);          // in al,0x20; out 0x21,al; hlt
+            g.launch();
+            assertThat(g.rip()).isEqualTo(0);
+            g.skip();
+            g.regs()[RAX] = 0x66;
+            long rax = g.regs()[RAX];
+            // vcpu_clear on cpu 0, then vmptrld + vmlaunch on cpu 1 (as vmx_vcpu_load does after a migration)
+            VmxGuest.check(g.cpu.vmclear(g.vmcs.hpa));
+            VmxCpu other = HostCpu.create(1, g.mem, kvmkmod.hw.VmxCapabilities.westmere());
+            other.write_cr4(other.read_cr4() | (1 << 13));
+            other.wrmsr(MSR_IA32_FEATURE_CONTROL, FEATURE_CONTROL_LOCKED | FEATURE_CONTROL_VMXON_ENABLED);
+            var vmxon2 = g.mem.allocPages(4096);
+            vmxon2.buf.putInt(0, kvmkmod.hw.VmxCapabilities.VMCS_REVISION_ID);
+            VmxGuest.check(other.vmxon(vmxon2.hpa));
+            VmxGuest.check(other.vmptrld(g.vmcs.hpa));
+            System.arraycopy(g.regs(), 0, other.regs(), 0, 16);
+            assertThat(other.vmlaunch()).isEqualTo(VM_SUCCEED);
+            assertThat(other.vmread(VM_EXIT_REASON)).isEqualTo(EXIT_REASON_IO_INSTRUCTION);
+            assertThat(other.vmread(EXIT_QUALIFICATION) >>> 16).isEqualTo(0x21);
+            assertThat(other.regs()[RAX]).isEqualTo(rax);
+            assertThat(other.vmread(GUEST_RIP)).isEqualTo(2);
+        }
+    }
+
+    @Test
+    void invalidGuestStateIsAVmEntryFailure() {
+        try (VmxGuest g = new VmxGuest(8)) {
+            g.code(0, 0xf4);
+            g.w(GUEST_CR0, 0x80000010L);                     // paging without protection
+            assertThat(g.launch()).isEqualTo(VM_SUCCEED);
+            assertThat(g.r(VM_EXIT_REASON)).isEqualTo(0x80000021L);
+            // the VMCS is not launched: a corrected VMCS can be launched
+            g.w(GUEST_CR0, 0x60000010L);
+            assertThat(g.launch()).isEqualTo(VM_SUCCEED);
+            assertThat(g.reason()).isEqualTo(EXIT_REASON_HLT);
+        }
+    }
+
+    @Test
+    void kickBeforeEntryStopsTheNextRun() {
+        try (VmxGuest g = new VmxGuest(8)) {
+            g.code(0, 0xeb, 0xfe);
+            g.cpu.kick();
+            g.launch();
+            assertThat(g.reason()).isEqualTo(EXIT_REASON_EXTERNAL_INTERRUPT);
+            assertThat(g.rip()).isEqualTo(0);
+        }
+    }
+
+    @Test
     void capabilityMsrsComeFromTheCapabilities() {
         try (VmxGuest g = new VmxGuest(1)) {
             assertThat(g.cpu.rdmsr(MSR_IA32_VMX_BASIC) & 0xffffffffL).isEqualTo(0x10);
