@@ -514,12 +514,40 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
         synchronized (machine) {
             HostVm vm = machine.vms.get(root);
             if (vm == null) machine.vms.put(root, vm = new HostVm(root));
-            if (v != null) v.close();
+            HostVcpu old = v;
             v = new HostVcpu(vm, current);
+            if (old != null) {
+                carryOver(old, v);
+                old.close();
+            }
             machine.vcpus.put(current, v);
         }
         curVcpu = v;
         return v;
+    }
+
+    /** MSRs that the host vCPU keeps for the guest and that no VMCS field carries. */
+    private static final int[] CARRIED_MSRS = {0x174, 0x175, 0x176, 0xc0000081, 0xc0000082, 0xc0000083, 0xc0000084,
+            0xc0000100, 0xc0000101, 0xc0000102, 0x277};
+
+    /**
+     * When a VMCS moves to another EPT root it moves to another host VM and so to a new host vCPU: carry
+     * over what only the host vCPU held (x87/SSE state, the guest's syscall/sysenter/segment-base MSRs).
+     * Registers, segments and events come from the VMCS at the next entry as for any fresh vCPU.
+     */
+    private static void carryOver(HostVcpu from, HostVcpu to) {
+        try (Memory fpu = new Memory(SIZEOF_KVM_FPU); Memory msrs = new Memory(8 + 16L * CARRIED_MSRS.length)) {
+            LibC.ioctl(from.fd, KVM_GET_FPU, Pointer.nativeValue(fpu));
+            LibC.ioctl(to.fd, KVM_SET_FPU, Pointer.nativeValue(fpu));
+            msrs.clear();
+            msrs.setInt(0, CARRIED_MSRS.length);
+            for (int i = 0; i < CARRIED_MSRS.length; i++) msrs.setInt(8 + 16L * i, CARRIED_MSRS[i]);
+            int got = LibC.ioctl(from.fd, KVM_GET_MSRS, Pointer.nativeValue(msrs));
+            msrs.setInt(0, got);
+            LibC.ioctl(to.fd, KVM_SET_MSRS, Pointer.nativeValue(msrs));
+        } catch (LastErrorException e) {
+            // a host without one of these: the new vCPU keeps its reset values
+        }
     }
 
     // kvm_regs offsets of the GPRs in VCPU_REGS order (RAX RCX RDX RBX RSP RBP RSI RDI R8..R15)

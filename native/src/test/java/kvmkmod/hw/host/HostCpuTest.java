@@ -479,6 +479,46 @@ class HostCpuTest {
     }
 
     @Test
+    void x87InstructionsAreNotRunOnThisHost() {
+        // Host quirk (PVM): ring-0 guest code goes through the host's instruction emulator, which has no
+        // x87; the emulation failure is reported as #UD at the instruction.
+        try (VmxGuest g = new VmxGuest(8)) {
+            g.code(0, 0xd9, 0xe8, 0xf4);                       // fld1; hlt
+            g.launch();
+            assumeTrue(g.reason() == EXIT_REASON_EXCEPTION_NMI, "this host runs x87 code");
+            assertThat(g.r(VM_EXIT_INTR_INFO)).isEqualTo((INTR_INFO_VALID_MASK | INTR_TYPE_HARD_EXCEPTION | 6) & 0xffffffffL);
+            assertThat(g.rip()).isEqualTo(0);
+        }
+    }
+
+    @Test
+    void newEptRootKeepsRegistersAndMsrs() {
+        try (VmxGuest g = new VmxGuest(8)) {
+            g.code(0, 0x66, 0xb9, 0x74, 0x01, 0x00, 0x00,      // mov ecx,0x174 (IA32_SYSENTER_CS)
+                    0x66, 0xb8, 0x77, 0x00, 0x00, 0x00,        // mov eax,0x77
+                    0x66, 0x31, 0xd2,                          // xor edx,edx
+                    0x0f, 0x30,                                // wrmsr
+                    0xe6, 0x10,                                // out 0x10,al
+                    0x66, 0x31, 0xc0,                          // xor eax,eax
+                    0x0f, 0x32,                                // rdmsr
+                    0xe6, 0x11, 0xf4);                         // out 0x11,al; hlt
+            g.launch();
+            assertThat(g.reason()).isEqualTo(EXIT_REASON_IO_INSTRUCTION);
+            // a second EPT hierarchy mapping the same RAM, as after an MMU reload with a new root
+            var pml4 = g.mem.allocPages(4096);
+            pml4.buf.putLong(0, g.pdpt.hpa | 7);
+            g.skip();
+            g.regs()[RBX] = 0x5151;
+            g.w(EPT_POINTER, pml4.hpa | (3 << 3) | 6);
+            g.resume();
+            assertThat(g.reason()).isEqualTo(EXIT_REASON_IO_INSTRUCTION);
+            assertThat(g.qual() >>> 16).isEqualTo(0x11);
+            assertThat(g.regs()[RAX] & 0xff).isEqualTo(0x77);
+            assertThat(g.regs()[RBX]).isEqualTo(0x5151);
+        }
+    }
+
+    @Test
     void capabilityMsrsComeFromTheCapabilities() {
         try (VmxGuest g = new VmxGuest(1)) {
             assertThat(g.cpu.rdmsr(MSR_IA32_VMX_BASIC) & 0xffffffffL).isEqualTo(0x10);
