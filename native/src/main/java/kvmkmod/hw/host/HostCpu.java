@@ -142,6 +142,10 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
         boolean fresh = true;
         /** A segment, control register or EFER changed in the VMCS since the last exit. */
         boolean sregsDirty;
+        /** kvm_run.s.regs.sregs, and a copy of it as it was at the last exit whose VMCS fields are current. */
+        final ByteBuffer sregsView;
+        final ByteBuffer lastSregs = ByteBuffer.allocateDirect(SIZEOF_KVM_SREGS);
+        boolean sregsSaved;
         /** The host holds an undelivered event that must be replaced by what the VMCS says at the next entry. */
         boolean eventsDirty;
         /** What the host vCPU holds (after completing what is pending): 16 GPRs in VCPU order, RIP, RFLAGS. */
@@ -157,6 +161,7 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
             this.mmapSize = HostKvm.vcpuMmapSize();
             this.runVa = HostKvm.mapRun(fd);
             this.run = HostKvm.runBuffer(runVa);
+            this.sregsView = run.slice(RUN_S_SREGS, SIZEOF_KVM_SREGS);
             // Fill kvm_run.s from the host once, so that every later push can go through kvm_dirty_regs.
             LibC.ioctl(fd, KVM_GET_REGS, runVa + RUN_S_REGS);
             LibC.ioctl(fd, KVM_GET_SREGS, runVa + RUN_S_SREGS);
@@ -594,6 +599,7 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
         if (sregs) {
             fillSregs(run, RUN_S_SREGS);
             dirty |= KVM_SYNC_X86_SREGS;
+            v.sregsSaved = false;
         }
         long intrInfo = vr(VM_ENTRY_INTR_INFO_FIELD);
         if ((intrInfo & INTR_INFO_VALID_MASK) != 0 || v.eventsDirty) {
@@ -852,6 +858,17 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
         vw(GUEST_RIP, e[16]);
         vw(GUEST_RFLAGS, e[17]);
         int s = RUN_S_SREGS;
+        cr2 = run.getLong(s + SREGS_CR2);
+        long efer = run.getLong(s + SREGS_EFER);
+        guestEfer = efer;
+        // Segments and control registers rarely change between exits: compare the host's kvm_sregs with
+        // the copy taken at the last exit, and rewrite the VMCS fields only when they differ.
+        if (v.sregsSaved && v.sregsView.mismatch(v.lastSregs) == -1) {
+            saveEvents(v);
+            return;
+        }
+        v.lastSregs.put(0, v.sregsView, 0, SIZEOF_KVM_SREGS);
+        v.sregsSaved = true;
         for (int i = 0; i < 8; i++) {
             int o = s + SREG_OFF[i];
             vw(GUEST_ES_BASE + 2 * i, run.getLong(o + SEG_BASE));
@@ -871,12 +888,14 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
         vw(GUEST_CR0, run.getLong(s + SREGS_CR0));
         vw(GUEST_CR3, run.getLong(s + SREGS_CR3));
         vw(GUEST_CR4, run.getLong(s + SREGS_CR4) | (vr(GUEST_CR4) & (1L << 13)));
-        cr2 = run.getLong(s + SREGS_CR2);
-        long efer = run.getLong(s + SREGS_EFER);
-        guestEfer = efer;
         // SDM 27.3.1: the "IA-32e mode guest" entry control takes the value of EFER.LMA.
         long ec = vr(VM_ENTRY_CONTROLS);
         vw(VM_ENTRY_CONTROLS, (efer & 0x400) != 0 ? ec | VM_ENTRY_IA32E_MODE : ec & ~VM_ENTRY_IA32E_MODE);
+        saveEvents(v);
+    }
+
+    private void saveEvents(HostVcpu v) {
+        ByteBuffer run = v.run;
         int ev = RUN_S_EVENTS;
         int shadow = run.get(ev + EV_INT_SHADOW);
         int intr = ((shadow & 2) != 0 ? GUEST_INTR_STATE_STI : 0) | ((shadow & 1) != 0 ? GUEST_INTR_STATE_MOV_SS : 0)
