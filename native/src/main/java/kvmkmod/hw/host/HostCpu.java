@@ -1292,45 +1292,192 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
     }
 
     /**
-     * The start of the store instruction that ended at {@code rip} and wrote {@code len} bytes at
-     * {@code gpa}: MOV moffs (A2/A3), MOV r/m,r (88/89), MOV r/m,imm (C6/C7), STOS (AA/AB) with
-     * 66/67/segment prefixes, 16-bit addressing. -1 when no candidate fits.
+     * Where the store that the host has already executed started, for an EPT violation on a write: this
+     * host reports an MMIO write after the instruction is done (RIP past it). Candidates ending at
+     * {@code rip} (or, for a REP string store still in progress, starting at it) are decoded and kept
+     * only if their effective address, computed from the registers before the instruction, is the
+     * written address and their operand size is the access length. Forms: MOV r/m,r (88/89), MOV r/m,imm
+     * (C6/C7), MOV moffs (A2/A3), MOV r/m,Sreg (8C), STOS (AA/AB), MOVS (A4/A5), with 16- and 32-bit
+     * addressing and the 66/67/segment/REP prefixes. Registers a string store advanced are put back in
+     * regs(). Returns -1 when nothing fits (GUEST_RIP then stays past the instruction).
      */
     private long findStore(HostVcpu v, long csBase, long rip, long gpa, int len) {
         long lin = csBase + rip;
-        for (int l = 1; l <= 8; l++) {
-            int op = -1, k;
-            // skip prefixes forward from candidate start
-            long s = lin - l;
-            for (k = 0; k < l; k++) {
-                int b = readGuest8(v, s + k);
-                if (b == 0x66 || b == 0x67 || b == 0x26 || b == 0x2e || b == 0x36 || b == 0x3e || b == 0x64 || b == 0x65 || b == 0xf3) continue;
-                op = b;
-                break;
-            }
-            if (op < 0) continue;
-            int rest = l - k - 1;   // bytes after the opcode
-            boolean ok;
-            switch (op) {
-                case 0xa2: case 0xa3: ok = rest == 2 || rest == 4; break;
-                case 0xaa: case 0xab: ok = rest == 0; break;
-                case 0x88: case 0x89: ok = rest >= 1 && rest == modrmLen16(readGuest8(v, s + k + 1)); break;
-                case 0xc6: ok = rest >= 2 && rest == modrmLen16(readGuest8(v, s + k + 1)) + 1; break;
-                case 0xc7: { int m = modrmLen16(readGuest8(v, s + k + 1)); ok = rest == m + 2 || rest == m + 4; break; }
-                default: ok = false;
-            }
-            if (ok) return rip - l;
+        if (decodeStore(v, lin, gpa, len, true) > 0) { undoStringStore(); return rip; }
+        for (int l = 1; l <= 15; l++) {
+            if (decodeStore(v, lin - l, gpa, len, false) == l) { undoStringStore(); return rip - l; }
         }
         return -1;
     }
 
-    /** Length of a 16-bit ModRM encoding (ModRM byte plus displacement), or -1 for a register operand. */
-    private static int modrmLen16(int modrm) {
-        if (modrm < 0) return -1;
+    // decodeStore's findings for the string forms: which index registers to step back, by how much
+    private int storeStringSize;
+    private boolean storeStringMovs, storeStringRep;
+    private long storeAddrMask;
+
+    private void undoStringStore() {
+        if (storeStringSize == 0) return;
+        boolean df = (vr(GUEST_RFLAGS) & (1 << 10)) != 0;
+        long step = df ? -storeStringSize : storeStringSize, m = storeAddrMask;
+        regs[RDI] = (regs[RDI] & ~m) | ((regs[RDI] - step) & m);
+        if (storeStringMovs) regs[RSI] = (regs[RSI] & ~m) | ((regs[RSI] - step) & m);
+        if (storeStringRep) regs[RCX] = (regs[RCX] & ~m) | ((regs[RCX] + 1) & m);
+    }
+
+    /** Decodes a store at {@code at}; its length if it writes {@code len} bytes at {@code gpa}, else -1. */
+    private int decodeStore(HostVcpu v, long at, long gpa, int len, boolean repOnly) {
+        storeStringSize = 0;
+        boolean lm = (vr(GUEST_CS_AR_BYTES) & (1 << 13)) != 0 && (vr(VM_ENTRY_CONTROLS) & VM_ENTRY_IA32E_MODE) != 0;
+        boolean pm = (vr(GUEST_CR0) & 1) != 0;
+        boolean d = lm || (pm && (vr(GUEST_CS_AR_BYTES) & (1 << 14)) != 0);
+        boolean opsz = false, adsz = false, rep = false, rexW = false;
+        int seg = -1, k = 0, op;
+        for (;; k++) {
+            if (k >= 15) return -1;
+            op = readGuest8(v, at + k);
+            if (op < 0) return -1;
+            if (op == 0x66) opsz = true;
+            else if (op == 0x67) adsz = true;
+            else if (op == 0xf2 || op == 0xf3) rep = true;
+            else if (op == 0x26 || op == 0x2e || op == 0x36 || op == 0x3e) seg = (op >> 3) & 3;
+            else if (op == 0x64 || op == 0x65) seg = op - 0x60;
+            else if (lm && (op & 0xf0) == 0x40) rexW = (op & 8) != 0;
+            else break;
+        }
+        k++;
+        int osize = rexW ? 8 : (d != opsz) ? 4 : 2;
+        boolean a32 = lm ? !adsz : (d != adsz);
+        long amask = lm && !adsz ? -1L : a32 ? 0xffffffffL : 0xffffL;
+        int size;
+        long ea;
+        int defSeg = 3;
+        switch (op) {
+            case 0xaa: case 0xab: case 0xa4: case 0xa5: {
+                if (repOnly && !rep) return -1;
+                size = (op & 1) == 0 ? 1 : osize;
+                boolean df = (vr(GUEST_RFLAGS) & (1 << 10)) != 0;
+                long di = (regs[RDI] - (df ? -size : size)) & amask;
+                if (size != len || vr(GUEST_ES_BASE) + di != gpa) return -1;
+                storeStringSize = size;
+                storeStringMovs = op == 0xa4 || op == 0xa5;
+                storeStringRep = rep;
+                storeAddrMask = amask;
+                return k;
+            }
+            default:
+                if (repOnly) return -1;
+        }
+        switch (op) {
+            case 0xa2: case 0xa3: {
+                size = op == 0xa2 ? 1 : osize;
+                int dl = lm && !adsz ? 8 : a32 ? 4 : 2;
+                long disp = 0;
+                for (int i = 0; i < dl; i++) {
+                    int b = readGuest8(v, at + k + i);
+                    if (b < 0) return -1;
+                    disp |= (long) b << (8 * i);
+                }
+                ea = segBase(seg < 0 ? defSeg : seg) + (disp & amask);
+                k += dl;
+                break;
+            }
+            case 0x88: case 0x89: case 0x8c: case 0xc6: case 0xc7: {
+                size = op == 0x88 || op == 0xc6 ? 1 : op == 0x8c ? 2 : osize;
+                int modrm = readGuest8(v, at + k);
+                if (modrm < 0 || (modrm >> 6) == 3) return -1;
+                if ((op == 0xc6 || op == 0xc7) && ((modrm >> 3) & 7) != 0) return -1;
+                long[] m = modrmEa;
+                if (!modrmEa(v, at + k, a32, m)) return -1;
+                k += (int) m[1];
+                ea = segBase(seg < 0 ? (int) m[2] : seg) + (m[0] & amask);
+                if (op == 0xc6) k += 1;
+                else if (op == 0xc7) k += size == 2 ? 2 : 4;
+                break;
+            }
+            default:
+                return -1;
+        }
+        if (size != len || ea != gpa) return -1;
+        return k;
+    }
+
+    private final long[] modrmEa = new long[3];
+
+    private long segBase(int seg) { return vr(GUEST_ES_BASE + 2 * seg); }
+
+    /** Effective address (out[0]), ModRM+SIB+displacement length (out[1]) and default segment (out[2]) of a memory ModRM. */
+    private boolean modrmEa(HostVcpu v, long at, boolean a32, long[] out) {
+        int modrm = readGuest8(v, at);
         int mod = modrm >> 6, rm = modrm & 7;
-        if (mod == 3) return -1;
-        if (mod == 0) return rm == 6 ? 3 : 1;
-        return mod == 1 ? 2 : 3;
+        int n = 1;
+        long ea;
+        int seg = 3;
+        if (!a32) {
+            long bx = regs[RBX] & 0xffff, bp = regs[RBP] & 0xffff, si = regs[RSI] & 0xffff, di = regs[RDI] & 0xffff;
+            switch (rm) {
+                case 0: ea = bx + si; break;
+                case 1: ea = bx + di; break;
+                case 2: ea = bp + si; seg = 2; break;
+                case 3: ea = bp + di; seg = 2; break;
+                case 4: ea = si; break;
+                case 5: ea = di; break;
+                case 6: if (mod == 0) { ea = 0; } else { ea = bp; seg = 2; } break;
+                default: ea = bx;
+            }
+            int dl = mod == 1 ? 1 : mod == 2 || (mod == 0 && rm == 6) ? 2 : 0;
+            long disp = readDisp(v, at + n, dl);
+            if (disp == Long.MIN_VALUE) return false;
+            ea += disp;
+            n += dl;
+            out[0] = ea & 0xffff;
+        } else {
+            long base = 0;
+            if (rm == 4) {
+                int sib = readGuest8(v, at + n);
+                if (sib < 0) return false;
+                n++;
+                int scale = sib >> 6, idx = (sib >> 3) & 7, b = sib & 7;
+                if (b == 5 && mod == 0) { long d32 = readDisp(v, at + n, 4); if (d32 == Long.MIN_VALUE) return false; base = d32; n += 4; }
+                else { base = reg32(b); if (b == 4 || b == 5) seg = 2; }
+                if (idx != 4) base += reg32(idx) << scale;
+            } else if (rm == 5 && mod == 0) {
+                long d32 = readDisp(v, at + n, 4);
+                if (d32 == Long.MIN_VALUE) return false;
+                base = d32;
+                n += 4;
+            } else {
+                base = reg32(rm);
+                if (rm == 5) seg = 2;
+            }
+            int dl = mod == 1 ? 1 : mod == 2 ? 4 : 0;
+            long disp = readDisp(v, at + n, dl);
+            if (disp == Long.MIN_VALUE) return false;
+            n += dl;
+            out[0] = (base + disp) & 0xffffffffL;
+        }
+        out[1] = n;
+        out[2] = seg;
+        return true;
+    }
+
+    /** A 32-bit register by its ModRM number (EAX ECX EDX EBX ESP EBP ESI EDI), zero-extended. */
+    private long reg32(int r) {
+        // the ModRM register numbers are the VCPU_REGS indices
+        return (r == RSP ? vr(GUEST_RSP) : regs[r]) & 0xffffffffL;
+    }
+
+    /** A sign-extended displacement of 0, 1, 2 or 4 bytes; Long.MIN_VALUE when unreadable. */
+    private long readDisp(HostVcpu v, long at, int n) {
+        long x = 0;
+        for (int i = 0; i < n; i++) {
+            int b = readGuest8(v, at + i);
+            if (b < 0) return Long.MIN_VALUE;
+            x |= (long) b << (8 * i);
+        }
+        if (n == 1) return (byte) x;
+        if (n == 2) return (short) x;
+        if (n == 4) return (int) x;
+        return x;
     }
 
     /** KVM_EXIT_INTERNAL_ERROR: an instruction fetch from memory the host has no slot for, or something it cannot emulate. */

@@ -250,6 +250,58 @@ class HostCpuTest {
         }
     }
 
+    /** Runs {@code code} at 0 with ES = 0x900 (base 0x9000, unmapped) and expects a write EPT violation at {@code rip}. */
+    private static VmxGuest storeFault(int rip, int... code) {
+        VmxGuest g = new VmxGuest(8);
+        g.w(GUEST_ES_SELECTOR, 0x900);
+        g.w(GUEST_ES_BASE, 0x9000);
+        g.code(0, code);
+        g.launch();
+        assertThat(g.reason()).isEqualTo(EXIT_REASON_EPT_VIOLATION);
+        assertThat(g.qual() & 7).isEqualTo(2);
+        assertThat(g.rip()).isEqualTo(rip);
+        return g;
+    }
+
+    @Test
+    void writeFaultsFindTheStoreInstruction() {
+        // mov di,4; mov ax,0x1234; es mov [di],ax
+        try (VmxGuest g = storeFault(6, 0xbf, 0x04, 0x00, 0xb8, 0x34, 0x12, 0x26, 0x89, 0x05, 0xf4)) {
+            assertThat(g.r(GUEST_PHYSICAL_ADDRESS)).isEqualTo(0x9004);
+        }
+        // mov bx,0x10; mov si,2; es mov word [bx+si+0x10],0x5678
+        try (VmxGuest g = storeFault(6, 0xbb, 0x10, 0x00, 0xbe, 0x02, 0x00, 0x26, 0xc7, 0x40, 0x10, 0x78, 0x56, 0xf4)) {
+            assertThat(g.r(GUEST_PHYSICAL_ADDRESS)).isEqualTo(0x9022);
+        }
+        // mov di,8; mov al,1; stosb  -> DI is put back to 8
+        try (VmxGuest g = storeFault(5, 0xbf, 0x08, 0x00, 0xb0, 0x01, 0xaa, 0xf4)) {
+            assertThat(g.r(GUEST_PHYSICAL_ADDRESS)).isEqualTo(0x9008);
+            assertThat(g.regs()[RDI]).isEqualTo(8);
+        }
+        // mov edi,0x20 (66 bf ...); mov eax,1; stosd (66 ab)
+        try (VmxGuest g = storeFault(12, 0x66, 0xbf, 0x20, 0, 0, 0, 0x66, 0xb8, 1, 0, 0, 0, 0x66, 0xab, 0xf4)) {
+            assertThat(g.r(GUEST_PHYSICAL_ADDRESS)).isEqualTo(0x9020);
+            assertThat(g.regs()[RDI]).isEqualTo(0x20);
+        }
+        // mov di,0; mov cx,3; rep stosb -> the first element faults, RIP at the REP STOSB, CX and DI as before
+        try (VmxGuest g = storeFault(6, 0xbf, 0x00, 0x00, 0xb9, 0x03, 0x00, 0xf3, 0xaa, 0xf4)) {
+            assertThat(g.r(GUEST_PHYSICAL_ADDRESS)).isEqualTo(0x9000);
+            assertThat(g.regs()[RDI]).isEqualTo(0);
+            assertThat(g.regs()[RCX]).isEqualTo(3);
+            // map the page and let the guest redo it
+            var page = g.mem.mmap(4096);
+            g.map(0x9000, page.hpa, 7);
+            g.cpu.invept(VMX_EPT_EXTENT_CONTEXT, g.eptp);
+            g.regs()[RAX] = 0x6b;
+            g.resume();
+            assertThat(g.reason()).isEqualTo(EXIT_REASON_HLT);
+            assertThat(page.buf.get(0)).isEqualTo((byte) 0x6b);
+            assertThat(page.buf.get(2)).isEqualTo((byte) 0x6b);
+            assertThat(g.regs()[RCX]).isZero();
+            assertThat(g.regs()[RDI]).isEqualTo(3);
+        }
+    }
+
     @Test
     void writeToReadOnlyPageReportsPermissions() {
         assumeTrue(HostKvm.readonlyMemory(), "host has no KVM_CAP_READONLY_MEM");
