@@ -469,13 +469,18 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
             lastFailure = "preparing the host vCPU: errno " + e.getErrorCode();
             return entryFailed(v);
         }
+        if (v.vm.isEmpty() && (vr(GUEST_CR0) & 0x80000000L) != 0) {
+            // Host quirk: KVM_RUN of a VM without any memslot fails with ENOSPC. With guest paging on,
+            // the page tables at CR3 are the one place we know the guest needs.
+            mapAround(v, vr(GUEST_CR3) & EPT_ADDR_MASK);
+        }
         if (v.vm.isEmpty()) {
             // Host quirk: KVM_RUN of a VM without any memslot fails with ENOSPC. Map the code page first.
             long fetch = vr(GUEST_CS_BASE) + vr(GUEST_RIP);
             if (!mapAround(v, fetch)) {
                 long q = 4 | (eptPerms(v, fetch) << 3);
                 v.expect[16] = -1;
-                eptViolation(fetch, q, true);
+                eptViolation(fetch, q, fetch);
                 curBuf.putInt(curBase + Vmcs.LAUNCH_STATE_OFFSET, Vmcs.LAUNCH_STATE_LAUNCHED);
                 return succeed();
             }
@@ -664,7 +669,7 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
         for (int i = 0; i < count; i++) {
             long a = esBase + ((rdi + (df ? -i : i) * (long) size) & amask);
             for (int b = 0; b < size; b++) {
-                int x = readGuest8(v, a + b);
+                int x = readLin8(v, a + b);
                 run.put(off + i * size + b, (byte) (x < 0 ? 0 : x));
             }
         }
@@ -753,6 +758,7 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
                 err = e.getErrorCode();
             }
             run.putLong(RUN_DIRTY_REGS, 0);
+            linTlbPage = -1;
             if (err == EINTR) {
                 run.put(RUN_IMMEDIATE_EXIT, (byte) 0);
                 kickPending = false;
@@ -1036,7 +1042,7 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
         int flags = 0, seg = 3, len = 0;
         boolean opsz = false, adsz = false;
         for (; len < 15; len++) {
-            int b = readGuest8(v, lin + len);
+            int b = readLin8(v, lin + len);
             if (b < 0) return 0;
             switch (b) {
                 case 0x66: opsz = true; continue;
@@ -1080,7 +1086,7 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
         long rax = run.getLong(RUN_S_REGS + REGS_RAX);
         long rdx = run.getLong(RUN_S_REGS + REGS_RDX);
         long lin = csBase + rip;
-        int b1 = readGuest8(v, lin - 1), b2 = readGuest8(v, lin - 2), b3 = readGuest8(v, lin - 3);
+        int b1 = readLin8(v, lin - 1), b2 = readLin8(v, lin - 2), b3 = readLin8(v, lin - 3);
         boolean dataIsAx = data == (int) (rax & sizeMask(size));
         // out imm8, AL/AX/EAX
         if (dataIsAx && port < 256 && b1 == port && (b2 == 0xe6 || b2 == 0xe7)) {
@@ -1105,7 +1111,7 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
             for (int np = 4; np >= 0; np--) {
                 boolean ok = true;
                 for (int k = 2; k <= np + 1 && ok; k++) {
-                    int p = readGuest8(v, lin - k);
+                    int p = readLin8(v, lin - k);
                     ok = p == 0x66 || p == 0x67 || p == 0xf2 || p == 0xf3 || p == 0x26 || p == 0x2e || p == 0x36
                             || p == 0x3e || p == 0x64 || p == 0x65 || (lm && (p & 0xf0) == 0x40);
                 }
@@ -1147,7 +1153,7 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
         long a = segBase + ((rsi - (df ? -size : size)) & amask);
         int x = 0;
         for (int i = 0; i < size; i++) {
-            int b = readGuest8(v, a + i);
+            int b = readLin8(v, a + i);
             if (b < 0) return false;
             x |= b << (8 * i);
         }
@@ -1186,7 +1192,86 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
         return perms[0];
     }
 
-    /** One byte of guest memory at a guest-physical (= linear, paging off) address through the EPT, or -1. */
+    /** One byte of guest memory at a guest-linear address: guest paging (if on), then the EPT; -1 if unmapped. */
+    private int readLin8(HostVcpu v, long lin) {
+        long gpa = linToGpa(v, lin);
+        return gpa < 0 ? -1 : readGuest8(v, gpa);
+    }
+
+    // one-entry cache of the guest's own translation, dropped at every exit
+    private long linTlbPage = -1, linTlbGpa;
+
+    /**
+     * Guest-linear to guest-physical through the guest's page tables (SDM 4 "Paging": 32-bit, PAE and
+     * 4-level; large pages), read through the EPT; the paging state is the host's (kvm_run.s.sregs).
+     * The identity when CR0.PG is clear. -1 when a level is not present.
+     */
+    private long linToGpa(HostVcpu v, long lin) {
+        ByteBuffer run = v.run;
+        long cr0 = run.getLong(RUN_S_SREGS + SREGS_CR0);
+        if ((cr0 & 0x80000000L) == 0) return lin & 0xffffffffL;
+        long page = lin & HostMemory.PAGE_MASK;
+        if (page == linTlbPage) return linTlbGpa | (lin & 0xfff);
+        long cr3 = run.getLong(RUN_S_SREGS + SREGS_CR3), cr4 = run.getLong(RUN_S_SREGS + SREGS_CR4);
+        long efer = run.getLong(RUN_S_SREGS + SREGS_EFER);
+        long gpa;
+        final long addr = 0x000ffffffffff000L;
+        if ((efer & 0x400) != 0 || (cr4 & 0x20) != 0) {
+            boolean lma = (efer & 0x400) != 0;
+            long table;
+            int level;
+            if (lma) { table = cr3 & addr; level = 4; }
+            else {
+                long pdpte = readGuest64(v, (cr3 & 0xffffffe0L) + ((lin >>> 30) & 3) * 8);
+                if (pdpte == -1 || (pdpte & 1) == 0) return -1;
+                table = pdpte & addr; level = 2;
+            }
+            for (;; level--) {
+                long e = readGuest64(v, table + ((lin >>> (12 + 9 * (level - 1))) & 511) * 8);
+                if (e == -1 || (e & 1) == 0) return -1;
+                if (level == 1 || (level <= 3 && (e & 0x80) != 0)) {
+                    long mask = (1L << (12 + 9 * (level - 1))) - 1;
+                    gpa = (e & addr & ~mask) | (lin & mask);
+                    break;
+                }
+                table = e & addr;
+            }
+        } else {
+            long pde = readGuest32(v, (cr3 & 0xfffff000L) + ((lin >>> 22) & 1023) * 4);
+            if (pde < 0 || (pde & 1) == 0) return -1;
+            if ((pde & 0x80) != 0 && (cr4 & 0x10) != 0) gpa = (pde & 0xffc00000L) | (lin & 0x3fffff);
+            else {
+                long pte = readGuest32(v, (pde & 0xfffff000L) + ((lin >>> 12) & 1023) * 4);
+                if (pte < 0 || (pte & 1) == 0) return -1;
+                gpa = (pte & 0xfffff000L) | (lin & 0xfff);
+            }
+        }
+        linTlbPage = page;
+        linTlbGpa = gpa & HostMemory.PAGE_MASK;
+        return gpa;
+    }
+
+    private long readGuest64(HostVcpu v, long gpa) {
+        long x = 0;
+        for (int i = 0; i < 8; i++) {
+            int b = readGuest8(v, gpa + i);
+            if (b < 0) return -1;
+            x |= (long) b << (8 * i);
+        }
+        return x;
+    }
+
+    private long readGuest32(HostVcpu v, long gpa) {
+        long x = 0;
+        for (int i = 0; i < 4; i++) {
+            int b = readGuest8(v, gpa + i);
+            if (b < 0) return -1;
+            x |= (long) b << (8 * i);
+        }
+        return x;
+    }
+
+    /** One byte of guest memory at a guest-physical address through the EPT, or -1. */
     private int readGuest8(HostVcpu v, long gpa) {
         long page = gpa & HostMemory.PAGE_MASK;
         if (page != tlbGpaPage || tlbRoot != v.vm.eptRoot) {
@@ -1277,15 +1362,16 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
         completions++;
         v.pending = PEND_NONE;
         v.expect[16] = -1;      // force a register push at the next entry
-        eptViolation(gpa, (write ? 2 : 1) | (p << 3), true);
+        eptViolation(gpa, (write ? 2 : 1) | (p << 3), -2);
         return true;
     }
 
-    private void eptViolation(long gpa, long qual, boolean linearIsGpa) {
-        boolean paging = (vr(GUEST_CR0) & 0x80000000L) != 0;
-        if (linearIsGpa && !paging) {
+    /** EPT violation (SDM 27.2.1, Table 27-7); {@code linear} -1 when the guest-linear address is not known. */
+    private void eptViolation(long gpa, long qual, long linear) {
+        if (linear == -2) linear = (vr(GUEST_CR0) & 0x80000000L) == 0 ? gpa : -1;
+        if (linear != -1) {
             qual |= (1 << 7) | (1 << 8);      // guest-linear address valid, access to its translation
-            vw(GUEST_LINEAR_ADDRESS, gpa);
+            vw(GUEST_LINEAR_ADDRESS, linear);
         }
         vw(GUEST_PHYSICAL_ADDRESS, gpa);
         exitInfo(EXIT_REASON_EPT_VIOLATION, qual, 0);
@@ -1331,17 +1417,18 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
         boolean pm = (vr(GUEST_CR0) & 1) != 0;
         boolean d = lm || (pm && (vr(GUEST_CS_AR_BYTES) & (1 << 14)) != 0);
         boolean opsz = false, adsz = false, rep = false, rexW = false;
+        int rex = 0;
         int seg = -1, k = 0, op;
         for (;; k++) {
             if (k >= 15) return -1;
-            op = readGuest8(v, at + k);
+            op = readLin8(v, at + k);
             if (op < 0) return -1;
             if (op == 0x66) opsz = true;
             else if (op == 0x67) adsz = true;
             else if (op == 0xf2 || op == 0xf3) rep = true;
             else if (op == 0x26 || op == 0x2e || op == 0x36 || op == 0x3e) seg = (op >> 3) & 3;
             else if (op == 0x64 || op == 0x65) seg = op - 0x60;
-            else if (lm && (op & 0xf0) == 0x40) rexW = (op & 8) != 0;
+            else if (lm && (op & 0xf0) == 0x40) { rexW = (op & 8) != 0; rex = op; }
             else break;
         }
         k++;
@@ -1357,7 +1444,7 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
                 size = (op & 1) == 0 ? 1 : osize;
                 boolean df = (vr(GUEST_RFLAGS) & (1 << 10)) != 0;
                 long di = (regs[RDI] - (df ? -size : size)) & amask;
-                if (size != len || vr(GUEST_ES_BASE) + di != gpa) return -1;
+                if (size != len || linToGpa(v, vr(GUEST_ES_BASE) + di) != gpa) return -1;
                 storeStringSize = size;
                 storeStringMovs = op == 0xa4 || op == 0xa5;
                 storeStringRep = rep;
@@ -1373,7 +1460,7 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
                 int dl = lm && !adsz ? 8 : a32 ? 4 : 2;
                 long disp = 0;
                 for (int i = 0; i < dl; i++) {
-                    int b = readGuest8(v, at + k + i);
+                    int b = readLin8(v, at + k + i);
                     if (b < 0) return -1;
                     disp |= (long) b << (8 * i);
                 }
@@ -1383,31 +1470,37 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
             }
             case 0x88: case 0x89: case 0x8c: case 0xc6: case 0xc7: {
                 size = op == 0x88 || op == 0xc6 ? 1 : op == 0x8c ? 2 : osize;
-                int modrm = readGuest8(v, at + k);
+                int modrm = readLin8(v, at + k);
                 if (modrm < 0 || (modrm >> 6) == 3) return -1;
                 if ((op == 0xc6 || op == 0xc7) && ((modrm >> 3) & 7) != 0) return -1;
                 long[] m = modrmEa;
-                if (!modrmEa(v, at + k, a32, m)) return -1;
+                if (!modrmEa(v, at + k, a32, lm, rex, m)) return -1;
                 k += (int) m[1];
-                ea = segBase(seg < 0 ? (int) m[2] : seg) + (m[0] & amask);
                 if (op == 0xc6) k += 1;
                 else if (op == 0xc7) k += size == 2 ? 2 : 4;
+                // 64-bit mode: RIP-relative addresses count from the end of the instruction
+                long off = m[3] != 0 ? at + k - vr(GUEST_CS_BASE) + m[0] : m[0];
+                ea = (lm && seg != 4 && seg != 5 ? 0 : segBase(seg < 0 ? (int) m[2] : seg)) + (off & amask);
                 break;
             }
             default:
                 return -1;
         }
-        if (size != len || ea != gpa) return -1;
+        if (size != len || linToGpa(v, ea) != gpa) return -1;
         return k;
     }
 
-    private final long[] modrmEa = new long[3];
+    private final long[] modrmEa = new long[4];
 
     private long segBase(int seg) { return vr(GUEST_ES_BASE + 2 * seg); }
 
-    /** Effective address (out[0]), ModRM+SIB+displacement length (out[1]) and default segment (out[2]) of a memory ModRM. */
-    private boolean modrmEa(HostVcpu v, long at, boolean a32, long[] out) {
-        int modrm = readGuest8(v, at);
+    /**
+     * Effective address (out[0]; the displacement alone when out[3] says RIP-relative), ModRM+SIB+displacement
+     * length (out[1]) and default segment (out[2]) of a memory ModRM; {@code rex} extends base and index in 64-bit mode.
+     */
+    private boolean modrmEa(HostVcpu v, long at, boolean a32, boolean lm, int rex, long[] out) {
+        out[3] = 0;
+        int modrm = readLin8(v, at);
         int mod = modrm >> 6, rm = modrm & 7;
         int n = 1;
         long ea;
@@ -1433,44 +1526,47 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
         } else {
             long base = 0;
             if (rm == 4) {
-                int sib = readGuest8(v, at + n);
+                int sib = readLin8(v, at + n);
                 if (sib < 0) return false;
                 n++;
                 int scale = sib >> 6, idx = (sib >> 3) & 7, b = sib & 7;
                 if (b == 5 && mod == 0) { long d32 = readDisp(v, at + n, 4); if (d32 == Long.MIN_VALUE) return false; base = d32; n += 4; }
-                else { base = reg32(b); if (b == 4 || b == 5) seg = 2; }
-                if (idx != 4) base += reg32(idx) << scale;
+                else { base = reg(b | (rex & 1) << 3, lm); if (b == 4 || b == 5) seg = 2; }
+                int x = idx | (rex & 2) << 2;
+                if (x != 4) base += reg(x, lm) << scale;
             } else if (rm == 5 && mod == 0) {
                 long d32 = readDisp(v, at + n, 4);
                 if (d32 == Long.MIN_VALUE) return false;
                 base = d32;
                 n += 4;
+                if (lm) out[3] = 1;
             } else {
-                base = reg32(rm);
+                base = reg(rm | (rex & 1) << 3, lm);
                 if (rm == 5) seg = 2;
             }
             int dl = mod == 1 ? 1 : mod == 2 ? 4 : 0;
             long disp = readDisp(v, at + n, dl);
             if (disp == Long.MIN_VALUE) return false;
             n += dl;
-            out[0] = (base + disp) & 0xffffffffL;
+            out[0] = lm ? base + disp : (base + disp) & 0xffffffffL;
         }
         out[1] = n;
         out[2] = seg;
         return true;
     }
 
-    /** A 32-bit register by its ModRM number (EAX ECX EDX EBX ESP EBP ESI EDI), zero-extended. */
-    private long reg32(int r) {
+    /** A register by its ModRM number (RAX RCX RDX RBX RSP RBP RSI RDI R8-R15); 32 bits outside 64-bit mode. */
+    private long reg(int r, boolean lm) {
         // the ModRM register numbers are the VCPU_REGS indices
-        return (r == RSP ? vr(GUEST_RSP) : regs[r]) & 0xffffffffL;
+        long x = r == RSP ? vr(GUEST_RSP) : regs[r];
+        return lm ? x : x & 0xffffffffL;
     }
 
     /** A sign-extended displacement of 0, 1, 2 or 4 bytes; Long.MIN_VALUE when unreadable. */
     private long readDisp(HostVcpu v, long at, int n) {
         long x = 0;
         for (int i = 0; i < n; i++) {
-            int b = readGuest8(v, at + i);
+            int b = readLin8(v, at + i);
             if (b < 0) return Long.MIN_VALUE;
             x |= (long) b << (8 * i);
         }
@@ -1486,21 +1582,20 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
         if (run.getInt(RUN_INTERNAL_SUBERROR) == KVM_INTERNAL_ERROR_EMULATION) {
             long csBase = run.getLong(RUN_S_SREGS + SREGS_CS + SEG_BASE);
             long rip = run.getLong(RUN_S_REGS + REGS_RIP);
-            boolean paging = (run.getLong(RUN_S_SREGS + SREGS_CR0) & 0x80000000L) != 0;
             long fetch = csBase + rip;
-            if (!paging) {
-                // the instruction may straddle into the next page
-                for (int k = 0; k < 2; k++) {
-                    long a = k == 0 ? fetch : fetch + 15;
-                    if (k == 1 && ((a ^ fetch) & HostMemory.PAGE_MASK) == 0) break;
-                    if (!v.vm.hasSlot(a & HostMemory.PAGE_MASK)) {
-                        if (mapAround(v, a)) return false;
-                        eptWalk(v.vm.eptRoot, a, perms);
-                        saveState(v);
-                        v.pending = PEND_NONE;
-                        eptViolation(a == fetch ? fetch : (fetch | 0xfff) + 1, 4 | (perms[0] << 3), true);
-                        return true;
-                    }
+            // the instruction may straddle into the next page
+            for (int k = 0; k < 2; k++) {
+                long lin = k == 0 ? fetch : (fetch | 0xfff) + 1;
+                if (k == 1 && ((fetch + 14) & HostMemory.PAGE_MASK) == (fetch & HostMemory.PAGE_MASK)) break;
+                long a = linToGpa(v, lin);
+                if (a < 0) break;      // not mapped by the guest itself: not an EPT matter
+                if (!v.vm.hasSlot(a & HostMemory.PAGE_MASK)) {
+                    if (mapAround(v, a)) return false;
+                    eptWalk(v.vm.eptRoot, a, perms);
+                    saveState(v);
+                    v.pending = PEND_NONE;
+                    eptViolation(a, 4 | (perms[0] << 3), lin);
+                    return true;
                 }
             }
         }

@@ -303,6 +303,66 @@ class HostCpuTest {
     }
 
     @Test
+    void thirtyTwoBitPagingShutsDownOnThisHost() {
+        // Host quirk (PVM): a ring-0 guest with 32-bit (or PAE) paging shuts down at once; only 4-level
+        // paging (long mode) runs. Here the same page tables as in guestPagingIsFollowedWhenDecoding.
+        try (VmxGuest g = new VmxGuest(8)) {
+            g.setupProtectedMode();
+            g.ram.buf.putInt(0x1000, 0x2000 | 3);
+            for (int i = 0; i < 8; i++) g.ram.buf.putInt(0x2000 + 4 * i, (i << 12) | 3);
+            g.code(0x4000, 0xe6, 0x10, 0xf4);
+            g.w(GUEST_CR0, 0x80000031L);
+            g.w(GUEST_CR3, 0x1000);
+            g.w(GUEST_RIP, 0x4000);
+            g.launch();
+            assumeTrue(g.reason() == EXIT_REASON_TRIPLE_FAULT, "this host runs 32-bit paging");
+        }
+    }
+
+    @Test
+    void guestPagingIsFollowedWhenDecoding() {
+        try (VmxGuest g = new VmxGuest(8)) {
+            // long mode, 4-level paging: PML4 0x1000, PDPT 0x3000, PD 0x7000, PT 0x2000;
+            // linear 0x4000 -> 0x6000 (code), 0x5000 -> 0x9000 (no RAM), the rest identity
+            g.ram.buf.putLong(0x1000, 0x3000 | 3);
+            g.ram.buf.putLong(0x3000, 0x7000 | 3);
+            g.ram.buf.putLong(0x7000, 0x2000 | 3);
+            for (int i = 0; i < 8; i++) g.ram.buf.putLong(0x2000 + 8 * i, (i << 12) | 3);
+            g.ram.buf.putLong(0x2000 + 8 * 4, 0x6000 | 3);
+            g.ram.buf.putLong(0x2000 + 8 * 5, 0x9000 | 3);
+            g.code(0x6000, 0xb0, 0x41,                         // mov al,0x41
+                    0xe6, 0x10,                                // out 0x10,al
+                    0x88, 0x04, 0x25, 0x00, 0x50, 0x00, 0x00,  // mov [0x5000],al
+                    0x88, 0x05, 0xf3, 0x0f, 0x00, 0x00,        // mov [rip+0xff3],al  (0x400d + 0xff3 = 0x5000)
+                    0xf4);
+            g.setupProtectedMode();
+            g.w(GUEST_CS_AR_BYTES, 0xa09b);                    // L=1
+            g.w(GUEST_CR0, 0x80000031L);
+            g.w(GUEST_CR3, 0x1000);
+            g.w(GUEST_CR4, 0x2020);                            // PAE, VMXE
+            g.w(VM_ENTRY_CONTROLS, g.r(VM_ENTRY_CONTROLS) | VM_ENTRY_IA32E_MODE);
+            g.w(GUEST_RIP, 0x4000);
+            g.launch();
+            assertThat(g.reason()).as("%s", ((HostCpu) g.cpu).lastFailure).isEqualTo(EXIT_REASON_IO_INSTRUCTION);
+            assertThat(g.qual()).isEqualTo(ioQual(1, false, false, false, true, 0x10));
+            assertThat(g.len()).isEqualTo(2);
+            assertThat(g.rip()).isEqualTo(0x4002);
+            g.skip();
+            g.resume();
+            assertThat(g.reason()).isEqualTo(EXIT_REASON_EPT_VIOLATION);
+            assertThat(g.r(GUEST_PHYSICAL_ADDRESS)).isEqualTo(0x9000);
+            assertThat(g.qual()).as("write; linear address not known").isEqualTo(2);
+            assertThat(g.rip()).isEqualTo(0x4004);
+            // pretend the hypervisor emulated that store; the next one is RIP-relative
+            g.w(GUEST_RIP, 0x400b);
+            g.resume();
+            assertThat(g.reason()).isEqualTo(EXIT_REASON_EPT_VIOLATION);
+            assertThat(g.rip()).isEqualTo(0x400b);
+            assertThat(g.r(VM_ENTRY_CONTROLS) & VM_ENTRY_IA32E_MODE).isNotZero();
+        }
+    }
+
+    @Test
     void writeToReadOnlyPageReportsPermissions() {
         assumeTrue(HostKvm.readonlyMemory(), "host has no KVM_CAP_READONLY_MEM");
         try (VmxGuest g = new VmxGuest(8)) {
