@@ -34,8 +34,8 @@ import static kvmkmod.hw.host.HostKvm.*;
  *
  * <p>Register traffic uses KVM_CAP_SYNC_REGS: after every exit the host leaves regs, sregs and events in
  * kvm_run; before an entry this processor pushes only what differs from what the host vCPU already holds
- * (or will hold once it completes a pending I/O). See {@code docs} in HostCpu's package-info for the
- * completion rules measured on the host.
+ * (or will hold once it completes a pending I/O). The completion rules measured on the host, and what
+ * this processor cannot honour, are in the package documentation (package-info.java).
  */
 public final class HostCpu implements VmxCpu, AutoCloseable {
 
@@ -152,7 +152,8 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
         final long[] expect = new long[18];
         int pending = PEND_NONE;
         int pendSize, pendCount;
-        long pendRip;
+        /** Address-size mask of a pending INS. */
+        long pendAddrMask = 0xffff;
 
         HostVcpu(HostVm vm, long vmcsHpa) {
             this.vm = vm;
@@ -665,7 +666,7 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
         long rdi = run.getLong(RUN_S_REGS + REGS_RDI);
         boolean df = (run.getLong(RUN_S_REGS + REGS_RFLAGS) & (1 << 10)) != 0;
         long esBase = run.getLong(RUN_S_SREGS + SREGS_ES + SEG_BASE);
-        long amask = addrMask(v.pendRip);
+        long amask = v.pendAddrMask;
         for (int i = 0; i < count; i++) {
             long a = esBase + ((rdi + (df ? -i : i) * (long) size) & amask);
             for (int b = 0; b < size; b++) {
@@ -674,10 +675,6 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
             }
         }
     }
-
-    /** The address-size mask recorded for the pending string instruction (kept in pendRip's high bits). */
-    private long addrMask(long packed) { return pendAddrMask; }
-    private long pendAddrMask = 0xffff;
 
     // Segment fields in VMCS order (ES CS SS DS FS GS LDTR TR) and their places in kvm_sregs.
     private static final int[] SREG_OFF = {SREGS_ES, SREGS_CS, SREGS_SS, SREGS_DS, SREGS_FS, SREGS_GS, SREGS_LDT, SREGS_TR};
@@ -1004,7 +1001,7 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
             v.pending = string ? PEND_INS : PEND_IN;
             v.pendSize = size;
             v.pendCount = count;
-            pendAddrMask = amask;
+            v.pendAddrMask = amask;
             if (!string) e[16] = start + len;   // the host finishes the IN and steps over it
         } else if (!HostKvm.outCompletesAtExit()) {
             v.pending = PEND_OUT;
