@@ -523,6 +523,7 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
         HostVcpu v = curVcpu;
         if (v != null && v.vm.eptRoot == root) return v;
         synchronized (machine) {
+            reap();
             HostVm vm = machine.vms.get(root);
             if (vm == null) machine.vms.put(root, vm = new HostVm(root));
             HostVcpu old = v;
@@ -535,6 +536,29 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
         }
         curVcpu = v;
         return v;
+    }
+
+    /**
+     * Releases the host vCPUs whose VMCS page, and the host VMs whose EPT root page, has been freed
+     * (the hypervisor destroyed that vCPU or VM); run whenever a host vCPU is created. Caller holds machine.
+     */
+    private void reap() {
+        for (Iterator<Map.Entry<Long, HostVcpu>> it = machine.vcpus.entrySet().iterator(); it.hasNext(); ) {
+            Map.Entry<Long, HostVcpu> e = it.next();
+            if (mem.regionAtHpa(e.getKey()) == null) { e.getValue().close(); it.remove(); }
+        }
+        for (Iterator<Map.Entry<Long, HostVm>> it = machine.vms.entrySet().iterator(); it.hasNext(); ) {
+            HostVm vm = it.next().getValue();
+            if (vm.eptRoot == NO_EPT || mem.regionAtHpa(vm.eptRoot) != null) continue;
+            boolean used = false;
+            for (HostVcpu c : machine.vcpus.values()) if (c.vm == vm) { used = true; break; }
+            if (!used) { vm.close(); it.remove(); }
+        }
+    }
+
+    /** Host VMs and vCPUs alive (for tests). */
+    int[] hostObjects() {
+        synchronized (machine) { return new int[] {machine.vms.size(), machine.vcpus.size()}; }
     }
 
     /** MSRs that the host vCPU keeps for the guest and that no VMCS field carries. */

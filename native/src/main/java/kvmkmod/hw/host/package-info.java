@@ -102,6 +102,8 @@
  * APIC-access virtualization is removed from the reported capabilities. The CR0 read shadow is not
  * applied (the guest reads the real CR0). A VMCS that moves to a new EPT root gets a new host vCPU:
  * FPU and syscall/sysenter/base MSRs are carried over; other host-only state (XSAVE extensions, TSC) is not.
- * Host VMs and vCPUs are released only by {@link kvmkmod.hw.host.HostCpu#close()}.
+ * Host vCPUs whose VMCS page and host VMs whose EPT root page were freed are released when the next
+ * host vCPU is created; everything else by {@link kvmkmod.hw.host.HostCpu#close()} (which releases the
+ * host objects of every processor over the same HostMemory: Platform closes them together).
  */
 package kvmkmod.hw.host;

@@ -631,6 +631,31 @@ class HostCpuTest {
     }
 
     @Test
+    void hostObjectsOfFreedVmcsAndEptAreReleased() {
+        try (VmxGuest g = new VmxGuest(8)) {
+            g.code(0, 0xf4);
+            g.launch();
+            HostCpu cpu = (HostCpu) g.cpu;
+            assertThat(cpu.hostObjects()).containsExactly(1, 1);
+            // the hypervisor frees that vCPU and its EPT, then builds another VMCS and EPT
+            VmxGuest.check(g.cpu.vmclear(g.vmcs.hpa));
+            g.mem.free(g.vmcs);
+            g.mem.free(g.pml4);
+            var vmcs2 = g.mem.allocPages(4096);
+            vmcs2.buf.putInt(0, kvmkmod.hw.VmxCapabilities.VMCS_REVISION_ID);
+            var pml4b = g.mem.allocPages(4096);
+            pml4b.buf.putLong(0, g.pdpt.hpa | 7);
+            VmxGuest.check(g.cpu.vmptrld(vmcs2.hpa));
+            g.setupControls();
+            g.setupRealMode();
+            g.w(EPT_POINTER, pml4b.hpa | (3 << 3) | 6);
+            g.launch();
+            assertThat(g.reason()).isEqualTo(EXIT_REASON_HLT);
+            assertThat(cpu.hostObjects()).containsExactly(1, 1);
+        }
+    }
+
+    @Test
     void capabilityMsrsComeFromTheCapabilities() {
         try (VmxGuest g = new VmxGuest(1)) {
             assertThat(g.cpu.rdmsr(MSR_IA32_VMX_BASIC) & 0xffffffffL).isEqualTo(0x10);
