@@ -1361,8 +1361,14 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
             }
             return false;
         }
-        eptWalk(v.vm.eptRoot, gpa, perms);
+        long mapped = eptWalk(v.vm.eptRoot, gpa, perms);
         int p = perms[0];
+        if (mapped >= 0 && mem.regionAtHpa(mapped) == null && (p & (write ? 2 : 1)) != 0) {
+            // The EPT allows it, but there is no memory behind that host-physical address: like a bus with
+            // nothing on it, reads return all ones and writes are dropped.
+            if (!write) for (int i = 0; i < len; i++) run.put(RUN_MMIO_DATA + i, (byte) 0xff);
+            return false;
+        }
         // Save the state as it is before the instruction completes (for a read the host has not executed it).
         saveState(v);
         long preRip = vr(GUEST_RIP);
