@@ -211,10 +211,18 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
     private ByteBuffer tlbBuf;
     private int tlbOff;
 
+    /** The control capability MSRs, read once (the capabilities are this processor's own copy). */
+    private final long capPin, capProc, capProc2, capExit, capEntry;
+
     private HostCpu(int id, HostMemory mem, VmxCapabilities caps) {
         this.id = id;
         this.mem = mem;
         this.caps = caps;
+        this.capPin = caps.rdmsr(MSR_IA32_VMX_PINBASED_CTLS);
+        this.capProc = caps.rdmsr(MSR_IA32_VMX_PROCBASED_CTLS);
+        this.capProc2 = caps.secondaryControls ? caps.rdmsr(MSR_IA32_VMX_PROCBASED_CTLS2) : 0;
+        this.capExit = caps.rdmsr(MSR_IA32_VMX_EXIT_CTLS);
+        this.capEntry = caps.rdmsr(MSR_IA32_VMX_ENTRY_CTLS);
         this.machine = machine(mem);
     }
 
@@ -500,12 +508,12 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
 
     private boolean checkControls() {
         int pin = (int) vr(PIN_BASED_VM_EXEC_CONTROL), cpu = (int) vr(CPU_BASED_VM_EXEC_CONTROL);
-        if (!VmxCapabilities.controlsAllowed(caps.rdmsr(MSR_IA32_VMX_PINBASED_CTLS), pin)) return false;
-        if (!VmxCapabilities.controlsAllowed(caps.rdmsr(MSR_IA32_VMX_PROCBASED_CTLS), cpu)) return false;
+        if (!VmxCapabilities.controlsAllowed(capPin, pin)) return false;
+        if (!VmxCapabilities.controlsAllowed(capProc, cpu)) return false;
         if ((cpu & CPU_BASED_ACTIVATE_SECONDARY_CONTROLS) != 0) {
             if (!caps.secondaryControls) return false;
             int sec = (int) vr(SECONDARY_VM_EXEC_CONTROL);
-            if (!VmxCapabilities.controlsAllowed(caps.rdmsr(MSR_IA32_VMX_PROCBASED_CTLS2), sec)) return false;
+            if (!VmxCapabilities.controlsAllowed(capProc2, sec)) return false;
             if ((sec & SECONDARY_EXEC_UNRESTRICTED_GUEST) != 0 && (sec & SECONDARY_EXEC_ENABLE_EPT) == 0) return false;
             if ((sec & SECONDARY_EXEC_ENABLE_EPT) != 0) {
                 long eptp = vr(EPT_POINTER);
@@ -514,8 +522,8 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
                 if ((mt != 0 && mt != 6) || ((eptp >>> 3) & 7) != 3 || (eptp & 0xfc0L) != 0) return false;
             }
         }
-        if (!VmxCapabilities.controlsAllowed(caps.rdmsr(MSR_IA32_VMX_EXIT_CTLS), (int) vr(VM_EXIT_CONTROLS))) return false;
-        if (!VmxCapabilities.controlsAllowed(caps.rdmsr(MSR_IA32_VMX_ENTRY_CTLS), (int) vr(VM_ENTRY_CONTROLS))) return false;
+        if (!VmxCapabilities.controlsAllowed(capExit, (int) vr(VM_EXIT_CONTROLS))) return false;
+        if (!VmxCapabilities.controlsAllowed(capEntry, (int) vr(VM_ENTRY_CONTROLS))) return false;
         return true;
     }
 
@@ -1107,19 +1115,23 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
         long rax = run.getLong(RUN_S_REGS + REGS_RAX);
         long rdx = run.getLong(RUN_S_REGS + REGS_RDX);
         long lin = csBase + rip;
-        int b1 = readLin8(v, lin - 1), b2 = readLin8(v, lin - 2), b3 = readLin8(v, lin - 3);
+        // bytes before RIP are read only as far as a candidate needs them (they may lie on another page)
+        int b1 = readLin8(v, lin - 1);
         boolean dataIsAx = data == (int) (rax & sizeMask(size));
         // out imm8, AL/AX/EAX
-        if (dataIsAx && port < 256 && b1 == port && (b2 == 0xe6 || b2 == 0xe7)) {
-            int need = needOpsize(b2 == 0xe6, size, defOp);
-            if (need == 0) { res[0] = 2 | IO_IMM | IO_VALID; res[1] = rip - 2; return true; }
-            if (need == 1 && b3 == 0x66) { res[0] = 3 | IO_IMM | IO_VALID; res[1] = rip - 3; return true; }
+        if (dataIsAx && port < 256 && b1 == port) {
+            int b2 = readLin8(v, lin - 2);
+            if (b2 == 0xe6 || b2 == 0xe7) {
+                int need = needOpsize(b2 == 0xe6, size, defOp);
+                if (need == 0) { res[0] = 2 | IO_IMM | IO_VALID; res[1] = rip - 2; return true; }
+                if (need == 1 && readLin8(v, lin - 3) == 0x66) { res[0] = 3 | IO_IMM | IO_VALID; res[1] = rip - 3; return true; }
+            }
         }
         // out DX, AL/AX/EAX
         if (dataIsAx && (rdx & 0xffff) == port && (b1 == 0xee || b1 == 0xef)) {
             int need = needOpsize(b1 == 0xee, size, defOp);
             if (need == 0) { res[0] = 1 | IO_VALID; res[1] = rip - 1; return true; }
-            if (need == 1 && b2 == 0x66) { res[0] = 2 | IO_VALID; res[1] = rip - 2; return true; }
+            if (need == 1 && readLin8(v, lin - 2) == 0x66) { res[0] = 2 | IO_VALID; res[1] = rip - 2; return true; }
         }
         if ((rdx & 0xffff) != port) return false;
         // REP OUTS still in progress: RIP is at the instruction
