@@ -429,6 +429,25 @@ class HostCpuTest {
     }
 
     @Test
+    void realModeIvtLimitIsNotCheckedOnThisHost() throws Exception {
+        // lidt [0x10] (limit 0); int3. VMX with unrestricted guest would shut down (exit 2); this host
+        // delivers through the IVT regardless and the guest runs on, so a kick stops it.
+        try (VmxGuest g = new VmxGuest(8)) {
+            g.code(0, 0x0f, 0x01, 0x1e, 0x10, 0x00, 0xcc, 0xf4);
+            g.code(0x10, 0, 0, 0, 0, 0, 0);
+            Thread t = new Thread(() -> {
+                try { Thread.sleep(300); } catch (InterruptedException ignored) { }
+                g.cpu.kick();
+            });
+            t.start();
+            g.launch();
+            t.join();
+            assertThat(g.reason()).isIn(EXIT_REASON_TRIPLE_FAULT, EXIT_REASON_EXTERNAL_INTERRUPT);
+            assumeTrue(g.reason() == EXIT_REASON_EXTERNAL_INTERRUPT, "this host checks the real-mode IVT limit");
+        }
+    }
+
+    @Test
     void kickStopsARunningGuest() throws Exception {
         try (VmxGuest g = new VmxGuest(8)) {
             g.code(0, 0xeb, 0xfe);                             // jmp $
