@@ -653,6 +653,14 @@ final class SoftCore {
                 return;
             } catch (FaultSignal f) {
                 if (!handleFault()) return;
+            } catch (RuntimeException e) {
+                // A defect of this processor model, not guest behaviour: stop the guest with a defined
+                // exit and say why, rather than letting a Java exception escape VMLAUNCH.
+                rip = ip0;
+                exitNote = "soft CPU internal error at RIP " + Long.toHexString(ip0) + ": " + e;
+                exitReason = EXIT_REASON_TRIPLE_FAULT;
+                activity = 2;
+                return;
             }
         }
     }
@@ -663,7 +671,7 @@ final class SoftCore {
             ip0 = pc = rip;
             step();
             rip = pc & ipMask;
-            if ((++icount & 4095) == 0 && kicked) kickExit();
+            if ((++icount & 4095) == 0 && (kicked || icount >= stopAt)) budgetCheck();
         }
     }
 
@@ -678,6 +686,18 @@ final class SoftCore {
         if ((procControls & CPU_BASED_VIRTUAL_INTR_PENDING) != 0 && (flags() & IF) != 0 && interruptibility == 0) {
             pc = ip0 = rip;
             vmexit(EXIT_REASON_PENDING_INTERRUPT, 0, 0);
+        }
+        if (kicked || icount >= stopAt) budgetCheck();
+    }
+
+    /** Test and debugging aid: after this many retired instructions the guest takes an external-interrupt exit. */
+    long stopAt = Long.MAX_VALUE;
+
+    private void budgetCheck() {
+        if (icount >= stopAt) {
+            stopAt = Long.MAX_VALUE;
+            pc = ip0 = rip;
+            vmexit(EXIT_REASON_EXTERNAL_INTERRUPT, 0, 0);
         }
         if (kicked) kickExit();
     }
@@ -1762,7 +1782,12 @@ final class SoftCore {
             count = (count - 1) & cm;
             setReg(1, asz, count);
             if (count == 0 || stop) return;
-            if ((++iter & 4095) == 0 && kicked) { pc = ip0; return; } // resumable between iterations
+            icount++; // each further iteration takes time: the soft TSC counts it
+            if ((++iter & 4095) == 0 && (kicked || icount >= stopAt)) { // resumable between iterations
+                pc = ip0;
+                attention = true;
+                return;
+            }
         }
     }
 
@@ -1819,6 +1844,12 @@ final class SoftCore {
             count = (count - 1) & cm;
             if (rep != 0) setReg(1, asz, count);
             else break;
+            icount++;
+            if ((count & 4095) == 0 && count != 0 && (kicked || icount >= stopAt)) {
+                pc = ip0;
+                attention = true;
+                return;
+            }
         }
     }
 

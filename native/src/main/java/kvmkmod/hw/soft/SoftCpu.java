@@ -89,6 +89,9 @@ public final class SoftCpu implements VmxCpu {
     /** Guest instructions retired on this processor (the soft TSC). */
     public long instructionsRetired() { return core.icount; }
 
+    /** Test aid: the guest takes an external-interrupt exit after about {@code n} more instructions (4096 granularity). */
+    void stopAfter(long n) { core.stopAt = core.icount + n; }
+
     // ---------------------------------------------------------------- MSRs, CPUID, CR4
 
     @Override public long rdmsr(int msr) {
