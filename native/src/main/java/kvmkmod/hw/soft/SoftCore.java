@@ -75,6 +75,8 @@ final class SoftCore {
     int cr3TargetCount;
     final long[] cr3Targets = new long[4];
     boolean eptOn, unrestricted;
+    /** The APIC-access page when "virtualize APIC accesses" is on, else -1. */
+    long apicAccessPage = -1;
     /** Whether the processor supports 2-MByte EPT pages (IA32_VMX_EPT_VPID_CAP bit 16). */
     boolean ept2mPages = true;
 
@@ -171,6 +173,11 @@ final class SoftCore {
         } else {
             hpa = gpa;
             perms = 7;
+        }
+        if ((hpa & ~0xfffL) == apicAccessPage) {
+            // SDM 29.4 "Virtualizing Memory-Mapped APIC Accesses", Table 27-6: offset and access type
+            int type = acc == ACC_W ? 1 : acc == ACC_X ? 2 : 0;
+            vmexit(EXIT_REASON_APIC_ACCESS, (hpa & 0xfff) | (long) type << 12, 0);
         }
         HostMemory.Region reg = mem.regionAtHpa(hpa);
         if (reg != null) {
@@ -633,7 +640,7 @@ final class SoftCore {
         runner = Thread.currentThread();
         updateMode();
         attention = true;
-        shadowFresh = interruptibility != 0;
+        shadowFresh = (interruptibility & 3) != 0;
         deliveryDepth = 0;
         try {
             if ((injectInfo & INTR_INFO_VALID_MASK) != 0) {
@@ -677,17 +684,28 @@ final class SoftCore {
 
     /** Instruction-boundary work that is only needed now and then (SDM 6.8.3 interrupt shadows). */
     private void boundary() {
-        if (interruptibility != 0) {
+        if ((interruptibility & 3) != 0) {
             if (shadowFresh) shadowFresh = false;
-            else interruptibility = 0;
+            else interruptibility &= ~3;
         }
-        attention = interruptibility != 0;
-        // SDM 25.6.5 "Interrupt-Window Exiting": exit before an instruction when interrupts are open
-        if ((procControls & CPU_BASED_VIRTUAL_INTR_PENDING) != 0 && (flags() & IF) != 0 && interruptibility == 0) {
+        attention = (interruptibility & 3) != 0;
+        windowExits();
+        if (kicked || icount >= stopAt) budgetCheck();
+    }
+
+    /**
+     * SDM 25.6.5 "Interrupt-Window Exiting" and 25.6.6 "NMI-Window Exiting" (virtual NMIs): a VM exit
+     * before an instruction once the guest could take an interrupt / NMI.
+     */
+    private void windowExits() {
+        if ((procControls & CPU_BASED_VIRTUAL_NMI_PENDING) != 0 && (interruptibility & (GUEST_INTR_STATE_NMI | GUEST_INTR_STATE_MOV_SS)) == 0) {
+            pc = ip0 = rip;
+            vmexit(EXIT_REASON_NMI_WINDOW, 0, 0);
+        }
+        if ((procControls & CPU_BASED_VIRTUAL_INTR_PENDING) != 0 && (flags() & IF) != 0 && (interruptibility & 3) == 0) {
             pc = ip0 = rip;
             vmexit(EXIT_REASON_PENDING_INTERRUPT, 0, 0);
         }
-        if (kicked || icount >= stopAt) budgetCheck();
     }
 
     /** Test and debugging aid: after this many retired instructions the guest takes an external-interrupt exit. */
@@ -715,10 +733,7 @@ final class SoftCore {
     private void waitInactive() {
         while (true) {
             if (kicked) kickExit();
-            if (activity == 1 && (procControls & CPU_BASED_VIRTUAL_INTR_PENDING) != 0 && (flags() & IF) != 0) {
-                pc = ip0 = rip;
-                vmexit(EXIT_REASON_PENDING_INTERRUPT, 0, 0);
-            }
+            if (activity == 1) windowExits();
             LockSupport.parkNanos(this, 50_000_000L);
         }
     }
@@ -785,6 +800,7 @@ final class SoftCore {
             ret = (rip + len) & ipMask;
         ip0 = pc = rip;
         deliver(vector, type, he, err, ret);
+        if (type == INTR_TYPE_NMI_INTR) interruptibility |= GUEST_INTR_STATE_NMI; // SDM 26.5.1.2: NMIs now blocked
     }
 
     /** Delivers an event through the real-mode IVT (SDM 20.1.4) or the protected-mode IDT (SDM 6.12). */
@@ -1322,7 +1338,7 @@ final class SoftCore {
                 if (!ioplOk()) raise(GP, 0);
                 if ((eflags & IF) == 0) {
                     eflags |= IF;
-                    interruptibility = GUEST_INTR_STATE_STI;
+                    interruptibility = (interruptibility & ~3) | GUEST_INTR_STATE_STI;
                     shadowFresh = true;
                 }
                 attention = true;
@@ -1368,8 +1384,8 @@ final class SoftCore {
     }
 
     private void movSsShadow() {
-        if (interruptibility == 0) {
-            interruptibility = GUEST_INTR_STATE_MOV_SS;
+        if ((interruptibility & 3) == 0) {
+            interruptibility |= GUEST_INTR_STATE_MOV_SS;
             shadowFresh = true;
             attention = true;
         }
@@ -1501,6 +1517,7 @@ final class SoftCore {
         setSp(s + 3L * sz);
         writeFlags(f, sz);
         pc = off & ipMask;
+        interruptibility &= ~GUEST_INTR_STATE_NMI; // IRET unblocks NMIs (SDM 6.7.1)
     }
 
     private void softInt(int vector, int type) {

@@ -352,6 +352,7 @@ public final class SoftCpu implements VmxCpu {
         for (int k = 0; k < 4; k++) c.cr3Targets[k] = vr(CR3_TARGET_VALUE0 + 2 * k);
         c.eptOn = (c.proc2Controls & SECONDARY_EXEC_ENABLE_EPT) != 0;
         c.unrestricted = (c.proc2Controls & SECONDARY_EXEC_UNRESTRICTED_GUEST) != 0;
+        c.apicAccessPage = (c.proc2Controls & SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES) != 0 ? vr(APIC_ACCESS_ADDR) & ~0xfffL : -1;
         long eptp = c.eptOn ? vr(EPT_POINTER) : -2;
         // SDM 28.3.3 "Invalidation of Cached Translations": we drop them whenever the EPTP or VMCS changes
         if (eptp != lastEptp || currentVmcs != lastEntryVmcs) c.flushTlb();
@@ -382,7 +383,7 @@ public final class SoftCpu implements VmxCpu {
         regs[RSP] = vr(GUEST_RSP);
         c.rip = vr(GUEST_RIP);
         c.setFlags(vr(GUEST_RFLAGS));
-        c.interruptibility = vr32(GUEST_INTERRUPTIBILITY_INFO) & 3;
+        c.interruptibility = vr32(GUEST_INTERRUPTIBILITY_INFO) & 0xb;
         c.activity = vr32(GUEST_ACTIVITY_STATE);
         c.updateMode();
     }

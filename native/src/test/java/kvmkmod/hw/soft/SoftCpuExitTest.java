@@ -453,4 +453,36 @@ class SoftCpuExitTest {
         long a = h.exitReason(), b = h.qual(), c = h.regs()[VmxCpu.RAX], d = h.rip();
         return new long[]{a, b, c, d};
     }
+
+    @Test void nmiInjectionBlocksNmisUntilIretAndNmiWindowExitFollows() {
+        h.ivt(2, 0, 0x3000);
+        h.load(0x3000, 0x90, 0xcf);              // nmi handler: nop; iret
+        h.load(0x1000, 0x90, 0x90, 0xf4);
+        h.w(VM_ENTRY_INTR_INFO_FIELD, INTR_INFO_VALID_MASK | INTR_TYPE_NMI_INTR | 2);
+        int proc = (int) h.r(CPU_BASED_VM_EXEC_CONTROL);
+        h.w(CPU_BASED_VM_EXEC_CONTROL, proc | CPU_BASED_VIRTUAL_NMI_PENDING);
+        h.launch();
+        // blocked while in the handler; the window opens right after IRET
+        assertThat(h.exitReason()).isEqualTo(EXIT_REASON_NMI_WINDOW);
+        assertThat(h.rip()).isEqualTo(0x1000);
+        assertThat(h.r(GUEST_INTERRUPTIBILITY_INFO) & GUEST_INTR_STATE_NMI).isZero();
+        h.w(CPU_BASED_VM_EXEC_CONTROL, proc);
+        h.resume();
+        assertThat(h.exitReason()).isEqualTo(EXIT_REASON_HLT);
+    }
+
+    @Test void apicAccessPageExits() {
+        int proc2 = (int) h.r(SECONDARY_VM_EXEC_CONTROL);
+        h.w(SECONDARY_VM_EXEC_CONTROL, proc2 | SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES);
+        h.w(APIC_ACCESS_ADDR, h.ram.hpa + 0x9000);   // the page EPT maps at gpa 0x9000
+        h.load(0x1000,
+                0xb8, 0x00, 0x09,        // mov ax, 0x900
+                0x8e, 0xd8,              // mov ds, ax
+                0xc7, 0x06, 0x80, 0x00, 0x10, 0x00, // mov word [0x80], 0x10
+                0xf4);
+        h.launch();
+        assertThat(h.exitReason()).isEqualTo(EXIT_REASON_APIC_ACCESS);
+        assertThat(h.qual()).isEqualTo(0x1080L); // linear write (1) at offset 0x80
+        assertThat(h.rip()).isEqualTo(0x1005);
+    }
 }
