@@ -31,6 +31,8 @@ final class SoftCore {
     static final class FaultSignal extends RuntimeException {
         int vector, errorCode;
         boolean hasError;
+        /** The faulting linear address of a #PF (CR2, or the exit qualification). */
+        long address;
         FaultSignal() { super(null, null, false, false); }
     }
 
@@ -73,6 +75,7 @@ final class SoftCore {
     long cr0Mask, cr4Mask, cr0Shadow, cr4Shadow;
     long ioBitmapA, ioBitmapB, msrBitmap, tscOffset, eptp;
     int cr3TargetCount;
+    int pfecMask, pfecMatch;
     final long[] cr3Targets = new long[4];
     boolean eptOn, unrestricted;
     /** The APIC-access page when "virtualize APIC accesses" is on, else -1. */
@@ -112,8 +115,12 @@ final class SoftCore {
     private int deliveringInfo, deliveringError;
 
     /** Recomputes the execution mode from CR0, RFLAGS.VM and the CS/SS attributes. */
+    private int lastCpl;
+
     void updateMode() {
         dropFetchWindow(); // CS base or mode may have changed
+        int c = (cr0 & CR0_PE) == 0 ? 0 : (eflags & VM) != 0 ? 3 : (ar[CS] >> 5) & 3;
+        if (c != lastCpl) { lastCpl = c; flushTlb(); } // cached permissions depend on the privilege level
         realMode = (cr0 & CR0_PE) == 0;
         v86 = !realMode && (eflags & VM) != 0;
         boolean prot = !realMode && !v86;
@@ -161,18 +168,21 @@ final class SoftCore {
      */
     private long translate(long lin, int acc) {
         long gpa = lin;
+        int guestPerms = 7;
         if ((cr0 & CR0_PG) != 0) {
-            shutdown("guest paging (CR0.PG=1) is not modelled by the soft CPU yet");
+            long r = pageWalk(lin, acc);
+            gpa = (r & ~0xfffL) | (lin & 0xfff);
+            guestPerms = (int) (r & 7);
         }
         long hpa;
         int perms;
         if (eptOn) {
-            long r = eptWalk(gpa, acc, lin);
+            long r = eptWalk(gpa, acc, lin, true);
             hpa = r & ~0xfffL | (gpa & 0xfff);
-            perms = (int) (r & 7);
+            perms = (int) (r & 7) & guestPerms;
         } else {
             hpa = gpa;
-            perms = 7;
+            perms = guestPerms;
         }
         if ((hpa & ~0xfffL) == apicAccessPage) {
             // SDM 29.4 "Virtualizing Memory-Mapped APIC Accesses", Table 27-6: offset and access type
@@ -192,20 +202,123 @@ final class SoftCore {
         return hpa;
     }
 
+    // ---------------------------------------------------------------- guest paging
+
+    /** Host-physical address of a guest-physical address used by the guest page walk. */
+    private long walkHpa(long gpa, int acc, long lin) {
+        if (!eptOn) return gpa;
+        long r = eptWalk(gpa, acc, lin, false);
+        return (r & ~0xfffL) | (gpa & 0xfff);
+    }
+
+    private long walkRead(long gpa, boolean wide, long lin) {
+        long hpa = walkHpa(gpa, ACC_R, lin);
+        return wide ? mem.read64(hpa) : mem.read32(hpa) & 0xffffffffL;
+    }
+
+    /** Sets accessed/dirty bits in a paging-structure entry (SDM 4.8 "Accessed and Dirty Flags"). */
+    private void walkSetBits(long gpa, long entry, long bits, boolean wide, long lin) {
+        if ((entry & bits) == bits) return;
+        long hpa = walkHpa(gpa, ACC_W, lin);
+        if (wide) mem.write64(hpa, entry | bits); else mem.write32(hpa, (int) (entry | bits));
+    }
+
+    /**
+     * The guest's own paging (SDM 4.3 "32-Bit Paging" and 4.4 "PAE Paging"): linear to guest-physical,
+     * with the effective R/W/X permissions for the current privilege level in bits 2:0 (W only once the
+     * dirty flag is set, so the first write comes back here to set it). Faults are #PF.
+     */
+    private long pageWalk(long lin, int acc) {
+        boolean user = cpl() == 3;
+        boolean write = acc == ACC_W, fetch = acc == ACC_X;
+        boolean pae = (cr4 & CR4_PAE) != 0;
+        boolean nxe = pae && (efer & 0x800) != 0;
+        boolean wp = (cr0 & CR0_WP) != 0;
+        int err = (write ? 2 : 0) | (user ? 4 : 0) | (fetch && nxe ? 16 : 0);
+        boolean rw = true, us = true, nx = false;
+        long frame, leaf, leafAddr;
+        if (!pae) {
+            long pdeA = (cr3 & 0xfffff000L) + ((lin >>> 22) & 0x3ff) * 4;
+            long pde = walkRead(pdeA, false, lin);
+            if ((pde & 1) == 0) pageFault(lin, err);
+            rw = (pde & 2) != 0;
+            us = (pde & 4) != 0;
+            if ((pde & 0x80) != 0 && (cr4 & CR4_PSE) != 0) {
+                frame = (pde & 0xffc00000L) | (lin & 0x3ff000L);
+                leaf = pde;
+                leafAddr = pdeA;
+            } else {
+                walkSetBits(pdeA, pde, 0x20, false, lin);
+                long pteA = (pde & 0xfffff000L) + ((lin >>> 12) & 0x3ff) * 4;
+                long pte = walkRead(pteA, false, lin);
+                if ((pte & 1) == 0) pageFault(lin, err);
+                rw &= (pte & 2) != 0;
+                us &= (pte & 4) != 0;
+                frame = pte & 0xfffff000L;
+                leaf = pte;
+                leafAddr = pteA;
+            }
+        } else {
+            long rsvd = 0x000fff0000000000L; // above a 40-bit MAXPHYADDR
+            long pdpteA = (cr3 & 0xffffffe0L) + ((lin >>> 30) & 3) * 8;
+            long pdpte = walkRead(pdpteA, true, lin);
+            if ((pdpte & 1) == 0) pageFault(lin, err);
+            if ((pdpte & (rsvd | 0x1e6L | Long.MIN_VALUE)) != 0) pageFault(lin, err | 9);
+            long pdeA = (pdpte & 0xffffffffff000L) + ((lin >>> 21) & 0x1ff) * 8;
+            long pde = walkRead(pdeA, true, lin);
+            if ((pde & 1) == 0) pageFault(lin, err);
+            if ((pde & rsvd) != 0 || (!nxe && pde < 0)) pageFault(lin, err | 9);
+            rw = (pde & 2) != 0;
+            us = (pde & 4) != 0;
+            nx = nxe && pde < 0;
+            if ((pde & 0x80) != 0) {
+                if ((pde & 0x1fe000L) != 0) pageFault(lin, err | 9);
+                frame = (pde & 0xfffffffe00000L) | (lin & 0x1ff000L);
+                leaf = pde;
+                leafAddr = pdeA;
+            } else {
+                walkSetBits(pdeA, pde, 0x20, true, lin);
+                long pteA = (pde & 0xffffffffff000L) + ((lin >>> 12) & 0x1ff) * 8;
+                long pte = walkRead(pteA, true, lin);
+                if ((pte & 1) == 0) pageFault(lin, err);
+                if ((pte & rsvd) != 0 || (!nxe && pte < 0)) pageFault(lin, err | 9);
+                rw &= (pte & 2) != 0;
+                us &= (pte & 4) != 0;
+                nx |= nxe && pte < 0;
+                frame = pte & 0xffffffffff000L;
+                leaf = pte;
+                leafAddr = pteA;
+            }
+        }
+        boolean canWrite = user ? rw && us : rw || !wp;
+        if (user && !us) pageFault(lin, err | 1);
+        if (write && !canWrite) pageFault(lin, err | 1);
+        if (fetch && nx) pageFault(lin, err | 1);
+        walkSetBits(leafAddr, leaf, write ? 0x60 : 0x20, pae, lin);
+        boolean dirty = write || (leaf & 0x40) != 0;
+        int perms = (user && !us ? 0 : ACC_R) | (canWrite && dirty ? ACC_W : 0) | (nx || (user && !us) ? 0 : ACC_X);
+        return frame | perms;
+    }
+
+    private void pageFault(long lin, int err) {
+        faultSignal.address = lin;
+        raise(PF_FAULT, err);
+    }
+
     /**
      * Walks the EPT paging structures for a guest-physical address (SDM 28.2.2 "EPT Translation
      * Mechanism"). Returns the page frame of the translation with the effective R/W/X permissions in
      * bits 2:0; an absent or forbidding translation is an EPT violation, a misconfigured entry an EPT
      * misconfiguration (SDM 28.2.3 "EPT-Induced VM Exits").
      */
-    private long eptWalk(long gpa, int acc, long lin) {
+    private long eptWalk(long gpa, int acc, long lin, boolean finalAccess) {
         long table = eptp & 0x000ffffffffff000L;
         int perms = 7;
         for (int level = 4; level >= 1; level--) {
             int idx = (int) (gpa >>> (12 + 9 * (level - 1))) & 511;
             long e = mem.read64(table + idx * 8L);
             int rwx = (int) (e & 7);
-            if (rwx == 0) eptViolation(gpa, lin, acc, 0);
+            if (rwx == 0) eptViolation(gpa, lin, acc, 0, finalAccess);
             boolean large = level == 2 && (e & VMX_EPT_LARGE_PAGE) != 0 && ept2mPages;
             boolean leaf = level == 1 || large;
             // SDM 28.2.3.1 "EPT Misconfigurations": write without read, reserved bits, bad memory type
@@ -220,7 +333,7 @@ final class SoftCore {
             }
             perms &= rwx;
             if (leaf) {
-                if ((acc & perms) != acc) eptViolation(gpa, lin, acc, perms);
+                if ((acc & perms) != acc) eptViolation(gpa, lin, acc, perms, finalAccess);
                 long frame = large ? (e & 0x000fffffffe00000L) | (gpa & 0x1ff000L) : e & 0x000ffffffffff000L;
                 return frame | perms;
             }
@@ -229,13 +342,14 @@ final class SoftCore {
         throw new IllegalStateException("unreachable");
     }
 
-    private void eptViolation(long gpa, long lin, int acc, int perms) {
+    private void eptViolation(long gpa, long lin, int acc, int perms, boolean finalAccess) {
         // SDM Table 27-7 "Exit Qualification for EPT Violations"
         long q = (acc & ACC_R) != 0 ? 1 : 0;
         if ((acc & ACC_W) != 0) q |= 2;
         if ((acc & ACC_X) != 0) q |= 4;
         q |= (long) perms << 3;
-        q |= 1L << 7 | 1L << 8;
+        q |= 1L << 7;
+        if (finalAccess) q |= 1L << 8; // not an access to a guest paging-structure entry
         exitGpa = gpa;
         exitGpaValid = true;
         exitGla = lin;
@@ -774,8 +888,14 @@ final class SoftCore {
             err = 0;
             retIp = ip0;
         }
-        if (vector < 32 && (exceptionBitmap & (1 << vector)) != 0
-                && (type == INTR_TYPE_HARD_EXCEPTION || type == INTR_TYPE_SOFT_EXCEPTION)) {
+        boolean exits = vector < 32 && (exceptionBitmap & (1 << vector)) != 0;
+        if (vector == PF_FAULT) {
+            // SDM 25.2: #PF exits per bit 14 of the exception bitmap, unless the error code mismatches
+            boolean match = (err & pfecMask) == pfecMatch;
+            exits = exits == match;
+        }
+        if (exits && (type == INTR_TYPE_HARD_EXCEPTION || type == INTR_TYPE_SOFT_EXCEPTION)) {
+            if (vector == PF_FAULT) exitQual = faultSignal.address;
             exitIntrInfo = vector | type | INTR_INFO_VALID_MASK | (hasErr ? INTR_INFO_DELIVER_CODE_MASK : 0);
             exitIntrError = err;
             if (deliveryDepth > 0) {
@@ -783,8 +903,10 @@ final class SoftCore {
                 idtVectoringError = deliveringError;
             }
             deliveryDepth = 0;
-            vmexit(EXIT_REASON_EXCEPTION_NMI, 0, type == INTR_TYPE_SOFT_EXCEPTION ? (int) (retIp - ip0) : 0);
+            vmexit(EXIT_REASON_EXCEPTION_NMI, vector == PF_FAULT ? faultSignal.address : 0,
+                    type == INTR_TYPE_SOFT_EXCEPTION ? (int) (retIp - ip0) : 0);
         }
+        if (vector == PF_FAULT && type == INTR_TYPE_HARD_EXCEPTION) cr2 = faultSignal.address;
         deliver(vector, type, hasErr, err, retIp);
     }
 
@@ -2295,7 +2417,7 @@ final class SoftCore {
             case 0x175: if (write) { sysenterEsp = v; return; } out = sysenterEsp; break;
             case 0x176: if (write) { sysenterEip = v; return; } out = sysenterEip; break;
             case 0x277: if (write) { guestPat = v; return; } out = guestPat; break;
-            case 0xc0000080: if (write) { efer = v; updateMode(); return; } out = efer; break;
+            case 0xc0000080: if (write) { efer = v; flushTlb(); return; } out = efer; break;
             case 0xc0000100: if (write) { guestFsBase = v; return; } out = guestFsBase; break;
             case 0xc0000101: if (write) { guestGsBase = v; return; } out = guestGsBase; break;
             case 0xc0000102: if (write) { guestKernelGsBase = v; return; } out = guestKernelGsBase; break;
