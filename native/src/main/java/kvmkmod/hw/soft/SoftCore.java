@@ -934,7 +934,13 @@ final class SoftCore {
         // A guest fault inside delivery propagates with deliveringInfo still naming this event.
         try {
             if (realMode) deliverReal(vector, retIp);
-            else if (v86) shutdown("interrupt delivery from virtual-8086 mode is not modelled yet");
+            else if (v86) {
+                // SDM 20.4.2 "Class of Software Interrupt Handling" (method 5): with CR4.VME and the
+                // software interrupt's bit clear in the TSS redirection bitmap, INT n goes through the
+                // 8086 IVT at linear address 0, as in real mode.
+                if (type == INTR_TYPE_SOFT_INTR && (cr4 & 1) != 0 && !v86Redirected(vector)) deliverV86(vector, retIp);
+                else shutdown("delivery of vector " + vector + " from virtual-8086 mode through the protected-mode IDT is not modelled yet");
+            }
             else deliverProtected(vector, type, hasErr, err, retIp);
         } catch (VmExitSignal e) {
             if (exitReason == EXIT_REASON_EPT_VIOLATION || exitReason == EXIT_REASON_EPT_MISCONFIG) {
@@ -948,6 +954,27 @@ final class SoftCore {
         deliveringInfo = saveInfo;
         deliveringError = saveErr;
         deliveryDepth--;
+    }
+
+    private boolean v86Redirected(int vector) {
+        long tss = base[TR];
+        int iomap = (int) rd(tss + 0x66, 2);
+        return ((rd8(tss + iomap - 32 + (vector >> 3)) >> (vector & 7)) & 1) != 0;
+    }
+
+    private void deliverV86(int vector, long retIp) {
+        long entry = rd(vector * 4L, 4);
+        long sp = R[RSP_] & 0xffff;
+        long ss = base[SS];
+        long f = flags();
+        sp = (sp - 2) & 0xffff; wr(ss + sp, 2, f);
+        sp = (sp - 2) & 0xffff; wr(ss + sp, 2, sel[CS]);
+        sp = (sp - 2) & 0xffff; wr(ss + sp, 2, retIp);
+        R[RSP_] = (R[RSP_] & ~0xffffL) | sp;
+        eflags &= ~(IF | TF | RF);
+        loadSegReal(CS, (int) (entry >>> 16));
+        rip = pc = entry & 0xffff;
+        attention = true;
     }
 
     private void deliverReal(int vector, long retIp) {
@@ -1945,7 +1972,25 @@ final class SoftCore {
         return false;
     }
 
+    /**
+     * SDM 18.5.2 "I/O Permission Bit Map": in virtual-8086 mode, or when CPL > IOPL, the TSS bitmap
+     * decides; its #GP has priority over the I/O VM exit (SDM 25.1.1).
+     */
+    private void ioPermission(int port, int sz) {
+        if (realMode) return;
+        if (!v86 && cpl() <= ((eflags >> 12) & 3)) return;
+        long tss = base[TR];
+        long lim = limit[TR] & 0xffffffffL;
+        if (lim < 0x67) raise(GP, 0);
+        int iomap = (int) rd(tss + 0x66, 2);
+        long off = iomap + (port >> 3);
+        if (off + 1 > lim) raise(GP, 0);
+        int bits = (int) rd(tss + off, 2);
+        if (((bits >> (port & 7)) & ((1 << sz) - 1)) != 0) raise(GP, 0);
+    }
+
     private void io(boolean in, int port, int sz, boolean imm) {
+        ioPermission(port, sz);
         if (ioExits(port, sz)) {
             // SDM Table 27-5 "Exit Qualification for I/O Instructions"
             long q = (sz - 1) | (in ? 8 : 0) | (imm ? 64 : 0) | ((long) port << 16);
@@ -1959,6 +2004,7 @@ final class SoftCore {
         int port = (int) R[2] & 0xffff;
         long cm = MASK[asz];
         int srcSeg = segOv >= 0 ? segOv : DS;
+        ioPermission(port, sz);
         if (ioExits(port, sz)) {
             long q = (sz - 1) | (in ? 8 : 0) | 16 | (rep != 0 ? 32 : 0) | ((long) port << 16);
             // SDM 27.2.4 "Information for VM Exits Due to Instruction Execution": INS/OUTS info

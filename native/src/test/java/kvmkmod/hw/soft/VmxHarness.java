@@ -189,6 +189,8 @@ final class VmxHarness implements AutoCloseable {
         for (int i = 0; i < bytes.length; i++) ram.buf.put((int) gpa + i, (byte) bytes[i]);
     }
 
+    void put8(long gpa, int v) { ram.buf.put((int) gpa, (byte) v); }
+
     int peek8(long gpa) { return ram.buf.get((int) gpa) & 0xff; }
 
     int peek16(long gpa) { return ram.buf.getShort((int) gpa) & 0xffff; }
