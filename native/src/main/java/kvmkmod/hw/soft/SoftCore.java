@@ -2076,6 +2076,7 @@ final class SoftCore {
             }
             case 0x08: case 0x09:
                 if (cpl() != 0) raise(GP, 0);
+                if (op == 0x08) instrExit(EXIT_REASON_INVD, 0); // INVD exits unconditionally (SDM 25.1.2)
                 if (op == 0x09 && (proc2Controls & SECONDARY_EXEC_WBINVD_EXITING) != 0 && secondary())
                     instrExit(EXIT_REASON_WBINVD, 0);
                 return;
