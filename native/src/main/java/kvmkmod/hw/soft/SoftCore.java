@@ -765,6 +765,9 @@ final class SoftCore {
             return;
         } catch (FaultSignal f) {
             if (!handleFault()) return;
+        } catch (RuntimeException e) {
+            internalError(e);
+            return;
         }
         while (true) {
             try {
@@ -775,15 +778,22 @@ final class SoftCore {
             } catch (FaultSignal f) {
                 if (!handleFault()) return;
             } catch (RuntimeException e) {
-                // A defect of this processor model, not guest behaviour: stop the guest with a defined
-                // exit and say why, rather than letting a Java exception escape VMLAUNCH.
-                rip = ip0;
-                exitNote = "soft CPU internal error at RIP " + Long.toHexString(ip0) + ": " + e;
-                exitReason = EXIT_REASON_TRIPLE_FAULT;
-                activity = 2;
+                internalError(e);
                 return;
             }
         }
+    }
+
+    /**
+     * A defect of this processor model, not guest behaviour: the guest stops with a defined exit (a
+     * triple fault) and the note says why, rather than a Java exception escaping VMLAUNCH.
+     */
+    private void internalError(RuntimeException e) {
+        rip = ip0;
+        exitNote = "soft CPU internal error at RIP " + Long.toHexString(ip0) + ": " + e;
+        exitReason = EXIT_REASON_TRIPLE_FAULT;
+        exitQual = 0;
+        activity = 2;
     }
 
     private void loop() {
@@ -876,17 +886,24 @@ final class SoftCore {
      */
     private void exception(int vector, int type, boolean hasErr, int err, long retIp) {
         if (deliveryDepth > 0) {
-            if (vector == DBL_FAULT || deliveryDepth >= 2 || deliveringVector() == DBL_FAULT) {
+            // SDM 6.15, Table 6-5 "Conditions for Generating a Double Fault"
+            int first = (deliveringInfo & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_HARD_EXCEPTION ? deliveringVector() : -1;
+            boolean secondBad = contributory(vector) || vector == PF_FAULT;
+            if (first == DBL_FAULT || deliveryDepth >= 2) {
                 deliveryDepth = 0;
                 exitNote = "triple fault: exception " + vector + " while delivering vector " + deliveringVector();
                 activity = 2;
                 vmexit(EXIT_REASON_TRIPLE_FAULT, 0, 0);
             }
-            vector = DBL_FAULT;
-            type = INTR_TYPE_HARD_EXCEPTION;
-            hasErr = !realMode;
-            err = 0;
-            retIp = ip0;
+            if ((contributory(first) && contributory(vector)) || (first == PF_FAULT && secondBad)) {
+                vector = DBL_FAULT;
+                type = INTR_TYPE_HARD_EXCEPTION;
+                hasErr = !realMode;
+                err = 0;
+                retIp = ip0;
+            } else {
+                deliveryDepth = 0; // handled serially: the second event is delivered on its own
+            }
         }
         boolean exits = vector < 32 && (exceptionBitmap & (1 << vector)) != 0;
         if (vector == PF_FAULT) {
@@ -909,6 +926,8 @@ final class SoftCore {
         if (vector == PF_FAULT && type == INTR_TYPE_HARD_EXCEPTION) cr2 = faultSignal.address;
         deliver(vector, type, hasErr, err, retIp);
     }
+
+    private static boolean contributory(int v) { return v == DE || (v >= TS && v <= GP); }
 
     private int deliveringVector() { return deliveringInfo & 0xff; }
 
