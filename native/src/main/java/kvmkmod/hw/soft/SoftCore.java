@@ -323,7 +323,7 @@ final class SoftCore {
             boolean leaf = level == 1 || large;
             // SDM 28.2.3.1 "EPT Misconfigurations": write without read, reserved bits, bad memory type
             if ((rwx & 3) == 2) eptMisconfig(gpa);
-            if ((e & 0x000ff00000000000L) != 0) eptMisconfig(gpa); // bits 51:44 above MAXPHYADDR 44
+            if ((e & 0x000fff0000000000L) != 0) eptMisconfig(gpa); // bits 51:40, above MAXPHYADDR (40, CPUID 80000008H)
             if (leaf) {
                 int mt = (int) (e >>> 3) & 7;
                 if (mt == 2 || mt == 3 || mt == 7) eptMisconfig(gpa);
