@@ -101,8 +101,18 @@ final class SoftCore {
 
     // ---------------------------------------------------------------- mode and decode state
 
-    boolean realMode, v86, code32, stack32;
+    boolean realMode, v86, code32, stack32, code64, longMode;
     long ipMask = 0xffff, spMask = 0xffff;
+    /** Linear addresses are 32 bits wide outside 64-bit mode. */
+    long linMask = 0xffffffffL;
+    /**
+     * Segment bases as address computations use them: in 64-bit mode ES, CS, SS and DS have base 0
+     * whatever their descriptor says (SDM 3.2.4 "Segmentation in IA-32e Mode").
+     */
+    final long[] ebase = new long[8];
+    /** The REX prefix of the current instruction (0 if none); any REX makes SPL..DIL addressable. */
+    private int rex;
+    private boolean rexByte;
     private long ip0, pc;
     private int osz, asz, segOv, rep;
     private int mrMod, mrReg, mrRm;
@@ -122,12 +132,16 @@ final class SoftCore {
         int c = (cr0 & CR0_PE) == 0 ? 0 : (eflags & VM) != 0 ? 3 : (ar[CS] >> 5) & 3;
         if (c != lastCpl) { lastCpl = c; flushTlb(); } // cached permissions depend on the privilege level
         realMode = (cr0 & CR0_PE) == 0;
-        v86 = !realMode && (eflags & VM) != 0;
+        longMode = (efer & EFER_LMA) != 0;
+        v86 = !realMode && !longMode && (eflags & VM) != 0;
         boolean prot = !realMode && !v86;
-        code32 = prot && (ar[CS] & 0x4000) != 0;
-        stack32 = prot && (ar[SS] & 0x4000) != 0;
-        ipMask = code32 ? 0xffffffffL : 0xffff;
-        spMask = stack32 ? 0xffffffffL : 0xffff;
+        code64 = prot && longMode && (ar[CS] & 0x2000) != 0;
+        code32 = prot && !code64 && (ar[CS] & 0x4000) != 0;
+        stack32 = prot && !code64 && (ar[SS] & 0x4000) != 0;
+        ipMask = code64 ? -1L : code32 ? 0xffffffffL : 0xffff;
+        spMask = code64 ? -1L : stack32 ? 0xffffffffL : 0xffff;
+        linMask = code64 ? -1L : 0xffffffffL;
+        for (int s = 0; s < 8; s++) ebase[s] = code64 && s < FS ? 0 : base[s];
     }
 
     int cpl() {
@@ -366,7 +380,7 @@ final class SoftCore {
     // ---------------------------------------------------------------- memory access by linear address
 
     long rd8(long lin) {
-        lin &= 0xffffffffL;
+        lin &= linMask;
         long p = lin >>> 12;
         int i = (int) p & TLB_MASK;
         if (tagR[i] == p) return tbuf[i].get(tbase[i] + ((int) lin & 0xfff)) & 0xff;
@@ -376,7 +390,7 @@ final class SoftCore {
 
     long rd(long lin, int sz) {
         if (sz == 1) return rd8(lin);
-        lin &= 0xffffffffL;
+        lin &= linMask;
         long p = lin >>> 12;
         int i = (int) p & TLB_MASK;
         int o = (int) lin & 0xfff;
@@ -407,7 +421,7 @@ final class SoftCore {
     }
 
     void wr8(long lin, long v) {
-        lin &= 0xffffffffL;
+        lin &= linMask;
         long p = lin >>> 12;
         int i = (int) p & TLB_MASK;
         if (tagW[i] == p) { tbuf[i].put(tbase[i] + ((int) lin & 0xfff), (byte) v); return; }
@@ -417,7 +431,7 @@ final class SoftCore {
 
     void wr(long lin, int sz, long v) {
         if (sz == 1) { wr8(lin, v); return; }
-        lin &= 0xffffffffL;
+        lin &= linMask;
         long p = lin >>> 12;
         int i = (int) p & TLB_MASK;
         int o = (int) lin & 0xfff;
@@ -437,7 +451,7 @@ final class SoftCore {
         if (((lin & 0xfff) + sz) > 4096) {
             // Check both pages first so a fault on the second leaves memory untouched.
             translate(lin, ACC_W);
-            translate((lin + sz - 1) & 0xffffffffL, ACC_W);
+            translate((lin + sz - 1) & linMask, ACC_W);
             for (int k = 0; k < sz; k++) wr8(lin + k, v >>> (8 * k));
             return;
         }
@@ -451,11 +465,11 @@ final class SoftCore {
 
     /** Checks that a write to [lin, lin+sz) would succeed, without writing. */
     private void probeWrite(long lin, int sz) {
-        lin &= 0xffffffffL;
+        lin &= linMask;
         long p = lin >>> 12;
         if (tagW[(int) p & TLB_MASK] != p) translate(lin, ACC_W);
-        long q = ((lin + sz - 1) & 0xffffffffL) >>> 12;
-        if (q != p && tagW[(int) q & TLB_MASK] != q) translate((lin + sz - 1) & 0xffffffffL, ACC_W);
+        long q = ((lin + sz - 1) & linMask) >>> 12;
+        if (q != p && tagW[(int) q & TLB_MASK] != q) translate((lin + sz - 1) & linMask, ACC_W);
     }
 
     // ---------------------------------------------------------------- instruction fetch
@@ -482,7 +496,7 @@ final class SoftCore {
 
     private int fetch8Slow() {
         if (pc - ip0 >= 15) raise(GP, 0); // SDM 2.3.11: instructions are at most 15 bytes
-        long lin = (base[CS] + pc) & 0xffffffffL;
+        long lin = (ebase[CS] + pc) & linMask;
         long p = lin >>> 12;
         int i = (int) p & TLB_MASK;
         if (tagX[i] != p) {
@@ -535,7 +549,7 @@ final class SoftCore {
 
     long getReg(int r, int sz) {
         switch (sz) {
-            case 1: return r < 4 ? R[r] & 0xff : (R[r - 4] >>> 8) & 0xff;
+            case 1: return r < 4 || rexByte ? R[r] & 0xff : (R[r - 4] >>> 8) & 0xff;
             case 2: return R[r] & 0xffff;
             case 4: return R[r] & 0xffffffffL;
             default: return R[r];
@@ -545,7 +559,7 @@ final class SoftCore {
     void setReg(int r, int sz, long v) {
         switch (sz) {
             case 1:
-                if (r < 4) R[r] = (R[r] & ~0xffL) | (v & 0xff);
+                if (r < 4 || rexByte) R[r] = (R[r] & ~0xffL) | (v & 0xff);
                 else R[r - 4] = (R[r - 4] & ~0xff00L) | ((v & 0xff) << 8);
                 return;
             case 2: R[r] = (R[r] & ~0xffffL) | (v & 0xffff); return;
@@ -984,7 +998,7 @@ final class SoftCore {
     private void deliverV86(int vector, long retIp) {
         long entry = rd(vector * 4L, 4);
         long sp = R[RSP_] & 0xffff;
-        long ss = base[SS];
+        long ss = ebase[SS];
         long f = flags();
         sp = (sp - 2) & 0xffff; wr(ss + sp, 2, f);
         sp = (sp - 2) & 0xffff; wr(ss + sp, 2, sel[CS]);
@@ -1000,7 +1014,7 @@ final class SoftCore {
         if (vector * 4L + 3 > idtLimit) raise(GP, vector * 8 + 2);
         long entry = rd(idtBase + vector * 4L, 4);
         long sp = R[RSP_] & 0xffff;
-        long ss = base[SS];
+        long ss = ebase[SS];
         long f = flags();
         sp = (sp - 2) & 0xffff; wr(ss + sp, 2, f);
         sp = (sp - 2) & 0xffff; wr(ss + sp, 2, sel[CS]);
@@ -1030,7 +1044,7 @@ final class SoftCore {
         if (dpl != cpl()) shutdown("interrupt delivery with a privilege change needs a TSS, not modelled yet");
         int sz = gate32 ? 4 : 2;
         long sp = R[RSP_] & spMask;
-        long ss = base[SS];
+        long ss = ebase[SS];
         long f = flags();
         sp = (sp - sz) & spMask; wr(ss + sp, sz, f);
         sp = (sp - sz) & spMask; wr(ss + sp, sz, sel[CS]);
@@ -1050,7 +1064,7 @@ final class SoftCore {
 
     void loadSegReal(int s, int selector) {
         sel[s] = selector & 0xffff;
-        base[s] = (long) (selector & 0xffff) << 4;
+        base[s] = ebase[s] = (long) (selector & 0xffff) << 4;
         if (v86) { limit[s] = 0xffff; ar[s] = 0xf3; }
         if (s == CS || s == SS) updateMode();
     }
@@ -1060,9 +1074,9 @@ final class SoftCore {
         if (realMode || v86) { loadSegReal(s, selector); return; }
         selector &= 0xffff;
         if ((selector & ~3) == 0) {
-            if (s == CS || s == SS) raise(GP, 0);
+            if (s == CS || (s == SS && !code64)) raise(GP, 0);
             sel[s] = selector;
-            base[s] = 0;
+            base[s] = ebase[s] = 0;
             limit[s] = 0;
             ar[s] = 0x10000; // unusable
             return;
@@ -1079,6 +1093,7 @@ final class SoftCore {
     private void commitSeg(int s, int selector, long[] d) {
         sel[s] = selector;
         base[s] = d[0];
+        ebase[s] = code64 && s < FS ? 0 : d[0];
         limit[s] = (int) d[1];
         ar[s] = (int) d[2] | 1; // accessed
         if (s == CS || s == SS) updateMode();
@@ -1110,40 +1125,55 @@ final class SoftCore {
     private long sp() { return R[RSP_] & spMask; }
 
     private void setSp(long v) {
-        if (stack32) R[RSP_] = v & 0xffffffffL;
+        if (code64) R[RSP_] = v;
+        else if (stack32) R[RSP_] = v & 0xffffffffL;
         else R[RSP_] = (R[RSP_] & ~0xffffL) | (v & 0xffff);
     }
 
     private void push(long v, int sz) {
         long s = (sp() - sz) & spMask;
-        wr(base[SS] + s, sz, v);
+        wr(ebase[SS] + s, sz, v);
         setSp(s);
     }
 
     private long pop(int sz) {
         long s = sp();
-        long v = rd(base[SS] + s, sz);
+        long v = rd(ebase[SS] + s, sz);
         setSp(s + sz);
         return v;
     }
 
     // ---------------------------------------------------------------- ModRM
 
-    private void modrm() {
+    private void modrm() { modrm(0); }
+
+    /**
+     * Decodes a ModRM byte (and SIB, displacement). {@code immLen} is the size of an immediate that
+     * follows, needed for RIP-relative addresses (SDM 2.2.1.6): negative means group 3, whose /0 and /1
+     * forms carry an immediate of -immLen bytes.
+     */
+    private void modrm(int immLen) {
         int m = fetch8();
         mrMod = m >> 6;
-        mrReg = (m >> 3) & 7;
-        mrRm = m & 7;
+        mrReg = ((m >> 3) & 7) | (rex & 4) << 1;
+        mrRm = (m & 7) | (rex & 1) << 3;
         if (mrMod != 3) {
-            if (asz == 2) ea16(); else ea32();
-            ea = (base[eaSeg] + eaOff) & 0xffffffffL;
+            if (asz == 2) ea16(); else ea32(m & 7);
+            if (ripRelative) {
+                int imm = immLen >= 0 ? immLen : ((m >> 3) & 7) < 2 ? -immLen : 0;
+                eaOff = (eaOff + pc + imm) & MASK[asz];
+            }
+            ea = (ebase[eaSeg] + eaOff) & linMask;
         }
     }
+
+    private boolean ripRelative;
 
     private void ea16() {
         long off;
         int seg = DS;
         eaScale = 0;
+        ripRelative = false;
         switch (mrRm) {
             case 0: off = R[3] + R[6]; eaBase = 3; eaIndex = 6; break;
             case 1: off = R[3] + R[7]; eaBase = 3; eaIndex = 7; break;
@@ -1162,35 +1192,38 @@ final class SoftCore {
         eaSeg = segOv >= 0 ? segOv : seg;
     }
 
-    private void ea32() {
+    /** 32- and 64-bit addressing forms (SDM Tables 2-2 and 2-3, REX.X/REX.B extend index and base). */
+    private void ea32(int rm) {
         long off;
         int seg = DS;
-        int rm = mrRm;
+        int rb = (rex & 1) << 3;
         eaIndex = -1;
         eaScale = 0;
+        ripRelative = false;
         if (rm == 4) {
             int sib = fetch8();
-            int scale = sib >> 6, idx = (sib >> 3) & 7, b = sib & 7;
+            int scale = sib >> 6, idx = ((sib >> 3) & 7) | (rex & 2) << 2, b = sib & 7;
             eaScale = scale;
             off = 0;
-            if (idx != 4) { off = (R[idx] & 0xffffffffL) << scale; eaIndex = idx; }
+            if (idx != 4) { off = (asz == 8 ? R[idx] : R[idx] & 0xffffffffL) << scale; eaIndex = idx; }
             if (b == 5 && mrMod == 0) { off += (int) fetch32(); eaBase = -1; }
             else {
-                off += R[b];
-                eaBase = b;
+                off += R[b | rb];
+                eaBase = b | rb;
                 if (b == 4 || b == 5) seg = SS;
             }
         } else if (rm == 5 && mrMod == 0) {
             off = (int) fetch32();
             eaBase = -1;
+            ripRelative = code64; // disp32 is relative to the next instruction in 64-bit mode
         } else {
-            off = R[rm];
-            eaBase = rm;
+            off = R[rm | rb];
+            eaBase = rm | rb;
             if (rm == 5) seg = SS;
         }
         if (mrMod == 1) off += (byte) fetch8();
         else if (mrMod == 2) off += (int) fetch32();
-        eaOff = off & 0xffffffffL;
+        eaOff = off & MASK[asz];
         eaSeg = segOv >= 0 ? segOv : seg;
     }
 
@@ -1202,36 +1235,46 @@ final class SoftCore {
 
     /** Linear address of a memory operand at segment:offset, with the override applied. */
     private long linear(int defSeg, long off) {
-        return (base[segOv >= 0 ? segOv : defSeg] + off) & 0xffffffffL;
+        return (ebase[segOv >= 0 ? segOv : defSeg] + off) & linMask;
     }
 
     // ---------------------------------------------------------------- decode and execute
 
     private void step() {
-        int dsz = code32 ? 4 : 2;
+        int dsz = code32 || code64 ? 4 : 2;
         osz = dsz;
-        asz = dsz;
+        asz = code64 ? 8 : dsz;
         segOv = -1;
         rep = 0;
+        rex = 0;
         int op;
+        prefixes:
         for (int n = 0; ; n++) {
             if (n == 15) raise(GP, 0); // SDM 2.3.11: an instruction is at most 15 bytes
             op = fetch8();
             switch (op) {
-                case 0x66: osz = dsz ^ 6; continue;
-                case 0x67: asz = dsz ^ 6; continue;
-                case 0x26: segOv = ES; continue;
-                case 0x2e: segOv = CS; continue;
-                case 0x36: segOv = SS; continue;
-                case 0x3e: segOv = DS; continue;
-                case 0x64: segOv = FS; continue;
-                case 0x65: segOv = GS; continue;
-                case 0xf2: case 0xf3: rep = op; continue;
-                case 0xf0: continue; // LOCK: a single processor executes atomically anyway
-                default: break;
+                case 0x66: osz = dsz ^ 6; break;
+                case 0x67: asz = code64 ? 4 : dsz ^ 6; break;
+                case 0x26: segOv = ES; break;
+                case 0x2e: segOv = CS; break;
+                case 0x36: segOv = SS; break;
+                case 0x3e: segOv = DS; break;
+                case 0x64: segOv = FS; break;
+                case 0x65: segOv = GS; break;
+                case 0xf2: case 0xf3: rep = op; break;
+                case 0xf0: break; // LOCK: a single processor executes atomically anyway
+                case 0x40: case 0x41: case 0x42: case 0x43: case 0x44: case 0x45: case 0x46: case 0x47:
+                case 0x48: case 0x49: case 0x4a: case 0x4b: case 0x4c: case 0x4d: case 0x4e: case 0x4f:
+                    if (!code64) break prefixes;
+                    rex = op; // SDM 2.2.1: REX counts only as the last prefix
+                    continue;
+                default: break prefixes;
             }
-            break;
+            rex = 0;
         }
+        rexByte = rex != 0;
+        if ((rex & 8) != 0) osz = 8;
+        if (code64 && INVALID64[op]) raise(UD);
         int sz = osz;
         switch (op) {
             case 0x00: case 0x08: case 0x10: case 0x18: case 0x20: case 0x28: case 0x30: case 0x38:
@@ -1427,7 +1470,7 @@ final class SoftCore {
             case 0xc8: enter(sz); return;
             case 0xc9: {
                 long bp = getReg(5, stack32 ? 4 : 2);
-                long v = rd(base[SS] + (bp & spMask), sz);
+                long v = rd(ebase[SS] + (bp & spMask), sz);
                 setSp(bp + sz);
                 setReg(5, sz, v);
                 return;
@@ -1526,6 +1569,17 @@ final class SoftCore {
         }
     }
 
+    /** One-byte opcodes that do not exist in 64-bit mode (SDM Appendix A, "i64"). */
+    private static final boolean[] INVALID64 = new boolean[256];
+    static {
+        for (int op : new int[]{0x06, 0x07, 0x0e, 0x16, 0x17, 0x1e, 0x1f, 0x27, 0x2f, 0x37, 0x3f, 0x60, 0x61, 0x62,
+                0x82, 0x9a, 0xc4, 0xc5, 0xce, 0xd4, 0xd5, 0xd6, 0xea})
+            INVALID64[op] = true;
+    }
+
+    /** Operand size of stack operations and near branches: 64 bits by default in 64-bit mode. */
+    private int ssz() { return code64 ? (osz == 2 ? 2 : 8) : osz; }
+
     private void aluRmReg(int op, int sz) {
         modrm();
         long r;
@@ -1544,7 +1598,7 @@ final class SoftCore {
         if (op != 7) setReg(mrReg, sz, r);
     }
 
-    private void jumpRel(long d) { pc = (pc + d) & (osz == 2 ? 0xffff : 0xffffffffL); }
+    private void jumpRel(long d) { pc = (pc + d) & (code64 ? -1L : osz == 2 ? 0xffff : 0xffffffffL); }
 
     private boolean ioplOk() {
         if (realMode) return true;
@@ -1568,7 +1622,7 @@ final class SoftCore {
 
     private void pusha(int sz) {
         long s = sp();
-        long b = base[SS];
+        long b = ebase[SS];
         long orig = getReg(4, sz);
         for (int k = 0; k < 8; k++) {
             s = (s - sz) & spMask;
@@ -1579,7 +1633,7 @@ final class SoftCore {
 
     private void popa(int sz) {
         long s = sp();
-        long b = base[SS];
+        long b = ebase[SS];
         long[] v = scratch;
         for (int k = 7; k >= 0; k--) { v[k] = rd(b + s, sz); s = (s + sz) & spMask; }
         for (int k = 0; k < 8; k++) if (k != 4) setReg(k, sz, v[k]);
@@ -1626,7 +1680,7 @@ final class SoftCore {
         int size = fetch16();
         int level = fetch8() & 31;
         long s = sp();
-        long b = base[SS];
+        long b = ebase[SS];
         long bp = getReg(5, stack32 ? 4 : 2);
         s = (s - sz) & spMask;
         wr(b + s, sz, getReg(5, sz));
@@ -1649,7 +1703,7 @@ final class SoftCore {
 
     private void farCall(int s, long off, int sz) {
         long sp0 = sp();
-        long b = base[SS];
+        long b = ebase[SS];
         long s1 = (sp0 - sz) & spMask, s2 = (s1 - sz) & spMask;
         probeWrite(b + s2, sz);
         probeWrite(b + s1, sz);
@@ -1664,7 +1718,7 @@ final class SoftCore {
 
     private void farReturn(int sz, int n) {
         long s = sp();
-        long b = base[SS];
+        long b = ebase[SS];
         long off = rd(b + s, sz);
         int cs = (int) rd(b + ((s + sz) & spMask), sz) & 0xffff;
         loadSeg(CS, cs);
@@ -1675,7 +1729,7 @@ final class SoftCore {
     private void iret(int sz) {
         if (v86 && ((eflags >> 12) & 3) < 3) raise(GP, 0);
         long s = sp();
-        long b = base[SS];
+        long b = ebase[SS];
         long off = rd(b + s, sz);
         int cs = (int) rd(b + ((s + sz) & spMask), sz) & 0xffff;
         long f = rd(b + ((s + 2L * sz) & spMask), sz);
@@ -1933,14 +1987,14 @@ final class SoftCore {
             boolean stop = false;
             switch (op & 0xfe) {
                 case 0xa4: {
-                    long v = rd(base[srcSeg] + si, sz);
-                    wr(base[ES] + di, sz, v);
+                    long v = rd(ebase[srcSeg] + si, sz);
+                    wr(ebase[ES] + di, sz, v);
                     setReg(6, asz, si + delta);
                     setReg(7, asz, di + delta);
                     break;
                 }
                 case 0xa6: {
-                    long a = rd(base[srcSeg] + si, sz), b = rd(base[ES] + di, sz);
+                    long a = rd(ebase[srcSeg] + si, sz), b = rd(ebase[ES] + di, sz);
                     alu(7, a, b, sz);
                     setReg(6, asz, si + delta);
                     setReg(7, asz, di + delta);
@@ -1948,15 +2002,15 @@ final class SoftCore {
                     break;
                 }
                 case 0xaa:
-                    wr(base[ES] + di, sz, getReg(0, sz));
+                    wr(ebase[ES] + di, sz, getReg(0, sz));
                     setReg(7, asz, di + delta);
                     break;
                 case 0xac:
-                    setReg(0, sz, rd(base[srcSeg] + si, sz));
+                    setReg(0, sz, rd(ebase[srcSeg] + si, sz));
                     setReg(6, asz, si + delta);
                     break;
                 default: { // SCAS
-                    long b = rd(base[ES] + di, sz);
+                    long b = rd(ebase[ES] + di, sz);
                     alu(7, getReg(0, sz), b, sz);
                     setReg(7, asz, di + delta);
                     stop = repeat && (rep == 0xf3 ? !zf() : zf());
@@ -2028,8 +2082,8 @@ final class SoftCore {
             long q = (sz - 1) | (in ? 8 : 0) | 16 | (rep != 0 ? 32 : 0) | ((long) port << 16);
             // SDM 27.2.4 "Information for VM Exits Due to Instruction Execution": INS/OUTS info
             exitInstrInfo = (asz == 2 ? 0 : asz == 4 ? 1 : 2) << 7 | (in ? ES : srcSeg) << 15;
-            exitGla = in ? base[ES] + (R[7] & cm) : base[srcSeg] + (R[6] & cm);
-            exitGla &= 0xffffffffL;
+            exitGla = in ? ebase[ES] + (R[7] & cm) : ebase[srcSeg] + (R[6] & cm);
+            exitGla &= linMask;
             exitGlaValid = true;
             instrExit(EXIT_REASON_IO_INSTRUCTION, q);
         }
@@ -2038,11 +2092,11 @@ final class SoftCore {
         while (count != 0) {
             if (in) {
                 long di = R[7] & cm;
-                wr(base[ES] + di, sz, MASK[sz]);
+                wr(ebase[ES] + di, sz, MASK[sz]);
                 setReg(7, asz, di + delta);
             } else {
                 long si = R[6] & cm;
-                rd(base[srcSeg] + si, sz);
+                rd(ebase[srcSeg] + si, sz);
                 setReg(6, asz, si + delta);
             }
             count = (count - 1) & cm;
@@ -2238,8 +2292,9 @@ final class SoftCore {
             raise(UD);
             return;
         }
-        if (asz == 2) ea16(); else ea32();
-        ea = (base[eaSeg] + eaOff) & 0xffffffffL;
+        if (asz == 2) ea16(); else ea32(m & 7);
+        if (ripRelative) eaOff = (eaOff + pc) & MASK[asz];
+        ea = (ebase[eaSeg] + eaOff) & linMask;
         switch (mrReg) {
             case 0: case 1: {
                 long b = mrReg == 0 ? gdtBase : idtBase;
