@@ -181,6 +181,8 @@ final class SoftCore {
      * Returns the host-physical address; a failed EPT translation ends in a VM exit.
      */
     private long translate(long lin, int acc) {
+        // SDM 3.3.7.1 "Canonical Addressing": a non-canonical address faults in 64-bit mode
+        if (code64 && ((lin << 16) >> 16) != lin) raise(GP, 0);
         long gpa = lin;
         int guestPerms = 7;
         if ((cr0 & CR0_PG) != 0) {
@@ -246,7 +248,7 @@ final class SoftCore {
         boolean user = cpl() == 3;
         boolean write = acc == ACC_W, fetch = acc == ACC_X;
         boolean pae = (cr4 & CR4_PAE) != 0;
-        boolean nxe = pae && (efer & 0x800) != 0;
+        boolean nxe = pae && (efer & EFER_NXE) != 0;
         boolean wp = (cr0 & CR0_WP) != 0;
         int err = (write ? 2 : 0) | (user ? 4 : 0) | (fetch && nxe ? 16 : 0);
         boolean rw = true, us = true, nx = false;
@@ -274,17 +276,41 @@ final class SoftCore {
             }
         } else {
             long rsvd = 0x000fff0000000000L; // above a 40-bit MAXPHYADDR
-            long pdpteA = (cr3 & 0xffffffe0L) + ((lin >>> 30) & 3) * 8;
-            long pdpte = walkRead(pdpteA, true, lin);
-            if ((pdpte & 1) == 0) pageFault(lin, err);
-            if ((pdpte & (rsvd | 0x1e6L | Long.MIN_VALUE)) != 0) pageFault(lin, err | 9);
-            long pdeA = (pdpte & 0xffffffffff000L) + ((lin >>> 21) & 0x1ff) * 8;
+            long pdBase;
+            if (longMode) {
+                // SDM 4.5 "IA-32e Paging": PML4 and PDPT levels above the PAE-style directory
+                long pml4eA = (cr3 & 0xffffffffff000L) + ((lin >>> 39) & 0x1ff) * 8;
+                long pml4e = walkRead(pml4eA, true, lin);
+                if ((pml4e & 1) == 0) pageFault(lin, err);
+                if ((pml4e & (rsvd | 0x80)) != 0 || (!nxe && pml4e < 0)) pageFault(lin, err | 9);
+                rw = (pml4e & 2) != 0;
+                us = (pml4e & 4) != 0;
+                nx = nxe && pml4e < 0;
+                walkSetBits(pml4eA, pml4e, 0x20, true, lin);
+                long pdpteA = (pml4e & 0xffffffffff000L) + ((lin >>> 30) & 0x1ff) * 8;
+                long pdpte = walkRead(pdpteA, true, lin);
+                if ((pdpte & 1) == 0) pageFault(lin, err);
+                // 1-GByte pages are not reported (CPUID.80000001H:EDX.Page1GB = 0), so PS is reserved
+                if ((pdpte & (rsvd | 0x80)) != 0 || (!nxe && pdpte < 0)) pageFault(lin, err | 9);
+                rw &= (pdpte & 2) != 0;
+                us &= (pdpte & 4) != 0;
+                nx |= nxe && pdpte < 0;
+                walkSetBits(pdpteA, pdpte, 0x20, true, lin);
+                pdBase = pdpte & 0xffffffffff000L;
+            } else {
+                long pdpteA = (cr3 & 0xffffffe0L) + ((lin >>> 30) & 3) * 8;
+                long pdpte = walkRead(pdpteA, true, lin);
+                if ((pdpte & 1) == 0) pageFault(lin, err);
+                if ((pdpte & (rsvd | 0x1e6L | Long.MIN_VALUE)) != 0) pageFault(lin, err | 9);
+                pdBase = pdpte & 0xffffffffff000L;
+            }
+            long pdeA = pdBase + ((lin >>> 21) & 0x1ff) * 8;
             long pde = walkRead(pdeA, true, lin);
             if ((pde & 1) == 0) pageFault(lin, err);
             if ((pde & rsvd) != 0 || (!nxe && pde < 0)) pageFault(lin, err | 9);
-            rw = (pde & 2) != 0;
-            us = (pde & 4) != 0;
-            nx = nxe && pde < 0;
+            rw &= (pde & 2) != 0;
+            us &= (pde & 4) != 0;
+            nx |= nxe && pde < 0;
             if ((pde & 0x80) != 0) {
                 if ((pde & 0x1fe000L) != 0) pageFault(lin, err | 9);
                 frame = (pde & 0xfffffffe00000L) | (lin & 0x1ff000L);
@@ -520,6 +546,11 @@ final class SoftCore {
         }
         int lo = fetch8();
         return lo | fetch8() << 8;
+    }
+
+    private long fetch64() {
+        long lo = fetch32();
+        return lo | fetch32() << 32;
     }
 
     private long fetch32() {
@@ -967,6 +998,7 @@ final class SoftCore {
         // A guest fault inside delivery propagates with deliveringInfo still naming this event.
         try {
             if (realMode) deliverReal(vector, retIp);
+            else if (longMode) deliverLong(vector, type, hasErr, err, retIp);
             else if (v86) {
                 // SDM 20.4.2 "Class of Software Interrupt Handling" (method 5): with CR4.VME and the
                 // software interrupt's bit clear in the TSS redirection bitmap, INT n goes through the
@@ -1023,6 +1055,44 @@ final class SoftCore {
         eflags &= ~(IF | TF | AC | RF);
         loadSegReal(CS, (int) (entry >>> 16));
         rip = pc = entry & 0xffff;
+        attention = true;
+    }
+
+    /** IA-32e mode delivery through 16-byte IDT gates (SDM 6.14 "Exception and Interrupt Handling in 64-bit Mode"). */
+    private void deliverLong(int vector, int type, boolean hasErr, int err, long retIp) {
+        if (vector * 16L + 15 > idtLimit) raise(GP, vector * 8 + 2);
+        long lo = rd(idtBase + vector * 16L, 8), hi = rd(idtBase + vector * 16L + 8, 8);
+        int gtype = (int) (lo >>> 40) & 0x1f;
+        if (gtype != 0x0e && gtype != 0x0f) raise(GP, vector * 8 + 2);
+        if ((lo & (1L << 47)) == 0) raise(NP, vector * 8 + 2);
+        if ((type == INTR_TYPE_SOFT_INTR || type == INTR_TYPE_SOFT_EXCEPTION) && ((lo >>> 45) & 3) < cpl())
+            raise(GP, vector * 8 + 2);
+        int cs = (int) (lo >>> 16) & 0xffff;
+        long off = (lo & 0xffff) | ((lo >>> 32) & 0xffff0000L) | (hi << 32);
+        int ist = (int) (lo >>> 32) & 7;
+        long[] d = descriptor(cs, NP);
+        if ((d[2] & 0x2000) == 0 || (d[2] & 0x18) != 0x18) raise(GP, cs & ~3);
+        int oldCpl = cpl();
+        int newCpl = (d[2] & 4) != 0 ? oldCpl : (int) (d[2] >> 5) & 3; // conforming code keeps CPL
+        if (newCpl > oldCpl) raise(GP, cs & ~3);
+        long[] keep = {d[0], d[1], d[2]};
+        long rsp = R[RSP_];
+        if (ist != 0) rsp = rd(base[TR] + 0x24 + 8L * (ist - 1), 8);
+        else if (newCpl < oldCpl) rsp = rd(base[TR] + 4 + 8L * newCpl, 8);
+        rsp &= ~0xfL;
+        long f = flags();
+        long[] frame = {sel[SS], R[RSP_], f, sel[CS], retIp};
+        long sp = rsp;
+        for (long v : frame) { sp -= 8; wr(sp, 8, v); }
+        if (hasErr) { sp -= 8; wr(sp, 8, err & 0xffffffffL); }
+        if (newCpl < oldCpl) {
+            sel[SS] = newCpl; base[SS] = ebase[SS] = 0; ar[SS] = 0x10000 | (newCpl << 5) | 0x93;
+        }
+        R[RSP_] = sp;
+        if ((gtype & 1) == 0) eflags &= ~IF;
+        eflags &= ~(TF | NT | RF | VM);
+        commitSeg(CS, (cs & ~3) | newCpl, keep);
+        rip = pc = off;
         attention = true;
     }
 
@@ -1311,19 +1381,28 @@ final class SoftCore {
                 setReg(op & 7, sz, inc(getReg(op & 7, sz), sz, false)); return;
             case 0x48: case 0x49: case 0x4a: case 0x4b: case 0x4c: case 0x4d: case 0x4e: case 0x4f:
                 setReg(op & 7, sz, inc(getReg(op & 7, sz), sz, true)); return;
-            case 0x50: case 0x51: case 0x52: case 0x53: case 0x54: case 0x55: case 0x56: case 0x57:
-                push(getReg(op & 7, sz), sz); return;
-            case 0x58: case 0x59: case 0x5a: case 0x5b: case 0x5c: case 0x5d: case 0x5e: case 0x5f: {
-                long v = pop(sz);
-                setReg(op & 7, sz, v);
+            case 0x50: case 0x51: case 0x52: case 0x53: case 0x54: case 0x55: case 0x56: case 0x57: {
+                int s2 = ssz();
+                push(getReg((op & 7) | (rex & 1) << 3, s2), s2);
                 return;
             }
+            case 0x58: case 0x59: case 0x5a: case 0x5b: case 0x5c: case 0x5d: case 0x5e: case 0x5f: {
+                int s2 = ssz();
+                long v = pop(s2);
+                setReg((op & 7) | (rex & 1) << 3, s2, v);
+                return;
+            }
+            case 0x63: // MOVSXD in 64-bit mode; ARPL elsewhere (not modelled)
+                if (!code64) raise(UD);
+                modrm();
+                setReg(mrReg, sz, sext(rmRead(4), 4));
+                return;
             case 0x60: pusha(sz); return;
             case 0x61: popa(sz); return;
-            case 0x68: push(fetchImm(sz), sz); return;
-            case 0x6a: push(sext(fetch8(), 1), sz); return;
+            case 0x68: { int s2 = ssz(); push(fetchImm(s2), s2); return; }
+            case 0x6a: push(sext(fetch8(), 1), ssz()); return;
             case 0x69: case 0x6b: {
-                modrm();
+                modrm(op == 0x6b ? 1 : Math.min(sz, 4));
                 long a = sext(rmRead(sz), sz);
                 long b = op == 0x6b ? (byte) fetch8() : sext(fetchImm(sz), sz);
                 setReg(mrReg, sz, imul2(a, b, sz));
@@ -1338,14 +1417,14 @@ final class SoftCore {
                 return;
             }
             case 0x80: case 0x82: {
-                modrm();
+                modrm(1);
                 long a = rmRead(1);
                 long r = alu(mrReg, a, fetch8(), 1);
                 if (mrReg != 7) rmWrite(1, r);
                 return;
             }
             case 0x81: case 0x83: {
-                modrm();
+                modrm(op == 0x81 ? Math.min(sz, 4) : 1);
                 long a = rmRead(sz);
                 long b = op == 0x81 ? fetchImm(sz) : (byte) fetch8();
                 long r = alu(mrReg, a, b, sz);
@@ -1390,30 +1469,36 @@ final class SoftCore {
                 return;
             }
             case 0x8f: {
+                int s2 = ssz();
                 modrm();
                 long s0 = sp();
-                long v = pop(sz);
+                long v = pop(s2);
                 if (mrMod != 3) {
                     // SDM POP: an ESP-based address uses ESP after the pop; undo on fault
-                    try { wr(ea, sz, v); } catch (RuntimeException e) { setSp(s0); throw e; }
-                } else setReg(mrRm, sz, v);
+                    try { wr(ea, s2, v); } catch (RuntimeException e) { setSp(s0); throw e; }
+                } else setReg(mrRm, s2, v);
                 return;
             }
             case 0x90:
-                if (rep == 0xf3 && (procControls & CPU_BASED_PAUSE_EXITING) != 0) instrExit(EXIT_REASON_PAUSE_INSTRUCTION, 0);
-                return;
+                if ((rex & 1) == 0) {
+                    if (rep == 0xf3 && (procControls & CPU_BASED_PAUSE_EXITING) != 0) instrExit(EXIT_REASON_PAUSE_INSTRUCTION, 0);
+                    return;
+                }
+                // with REX.B, 90 is XCHG r8, rAX
             case 0x91: case 0x92: case 0x93: case 0x94: case 0x95: case 0x96: case 0x97: {
+                int r = (op & 7) | (rex & 1) << 3;
                 long a = getReg(0, sz);
-                setReg(0, sz, getReg(op & 7, sz));
-                setReg(op & 7, sz, a);
+                setReg(0, sz, getReg(r, sz));
+                setReg(r, sz, a);
                 return;
             }
             case 0x98:
-                if (sz == 2) setReg(0, 2, (byte) R[0]); else setReg(0, 4, (short) R[0]);
+                if (sz == 2) setReg(0, 2, (byte) R[0]); else if (sz == 4) setReg(0, 4, (short) R[0]); else R[0] = (int) R[0];
                 return;
             case 0x99:
                 if (sz == 2) setReg(2, 2, ((short) R[0]) < 0 ? 0xffff : 0);
-                else setReg(2, 4, ((int) R[0]) < 0 ? 0xffffffffL : 0);
+                else if (sz == 4) setReg(2, 4, ((int) R[0]) < 0 ? 0xffffffffL : 0);
+                else R[2] = R[0] < 0 ? -1L : 0;
                 return;
             case 0x9a: {
                 long off = fetchImm(sz);
@@ -1422,8 +1507,8 @@ final class SoftCore {
                 return;
             }
             case 0x9b: return; // WAIT: no x87 exceptions pending
-            case 0x9c: pushf(sz); return;
-            case 0x9d: popf(sz); return;
+            case 0x9c: pushf(ssz()); return;
+            case 0x9d: popf(ssz()); return;
             case 0x9e: {
                 long f = flags();
                 eflags = (f & ~0xd5L) | (R[0] >>> 8 & 0xd5) | 2;
@@ -1432,7 +1517,7 @@ final class SoftCore {
             case 0x9f: setReg(4, 1, flags() & 0xd7 | 2); return;
             case 0xa0: case 0xa1: case 0xa2: case 0xa3: {
                 int s = (op & 1) == 0 ? 1 : sz;
-                long off = asz == 2 ? fetch16() : fetch32();
+                long off = asz == 2 ? fetch16() : asz == 4 ? fetch32() : fetch64();
                 long lin = linear(DS, off);
                 if (op < 0xa2) setReg(0, s, rd(lin, s)); else wr(lin, s, getReg(0, s));
                 return;
@@ -1443,12 +1528,12 @@ final class SoftCore {
             case 0xa8: logicFlags(R[0] & fetch8(), 1); return;
             case 0xa9: logicFlags(getReg(0, sz) & fetchImm(sz), sz); return;
             case 0xb0: case 0xb1: case 0xb2: case 0xb3: case 0xb4: case 0xb5: case 0xb6: case 0xb7:
-                setReg(op & 7, 1, fetch8()); return;
+                setReg((op & 7) | (rex & 1) << 3, 1, fetch8()); return;
             case 0xb8: case 0xb9: case 0xba: case 0xbb: case 0xbc: case 0xbd: case 0xbe: case 0xbf:
-                setReg(op & 7, sz, fetchImm(sz)); return;
+                setReg((op & 7) | (rex & 1) << 3, sz, sz == 8 ? fetch64() : fetchImm(sz)); return;
             case 0xc0: case 0xc1: case 0xd0: case 0xd1: case 0xd2: case 0xd3: {
                 int s = (op & 1) == 0 ? 1 : sz;
-                modrm();
+                modrm(op < 0xc2 ? 1 : 0);
                 int cnt = op < 0xc2 ? fetch8() : op < 0xd2 ? 1 : (int) R[1] & 0xff;
                 long a = rmRead(s);
                 long r = shift(mrReg, a, cnt, s);
@@ -1458,21 +1543,22 @@ final class SoftCore {
             }
             case 0xc2: {
                 int n = fetch16();
-                long t = pop(sz);
+                long t = pop(ssz());
                 setSp(sp() + n);
                 pc = t;
                 return;
             }
-            case 0xc3: pc = pop(sz); return;
+            case 0xc3: pc = pop(ssz()); return;
             case 0xc4: case 0xc5: loadFarPointer(op == 0xc4 ? ES : DS, sz); return;
-            case 0xc6: modrm(); rmWrite(1, fetch8()); return;
-            case 0xc7: modrm(); rmWrite(sz, fetchImm(sz)); return;
-            case 0xc8: enter(sz); return;
+            case 0xc6: modrm(1); rmWrite(1, fetch8()); return;
+            case 0xc7: modrm(Math.min(sz, 4)); rmWrite(sz, fetchImm(sz)); return;
+            case 0xc8: enter(ssz()); return;
             case 0xc9: {
-                long bp = getReg(5, stack32 ? 4 : 2);
-                long v = rd(ebase[SS] + (bp & spMask), sz);
-                setSp(bp + sz);
-                setReg(5, sz, v);
+                int s2 = ssz();
+                long bp = getReg(5, code64 ? 8 : stack32 ? 4 : 2);
+                long v = rd(ebase[SS] + (bp & spMask), s2);
+                setSp(bp + s2);
+                setReg(5, s2, v);
                 return;
             }
             case 0xca: case 0xcb: {
@@ -1483,7 +1569,7 @@ final class SoftCore {
             case 0xcc: softInt(BP, INTR_TYPE_SOFT_EXCEPTION); return;
             case 0xcd: softInt(fetch8(), INTR_TYPE_SOFT_INTR); return;
             case 0xce: if (of()) softInt(OFV, INTR_TYPE_SOFT_EXCEPTION); return;
-            case 0xcf: iret(sz); return;
+            case 0xcf: if (longMode) iret64(sz); else iret(sz); return;
             case 0xd4: {
                 int b = fetch8();
                 if (b == 0) raise(DE);
@@ -1524,10 +1610,11 @@ final class SoftCore {
             case 0xec: case 0xed: io(true, (int) R[2] & 0xffff, op == 0xec ? 1 : Math.min(sz, 4), false); return;
             case 0xee: case 0xef: io(false, (int) R[2] & 0xffff, op == 0xee ? 1 : Math.min(sz, 4), false); return;
             case 0xe8: {
-                long d = sext(fetchImm(sz), sz);
+                int s2 = ssz();
+                long d = sext(fetchImm(s2), s2);
                 long ret = pc;
-                push(ret, sz);
-                pc = (ret + d) & MASK[sz];
+                push(ret, s2);
+                pc = (ret + d) & MASK[s2];
                 return;
             }
             case 0xe9: jumpRel(sext(fetchImm(sz), sz)); return;
@@ -1615,7 +1702,7 @@ final class SoftCore {
 
     private void popSeg(int s) {
         long s0 = sp();
-        int v = (int) pop(osz);
+        int v = (int) pop(ssz());
         try { loadSeg(s, v); } catch (RuntimeException e) { setSp(s0); throw e; }
         if (s == SS) movSsShadow();
     }
@@ -1742,11 +1829,69 @@ final class SoftCore {
         interruptibility &= ~GUEST_INTR_STATE_NMI; // IRET unblocks NMIs (SDM 6.7.1)
     }
 
+    /** IRET in IA-32e mode (SDM "IRET/IRETD/IRETQ"): pops RIP, CS, RFLAGS, RSP and SS. */
+    private void iret64(int sz) {
+        if (!code64) shutdown("IRET in compatibility mode is not modelled yet");
+        long s = sp();
+        long b = ebase[SS];
+        long rip2 = rd(b + s, sz);
+        int cs = (int) rd(b + s + sz, sz) & 0xffff;
+        long f = rd(b + s + 2L * sz, sz);
+        long rsp = rd(b + s + 3L * sz, sz);
+        int ss = (int) rd(b + s + 4L * sz, sz) & 0xffff;
+        int oldCpl = cpl();
+        int newCpl = cs & 3;
+        if (newCpl < oldCpl) raise(GP, cs & ~3);
+        long[] d = descriptor(cs, NP);
+        int a = (int) d[2];
+        if ((a & 0x18) != 0x18) raise(GP, cs & ~3);
+        long[] keep = {d[0], d[1], d[2]};
+        writeFlags(f, sz == 2 ? 2 : 8);
+        commitSeg(CS, cs, keep);
+        if ((ss & ~3) == 0) {
+            sel[SS] = ss; base[SS] = ebase[SS] = 0; limit[SS] = 0xffffffff; ar[SS] = 0x10000 | (newCpl << 5) | 0x93;
+        } else {
+            loadSeg(SS, ss);
+        }
+        R[RSP_] = rsp;
+        updateMode();
+        pc = rip2 & ipMask;
+        interruptibility &= ~GUEST_INTR_STATE_NMI;
+    }
+
     private void softInt(int vector, int type) {
         if (v86 && type == INTR_TYPE_SOFT_INTR && ((eflags >> 12) & 3) < 3) raise(GP, 0);
         long next = pc & ipMask;
         exception(vector, type, false, 0, next);
         // delivery set rip/pc to the handler
+    }
+
+    /** SYSCALL (SDM 4 "SYSCALL"): 64-bit mode only here; compatibility-mode SYSCALL is #UD. */
+    private void syscall() {
+        if (!code64 || (efer & EFER_SCE) == 0) raise(UD);
+        R[1] = pc;
+        R[11] = flags();
+        int cs = (int) (star >>> 32) & 0xfffc;
+        sel[CS] = cs; base[CS] = ebase[CS] = 0; limit[CS] = 0xffffffff; ar[CS] = 0xa09b;
+        sel[SS] = cs + 8; base[SS] = ebase[SS] = 0; limit[SS] = 0xffffffff; ar[SS] = 0xc093;
+        eflags = (eflags & ~sfmask) | 2;
+        eflags &= ~RF;
+        updateMode();
+        pc = lstar;
+    }
+
+    private void sysret() {
+        if (!code64 || (efer & EFER_SCE) == 0) raise(UD);
+        if (cpl() != 0) raise(GP, 0);
+        int s = (int) (star >>> 48) & 0xffff;
+        boolean to64 = osz == 8;
+        if (to64) { sel[CS] = (s + 16) | 3; ar[CS] = 0xa0fb; } else { sel[CS] = s | 3; ar[CS] = 0xc0fb; }
+        base[CS] = 0; limit[CS] = 0xffffffff;
+        sel[SS] = (s + 8) | 3; base[SS] = 0; limit[SS] = 0xffffffff; ar[SS] = 0xc0f3;
+        setFlags((R[11] & 0x3c7fd7L) | 2);
+        attention = true;
+        updateMode();
+        pc = to64 ? R[1] : R[1] & 0xffffffffL;
     }
 
     private void hlt() {
@@ -1761,7 +1906,7 @@ final class SoftCore {
     // ---------------------------------------------------------------- group 3 / 5, shifts, mul/div
 
     private void group3(int sz) {
-        modrm();
+        modrm(-Math.min(sz, 4));
         switch (mrReg) {
             case 0: case 1: logicFlags(rmRead(sz) & fetchImm(sz), sz); return;
             case 2: rmWrite(sz, ~rmRead(sz) & MASK[sz]); return;
@@ -1781,8 +1926,9 @@ final class SoftCore {
         switch (mrReg) {
             case 0: case 1: rmWrite(sz, inc(rmRead(sz), sz, mrReg == 1)); return;
             case 2: {
-                long t = rmRead(sz);
-                push(pc, sz);
+                int s2 = ssz();
+                long t = rmRead(s2);
+                push(pc, s2);
                 pc = t & ipMask;
                 return;
             }
@@ -1793,8 +1939,8 @@ final class SoftCore {
                 if (mrReg == 3) farCall(s, off, sz); else farJump(s, off);
                 return;
             }
-            case 4: pc = rmRead(sz) & ipMask; return;
-            case 6: push(rmRead(sz), sz); return;
+            case 4: pc = rmRead(ssz()) & ipMask; return;
+            case 6: { int s2 = ssz(); push(rmRead(s2), s2); return; }
             default: raise(UD);
         }
     }
@@ -1829,7 +1975,7 @@ final class SoftCore {
 
     private void div(long src, int sz, boolean signed) {
         if ((src & MASK[sz]) == 0) raise(DE);
-        if (sz == 8) raise(UD); // 128-bit dividends arrive with 64-bit mode
+        if (sz == 8) { div128(src, signed); return; }
         int bits = sz * 8;
         long dividend = sz == 1 ? R[0] & 0xffff : (getReg(2, sz) << bits) | getReg(0, sz);
         long q, r;
@@ -1848,6 +1994,25 @@ final class SoftCore {
         if (sz == 1) setReg(0, 2, ((r & 0xff) << 8) | (q & 0xff));
         else { setReg(0, sz, q); setReg(2, sz, r); }
     }
+
+    /** RDX:RAX divided by a 64-bit source (rare enough to use BigInteger). */
+    private void div128(long src, boolean signed) {
+        java.math.BigInteger n = java.math.BigInteger.valueOf(R[2]).shiftLeft(64)
+                .or(java.math.BigInteger.valueOf(R[0]).and(U64));
+        java.math.BigInteger d = java.math.BigInteger.valueOf(src);
+        if (!signed) {
+            n = n.and(U128);
+            d = d.and(U64);
+        }
+        java.math.BigInteger[] qr = n.divideAndRemainder(d);
+        java.math.BigInteger q = qr[0];
+        if (signed ? q.bitLength() > 63 : q.bitLength() > 64) raise(DE);
+        R[0] = q.longValue();
+        R[2] = qr[1].longValue();
+    }
+
+    private static final java.math.BigInteger U64 = java.math.BigInteger.ONE.shiftLeft(64).subtract(java.math.BigInteger.ONE);
+    private static final java.math.BigInteger U128 = java.math.BigInteger.ONE.shiftLeft(128).subtract(java.math.BigInteger.ONE);
 
     private long shiftFlags;
     private boolean shiftFlagsPending;
@@ -2202,15 +2367,15 @@ final class SoftCore {
                 modrm();
                 rmWrite(1, cond(op) ? 1 : 0);
                 return;
-            case 0xa0: push(sel[FS], sz); return;
+            case 0xa0: push(sel[FS], ssz()); return;
             case 0xa1: popSeg(FS); return;
             case 0xa2: instrExit(EXIT_REASON_CPUID, 0); return; // CPUID exits unconditionally (SDM 25.1.2)
-            case 0xa8: push(sel[GS], sz); return;
+            case 0xa8: push(sel[GS], ssz()); return;
             case 0xa9: popSeg(GS); return;
             case 0xa3: case 0xab: case 0xb3: case 0xbb: bitTest(op, sz, false); return;
             case 0xba: bitTest(op, sz, true); return;
             case 0xa4: case 0xa5: case 0xac: case 0xad: {
-                modrm();
+                modrm((op & 1) == 0 ? 1 : 0);
                 int cnt = (op & 1) == 0 ? fetch8() : (int) R[1];
                 shiftDouble(op >= 0xac, sz, cnt);
                 return;
@@ -2258,9 +2423,14 @@ final class SoftCore {
                 return;
             }
             case 0xc7: group9(sz); return;
-            case 0xc8: case 0xc9: case 0xca: case 0xcb: case 0xcc: case 0xcd: case 0xce: case 0xcf:
-                setReg(op & 7, 4, Integer.reverseBytes((int) R[op & 7]) & 0xffffffffL);
+            case 0xc8: case 0xc9: case 0xca: case 0xcb: case 0xcc: case 0xcd: case 0xce: case 0xcf: {
+                int r = (op & 7) | (rex & 1) << 3;
+                if (sz == 8) R[r] = Long.reverseBytes(R[r]);
+                else setReg(r, 4, Integer.reverseBytes((int) R[r]) & 0xffffffffL);
                 return;
+            }
+            case 0x05: syscall(); return;
+            case 0x07: sysret(); return;
             default:
                 raise(UD);
         }
@@ -2285,6 +2455,14 @@ final class SoftCore {
                 case 0xc9:
                     if ((procControls & CPU_BASED_MWAIT_EXITING) != 0) instrExit(EXIT_REASON_MWAIT_INSTRUCTION, 0);
                     raise(UD); return;
+                case 0xf8: { // SWAPGS (64-bit mode only)
+                    if (!code64) raise(UD);
+                    if (cpl() != 0) raise(GP, 0);
+                    long t = base[GS];
+                    base[GS] = ebase[GS] = guestKernelGsBase;
+                    guestKernelGsBase = t;
+                    return;
+                }
                 default: break;
             }
             if (mrReg == 4) { setReg(mrRm, sz, cr0Read() & MASK[sz]); return; }
@@ -2299,16 +2477,17 @@ final class SoftCore {
             case 0: case 1: {
                 long b = mrReg == 0 ? gdtBase : idtBase;
                 int l = mrReg == 0 ? gdtLimit : idtLimit;
-                probeWrite(ea, 6);
+                int bw = code64 ? 8 : 4;
+                probeWrite(ea, 2 + bw);
                 wr(ea, 2, l);
-                wr(ea + 2, 4, sz == 2 ? b & 0xffffff : b);
+                wr(ea + 2, bw, sz == 2 ? b & 0xffffff : b);
                 return;
             }
             case 2: case 3: {
                 if (cpl() != 0) raise(GP, 0);
                 int l = (int) rd(ea, 2);
-                long b = rd(ea + 2, 4);
-                if (sz == 2) b &= 0xffffff;
+                long b = rd(ea + 2, code64 ? 8 : 4);
+                if (sz == 2 && !code64) b &= 0xffffff;
                 if (mrReg == 2) { gdtLimit = l; gdtBase = b; } else { idtLimit = l; idtBase = b; }
                 return;
             }
@@ -2367,7 +2546,7 @@ final class SoftCore {
     }
 
     private void bitTest(int op, int sz, boolean imm) {
-        modrm();
+        modrm(imm ? 1 : 0);
         int kind;
         long bit;
         if (imm) {
@@ -2429,11 +2608,12 @@ final class SoftCore {
 
     private void movCr(boolean toCr) {
         int m = fetch8();
-        int cr = (m >> 3) & 7, gpr = m & 7;
+        int cr = ((m >> 3) & 7) | (rex & 4) << 1, gpr = (m & 7) | (rex & 1) << 3;
         if (cpl() != 0) raise(GP, 0);
         // SDM Table 27-3 "Exit Qualification for Control-Register Accesses"
         long qual = cr | (toCr ? 0 : 1 << 4) | (long) gpr << 8;
-        int sz = 4; // MOV CR always moves 32 bits outside 64-bit mode
+        int sz = code64 ? 8 : 4; // MOV CR moves 32 bits outside 64-bit mode
+        if (cr == 8) { movCr8(toCr, gpr, qual); return; }
         if (!toCr) {
             long v;
             switch (cr) {
@@ -2459,6 +2639,15 @@ final class SoftCore {
                 // too unless the guest is unrestricted) -- clearing one is a #GP
                 long fixed1 = unrestricted ? CR0_NE : CR0_NE | CR0_PE | CR0_PG;
                 if ((nv & fixed1) != fixed1) raise(GP, 0);
+                // SDM 9.8.5 "Initializing IA-32e Mode": paging on with EFER.LME activates IA-32e mode
+                boolean pgOn = (nv & CR0_PG) != 0 && (cr0 & CR0_PG) == 0, pgOff = (nv & CR0_PG) == 0 && (cr0 & CR0_PG) != 0;
+                if (pgOn && (efer & EFER_LME) != 0) {
+                    if ((cr4 & CR4_PAE) == 0) raise(GP, 0);
+                    efer |= EFER_LMA;
+                } else if (pgOff && (efer & EFER_LMA) != 0) {
+                    if (code64) raise(GP, 0);
+                    efer &= ~EFER_LMA;
+                }
                 cr0 = nv | CR0_ET;
                 flushTlb();
                 updateMode();
@@ -2480,11 +2669,42 @@ final class SoftCore {
                 if ((v & ~0x27ffL & ~cr4Mask) != 0) raise(GP, 0);
                 long n4 = (cr4 & cr4Mask) | (v & ~cr4Mask);
                 if ((n4 & CR4_VMXE) == 0) raise(GP, 0); // CR4.VMXE is fixed to 1 in VMX operation
+                if (longMode && (n4 & CR4_PAE) == 0) raise(GP, 0);
                 cr4 = n4;
                 flushTlb();
                 return;
             }
             default: raise(UD);
+        }
+    }
+
+    /** Task-priority level when neither the TPR shadow nor CR8 exiting applies. */
+    long cr8;
+    long virtualApicPage = -1;
+    int tprThreshold;
+
+    /**
+     * MOV to/from CR8 (64-bit mode): CR8-load/store exiting first, then the TPR shadow in the
+     * virtual-APIC page (SDM 25.1.3 and 29.1.2 "TPR Virtualization", with the TPR-below-threshold
+     * exit after a write that drops VTPR[7:4] below the threshold).
+     */
+    private void movCr8(boolean toCr, int gpr, long qual) {
+        if (!code64) raise(UD);
+        boolean shadow = (procControls & CPU_BASED_TPR_SHADOW) != 0;
+        if (toCr) {
+            if ((procControls & CPU_BASED_CR8_LOAD_EXITING) != 0) instrExit(EXIT_REASON_CR_ACCESS, qual);
+            long v = R[gpr];
+            if ((v & ~0xfL) != 0) raise(GP, 0);
+            if (!shadow) { cr8 = v; return; }
+            mem.write32(virtualApicPage + 0x80, (int) (v << 4));
+            if (v < (tprThreshold & 0xf)) {
+                rip = pc & ipMask;
+                pc = ip0 = rip;
+                vmexit(EXIT_REASON_TPR_BELOW_THRESHOLD, 0, 0);
+            }
+        } else {
+            if ((procControls & CPU_BASED_CR8_STORE_EXITING) != 0) instrExit(EXIT_REASON_CR_ACCESS, qual);
+            R[gpr] = shadow ? (mem.read32(virtualApicPage + 0x80) >>> 4) & 0xf : cr8;
         }
     }
 
@@ -2524,7 +2744,7 @@ final class SoftCore {
     }
 
     /** Guest MSRs the soft CPU keeps without exiting (the rest #GP). */
-    long guestPat = 0x0007040600070406L, guestFsBase, guestGsBase, guestKernelGsBase;
+    long guestPat = 0x0007040600070406L, guestKernelGsBase, star, lstar, cstar, sfmask;
 
     private void msr(boolean write) {
         if (cpl() != 0) raise(GP, 0);
@@ -2538,9 +2758,22 @@ final class SoftCore {
             case 0x175: if (write) { sysenterEsp = v; return; } out = sysenterEsp; break;
             case 0x176: if (write) { sysenterEip = v; return; } out = sysenterEip; break;
             case 0x277: if (write) { guestPat = v; return; } out = guestPat; break;
-            case 0xc0000080: if (write) { efer = v; flushTlb(); return; } out = efer; break;
-            case 0xc0000100: if (write) { guestFsBase = v; return; } out = guestFsBase; break;
-            case 0xc0000101: if (write) { guestGsBase = v; return; } out = guestGsBase; break;
+            case 0xc0000080:
+                if (write) {
+                    if ((v & ~(EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE)) != 0) raise(GP, 0);
+                    if ((cr0 & CR0_PG) != 0 && ((v ^ efer) & EFER_LME) != 0) raise(GP, 0);
+                    efer = (v & ~EFER_LMA) | (efer & EFER_LMA); // LMA follows CR0.PG, not WRMSR
+                    flushTlb();
+                    return;
+                }
+                out = efer;
+                break;
+            case 0xc0000081: if (write) { star = v; return; } out = star; break;
+            case 0xc0000082: if (write) { lstar = v; return; } out = lstar; break;
+            case 0xc0000083: if (write) { cstar = v; return; } out = cstar; break;
+            case 0xc0000084: if (write) { sfmask = v; return; } out = sfmask; break;
+            case 0xc0000100: if (write) { base[FS] = ebase[FS] = v; return; } out = base[FS]; break;
+            case 0xc0000101: if (write) { base[GS] = ebase[GS] = v; return; } out = base[GS]; break;
             case 0xc0000102: if (write) { guestKernelGsBase = v; return; } out = guestKernelGsBase; break;
             default: raise(GP, 0); return;
         }

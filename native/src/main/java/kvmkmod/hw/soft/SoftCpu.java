@@ -129,7 +129,7 @@ public final class SoftCpu implements VmxCpu {
                 d = 0xbfebfbff;
                 break;
             case 0x80000000: a = 0x80000008; break;
-            case 0x80000001: c = 1; d = 1 << 29 | 1 << 20 | 1 << 11 | 1 << 27; break; // LM, NX, SYSCALL, RDTSCP
+            case 0x80000001: c = 1; d = 1 << 29 | 1 << 20 | 1 << 11; break; // LM, NX, SYSCALL
             case 0x80000008: a = 0x3028; break;               // 40 physical, 48 linear address bits
             default: break;
         }
@@ -354,6 +354,8 @@ public final class SoftCpu implements VmxCpu {
         for (int k = 0; k < 4; k++) c.cr3Targets[k] = vr(CR3_TARGET_VALUE0 + 2 * k);
         c.eptOn = (c.proc2Controls & SECONDARY_EXEC_ENABLE_EPT) != 0;
         c.unrestricted = (c.proc2Controls & SECONDARY_EXEC_UNRESTRICTED_GUEST) != 0;
+        c.virtualApicPage = vr(VIRTUAL_APIC_PAGE_ADDR);
+        c.tprThreshold = vr32(TPR_THRESHOLD);
         c.apicAccessPage = (c.proc2Controls & SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES) != 0 ? vr(APIC_ACCESS_ADDR) & ~0xfffL : -1;
         long eptp = c.eptOn ? vr(EPT_POINTER) : -2;
         // SDM 28.3.3 "Invalidation of Cached Translations": we drop them whenever the EPTP or VMCS changes
@@ -380,7 +382,15 @@ public final class SoftCpu implements VmxCpu {
         c.sysenterCs = vr32(GUEST_SYSENTER_CS);
         c.sysenterEsp = vr(GUEST_SYSENTER_ESP);
         c.sysenterEip = vr(GUEST_SYSENTER_EIP);
-        if ((vr32(VM_ENTRY_CONTROLS) & VM_ENTRY_LOAD_IA32_EFER) != 0) c.efer = vr(GUEST_IA32_EFER);
+        int entryCtl = vr32(VM_ENTRY_CONTROLS);
+        if ((entryCtl & VM_ENTRY_LOAD_IA32_EFER) != 0) c.efer = vr(GUEST_IA32_EFER);
+        else {
+            // SDM 26.3.2.1: without "load IA32_EFER", LMA (and LME if paging) follow "IA-32e mode guest";
+            // the other bits are whatever the host left in IA32_EFER (vmx.c switches it as a shared MSR)
+            boolean ia32e = (entryCtl & VM_ENTRY_IA32E_MODE) != 0;
+            c.efer = rdmsr(0xc0000080) & (EFER_SCE | EFER_NXE);
+            if (ia32e) c.efer |= EFER_LMA | ((vr(GUEST_CR0) & CR0_PG) != 0 ? EFER_LME : 0);
+        }
         if ((vr32(VM_ENTRY_CONTROLS) & VM_ENTRY_LOAD_IA32_PAT) != 0) c.guestPat = vr(GUEST_IA32_PAT);
         regs[RSP] = vr(GUEST_RSP);
         c.rip = vr(GUEST_RIP);
@@ -432,6 +442,9 @@ public final class SoftCpu implements VmxCpu {
         vw(GUEST_INTERRUPTIBILITY_INFO, c.interruptibility);
         vw(GUEST_ACTIVITY_STATE, c.activity);
         vw(GUEST_PENDING_DBG_EXCEPTIONS, 0);
+        // SDM 27.3.1: the "IA-32e mode guest" entry control records EFER.LMA at every exit
+        int entryCtl = vr32(VM_ENTRY_CONTROLS);
+        vw(VM_ENTRY_CONTROLS, (c.efer & EFER_LMA) != 0 ? entryCtl | VM_ENTRY_IA32E_MODE : entryCtl & ~VM_ENTRY_IA32E_MODE);
     }
 
     // Accessors for EntryChecks
