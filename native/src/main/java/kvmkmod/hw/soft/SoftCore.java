@@ -1110,20 +1110,43 @@ final class SoftCore {
         if ((type == INTR_TYPE_SOFT_INTR || type == INTR_TYPE_SOFT_EXCEPTION) && ((hi >>> 13) & 3) < cpl())
             raise(GP, vector * 8 + 2);
         long[] d = descriptor(cs, GP);
-        int dpl = (int) (d[2] >> 5) & 3;
-        if (dpl != cpl()) shutdown("interrupt delivery with a privilege change needs a TSS, not modelled yet");
+        long[] dk = {d[0], d[1], d[2]};
+        if ((dk[2] & 0x18) != 0x18) raise(GP, cs & ~3);
+        int oldCpl = cpl();
+        int newCpl = (dk[2] & 4) != 0 ? oldCpl : (int) (dk[2] >> 5) & 3; // conforming code keeps CPL
+        if (newCpl > oldCpl) raise(GP, cs & ~3);
         int sz = gate32 ? 4 : 2;
-        long sp = R[RSP_] & spMask;
-        long ss = ebase[SS];
         long f = flags();
-        sp = (sp - sz) & spMask; wr(ss + sp, sz, f);
-        sp = (sp - sz) & spMask; wr(ss + sp, sz, sel[CS]);
-        sp = (sp - sz) & spMask; wr(ss + sp, sz, retIp);
-        if (hasErr) { sp = (sp - sz) & spMask; wr(ss + sp, sz, err); }
-        setSp(sp);
+        if (newCpl < oldCpl) {
+            // SDM 6.12.1 "Exception- or Interrupt-Handler Procedures": the inner stack comes from the TSS
+            if (v86) shutdown("interrupt delivery from virtual-8086 mode to ring 0 is not modelled yet");
+            long tss = base[TR];
+            boolean tss32 = (ar[TR] & 8) != 0;
+            long nsp = tss32 ? rd(tss + 4 + 8L * newCpl, 4) : rd(tss + 2 + 4L * newCpl, 2);
+            int nss = (int) rd(tss + (tss32 ? 8 + 8L * newCpl : 4 + 4L * newCpl), 2);
+            if ((nss & ~3) == 0 || (nss & 3) != newCpl) raise(TS, nss & ~3);
+            long[] sd = descriptor(nss, SS_FAULT);
+            long[] sdk = {sd[0], sd[1], sd[2]};
+            if ((sdk[2] & 0x1a) != 0x12 || ((sdk[2] >> 5) & 3) != newCpl) raise(TS, nss & ~3);
+            long m = (sdk[2] & 0x4000) != 0 ? 0xffffffffL : 0xffff;
+            long sp = nsp & m;
+            long[] frame = {sel[SS], R[RSP_] & spMask, f, sel[CS], retIp};
+            for (long v : frame) { sp = (sp - sz) & m; wr(sdk[0] + sp, sz, v); }
+            if (hasErr) { sp = (sp - sz) & m; wr(sdk[0] + sp, sz, err); }
+            commitSeg(SS, nss, sdk);
+            setSp(sp);
+        } else {
+            long sp = R[RSP_] & spMask;
+            long ss = ebase[SS];
+            sp = (sp - sz) & spMask; wr(ss + sp, sz, f);
+            sp = (sp - sz) & spMask; wr(ss + sp, sz, sel[CS]);
+            sp = (sp - sz) & spMask; wr(ss + sp, sz, retIp);
+            if (hasErr) { sp = (sp - sz) & spMask; wr(ss + sp, sz, err); }
+            setSp(sp);
+        }
         if ((gtype & 1) == 0) eflags &= ~IF;
         eflags &= ~(TF | NT | RF | VM);
-        commitSeg(CS, (cs & ~3) | cpl(), d);
+        commitSeg(CS, (cs & ~3) | newCpl, dk);
         rip = pc = off & ipMask;
         attention = true;
     }
@@ -1820,8 +1843,32 @@ final class SoftCore {
         long off = rd(b + s, sz);
         int cs = (int) rd(b + ((s + sz) & spMask), sz) & 0xffff;
         long f = rd(b + ((s + 2L * sz) & spMask), sz);
-        if (!realMode && !v86 && ((f & VM) != 0 || (cs & 3) != cpl()))
-            shutdown("IRET to another privilege level or to virtual-8086 mode is not modelled yet");
+        if (!realMode && !v86) {
+            if ((f & VM) != 0 && sz == 4 && cpl() == 0)
+                shutdown("IRET to virtual-8086 mode is not modelled yet");
+            if ((eflags & NT) != 0) shutdown("IRET with NT set (a task return) is not modelled yet");
+            int rpl = cs & 3;
+            if (rpl < cpl()) raise(GP, cs & ~3);
+            if (rpl > cpl()) {
+                // SDM IRET, RETURN-TO-OUTER-PRIVILEGE-LEVEL: pops ESP and SS as well
+                long esp = rd(b + ((s + 3L * sz) & spMask), sz);
+                int ss = (int) rd(b + ((s + 4L * sz) & spMask), sz) & 0xffff;
+                long[] d = descriptor(cs, NP);
+                long[] dk = {d[0], d[1], d[2]};
+                if ((dk[2] & 0x18) != 0x18 || ((dk[2] & 4) == 0 && ((dk[2] >> 5) & 3) != rpl)) raise(GP, cs & ~3);
+                if ((ss & 3) != rpl || (ss & ~3) == 0) raise(GP, ss & ~3);
+                long[] sd = descriptor(ss, SS_FAULT);
+                long[] sdk = {sd[0], sd[1], sd[2]};
+                if ((sdk[2] & 0x1a) != 0x12 || ((sdk[2] >> 5) & 3) != rpl) raise(GP, ss & ~3);
+                writeFlags(f, sz);
+                commitSeg(CS, cs, dk);
+                commitSeg(SS, ss, sdk);
+                setSp(esp);
+                pc = off & ipMask;
+                interruptibility &= ~GUEST_INTR_STATE_NMI;
+                return;
+            }
+        }
         loadSeg(CS, cs);
         setSp(s + 3L * sz);
         writeFlags(f, sz);
