@@ -129,7 +129,7 @@ final class SoftCore {
 
     void updateMode() {
         dropFetchWindow(); // CS base or mode may have changed
-        int c = (cr0 & CR0_PE) == 0 ? 0 : (eflags & VM) != 0 ? 3 : (ar[CS] >> 5) & 3;
+        int c = (cr0 & CR0_PE) == 0 ? 0 : (eflags & VM) != 0 ? 3 : (ar[SS] >> 5) & 3;
         if (c != lastCpl) { lastCpl = c; flushTlb(); } // cached permissions depend on the privilege level
         realMode = (cr0 & CR0_PE) == 0;
         longMode = (efer & EFER_LMA) != 0;
@@ -144,10 +144,11 @@ final class SoftCore {
         for (int s = 0; s < 8; s++) ebase[s] = code64 && s < FS ? 0 : base[s];
     }
 
+    /** Current privilege level: SS.DPL in protected mode, as the VMCS guest state defines it (SDM 24.4.1). */
     int cpl() {
         if (realMode) return 0;
         if (v86) return 3;
-        return (ar[CS] >> 5) & 3;
+        return (ar[SS] >> 5) & 3;
     }
 
     // ---------------------------------------------------------------- translation: linear -> host buffer
@@ -1071,7 +1072,7 @@ final class SoftCore {
         long off = (lo & 0xffff) | ((lo >>> 32) & 0xffff0000L) | (hi << 32);
         int ist = (int) (lo >>> 32) & 7;
         long[] d = descriptor(cs, NP);
-        if ((d[2] & 0x2000) == 0 || (d[2] & 0x18) != 0x18) raise(GP, cs & ~3);
+        if ((d[2] & 0x6000) != 0x2000 || (d[2] & 0x18) != 0x18) raise(GP, cs & ~3); // 64-bit code: L=1, D=0
         int oldCpl = cpl();
         int newCpl = (d[2] & 4) != 0 ? oldCpl : (int) (d[2] >> 5) & 3; // conforming code keeps CPL
         if (newCpl > oldCpl) raise(GP, cs & ~3);
@@ -1180,7 +1181,19 @@ final class SoftCore {
         if (s == SS && (a & 0xa) != 2) raise(GP, selector & ~3);
         if (s != CS && s != SS && (a & 0xa) == 8) raise(GP, selector & ~3);
         if (s == CS && (a & 8) == 0) raise(GP, selector & ~3);
-        commitSeg(s, s == CS ? (selector & ~3) | cpl() : selector, d);
+        // SDM 5.6 "Privilege Level Checking When Accessing Data Segments", 5.8.1 "Direct Calls or Jumps
+        // to Code Segments", 6.4 of SS loads; these keep the state consistent for the next VM entry
+        int dpl = (a >> 5) & 3, rpl = selector & 3, c = cpl();
+        if (s == CS) {
+            boolean conforming = (a & 4) != 0;
+            if (conforming ? dpl > c : (dpl != c || rpl > c)) raise(GP, selector & ~3);
+            if (longMode && (a & 0x6000) == 0x6000) raise(GP, selector & ~3); // L and D both set
+        } else if (s == SS) {
+            if (rpl != c || dpl != c) raise(GP, selector & ~3);
+        } else if ((a & 0xc) != 0xc && dpl < Math.max(c, rpl)) {
+            raise(GP, selector & ~3);
+        }
+        commitSeg(s, s == CS ? (selector & ~3) | c : selector, d);
     }
 
     private void commitSeg(int s, int selector, long[] d) {
@@ -1891,14 +1904,24 @@ final class SoftCore {
         if (newCpl < oldCpl) raise(GP, cs & ~3);
         long[] d = descriptor(cs, NP);
         int a = (int) d[2];
-        if ((a & 0x18) != 0x18) raise(GP, cs & ~3);
+        if ((a & 0x18) != 0x18 || (a & 0x6000) == 0x6000) raise(GP, cs & ~3);
+        int cdpl = (a >> 5) & 3;
+        if ((a & 4) == 0 ? cdpl != newCpl : cdpl > newCpl) raise(GP, cs & ~3);
         long[] keep = {d[0], d[1], d[2]};
+        long[] ssk = null;
+        if ((ss & ~3) == 0) {
+            if (newCpl == 3) raise(GP, 0); // a null SS is only for CPL < 3 in 64-bit mode
+        } else {
+            long[] sd = descriptor(ss, SS_FAULT);
+            ssk = new long[]{sd[0], sd[1], sd[2]};
+            if ((ssk[2] & 0x1a) != 0x12 || ((ssk[2] >> 5) & 3) != newCpl || (ss & 3) != newCpl) raise(GP, ss & ~3);
+        }
         writeFlags(f, sz == 2 ? 2 : 8);
         commitSeg(CS, cs, keep);
-        if ((ss & ~3) == 0) {
+        if (ssk == null) {
             sel[SS] = ss; base[SS] = ebase[SS] = 0; limit[SS] = 0xffffffff; ar[SS] = 0x10000 | (newCpl << 5) | 0x93;
         } else {
-            loadSeg(SS, ss);
+            commitSeg(SS, ss, ssk);
         }
         R[RSP_] = rsp;
         updateMode();

@@ -124,4 +124,33 @@ class SoftCpuLongModeTest {
         assertThat(h.exitReason()).isEqualTo(0x80000021);
         assertThat(h.cpu.lastEntryFailure()).contains("L and D/B");
     }
+
+    @Test void userModeRoundTripThroughTheTssRsp0() {
+        h.load(0x1108 + 0x18,
+                0xff, 0xff, 0x00, 0x00, 0x00, 0xfa, 0xaf, 0x00,      // 0x18: 64-bit ring-3 code
+                0xff, 0xff, 0x00, 0x00, 0x00, 0xf2, 0xcf, 0x00);     // 0x20: ring-3 data
+        h.w(GUEST_GDTR_LIMIT, 0x27);
+        h.load(0x1400 + 0x30 * 16, 0x00, 0x13, 0x08, 0x00, 0x00, 0xee, 0x00, 0x00, 0, 0, 0, 0, 0, 0, 0, 0);
+        h.load(0x1300, 0x48, 0x89, 0xe1, 0x48, 0xcf);     // mov rcx, rsp; iretq
+        h.ram.buf.putLong(0x30004, 0x9800);               // TSS.RSP0
+        h.w(EXCEPTION_BITMAP, 1 << 13);
+        h.load(0x2000,
+                0x6a, 0x23,                               // push 0x23      (SS)
+                0x68, 0x00, 0x70, 0x00, 0x00,             // push 0x7000    (RSP)
+                0x9c,                                     // pushfq
+                0x6a, 0x1b,                               // push 0x1b      (CS)
+                0x68, 0x00, 0x21, 0x00, 0x00,             // push 0x2100    (RIP)
+                0x48, 0xcf);                              // iretq -> ring 3
+        h.load(0x2100,
+                0xcd, 0x30,                               // int 0x30
+                0xf4);                                    // hlt -> #GP at CPL 3
+        h.launch();
+        assertThat(h.exitReason()).as("%s", h.cpu.lastExitNote()).isEqualTo(EXIT_REASON_EXCEPTION_NMI);
+        assertThat(h.r(VM_EXIT_INTR_INFO)).isEqualTo(0x80000b0dL);
+        assertThat(h.rip()).isEqualTo(0x2102);
+        assertThat(h.regs()[VmxCpu.RCX]).as("handler RSP: RSP0 minus five quadwords").isEqualTo(0x9800 - 40);
+        assertThat(h.r(GUEST_CS_SELECTOR)).isEqualTo(0x1b);
+        assertThat(h.r(GUEST_SS_SELECTOR)).isEqualTo(0x23);
+        assertThat(h.r(GUEST_RSP)).isEqualTo(0x7000);
+    }
 }
