@@ -153,4 +153,42 @@ class SoftCpuLongModeTest {
         assertThat(h.r(GUEST_SS_SELECTOR)).isEqualTo(0x23);
         assertThat(h.r(GUEST_RSP)).isEqualTo(0x7000);
     }
+
+    @Test void realModeBootIntoLongMode() {
+        h.setupRealModeGuest(0, 0x1000);
+        h.w(VM_ENTRY_CONTROLS, h.r(VM_ENTRY_CONTROLS) & ~VM_ENTRY_IA32E_MODE);
+        h.w(CR0_GUEST_HOST_MASK, 0);
+        h.w(CR4_GUEST_HOST_MASK, 0x2000);
+        // let the guest read and write IA32_EFER without exits (MSR-bitmap high read at 1024, high write at 3072)
+        h.mem.write8(h.msrBitmap.hpa + 1024 + (0x80 >> 3), 0);
+        h.mem.write8(h.msrBitmap.hpa + 3072 + (0x80 >> 3), 0);
+        h.load(0x1100, 0x17, 0x00, 0x08, 0x11, 0x00, 0x00);        // GDT pseudo-descriptor
+        h.load(0x1000,
+                0x0f, 0x01, 0x16, 0x00, 0x11,               // lgdt [0x1100]
+                0x66, 0xb8, 0x00, 0x00, 0x02, 0x00,         // mov eax, 0x20000
+                0x0f, 0x22, 0xd8,                           // mov cr3, eax
+                0x0f, 0x20, 0xe0,                           // mov eax, cr4
+                0x0c, 0x20,                                 // or al, 0x20 (PAE)
+                0x0f, 0x22, 0xe0,                           // mov cr4, eax
+                0x66, 0xb9, 0x80, 0x00, 0x00, 0xc0,         // mov ecx, 0xc0000080 (IA32_EFER)
+                0x0f, 0x32,                                 // rdmsr
+                0x0d, 0x00, 0x01,                           // or ax, 0x100 (LME)
+                0x0f, 0x30,                                 // wrmsr
+                0x0f, 0x20, 0xc0,                           // mov eax, cr0
+                0x66, 0x0d, 0x01, 0x00, 0x00, 0x80,         // or eax, 0x80000001 (PG, PE)
+                0x0f, 0x22, 0xc0,                           // mov cr0, eax: IA-32e mode is now active
+                0x66, 0xea, 0x00, 0x20, 0x00, 0x00, 0x08, 0x00); // jmp dword 0008:00002000
+        h.load(0x2000,
+                0x48, 0xb8, 0xf0, 0xde, 0xbc, 0x9a, 0x78, 0x56, 0x34, 0x12, // mov rax, 0x123456789abcdef0
+                0xf4);
+        h.launch();
+        assertThat(h.exitReason()).as("%s / %s", h.cpu.lastEntryFailure(), h.cpu.lastExitNote()).isEqualTo(EXIT_REASON_HLT);
+        assertThat(h.regs()[VmxCpu.RAX]).isEqualTo(0x123456789abcdef0L);
+        assertThat(h.r(VM_ENTRY_CONTROLS) & VM_ENTRY_IA32E_MODE).as("EFER.LMA recorded").isNotZero();
+        assertThat(h.r(GUEST_CS_AR_BYTES) & 0x2000).as("CS.L").isNotZero();
+        assertThat(h.r(GUEST_CR0) & 0x80000001L).isEqualTo(0x80000001L);
+        // and the saved state enters again
+        h.skipAndResume();
+        assertThat(h.exitReason()).as("%s", h.cpu.lastEntryFailure()).isNotEqualTo(0x80000021);
+    }
 }
