@@ -86,6 +86,25 @@ public final class SoftCpu implements VmxCpu {
     /** A note on the last VM exit when it needs explaining (a triple fault, something not modelled), else null. */
     public String lastExitNote() { return core.exitNote; }
 
+    /**
+     * The guest's architectural state as of the last VM exit, one line per item, for log messages and
+     * for reading in a debugger (the VMCS holds the same values in its guest-state area).
+     */
+    public String guestStateDump() {
+        SoftCore c = core;
+        StringBuilder b = new StringBuilder();
+        String[] names = {"RAX", "RCX", "RDX", "RBX", "RSP", "RBP", "RSI", "RDI", "R8", "R9", "R10", "R11", "R12", "R13", "R14", "R15"};
+        for (int i = 0; i < 16; i++) b.append(String.format("%-3s=%016x%s", names[i], regs[i], i % 4 == 3 ? "\n" : " "));
+        b.append(String.format("RIP=%016x RFLAGS=%08x CPL=%d mode=%s%n", c.rip, c.flags(), c.cpl(),
+                c.realMode ? "real" : c.v86 ? "virtual-8086" : c.code64 ? "64-bit" : c.longMode ? "compatibility" : c.code32 ? "protected-32" : "protected-16"));
+        b.append(String.format("CR0=%08x CR2=%016x CR3=%016x CR4=%08x EFER=%x%n", c.cr0, c.cr2, c.cr3, c.cr4, c.efer));
+        for (int s = 0; s < 8; s++)
+            b.append(String.format("%-4s sel=%04x base=%016x limit=%08x ar=%05x%n", SEG_NAMES[s], c.sel[s], c.base[s], c.limit[s], c.ar[s]));
+        b.append(String.format("GDTR=%016x/%04x IDTR=%016x/%04x interruptibility=%x activity=%d%n",
+                c.gdtBase, c.gdtLimit, c.idtBase, c.idtLimit, c.interruptibility, c.activity));
+        return b.toString();
+    }
+
     /** Guest instructions retired on this processor (the soft TSC). */
     public long instructionsRetired() { return core.icount; }
 
