@@ -1107,6 +1107,14 @@ final class SoftCore {
         boolean gate32;
         if (gtype == 0x0e || gtype == 0x0f) gate32 = true;
         else if (gtype == 0x06 || gtype == 0x07) { gate32 = false; off &= 0xffff; }
+        else if (gtype == 0x05) {
+            // an event through a task gate is a task switch: VM exit, with the event in IDT-vectoring info
+            idtVectoringInfo = deliveringInfo;
+            idtVectoringError = deliveringError;
+            deliveryDepth = 0;
+            vmexit(EXIT_REASON_TASK_SWITCH, (lo >>> 16) & 0xffff | 3L << 30, 0);
+            return;
+        }
         else { raise(GP, vector * 8 + 2); return; }
         if ((type == INTR_TYPE_SOFT_INTR || type == INTR_TYPE_SOFT_EXCEPTION) && ((hi >>> 13) & 3) < cpl())
             raise(GP, vector * 8 + 2);
@@ -1820,8 +1828,36 @@ final class SoftCore {
     }
 
     private void farJump(int s, long off) {
+        taskSwitchCheck(s, 2);
         loadSeg(CS, s);
         pc = off & ipMask;
+    }
+
+    /**
+     * Task switches cause VM exits unconditionally (SDM 25.1.2); the qualification (SDM Table 27-2
+     * "Exit Qualification for Task Switches") carries the TSS selector and the source: 0 CALL,
+     * 1 IRET, 2 JMP, 3 a task gate in the IDT. A far JMP/CALL names a task by a TSS descriptor or a
+     * task gate in the GDT/LDT.
+     */
+    private void taskSwitchCheck(int selector, int source) {
+        if (realMode || v86 || (selector & ~3) == 0) return;
+        long[] d = descriptor(selector, NP);
+        int a = (int) d[2];
+        if ((a & 0x10) != 0) return; // a code segment: an ordinary far transfer
+        int type = a & 0xf;
+        if (longMode) { // no tasks in IA-32e mode; 64-bit call gates are not modelled
+            if (type == 0xc) shutdown("far transfers through call gates are not modelled yet");
+            raise(GP, selector & ~3);
+        }
+        if (type == 5) { // task gate: its TSS selector is in bits 31:16 of the low doubleword
+            boolean ldt = (selector & 4) != 0;
+            long tb = ldt ? base[LDTR] : gdtBase;
+            int tss = (int) (rd(tb + (selector & ~7), 4) >>> 16);
+            instrExit(EXIT_REASON_TASK_SWITCH, tss | (long) source << 30);
+        }
+        if (type == 1 || type == 9) instrExit(EXIT_REASON_TASK_SWITCH, selector | (long) source << 30);
+        if (type == 0xc || type == 4) shutdown("far transfers through call gates are not modelled yet");
+        raise(GP, selector & ~3);
     }
 
     private void farCall(int s, long off, int sz) {
@@ -1832,6 +1868,7 @@ final class SoftCore {
         probeWrite(b + s1, sz);
         int oldCs = sel[CS];
         long ret = pc;
+        taskSwitchCheck(s, 0);
         loadSeg(CS, s);
         wr(b + s1, sz, oldCs);
         wr(b + s2, sz, ret);
@@ -1859,7 +1896,8 @@ final class SoftCore {
         if (!realMode && !v86) {
             if ((f & VM) != 0 && sz == 4 && cpl() == 0)
                 shutdown("IRET to virtual-8086 mode is not modelled yet");
-            if ((eflags & NT) != 0) shutdown("IRET with NT set (a task return) is not modelled yet");
+            if ((eflags & NT) != 0) // a nested-task return: a task switch back to the TSS's back link
+                instrExit(EXIT_REASON_TASK_SWITCH, (rd(base[TR], 2) & 0xffff) | 1L << 30);
             int rpl = cs & 3;
             if (rpl < cpl()) raise(GP, cs & ~3);
             if (rpl > cpl()) {

@@ -175,4 +175,56 @@ class SoftCpuProtectedModeTest {
         assertThat(h.r(GUEST_RSP)).isEqualTo(0x7000);
         assertThat(h.r(GUEST_CS_AR_BYTES) >> 5 & 3).isEqualTo(3);
     }
+
+    /** Enters 32-bit flat protected mode directly, with a TSS at 0x30000 (selector 0x28 in the GDT). */
+    private void enterFlat32() {
+        h.load(0x1108,
+                0, 0, 0, 0, 0, 0, 0, 0,
+                0xff, 0xff, 0x00, 0x00, 0x00, 0x9a, 0xcf, 0x00,      // 0x08: code
+                0xff, 0xff, 0x00, 0x00, 0x00, 0x92, 0xcf, 0x00,      // 0x10: data
+                0, 0, 0, 0, 0, 0, 0, 0,                              // 0x18
+                0, 0, 0, 0, 0, 0, 0, 0,                              // 0x20
+                0x67, 0x00, 0x00, 0x00, 0x03, 0x8b, 0x00, 0x00,      // 0x28: busy TSS at 0x30000
+                0x67, 0x00, 0x00, 0x10, 0x03, 0x89, 0x00, 0x00,      // 0x30: available TSS at 0x31000
+                0x00, 0x00, 0x30, 0x00, 0x00, 0x85, 0x00, 0x00);     // 0x38: task gate -> TSS 0x30
+        h.w(GUEST_CR0, 0x60010031L);
+        h.w(GUEST_CS_SELECTOR, 8);
+        h.w(GUEST_CS_LIMIT, 0xffffffffL);
+        h.w(GUEST_CS_AR_BYTES, 0xc09b);
+        for (int f : new int[]{0, 2, 3}) {
+            h.w(GUEST_ES_SELECTOR + 2 * f, 0x10);
+            h.w(GUEST_ES_LIMIT + 2 * f, 0xffffffffL);
+            h.w(GUEST_ES_AR_BYTES + 2 * f, 0xc093);
+        }
+        h.w(GUEST_TR_SELECTOR, 0x28);
+        h.w(GUEST_TR_BASE, 0x30000);
+        h.w(GUEST_TR_LIMIT, 0x67);
+        h.w(GUEST_TR_AR_BYTES, 0x8b);
+        h.w(GUEST_GDTR_BASE, 0x1108);
+        h.w(GUEST_GDTR_LIMIT, 0x3f);
+        h.w(GUEST_RSP, 0x9000);
+        h.w(GUEST_RIP, 0x2000);
+    }
+
+    @Test void taskSwitchesExitUnconditionally() {
+        enterFlat32();
+        h.load(0x2000, 0xea, 0x00, 0x00, 0x00, 0x00, 0x30, 0x00);    // jmp 0030:00000000 (a TSS)
+        h.launch();
+        assertThat(h.exitReason()).as("%s", h.cpu.lastExitNote()).isEqualTo(EXIT_REASON_TASK_SWITCH);
+        assertThat(h.qual()).isEqualTo(0x30L | 2L << 30);   // source JMP
+        assertThat(h.rip()).isEqualTo(0x2000);
+        assertThat(h.len()).isEqualTo(7);
+        // a far CALL through a task gate names the gate's TSS, source CALL
+        h.load(0x2000, 0x9a, 0x00, 0x00, 0x00, 0x00, 0x38, 0x00);
+        h.resume();
+        assertThat(h.exitReason()).isEqualTo(EXIT_REASON_TASK_SWITCH);
+        assertThat(h.qual()).isEqualTo(0x30L);
+        // IRET with NT: back to the TSS's previous-task link, source IRET
+        h.ram.buf.putShort(0x30000, (short) 0x30);
+        h.load(0x2000, 0xcf);
+        h.w(GUEST_RFLAGS, 0x4002);
+        h.resume();
+        assertThat(h.exitReason()).isEqualTo(EXIT_REASON_TASK_SWITCH);
+        assertThat(h.qual()).isEqualTo(0x30L | 1L << 30);
+    }
 }
