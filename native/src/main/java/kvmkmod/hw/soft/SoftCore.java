@@ -2858,35 +2858,62 @@ final class SoftCore {
         if (cpl() != 0) raise(GP, 0);
         int idx = (int) R[1];
         if (msrExits(idx, write)) instrExit(write ? EXIT_REASON_MSR_WRITE : EXIT_REASON_MSR_READ, 0);
-        long v = (R[2] & 0xffffffffL) << 32 | (R[0] & 0xffffffffL);
-        long out;
-        switch (idx) {
-            case 0x10: if (write) { icount = v; return; } out = icount; break;
-            case 0x174: if (write) { sysenterCs = v; return; } out = sysenterCs; break;
-            case 0x175: if (write) { sysenterEsp = v; return; } out = sysenterEsp; break;
-            case 0x176: if (write) { sysenterEip = v; return; } out = sysenterEip; break;
-            case 0x277: if (write) { guestPat = v; return; } out = guestPat; break;
-            case 0xc0000080:
-                if (write) {
-                    if ((v & ~(EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE)) != 0) raise(GP, 0);
-                    if ((cr0 & CR0_PG) != 0 && ((v ^ efer) & EFER_LME) != 0) raise(GP, 0);
-                    efer = (v & ~EFER_LMA) | (efer & EFER_LMA); // LMA follows CR0.PG, not WRMSR
-                    flushTlb();
-                    return;
-                }
-                out = efer;
-                break;
-            case 0xc0000081: if (write) { star = v; return; } out = star; break;
-            case 0xc0000082: if (write) { lstar = v; return; } out = lstar; break;
-            case 0xc0000083: if (write) { cstar = v; return; } out = cstar; break;
-            case 0xc0000084: if (write) { sfmask = v; return; } out = sfmask; break;
-            case 0xc0000100: if (write) { base[FS] = ebase[FS] = v; return; } out = base[FS]; break;
-            case 0xc0000101: if (write) { base[GS] = ebase[GS] = v; return; } out = base[GS]; break;
-            case 0xc0000102: if (write) { guestKernelGsBase = v; return; } out = guestKernelGsBase; break;
-            default: raise(GP, 0); return;
+        if (write) {
+            if (!msrWrite(idx, (R[2] & 0xffffffffL) << 32 | (R[0] & 0xffffffffL))) raise(GP, 0);
+            return;
         }
+        long out = msrRead(idx);
+        if (!msrOk) raise(GP, 0);
         R[0] = out & 0xffffffffL;
         R[2] = out >>> 32;
+    }
+
+    private boolean msrOk;
+
+    /** A guest MSR (RDMSR without exit, the VM-exit MSR-store area); msrOk says whether it exists. */
+    long msrRead(int idx) {
+        msrOk = true;
+        switch (idx) {
+            case 0x10: return tsc();
+            case 0x174: return sysenterCs;
+            case 0x175: return sysenterEsp;
+            case 0x176: return sysenterEip;
+            case 0x277: return guestPat;
+            case 0xc0000080: return efer;
+            case 0xc0000081: return star;
+            case 0xc0000082: return lstar;
+            case 0xc0000083: return cstar;
+            case 0xc0000084: return sfmask;
+            case 0xc0000100: return base[FS];
+            case 0xc0000101: return base[GS];
+            case 0xc0000102: return guestKernelGsBase;
+            default: msrOk = false; return 0;
+        }
+    }
+
+    /** A guest MSR write (WRMSR without exit, the VM-entry MSR-load area); false where WRMSR would #GP. */
+    boolean msrWrite(int idx, long v) {
+        switch (idx) {
+            case 0x10: icount = v - (tsc() - icount); return true;
+            case 0x174: sysenterCs = v; return true;
+            case 0x175: sysenterEsp = v; return true;
+            case 0x176: sysenterEip = v; return true;
+            case 0x277: guestPat = v; return true;
+            case 0xc0000080:
+                if ((v & ~(EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE)) != 0) return false;
+                if ((cr0 & CR0_PG) != 0 && ((v ^ efer) & EFER_LME) != 0) return false;
+                efer = (v & ~EFER_LMA) | (efer & EFER_LMA); // LMA follows CR0.PG, not WRMSR
+                flushTlb();
+                return true;
+            case 0xc0000081: star = v; return true;
+            case 0xc0000082: lstar = v; return true;
+            case 0xc0000083: cstar = v; return true;
+            case 0xc0000084: sfmask = v; return true;
+            case 0xc0000100: base[FS] = ebase[FS] = v; return true;
+            case 0xc0000101: base[GS] = ebase[GS] = v; return true;
+            case 0xc0000102: guestKernelGsBase = v; return true;
+            default: return false;
+        }
     }
 
     /** SDM 24.6.9 "MSR-Bitmap Address": four 1-KiB bitmaps, read-low/read-high/write-low/write-high. */

@@ -337,17 +337,38 @@ public final class SoftCpu implements VmxCpu {
             vw(EXIT_QUALIFICATION, 0);
             return succeed();
         }
-        if (vr32(VM_ENTRY_MSR_LOAD_COUNT) != 0) {
-            lastEntryFailure = "SDM 26.4 Loading MSRs: the VM-entry MSR-load area is not modelled by the soft CPU yet";
-            vw(VM_EXIT_REASON, EXIT_REASON_MSR_LOADING | VMX_EXIT_REASONS_FAILED_VMENTRY);
-            vw(EXIT_QUALIFICATION, 1);
-            return succeed();
-        }
         loadGuest();
+        // SDM 26.4 "Loading MSRs": after the guest state, from the VM-entry MSR-load area
+        int n = vr32(VM_ENTRY_MSR_LOAD_COUNT);
+        long area = vr(VM_ENTRY_MSR_LOAD_ADDR);
+        for (int i = 0; i < n; i++) {
+            int idx = mem.read32(area + 16L * i);
+            long val = mem.read64(area + 16L * i + 8);
+            boolean bad = idx == 0xc0000100 || idx == 0xc0000101 || (idx >>> 8) == 8 || mem.read32(area + 16L * i + 4) != 0;
+            if (bad || !core.msrWrite(idx, val)) {
+                lastEntryFailure = String.format("SDM 26.4 Loading MSRs: entry %d of the VM-entry MSR-load area (MSR %#x, value %#x) cannot be loaded", i + 1, idx, val);
+                vw(VM_EXIT_REASON, EXIT_REASON_MSR_LOADING | VMX_EXIT_REASONS_FAILED_VMENTRY);
+                vw(EXIT_QUALIFICATION, i + 1);
+                return succeed();
+            }
+        }
         if (launch) vmcsBuf.putInt(vmcsOff + Vmcs.LAUNCH_STATE_OFFSET, Vmcs.LAUNCH_STATE_LAUNCHED);
         int inject = vr32(VM_ENTRY_INTR_INFO_FIELD);
         core.run(inject, vr32(VM_ENTRY_EXCEPTION_ERROR_CODE), vr32(VM_ENTRY_INSTRUCTION_LEN));
         saveGuest();
+        // SDM 27.4 "Saving MSRs" and 27.6 "Loading Host MSRs"
+        int ns = vr32(VM_EXIT_MSR_STORE_COUNT);
+        long store = vr(VM_EXIT_MSR_STORE_ADDR);
+        for (int i = 0; i < ns; i++) {
+            long v = core.msrRead(mem.read32(store + 16L * i));
+            mem.write64(store + 16L * i + 8, v);
+        }
+        int nl = vr32(VM_EXIT_MSR_LOAD_COUNT);
+        long load = vr(VM_EXIT_MSR_LOAD_ADDR);
+        for (int i = 0; i < nl; i++) {
+            int idx = mem.read32(load + 16L * i);
+            try { wrmsr(idx, mem.read64(load + 16L * i + 8)); } catch (IllegalArgumentException e) { /* a VMX abort on silicon */ }
+        }
         core.runner = null;
         return succeed();
     }
