@@ -45,8 +45,8 @@
  * I/O (unconditional or bitmaps, with the TSS permission check first), HLT, CPUID, INVD, RDTSC (with
  * TSC offsetting), RDPMC, INVLPG, WBINVD, MOV CR0/CR3/CR4/CR8 (masks, shadows, CR3 targets, TPR shadow
  * and TPR-below-threshold), CLTS/LMSW, MOV DR, RDMSR/WRMSR (MSR bitmaps), MONITOR/MWAIT, PAUSE, every
- * VMX instruction, task switches, exceptions (bitmap, #PF error-code mask/match, IDT-vectoring information), interrupt
- * and NMI windows, external interrupts (kick), triple fault, EPT violation and misconfiguration, APIC
+ * VMX instruction, task switches, exceptions (bitmap, #PF error-code mask/match, IDT-vectoring
+ * information), interrupt and NMI windows, external interrupts (kick), triple fault, EPT violation and misconfiguration, APIC
  * access. Event injection at entry, including NMIs and their blocking until IRET. The VM-entry
  * MSR-load, VM-exit MSR-store and VM-exit MSR-load areas.
  *
@@ -54,8 +54,8 @@
  * some descriptor checks, call gates, far transfers between privilege levels other than
  * interrupts/IRET/SYSCALL/SYSRET, compatibility-mode IRET/SYSCALL, IRET to virtual-8086 mode and
  * interrupts from it to ring 0, CMPXCHG16B, MTF, the preemption timer, SMM, INIT/SIPI. Task switches
- * are not performed by the processor: they always exit (SDM 25.1.2), as KVM expects. APIC-access exits are taken for every
- * access to the page (no TPR read/write virtualisation through it). PAE PDPTEs are read from memory at
+ * are not performed by the processor: they always exit (SDM 25.1.2), as KVM expects. APIC-access
+ * exits are taken for every access to the page (no TPR read/write virtualisation through it). PAE PDPTEs are read from memory at
  * each walk rather than from the VMCS PDPTR fields.
-  */
+ */
 package kvmkmod.hw.soft;
