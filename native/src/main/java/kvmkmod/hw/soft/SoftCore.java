@@ -1409,18 +1409,7 @@ final class SoftCore {
                 if (op != 0x3d) setReg(0, sz, r);
                 return;
             }
-            case 0x06: push(sel[ES], sz); return;
-            case 0x07: popSeg(ES); return;
-            case 0x0e: push(sel[CS], sz); return;
             case 0x0f: step0f(); return;
-            case 0x16: push(sel[SS], sz); return;
-            case 0x17: popSeg(SS); return;
-            case 0x1e: push(sel[DS], sz); return;
-            case 0x1f: popSeg(DS); return;
-            case 0x27: daa(false); return;
-            case 0x2f: daa(true); return;
-            case 0x37: aaa(false); return;
-            case 0x3f: aaa(true); return;
             case 0x40: case 0x41: case 0x42: case 0x43: case 0x44: case 0x45: case 0x46: case 0x47:
                 setReg(op & 7, sz, inc(getReg(op & 7, sz), sz, false)); return;
             case 0x48: case 0x49: case 0x4a: case 0x4b: case 0x4c: case 0x4d: case 0x4e: case 0x4f:
@@ -1436,24 +1425,8 @@ final class SoftCore {
                 setReg((op & 7) | (rex & 1) << 3, s2, v);
                 return;
             }
-            case 0x63: // MOVSXD in 64-bit mode; ARPL elsewhere (not modelled)
-                if (!code64) raise(UD);
-                modrm();
-                setReg(mrReg, sz, sext(rmRead(4), 4));
-                return;
-            case 0x60: pusha(sz); return;
-            case 0x61: popa(sz); return;
             case 0x68: { int s2 = ssz(); push(fetchImm(s2), s2); return; }
             case 0x6a: push(sext(fetch8(), 1), ssz()); return;
-            case 0x69: case 0x6b: {
-                modrm(op == 0x6b ? 1 : Math.min(sz, 4));
-                long a = sext(rmRead(sz), sz);
-                long b = op == 0x6b ? (byte) fetch8() : sext(fetchImm(sz), sz);
-                setReg(mrReg, sz, imul2(a, b, sz));
-                return;
-            }
-            case 0x6c: case 0x6d: ioString(true, op == 0x6c ? 1 : Math.min(sz, 4)); return;
-            case 0x6e: case 0x6f: ioString(false, op == 0x6e ? 1 : Math.min(sz, 4)); return;
             case 0x70: case 0x71: case 0x72: case 0x73: case 0x74: case 0x75: case 0x76: case 0x77:
             case 0x78: case 0x79: case 0x7a: case 0x7b: case 0x7c: case 0x7d: case 0x7e: case 0x7f: {
                 long d = (byte) fetch8();
@@ -1493,16 +1466,135 @@ final class SoftCore {
             case 0x89: modrm(); rmWrite(sz, getReg(mrReg, sz)); return;
             case 0x8a: modrm(); setReg(mrReg, 1, rmRead(1)); return;
             case 0x8b: modrm(); setReg(mrReg, sz, rmRead(sz)); return;
-            case 0x8c: {
-                modrm();
-                if (mrReg > 5) raise(UD);
-                rmWrite(mrMod == 3 ? sz : 2, sel[mrReg]);
-                return;
-            }
             case 0x8d: {
                 modrm();
                 if (mrMod == 3) raise(UD);
                 setReg(mrReg, sz, eaOff);
+                return;
+            }
+            case 0x90:
+                if ((rex & 1) == 0) {
+                    if (rep == 0xf3 && (procControls & CPU_BASED_PAUSE_EXITING) != 0) instrExit(EXIT_REASON_PAUSE_INSTRUCTION, 0);
+                    return;
+                }
+                // with REX.B, 90 is XCHG r8, rAX
+            case 0x91: case 0x92: case 0x93: case 0x94: case 0x95: case 0x96: case 0x97: {
+                int r = (op & 7) | (rex & 1) << 3;
+                long a = getReg(0, sz);
+                setReg(0, sz, getReg(r, sz));
+                setReg(r, sz, a);
+                return;
+            }
+            case 0x9c: pushf(ssz()); return;
+            case 0x9d: popf(ssz()); return;
+            case 0xa4: case 0xa5: case 0xa6: case 0xa7: case 0xaa: case 0xab: case 0xac: case 0xad: case 0xae: case 0xaf:
+                string(op, (op & 1) == 0 ? 1 : sz);
+                return;
+            case 0xa8: logicFlags(R[0] & fetch8(), 1); return;
+            case 0xa9: logicFlags(getReg(0, sz) & fetchImm(sz), sz); return;
+            case 0xb0: case 0xb1: case 0xb2: case 0xb3: case 0xb4: case 0xb5: case 0xb6: case 0xb7:
+                setReg((op & 7) | (rex & 1) << 3, 1, fetch8()); return;
+            case 0xb8: case 0xb9: case 0xba: case 0xbb: case 0xbc: case 0xbd: case 0xbe: case 0xbf:
+                setReg((op & 7) | (rex & 1) << 3, sz, sz == 8 ? fetch64() : fetchImm(sz)); return;
+            case 0xc0: case 0xc1: case 0xd0: case 0xd1: case 0xd2: case 0xd3: {
+                int s = (op & 1) == 0 ? 1 : sz;
+                modrm(op < 0xc2 ? 1 : 0);
+                int cnt = op < 0xc2 ? fetch8() : op < 0xd2 ? 1 : (int) R[1] & 0xff;
+                long a = rmRead(s);
+                long r = shift(mrReg, a, cnt, s);
+                rmWrite(s, r);
+                commitShiftFlags();
+                return;
+            }
+            case 0xc3: pc = pop(ssz()); return;
+            case 0xc6: modrm(1); rmWrite(1, fetch8()); return;
+            case 0xc7: modrm(Math.min(sz, 4)); rmWrite(sz, fetchImm(sz)); return;
+            case 0xe0: case 0xe1: case 0xe2: {
+                long d = (byte) fetch8();
+                long c = (getReg(1, asz) - 1) & MASK[asz];
+                setReg(1, asz, c);
+                boolean take = c != 0 && (op == 0xe2 || (op == 0xe1) == zf());
+                if (take) jumpRel(d);
+                return;
+            }
+            case 0xe3: {
+                long d = (byte) fetch8();
+                if (getReg(1, asz) == 0) jumpRel(d);
+                return;
+            }
+            case 0xe8: {
+                int s2 = ssz();
+                long d = sext(fetchImm(s2), s2);
+                long ret = pc;
+                push(ret, s2);
+                pc = (ret + d) & MASK[s2];
+                return;
+            }
+            case 0xe9: jumpRel(sext(fetchImm(sz), sz)); return;
+            case 0xeb: jumpRel((byte) fetch8()); return;
+            case 0xf6: case 0xf7: group3(op == 0xf6 ? 1 : sz); return;
+            case 0xf8: setFlagBit(CF, false); return;
+            case 0xf9: setFlagBit(CF, true); return;
+            case 0xfa: if (!ioplOk()) raise(GP, 0); eflags &= ~IF; return;
+            case 0xfb: {
+                if (!ioplOk()) raise(GP, 0);
+                if ((eflags & IF) == 0) {
+                    eflags |= IF;
+                    interruptibility = (interruptibility & ~3) | GUEST_INTR_STATE_STI;
+                    shadowFresh = true;
+                }
+                attention = true;
+                return;
+            }
+            case 0xfc: eflags &= ~DF; return;
+            case 0xfd: eflags |= DF; return;
+            case 0xfe: {
+                modrm();
+                if (mrReg > 1) raise(UD);
+                rmWrite(1, inc(rmRead(1), 1, mrReg == 1));
+                return;
+            }
+            case 0xff: group5(sz); return;
+
+            default:
+                stepRare(op, sz);
+        }
+    }
+
+    /** The less frequent one-byte opcodes, kept out of step() so the hot dispatch stays small. */
+    private void stepRare(int op, int sz) {
+        switch (op) {
+            case 0x06: push(sel[ES], sz); return;
+            case 0x07: popSeg(ES); return;
+            case 0x0e: push(sel[CS], sz); return;
+            case 0x16: push(sel[SS], sz); return;
+            case 0x17: popSeg(SS); return;
+            case 0x1e: push(sel[DS], sz); return;
+            case 0x1f: popSeg(DS); return;
+            case 0x27: daa(false); return;
+            case 0x2f: daa(true); return;
+            case 0x37: aaa(false); return;
+            case 0x3f: aaa(true); return;
+            case 0x63: // MOVSXD in 64-bit mode; ARPL elsewhere (not modelled)
+                if (!code64) raise(UD);
+                modrm();
+                setReg(mrReg, sz, sext(rmRead(4), 4));
+                return;
+            case 0x60: pusha(sz); return;
+            case 0x61: popa(sz); return;
+            case 0x69: case 0x6b: {
+                modrm(op == 0x6b ? 1 : Math.min(sz, 4));
+                long a = sext(rmRead(sz), sz);
+                long b = op == 0x6b ? (byte) fetch8() : sext(fetchImm(sz), sz);
+                setReg(mrReg, sz, imul2(a, b, sz));
+                return;
+            }
+            case 0x6c: case 0x6d: ioString(true, op == 0x6c ? 1 : Math.min(sz, 4)); return;
+            case 0x6e: case 0x6f: ioString(false, op == 0x6e ? 1 : Math.min(sz, 4)); return;
+            case 0x8c: {
+                modrm();
+                if (mrReg > 5) raise(UD);
+                rmWrite(mrMod == 3 ? sz : 2, sel[mrReg]);
                 return;
             }
             case 0x8e: {
@@ -1523,19 +1615,6 @@ final class SoftCore {
                 } else setReg(mrRm, s2, v);
                 return;
             }
-            case 0x90:
-                if ((rex & 1) == 0) {
-                    if (rep == 0xf3 && (procControls & CPU_BASED_PAUSE_EXITING) != 0) instrExit(EXIT_REASON_PAUSE_INSTRUCTION, 0);
-                    return;
-                }
-                // with REX.B, 90 is XCHG r8, rAX
-            case 0x91: case 0x92: case 0x93: case 0x94: case 0x95: case 0x96: case 0x97: {
-                int r = (op & 7) | (rex & 1) << 3;
-                long a = getReg(0, sz);
-                setReg(0, sz, getReg(r, sz));
-                setReg(r, sz, a);
-                return;
-            }
             case 0x98:
                 if (sz == 2) setReg(0, 2, (byte) R[0]); else if (sz == 4) setReg(0, 4, (short) R[0]); else R[0] = (int) R[0];
                 return;
@@ -1551,8 +1630,6 @@ final class SoftCore {
                 return;
             }
             case 0x9b: return; // WAIT: no x87 exceptions pending
-            case 0x9c: pushf(ssz()); return;
-            case 0x9d: popf(ssz()); return;
             case 0x9e: {
                 long f = flags();
                 eflags = (f & ~0xd5L) | (R[0] >>> 8 & 0xd5) | 2;
@@ -1566,25 +1643,6 @@ final class SoftCore {
                 if (op < 0xa2) setReg(0, s, rd(lin, s)); else wr(lin, s, getReg(0, s));
                 return;
             }
-            case 0xa4: case 0xa5: case 0xa6: case 0xa7: case 0xaa: case 0xab: case 0xac: case 0xad: case 0xae: case 0xaf:
-                string(op, (op & 1) == 0 ? 1 : sz);
-                return;
-            case 0xa8: logicFlags(R[0] & fetch8(), 1); return;
-            case 0xa9: logicFlags(getReg(0, sz) & fetchImm(sz), sz); return;
-            case 0xb0: case 0xb1: case 0xb2: case 0xb3: case 0xb4: case 0xb5: case 0xb6: case 0xb7:
-                setReg((op & 7) | (rex & 1) << 3, 1, fetch8()); return;
-            case 0xb8: case 0xb9: case 0xba: case 0xbb: case 0xbc: case 0xbd: case 0xbe: case 0xbf:
-                setReg((op & 7) | (rex & 1) << 3, sz, sz == 8 ? fetch64() : fetchImm(sz)); return;
-            case 0xc0: case 0xc1: case 0xd0: case 0xd1: case 0xd2: case 0xd3: {
-                int s = (op & 1) == 0 ? 1 : sz;
-                modrm(op < 0xc2 ? 1 : 0);
-                int cnt = op < 0xc2 ? fetch8() : op < 0xd2 ? 1 : (int) R[1] & 0xff;
-                long a = rmRead(s);
-                long r = shift(mrReg, a, cnt, s);
-                rmWrite(s, r);
-                commitShiftFlags();
-                return;
-            }
             case 0xc2: {
                 int n = fetch16();
                 long t = pop(ssz());
@@ -1592,10 +1650,7 @@ final class SoftCore {
                 pc = t;
                 return;
             }
-            case 0xc3: pc = pop(ssz()); return;
             case 0xc4: case 0xc5: loadFarPointer(op == 0xc4 ? ES : DS, sz); return;
-            case 0xc6: modrm(1); rmWrite(1, fetch8()); return;
-            case 0xc7: modrm(Math.min(sz, 4)); rmWrite(sz, fetchImm(sz)); return;
             case 0xc8: enter(ssz()); return;
             case 0xc9: {
                 int s2 = ssz();
@@ -1636,65 +1691,19 @@ final class SoftCore {
                 if ((cr0 & (CR0_EM | CR0_TS)) != 0) raise(NM);
                 raise(UD);
                 return;
-            case 0xe0: case 0xe1: case 0xe2: {
-                long d = (byte) fetch8();
-                long c = (getReg(1, asz) - 1) & MASK[asz];
-                setReg(1, asz, c);
-                boolean take = c != 0 && (op == 0xe2 || (op == 0xe1) == zf());
-                if (take) jumpRel(d);
-                return;
-            }
-            case 0xe3: {
-                long d = (byte) fetch8();
-                if (getReg(1, asz) == 0) jumpRel(d);
-                return;
-            }
             case 0xe4: case 0xe5: io(true, fetch8(), op == 0xe4 ? 1 : Math.min(sz, 4), true); return;
             case 0xe6: case 0xe7: io(false, fetch8(), op == 0xe6 ? 1 : Math.min(sz, 4), true); return;
             case 0xec: case 0xed: io(true, (int) R[2] & 0xffff, op == 0xec ? 1 : Math.min(sz, 4), false); return;
             case 0xee: case 0xef: io(false, (int) R[2] & 0xffff, op == 0xee ? 1 : Math.min(sz, 4), false); return;
-            case 0xe8: {
-                int s2 = ssz();
-                long d = sext(fetchImm(s2), s2);
-                long ret = pc;
-                push(ret, s2);
-                pc = (ret + d) & MASK[s2];
-                return;
-            }
-            case 0xe9: jumpRel(sext(fetchImm(sz), sz)); return;
             case 0xea: {
                 long off = fetchImm(sz);
                 int s = fetch16();
                 farJump(s, off);
                 return;
             }
-            case 0xeb: jumpRel((byte) fetch8()); return;
             case 0xf1: softInt(DB, 0x500); return;
             case 0xf4: hlt(); return;
             case 0xf5: setFlagBit(CF, !cf()); return;
-            case 0xf6: case 0xf7: group3(op == 0xf6 ? 1 : sz); return;
-            case 0xf8: setFlagBit(CF, false); return;
-            case 0xf9: setFlagBit(CF, true); return;
-            case 0xfa: if (!ioplOk()) raise(GP, 0); eflags &= ~IF; return;
-            case 0xfb: {
-                if (!ioplOk()) raise(GP, 0);
-                if ((eflags & IF) == 0) {
-                    eflags |= IF;
-                    interruptibility = (interruptibility & ~3) | GUEST_INTR_STATE_STI;
-                    shadowFresh = true;
-                }
-                attention = true;
-                return;
-            }
-            case 0xfc: eflags &= ~DF; return;
-            case 0xfd: eflags |= DF; return;
-            case 0xfe: {
-                modrm();
-                if (mrReg > 1) raise(UD);
-                rmWrite(1, inc(rmRead(1), 1, mrReg == 1));
-                return;
-            }
-            case 0xff: group5(sz); return;
             default:
                 raise(UD);
         }
