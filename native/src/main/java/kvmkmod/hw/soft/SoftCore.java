@@ -177,9 +177,10 @@ final class SoftCore {
     }
 
     /**
-     * Translates a linear address for one access and caches the page. Guest paging is not modelled yet:
-     * with CR0.PG=0 the linear address is the guest-physical address (SDM 4.1.1 "Three Paging Modes").
-     * Returns the host-physical address; a failed EPT translation ends in a VM exit.
+     * Translates a linear address for one access and caches the page: through the guest's paging when
+     * CR0.PG=1 (else the linear address is the guest-physical address, SDM 4.1.1 "Three Paging Modes"),
+     * then through EPT when enabled. Returns the host-physical address; a guest #PF is raised as a
+     * fault, a failed EPT translation or an APIC-access page ends in a VM exit.
      */
     private long translate(long lin, int acc) {
         // SDM 3.3.7.1 "Canonical Addressing": a non-canonical address faults in 64-bit mode
