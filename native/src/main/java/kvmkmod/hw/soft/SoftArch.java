@@ -9,6 +9,7 @@ final class SoftArch {
     private SoftArch() {}
 
     // Exit reasons absent from the 2.6.33 header
+    static final int EXIT_REASON_INVD = 13;
     static final int EXIT_REASON_INVALID_STATE = 33;
     static final int EXIT_REASON_MSR_LOADING = 34;
     static final int EXIT_REASON_INVEPT = 50;
@@ -32,6 +33,9 @@ final class SoftArch {
     static final int CF = 1, PF = 4, AF = 0x10, ZF = 0x40, SF = 0x80, TF = 0x100, IF = 0x200, DF = 0x400,
             OF = 0x800, IOPL = 0x3000, NT = 0x4000, RF = 0x10000, VM = 0x20000, AC = 0x40000;
     static final int ARITH_FLAGS = CF | PF | AF | ZF | SF | OF;
+
+    // EFER
+    static final long EFER_SCE = 1, EFER_LME = 0x100, EFER_LMA = 0x400, EFER_NXE = 0x800;
 
     // CR0 / CR4
     static final long CR0_PE = 1, CR0_MP = 2, CR0_EM = 4, CR0_TS = 8, CR0_ET = 0x10, CR0_NE = 0x20,

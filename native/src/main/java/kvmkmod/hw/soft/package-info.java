@@ -1,0 +1,61 @@
+/**
+ * The soft CPU: a pure-Java x86 processor with VMX, the second implementation of
+ * {@link kvmkmod.hw.VmxCpu} beside the host backend.
+ *
+ * <h2>Where things are</h2>
+ * <ul>
+ *   <li>{@link kvmkmod.hw.soft.SoftCpu} — the processor in VMX root operation: capability MSRs,
+ *       IA32_FEATURE_CONTROL, CR4.VMXE, VMXON/VMXOFF/VMCLEAR/VMPTRLD/VMPTRST/VMREAD/VMWRITE/INVEPT/INVVPID
+ *       (SDM chapter 30), and VM entry: checks, guest-state loading, event injection (SDM chapter 26),
+ *       then the guest-state save and exit information at VM exit (SDM chapter 27).
+ *       {@code lastEntryFailure()} says in words which entry check failed.</li>
+ *   <li>{@code EntryChecks} — SDM 26.2 and 26.3.1, each rule returning a sentence that cites its section.</li>
+ *   <li>{@code SoftCore} — the guest in VMX non-root operation: decoder and interpreter, lazy flags,
+ *       guest paging, EPT walk, the translation cache, event delivery (IVT, IDT, virtual-8086 redirection),
+ *       and every instruction-caused VM exit.</li>
+ *   <li>{@code SoftCpuBench} — speed of the interpreter and of an exit round trip.</li>
+ * </ul>
+ *
+ * <h2>How it runs</h2>
+ * A VMLAUNCH/VMRESUME that passes its checks loads the VMCS guest state into {@code SoftCore} and calls
+ * {@code run}, which loops fetch-decode-execute on the calling thread until an instruction or event
+ * causes a VM exit; the exit is recorded and the state stored back into the VMCS before the VMX
+ * instruction returns {@code VM_SUCCEED}. General-purpose registers live in {@code regs()} throughout.
+ * An instruction that exits or faults unwinds through a preallocated, stackless exception, so it never
+ * half-completes: RIP stays at the instruction and memory/registers are written only after every
+ * access that could fail has been translated. {@code kick()} from another thread is seen within 4096
+ * instructions (or at once in HLT) and ends in an external-interrupt exit.
+ *
+ * <p>Memory: every guest access goes linear → (guest paging if CR0.PG) → guest-physical → (EPT if
+ * enabled) → host-physical, and the result per 4-KiB linear page (a host buffer and R/W/X permission
+ * tags) is cached in a 256-entry direct-mapped table. The cache is dropped on INVEPT, INVVPID,
+ * VMCLEAR, an entry with a different EPTP or VMCS (or any entry while the guest pages), MOV to
+ * CR0/CR3/CR4, a change of CPL, and INVLPG for its page. Instruction bytes are read through a fetch
+ * window onto the current code page.
+ *
+ * <p>Time: the TSC is the number of retired instructions (REP iterations count), so the same guest
+ * with the same inputs takes the same exits at the same TSC values.
+ *
+ * <h2>What is modelled, what is not (yet)</h2>
+ * Modelled: real mode; 16/32-bit protected mode (GDT/LDT descriptors, IDT gates, privilege changes
+ * through the TSS stack, IRET to an outer level); IA-32e mode (64-bit and the decoding of REX,
+ * RIP-relative addressing, 16-byte IDT gates with RSP0/IST, IRETQ, SYSCALL/SYSRET/SWAPGS, CR8);
+ * virtual-8086 mode with VME redirection as vmx.c's enter_rmode uses it; 32-bit, PAE and 4-level
+ * paging with accessed/dirty bits; EPT with 2-MiB pages; unrestricted guest. VM exits (SDM 25.1/25.2):
+ * I/O (unconditional or bitmaps, with the TSS permission check first), HLT, CPUID, INVD, RDTSC (with
+ * TSC offsetting), RDPMC, INVLPG, WBINVD, MOV CR0/CR3/CR4/CR8 (masks, shadows, CR3 targets, TPR shadow
+ * and TPR-below-threshold), CLTS/LMSW, MOV DR, RDMSR/WRMSR (MSR bitmaps), MONITOR/MWAIT, PAUSE, every
+ * VMX instruction, task switches, exceptions (bitmap, #PF error-code mask/match, IDT-vectoring
+ * information), interrupt and NMI windows, external interrupts (kick), triple fault, EPT violation and misconfiguration, APIC
+ * access. Event injection at entry, including NMIs and their blocking until IRET. The VM-entry
+ * MSR-load, VM-exit MSR-store and VM-exit MSR-load areas.
+ *
+ * <p>Not yet: x87/MMX/SSE instructions (#UD, though CPUID reports the features), segment limit and
+ * some descriptor checks, call gates, far transfers between privilege levels other than
+ * interrupts/IRET/SYSCALL/SYSRET, compatibility-mode IRET/SYSCALL, IRET to virtual-8086 mode and
+ * interrupts from it to ring 0, CMPXCHG16B, MTF, the preemption timer, SMM, INIT/SIPI. Task switches
+ * are not performed by the processor: they always exit (SDM 25.1.2), as KVM expects. APIC-access
+ * exits are taken for every access to the page (no TPR read/write virtualisation through it). PAE PDPTEs are read from memory at
+ * each walk rather than from the VMCS PDPTR fields.
+ */
+package kvmkmod.hw.soft;
