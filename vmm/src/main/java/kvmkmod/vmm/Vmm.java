@@ -310,12 +310,20 @@ public final class Vmm implements AutoCloseable {
      * asked for.
      */
     public RunResult kvm_run() {
+        runningThread = Thread.currentThread();
+        try {
+            return kvm_run_loop();
+        } finally {
+            runningThread = null;
+        }
+    }
+
+    private RunResult kvm_run_loop() {
         long start = System.nanoTime();
         final KvmRun run = this.run;
         final boolean record = cfg.recordExits;
         Outcome outcome;
         String message = null;
-        runningThread = Thread.currentThread();
         loop:
         for (;;) {
             if (stopRequested) { outcome = Outcome.STOPPED; break; }
@@ -387,7 +395,6 @@ public final class Vmm implements AutoCloseable {
             if (record || Ftrace.on) note(ExitEvent.other(reason, detail(reason)), record);
             break;
         }
-        runningThread = null;
         if (outcome == Outcome.STOPPED) {
             stopRequested = false;
             run.immediate_exit(0);
