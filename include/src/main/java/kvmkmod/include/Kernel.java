@@ -13,6 +13,7 @@ import java.util.function.Supplier;
 public final class Kernel implements AutoCloseable {
     public final Platform platform;
     private final Map<String, Supplier<File>> miscDevices = new ConcurrentHashMap<>();
+    private final Map<Thread, Runnable> signalWakers = new ConcurrentHashMap<>();
 
     public Kernel(Platform platform) { this.platform = platform; }
 
@@ -26,6 +27,29 @@ public final class Kernel implements AutoCloseable {
     File openDevice(String path) {
         Supplier<File> s = miscDevices.get(path);
         return s == null ? null : s.get();
+    }
+
+    /**
+     * Sends a signal to a thread of a process (kill/tgkill). A Java thread's interrupt status is its
+     * pending signal; if the thread is in the kernel running guest code, the waker it registered
+     * makes the processor leave the guest, as the IPI of signal delivery does.
+     */
+    public void send_sig(Thread t) {
+        t.interrupt();
+        Runnable waker = signalWakers.get(t);
+        if (waker != null) waker.run();
+    }
+
+    /** signal_pending(current). */
+    public static boolean signal_pending() { return Thread.currentThread().isInterrupted(); }
+
+    /** Marks the calling thread's pending signal delivered (the return to userspace handles it). */
+    public static void deliver_signal() { Thread.interrupted(); }
+
+    /** While {@code waker} is registered, a signal to the calling thread also runs it. */
+    public void set_signal_waker(Runnable waker) {
+        if (waker == null) signalWakers.remove(Thread.currentThread());
+        else signalWakers.put(Thread.currentThread(), waker);
     }
 
     /** A new userspace process with an empty file table. */

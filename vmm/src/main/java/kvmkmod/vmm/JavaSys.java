@@ -140,4 +140,7 @@ public final class JavaSys implements Sys {
             kernel.close();
         }
     }
+
+    /** kill(2) of a thread of this process: our kernel's signal delivery (see {@link Kernel#send_sig}). */
+    public void kill(Thread t) { kernel.send_sig(t); }
 }

@@ -290,16 +290,15 @@ public final class Vmm implements AutoCloseable {
     /**
      * Asks a running {@link #kvm_run()} to return {@link Outcome#STOPPED}, from any thread. Three things
      * happen: a flag checked after every exit is set; kvm_run.immediate_exit is set (the host's /dev/kvm
-     * then refuses the next entry with -EINTR); and the thread inside KVM_RUN is interrupted, which is
-     * how a signal reaches our Java kernel (its signal_pending is the thread's interrupt status, so a
-     * runaway vCPU leaves KVM_RUN with -EINTR). On the host's /dev/kvm a guest that never exits cannot be
-     * stopped (no real signal is sent).
+     * then refuses the next entry with -EINTR); and on our Java kernel the thread inside KVM_RUN is sent
+     * a signal, so a runaway vCPU leaves KVM_RUN with -EINTR. On the host's /dev/kvm a guest that never
+     * exits cannot be stopped (no real signal is sent).
      */
     public void requestStop() {
         stopRequested = true;
         if (run != null) run.immediate_exit(1);
         Thread t = runningThread;
-        if (t != null && sys instanceof JavaSys) t.interrupt();
+        if (t != null && sys instanceof JavaSys) ((JavaSys) sys).kill(t);
     }
 
     private volatile Thread runningThread;
