@@ -521,4 +521,1755 @@ public final class Vmx /* implements KvmX86Ops: completed below */ {
 
     @Origin(file = "arch/x86/kvm/vmx.c", line = 547)
     void vmcs_set_bits(int field, int mask) { vmcs_writel(field, vmcs_readl(field) | (mask & 0xffffffffL)); }
+
+    // ---- vmx.c:552-1105: exceptions, host state, vCPU load/put, flags, MSRs, register cache ----
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 552)
+    void update_exception_bitmap(KvmVcpu vcpu) {
+        int eb = (1 << PF_VECTOR) | (1 << UD_VECTOR) | (1 << MC_VECTOR);
+        if (vcpu.fpu_active == 0) eb |= 1 << NM_VECTOR;
+        // #DB always exits, so DR6 need not be read on every exit
+        eb |= 1 << DB_VECTOR;
+        if ((vcpu.guest_debug & KVM_GUESTDBG_ENABLE) != 0) {
+            if ((vcpu.guest_debug & KVM_GUESTDBG_USE_SW_BP) != 0) eb |= 1 << BP_VECTOR;
+        }
+        if (to_vmx(vcpu).rmode.vm86_active != 0) eb = ~0;
+        if (enable_ept != 0) eb &= ~(1 << PF_VECTOR);
+        vmcs_write32(EXCEPTION_BITMAP, eb);
+    }
+
+    /** VM exit loads TR with a fixed limit; the C marks the host's TSS descriptor available and reloads TR. */
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 575, status = Origin.Status.SIMPLIFIED,
+            note = "the Java host kernel has no GDT or TR to reload")
+    void reload_tss() { }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 589)
+    boolean update_transition_efer(VcpuVmx vmx, int efer_offset) {
+        long guest_efer = vmx.arch.shadow_efer;
+        // NX is emulated, LMA/LME switched by the VM-entry controls; SCE matters only in long mode
+        long ignore_bits = EFER_NX | EFER_SCE;
+        ignore_bits |= EFER_LMA | EFER_LME;
+        if ((guest_efer & EFER_LMA) != 0) ignore_bits &= ~EFER_SCE;
+        guest_efer &= ~ignore_bits;
+        guest_efer |= host_efer & ignore_bits;
+        vmx.guest_msrs[efer_offset].data = guest_efer;
+        vmx.guest_msrs[efer_offset].mask = ~ignore_bits;
+        return true;
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 614, status = Origin.Status.SIMPLIFIED,
+            note = "host selectors and bases are those of the Java host kernel (all null selectors)")
+    void vmx_save_host_state(KvmVcpu vcpu) {
+        VcpuVmx vmx = to_vmx(vcpu);
+        if (vmx.host_state.loaded != 0) return;
+
+        vmx.host_state.loaded = 1;
+        // VM exit can only load host selectors with RPL 0 and TI 0; others are reloaded by hand
+        vmx.host_state.ldt_sel = kvm_read_ldt();
+        vmx.host_state.gs_ldt_reload_needed = vmx.host_state.ldt_sel;
+        vmx.host_state.fs_sel = kvm_read_fs();
+        if ((vmx.host_state.fs_sel & 7) == 0) {
+            vmcs_write16(HOST_FS_SELECTOR, vmx.host_state.fs_sel);
+            vmx.host_state.fs_reload_needed = 0;
+        } else {
+            vmcs_write16(HOST_FS_SELECTOR, 0);
+            vmx.host_state.fs_reload_needed = 1;
+        }
+        vmx.host_state.gs_sel = kvm_read_gs();
+        if ((vmx.host_state.gs_sel & 7) == 0) {
+            vmcs_write16(HOST_GS_SELECTOR, vmx.host_state.gs_sel);
+        } else {
+            vmcs_write16(HOST_GS_SELECTOR, 0);
+            vmx.host_state.gs_ldt_reload_needed = 1;
+        }
+
+        vmcs_writel(HOST_FS_BASE, host_rdmsrl(MSR_FS_BASE));
+        vmcs_writel(HOST_GS_BASE, host_rdmsrl(MSR_GS_BASE));
+
+        if (is_long_mode(vmx)) {
+            vmx.msr_host_kernel_gs_base = host_rdmsrl(MSR_KERNEL_GS_BASE);
+            host_wrmsrl(MSR_KERNEL_GS_BASE, vmx.msr_guest_kernel_gs_base);
+        }
+        for (int i = 0; i < vmx.save_nmsrs; ++i)
+            x86.kvm_set_shared_msr(vmx.guest_msrs[i].index, vmx.guest_msrs[i].data, vmx.guest_msrs[i].mask);
+    }
+
+    /** wrmsrl of an MSR VMX does not switch; a processor without it ignores the write (see host_rdmsrl). */
+    private void host_wrmsrl(int msr, long value) {
+        try {
+            cpu().wrmsr(msr, value);
+        } catch (IllegalArgumentException gp) {
+            // no such MSR on this processor: nothing of the host's to preserve
+        }
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 665, status = Origin.Status.SIMPLIFIED,
+            note = "no host FS/GS/LDT selectors to reload: the Java host kernel uses none")
+    void __vmx_load_host_state(VcpuVmx vmx) {
+        if (vmx.host_state.loaded == 0) return;
+
+        ++vmx.stat.host_state_reload;
+        vmx.host_state.loaded = 0;
+        if (vmx.host_state.gs_ldt_reload_needed != 0) {
+            // the GS reload would clobber the GS base, so it is restored from the VMCS
+            host_wrmsrl(MSR_GS_BASE, vmcs_readl(HOST_GS_BASE));
+        }
+        reload_tss();
+        if (is_long_mode(vmx)) {
+            vmx.msr_guest_kernel_gs_base = host_rdmsrl(MSR_KERNEL_GS_BASE);
+            host_wrmsrl(MSR_KERNEL_GS_BASE, vmx.msr_host_kernel_gs_base);
+        }
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 698)
+    void vmx_load_host_state(VcpuVmx vmx) {
+        platform.get_cpu();
+        try {
+            __vmx_load_host_state(vmx);
+        } finally {
+            platform.put_cpu();
+        }
+    }
+
+    /** kvm_migrate_timers is omitted: no in-kernel timers (PIT, LAPIC) follow the vCPU yet. */
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 709, status = Origin.Status.SIMPLIFIED,
+            note = "no in-kernel timers to migrate (kvm_migrate_timers)")
+    void vmx_vcpu_load(KvmVcpu vcpu, int cpu) {
+        VcpuVmx vmx = to_vmx(vcpu);
+        long phys_addr = __pa(vmx.vmcs);
+
+        if (vcpu.cpu != cpu) {
+            vcpu_clear(vmx);
+            vcpu.requests |= 1L << KVM_REQ_TLB_FLUSH;
+            synchronized (vcpus_on_cpu) {
+                vcpus_on_cpu.get(cpu).add(vmx);
+            }
+        }
+
+        if (current_vmcs[cpu] != vmx.vmcs) {
+            current_vmcs[cpu] = vmx.vmcs;
+            int error = platform.cpu(cpu).vmptrld(phys_addr);
+            if (error != VmxCpu.VM_SUCCEED)
+                System.err.printf("kvm: vmptrld %s/%x fail%n", vmx.vmcs, phys_addr);
+        }
+
+        if (vcpu.cpu != cpu) {
+            DescriptorTable dt = new DescriptorTable();
+            vcpu.cpu = cpu;
+            // the host's TSS and GDT are per-CPU, so they follow the processor
+            vmcs_writel(HOST_TR_BASE, kvm_read_tr_base());
+            kvm_get_gdt(dt);
+            vmcs_writel(HOST_GDTR_BASE, dt.base);
+
+            long sysenter_esp = host_rdmsrl(MSR_IA32_SYSENTER_ESP);
+            vmcs_writel(HOST_IA32_SYSENTER_ESP, sysenter_esp);
+
+            // keep the guest TSC monotonic across processors
+            long tsc_this = rdtscll();
+            if (Long.compareUnsigned(tsc_this, vcpu.arch.host_tsc) < 0) {
+                long delta = vcpu.arch.host_tsc - tsc_this;
+                long new_offset = vmcs_read64(TSC_OFFSET) + delta;
+                vmcs_write64(TSC_OFFSET, new_offset);
+            }
+        }
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 765)
+    void vmx_vcpu_put(KvmVcpu vcpu) { __vmx_load_host_state(to_vmx(vcpu)); }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 770)
+    void vmx_fpu_activate(KvmVcpu vcpu) {
+        if (vcpu.fpu_active != 0) return;
+        vcpu.fpu_active = 1;
+        vmcs_clear_bits(GUEST_CR0, (int) X86_CR0_TS);
+        if ((vcpu.arch.cr0 & X86_CR0_TS) != 0) vmcs_set_bits(GUEST_CR0, (int) X86_CR0_TS);
+        update_exception_bitmap(vcpu);
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 781)
+    void vmx_fpu_deactivate(KvmVcpu vcpu) {
+        if (vcpu.fpu_active == 0) return;
+        vcpu.fpu_active = 0;
+        vmcs_set_bits(GUEST_CR0, (int) X86_CR0_TS);
+        update_exception_bitmap(vcpu);
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 790)
+    long vmx_get_rflags(KvmVcpu vcpu) {
+        long rflags = vmcs_readl(GUEST_RFLAGS);
+        if (to_vmx(vcpu).rmode.vm86_active != 0) {
+            rflags &= RMODE_GUEST_OWNED_EFLAGS_BITS;
+            long save_rflags = to_vmx(vcpu).rmode.save_rflags;
+            rflags |= save_rflags & ~RMODE_GUEST_OWNED_EFLAGS_BITS;
+        }
+        return rflags;
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 803)
+    void vmx_set_rflags(KvmVcpu vcpu, long rflags) {
+        if (to_vmx(vcpu).rmode.vm86_active != 0) {
+            to_vmx(vcpu).rmode.save_rflags = rflags;
+            rflags |= X86_EFLAGS_IOPL | X86_EFLAGS_VM;
+        }
+        vmcs_writel(GUEST_RFLAGS, rflags);
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 812)
+    int vmx_get_interrupt_shadow(KvmVcpu vcpu, int mask) {
+        int interruptibility = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
+        int ret = 0;
+        if ((interruptibility & GUEST_INTR_STATE_STI) != 0) ret |= X86_SHADOW_INT_STI;
+        if ((interruptibility & GUEST_INTR_STATE_MOV_SS) != 0) ret |= X86_SHADOW_INT_MOV_SS;
+        return ret & mask;
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 825)
+    void vmx_set_interrupt_shadow(KvmVcpu vcpu, int mask) {
+        int interruptibility_old = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
+        int interruptibility = interruptibility_old;
+        interruptibility &= ~(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS);
+        if ((mask & X86_SHADOW_INT_MOV_SS) != 0) interruptibility |= GUEST_INTR_STATE_MOV_SS;
+        if ((mask & X86_SHADOW_INT_STI) != 0) interruptibility |= GUEST_INTR_STATE_STI;
+        if (interruptibility != interruptibility_old)
+            vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, interruptibility);
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 841)
+    public void skip_emulated_instruction(KvmVcpu vcpu) {
+        long rip = x86.kvm_rip_read(vcpu);
+        rip += vmcs_read32(VM_EXIT_INSTRUCTION_LEN) & 0xffffffffL;
+        x86.kvm_rip_write(vcpu, rip);
+        // an emulated instruction ends any STI / MOV SS shadow, like an executed one
+        vmx_set_interrupt_shadow(vcpu, 0);
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 853)
+    void vmx_queue_exception(KvmVcpu vcpu, int nr, boolean has_error_code, int error_code) {
+        VcpuVmx vmx = to_vmx(vcpu);
+        int intr_info = nr | INTR_INFO_VALID_MASK;
+
+        if (has_error_code) {
+            vmcs_write32(VM_ENTRY_EXCEPTION_ERROR_CODE, error_code);
+            intr_info |= INTR_INFO_DELIVER_CODE_MASK;
+        }
+
+        if (vmx.rmode.vm86_active != 0) {
+            // vm86 delivers it as a software interrupt through the real-mode IVT, one byte before RIP
+            vmx.rmode.irq.pending = true;
+            vmx.rmode.irq.vector = nr;
+            vmx.rmode.irq.rip = x86.kvm_rip_read(vcpu);
+            if (kvm_exception_is_soft(nr)) vmx.rmode.irq.rip += vmx.arch.event_exit_inst_len;
+            intr_info |= INTR_TYPE_SOFT_INTR;
+            vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, intr_info);
+            vmcs_write32(VM_ENTRY_INSTRUCTION_LEN, 1);
+            x86.kvm_rip_write(vcpu, vmx.rmode.irq.rip - 1);
+            return;
+        }
+
+        if (kvm_exception_is_soft(nr)) {
+            vmcs_write32(VM_ENTRY_INSTRUCTION_LEN, vmx.arch.event_exit_inst_len);
+            intr_info |= INTR_TYPE_SOFT_EXCEPTION;
+        } else {
+            intr_info |= INTR_TYPE_HARD_EXCEPTION;
+        }
+        vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, intr_info);
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 891)
+    static void move_msr_up(VcpuVmx vmx, int from, int to) {
+        VcpuVmx.SharedMsrEntry tmp = vmx.guest_msrs[to];
+        vmx.guest_msrs[to] = vmx.guest_msrs[from];
+        vmx.guest_msrs[from] = tmp;
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 905)
+    void setup_msrs(VcpuVmx vmx) {
+        int save_nmsrs, index;
+        HostMemory.Region msr_bitmap;
+
+        vmx_load_host_state(vmx);
+        save_nmsrs = 0;
+        if (is_long_mode(vmx)) {
+            index = __find_msr_index(vmx, MSR_SYSCALL_MASK);
+            if (index >= 0) move_msr_up(vmx, index, save_nmsrs++);
+            index = __find_msr_index(vmx, MSR_LSTAR);
+            if (index >= 0) move_msr_up(vmx, index, save_nmsrs++);
+            index = __find_msr_index(vmx, MSR_CSTAR);
+            if (index >= 0) move_msr_up(vmx, index, save_nmsrs++);
+            // STAR matters only to a long-mode guest with SYSCALL enabled
+            index = __find_msr_index(vmx, MSR_K6_STAR);
+            if (index >= 0 && (vmx.arch.shadow_efer & EFER_SCE) != 0) move_msr_up(vmx, index, save_nmsrs++);
+        }
+        index = __find_msr_index(vmx, MSR_EFER);
+        if (index >= 0 && update_transition_efer(vmx, index)) move_msr_up(vmx, index, save_nmsrs++);
+
+        vmx.save_nmsrs = save_nmsrs;
+
+        if (cpu_has_vmx_msr_bitmap()) {
+            if (is_long_mode(vmx)) msr_bitmap = vmx_msr_bitmap_longmode;
+            else msr_bitmap = vmx_msr_bitmap_legacy;
+            vmcs_write64(MSR_BITMAP, __pa(msr_bitmap));
+        }
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 952)
+    long guest_read_tsc() {
+        long host_tsc = rdtscll();
+        long tsc_offset = vmcs_read64(TSC_OFFSET);
+        return host_tsc + tsc_offset;
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 965)
+    void guest_write_tsc(long guest_tsc, long host_tsc) { vmcs_write64(TSC_OFFSET, guest_tsc - host_tsc); }
+
+    /** kvm_get_msr_common (x86.c:1150) is not mirrored yet: the MSRs it answers throw. */
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 975, status = Origin.Status.SIMPLIFIED,
+            note = "EFER and MSRs outside the VMCS need kvm_get_msr_common, not yet mirrored")
+    int vmx_get_msr(KvmVcpu vcpu, int msr_index, long[] pdata) {
+        long data;
+        VcpuVmx.SharedMsrEntry msr;
+
+        if (pdata == null) {
+            System.err.println("BUG: get_msr called with NULL pdata");
+            return -EINVAL;
+        }
+
+        switch (msr_index) {
+            case MSR_FS_BASE:
+                data = vmcs_readl(GUEST_FS_BASE);
+                break;
+            case MSR_GS_BASE:
+                data = vmcs_readl(GUEST_GS_BASE);
+                break;
+            case MSR_KERNEL_GS_BASE:
+                vmx_load_host_state(to_vmx(vcpu));
+                data = to_vmx(vcpu).msr_guest_kernel_gs_base;
+                break;
+            case MSR_EFER:
+                return kvm_get_msr_common(vcpu, msr_index, pdata);
+            case MSR_IA32_TSC:
+                data = guest_read_tsc();
+                break;
+            case MSR_IA32_SYSENTER_CS:
+                data = vmcs_read32(GUEST_SYSENTER_CS) & 0xffffffffL;
+                break;
+            case MSR_IA32_SYSENTER_EIP:
+                data = vmcs_readl(GUEST_SYSENTER_EIP);
+                break;
+            case MSR_IA32_SYSENTER_ESP:
+                data = vmcs_readl(GUEST_SYSENTER_ESP);
+                break;
+            default:
+                vmx_load_host_state(to_vmx(vcpu));
+                msr = find_msr_entry(to_vmx(vcpu), msr_index);
+                if (msr != null) {
+                    vmx_load_host_state(to_vmx(vcpu));
+                    data = msr.data;
+                    break;
+                }
+                return kvm_get_msr_common(vcpu, msr_index, pdata);
+        }
+
+        pdata[0] = data;
+        return 0;
+    }
+
+    private static int kvm_get_msr_common(KvmVcpu vcpu, int msr, long[] pdata) {
+        throw new UnsupportedOperationException("vmx.c: vmx_get_msr needs kvm_get_msr_common (x86.c:1150), not yet mirrored");
+    }
+
+    private static int kvm_set_msr_common(KvmVcpu vcpu, int msr, long data) {
+        throw new UnsupportedOperationException("vmx.c: vmx_set_msr needs kvm_set_msr_common (x86.c:937), not yet mirrored");
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 1032, status = Origin.Status.SIMPLIFIED,
+            note = "EFER and MSRs outside the VMCS need kvm_set_msr_common, not yet mirrored")
+    int vmx_set_msr(KvmVcpu vcpu, int msr_index, long data) {
+        VcpuVmx vmx = to_vmx(vcpu);
+        VcpuVmx.SharedMsrEntry msr;
+        int ret = 0;
+
+        switch (msr_index) {
+            case MSR_EFER:
+                vmx_load_host_state(vmx);
+                ret = kvm_set_msr_common(vcpu, msr_index, data);
+                break;
+            case MSR_FS_BASE:
+                vmcs_writel(GUEST_FS_BASE, data);
+                break;
+            case MSR_GS_BASE:
+                vmcs_writel(GUEST_GS_BASE, data);
+                break;
+            case MSR_KERNEL_GS_BASE:
+                vmx_load_host_state(vmx);
+                vmx.msr_guest_kernel_gs_base = data;
+                break;
+            case MSR_IA32_SYSENTER_CS:
+                vmcs_write32(GUEST_SYSENTER_CS, (int) data);
+                break;
+            case MSR_IA32_SYSENTER_EIP:
+                vmcs_writel(GUEST_SYSENTER_EIP, data);
+                break;
+            case MSR_IA32_SYSENTER_ESP:
+                vmcs_writel(GUEST_SYSENTER_ESP, data);
+                break;
+            case MSR_IA32_TSC: {
+                long host_tsc = rdtscll();
+                guest_write_tsc(data, host_tsc);
+                break;
+            }
+            case MSR_IA32_CR_PAT:
+                if ((vmcs_config.vmentry_ctrl & VM_ENTRY_LOAD_IA32_PAT) != 0) {
+                    vmcs_write64(GUEST_IA32_PAT, data);
+                    vcpu.arch.pat = (int) data;
+                    break;
+                }
+                // without the PAT entry control it is an ordinary MSR: fall through
+            default:
+                msr = find_msr_entry(vmx, msr_index);
+                if (msr != null) {
+                    vmx_load_host_state(vmx);
+                    msr.data = data;
+                    break;
+                }
+                ret = kvm_set_msr_common(vcpu, msr_index, data);
+        }
+        return ret;
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 1089)
+    void vmx_cache_reg(KvmVcpu vcpu, int reg) {
+        vcpu.arch.regs_avail |= 1 << reg;
+        switch (reg) {
+            case VCPU_REGS_RSP:
+                vcpu.arch.regs[VCPU_REGS_RSP] = vmcs_readl(GUEST_RSP);
+                break;
+            case VCPU_REGS_RIP:
+                vcpu.arch.regs[VCPU_REGS_RIP] = vmcs_readl(GUEST_RIP);
+                break;
+            case VCPU_EXREG_PDPTR:
+                if (enable_ept != 0) ept_save_pdptrs(vcpu);
+                break;
+            default:
+                break;
+        }
+    }
+
+    /** struct kvm_guest_debug is not mirrored yet; the caller passes its arch.debugreg[8] as a long[]. */
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 1108, status = Origin.Status.SIMPLIFIED,
+            note = "dbg is the debugreg[] of struct kvm_guest_debug, which is not mirrored yet")
+    public void set_guest_debug(KvmVcpu vcpu, Object dbg) {
+        if ((vcpu.guest_debug & KVM_GUESTDBG_USE_HW_BP) != 0) vmcs_writel(GUEST_DR7, ((long[]) dbg)[7]);
+        else vmcs_writel(GUEST_DR7, vcpu.arch.dr7);
+        update_exception_bitmap(vcpu);
+    }
+
+    // ---- vmx.c:1118-1410: module init, VMXON/VMXOFF, the VMCS configuration ----
+
+    /** cpu_has_vmx (asm/virtext.h): CPUID.1:ECX.VMX of the boot processor. */
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 1118)
+    public int cpu_has_kvm_support() {
+        int[] r = new int[4];
+        platform.cpu(0).cpuid(1, 0, r);
+        return (r[2] >>> X86_FEATURE_VMX_ECX_BIT) & 1;
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 1123)
+    int vmx_disabled_by_bios() {
+        long msr = rdmsrl(MSR_IA32_FEATURE_CONTROL);
+        // locked with VMXON still disabled: the BIOS switched VMX off
+        return (msr & (FEATURE_CONTROL_LOCKED | FEATURE_CONTROL_VMXON_ENABLED)) == FEATURE_CONTROL_LOCKED ? 1 : 0;
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 1134)
+    public int hardware_enable(Object garbage) {
+        int cpu = platform.smp_processor_id();
+        long phys_addr = __pa(vmxarea[cpu]);
+        VmxCpu c = platform.cpu(cpu);
+
+        if ((c.read_cr4() & X86_CR4_VMXE) != 0) return -EBUSY;
+
+        synchronized (vcpus_on_cpu) {
+            vcpus_on_cpu.get(cpu).clear();
+        }
+        long old = c.rdmsr(MSR_IA32_FEATURE_CONTROL);
+        if ((old & (FEATURE_CONTROL_LOCKED | FEATURE_CONTROL_VMXON_ENABLED))
+                != (FEATURE_CONTROL_LOCKED | FEATURE_CONTROL_VMXON_ENABLED))
+            c.wrmsr(MSR_IA32_FEATURE_CONTROL, old | FEATURE_CONTROL_LOCKED | FEATURE_CONTROL_VMXON_ENABLED);
+        c.write_cr4(c.read_cr4() | X86_CR4_VMXE);
+        c.vmxon(phys_addr);
+
+        ept_sync_global();
+        return 0;
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 1163)
+    void vmclear_local_vcpus() {
+        int cpu = platform.smp_processor_id();
+        List<VcpuVmx> local;
+        synchronized (vcpus_on_cpu) {
+            local = new ArrayList<>(vcpus_on_cpu.get(cpu));
+        }
+        for (VcpuVmx vmx : local) __vcpu_clear(vmx);
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 1177)
+    void kvm_cpu_vmxoff() {
+        cpu().vmxoff();
+        cpu().write_cr4(cpu().read_cr4() & ~X86_CR4_VMXE);
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 1183)
+    public void hardware_disable(Object garbage) {
+        vmclear_local_vcpus();
+        kvm_cpu_vmxoff();
+    }
+
+    /** The allowed-1 half may clear optional bits; the allowed-0 half forces bits on; a missing minimum bit is -EIO. */
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 1189)
+    int adjust_vmx_controls(int ctl_min, int ctl_opt, int msr, int[] result) {
+        long v = rdmsrl(msr);
+        int vmx_msr_low = (int) v, vmx_msr_high = (int) (v >>> 32);
+        int ctl = ctl_min | ctl_opt;
+
+        ctl &= vmx_msr_high;
+        ctl |= vmx_msr_low;
+
+        if ((ctl_min & ~ctl) != 0) return -EIO;
+
+        result[0] = ctl;
+        return 0;
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 1208)
+    int setup_vmcs_config(VmcsConfig vmcs_conf) {
+        int min, opt, min2, opt2;
+        int[] _pin_based_exec_control = {0};
+        int[] _cpu_based_exec_control = {0};
+        int[] _cpu_based_2nd_exec_control = {0};
+        int[] _vmexit_control = {0};
+        int[] _vmentry_control = {0};
+
+        min = PIN_BASED_EXT_INTR_MASK | PIN_BASED_NMI_EXITING;
+        opt = PIN_BASED_VIRTUAL_NMIS;
+        if (adjust_vmx_controls(min, opt, MSR_IA32_VMX_PINBASED_CTLS, _pin_based_exec_control) < 0) return -EIO;
+
+        min = CPU_BASED_HLT_EXITING
+                | CPU_BASED_CR8_LOAD_EXITING
+                | CPU_BASED_CR8_STORE_EXITING
+                | CPU_BASED_CR3_LOAD_EXITING
+                | CPU_BASED_CR3_STORE_EXITING
+                | CPU_BASED_USE_IO_BITMAPS
+                | CPU_BASED_MOV_DR_EXITING
+                | CPU_BASED_USE_TSC_OFFSETING
+                | CPU_BASED_MWAIT_EXITING
+                | CPU_BASED_MONITOR_EXITING
+                | CPU_BASED_INVLPG_EXITING;
+        opt = CPU_BASED_TPR_SHADOW | CPU_BASED_USE_MSR_BITMAPS | CPU_BASED_ACTIVATE_SECONDARY_CONTROLS;
+        if (adjust_vmx_controls(min, opt, MSR_IA32_VMX_PROCBASED_CTLS, _cpu_based_exec_control) < 0) return -EIO;
+        // with a TPR shadow, CR8 accesses need not exit
+        if ((_cpu_based_exec_control[0] & CPU_BASED_TPR_SHADOW) != 0)
+            _cpu_based_exec_control[0] &= ~CPU_BASED_CR8_LOAD_EXITING & ~CPU_BASED_CR8_STORE_EXITING;
+        if ((_cpu_based_exec_control[0] & CPU_BASED_ACTIVATE_SECONDARY_CONTROLS) != 0) {
+            min2 = 0;
+            opt2 = SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES
+                    | SECONDARY_EXEC_WBINVD_EXITING
+                    | SECONDARY_EXEC_ENABLE_VPID
+                    | SECONDARY_EXEC_ENABLE_EPT
+                    | SECONDARY_EXEC_UNRESTRICTED_GUEST
+                    | SECONDARY_EXEC_PAUSE_LOOP_EXITING;
+            if (adjust_vmx_controls(min2, opt2, MSR_IA32_VMX_PROCBASED_CTLS2, _cpu_based_2nd_exec_control) < 0)
+                return -EIO;
+        }
+        if ((_cpu_based_2nd_exec_control[0] & SECONDARY_EXEC_ENABLE_EPT) != 0) {
+            // EPT translates guest-physical addresses itself: CR3 accesses and INVLPG may stay in the guest
+            _cpu_based_exec_control[0] &= ~(CPU_BASED_CR3_LOAD_EXITING | CPU_BASED_CR3_STORE_EXITING
+                    | CPU_BASED_INVLPG_EXITING);
+            long cap = rdmsrl(MSR_IA32_VMX_EPT_VPID_CAP);
+            vmx_capability.ept = (int) cap;
+            vmx_capability.vpid = (int) (cap >>> 32);
+        }
+
+        min = 0;
+        min |= VM_EXIT_HOST_ADDR_SPACE_SIZE;
+        opt = VM_EXIT_SAVE_IA32_PAT | VM_EXIT_LOAD_IA32_PAT;
+        if (adjust_vmx_controls(min, opt, MSR_IA32_VMX_EXIT_CTLS, _vmexit_control) < 0) return -EIO;
+
+        min = 0;
+        opt = VM_ENTRY_LOAD_IA32_PAT;
+        if (adjust_vmx_controls(min, opt, MSR_IA32_VMX_ENTRY_CTLS, _vmentry_control) < 0) return -EIO;
+
+        long basic = rdmsrl(MSR_IA32_VMX_BASIC);
+        int vmx_msr_low = (int) basic, vmx_msr_high = (int) (basic >>> 32);
+
+        // a VMCS never exceeds one page (SDM Appendix A.1)
+        if ((vmx_msr_high & 0x1fff) > PAGE_SIZE) return -EIO;
+
+        // bit 48 (32-bit physical addresses only) is always 0 on 64-bit processors
+        if ((vmx_msr_high & (1 << 16)) != 0) return -EIO;
+
+        // the VMCS must be write-back memory
+        if (((vmx_msr_high >>> 18) & 15) != 6) return -EIO;
+
+        vmcs_conf.size = vmx_msr_high & 0x1fff;
+        vmcs_conf.order = get_order(vmcs_config.size);
+        vmcs_conf.revision_id = vmx_msr_low;
+
+        vmcs_conf.pin_based_exec_ctrl = _pin_based_exec_control[0];
+        vmcs_conf.cpu_based_exec_ctrl = _cpu_based_exec_control[0];
+        vmcs_conf.cpu_based_2nd_exec_ctrl = _cpu_based_2nd_exec_control[0];
+        vmcs_conf.vmexit_ctrl = _vmexit_control[0];
+        vmcs_conf.vmentry_ctrl = _vmentry_control[0];
+
+        return 0;
+    }
+
+    /** get_order (asm-generic/getorder.h): the page order that holds {@code size} bytes. */
+    private static int get_order(long size) {
+        int order = 0;
+        long pages = (size + PAGE_SIZE - 1) >>> PAGE_SHIFT;
+        while ((1L << order) < pages) order++;
+        return order;
+    }
+
+    /** NUMA placement has no meaning here, so cpu only names the processor the region is for. */
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 1320)
+    HostMemory.Region alloc_vmcs_cpu(int cpu) {
+        HostMemory.Region vmcs = mem().allocPages((long) PAGE_SIZE << vmcs_config.order);
+        if (vmcs == null) return null;
+        // allocPages hands out zeroed pages, which is the C's memset
+        vmcs.buf.putInt(0, vmcs_config.revision_id);
+        return vmcs;
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 1335)
+    HostMemory.Region alloc_vmcs() {
+        int cpu = platform.get_cpu();
+        platform.put_cpu();
+        return alloc_vmcs_cpu(cpu);
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 1340)
+    void free_vmcs(HostMemory.Region vmcs) { mem().free(vmcs); }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 1345)
+    void free_kvm_area() {
+        for (int cpu = 0; cpu < platform.num_possible_cpus(); cpu++) {
+            free_vmcs(vmxarea[cpu]);
+            vmxarea[cpu] = null;
+        }
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 1355)
+    int alloc_kvm_area() {
+        for (int cpu = 0; cpu < platform.num_possible_cpus(); cpu++) {
+            HostMemory.Region vmcs = alloc_vmcs_cpu(cpu);
+            if (vmcs == null) {
+                free_kvm_area();
+                return -ENOMEM;
+            }
+            vmxarea[cpu] = vmcs;
+        }
+        return 0;
+    }
+
+    /** boot_cpu_has(X86_FEATURE_NX): CPUID.80000001H:EDX bit 20 of the boot processor. */
+    private boolean boot_cpu_has_nx() {
+        int[] r = new int[4];
+        platform.cpu(0).cpuid(0x80000001, 0, r);
+        return (r[3] & (1 << 20)) != 0;
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 1373)
+    public int hardware_setup() {
+        if (setup_vmcs_config(vmcs_config) < 0) return -EIO;
+
+        if (boot_cpu_has_nx()) x86.kvm_enable_efer_bits(EFER_NX);
+
+        if (!cpu_has_vmx_vpid()) enable_vpid = 0;
+
+        if (!cpu_has_vmx_ept()) {
+            enable_ept = 0;
+            enable_unrestricted_guest = 0;
+        }
+
+        if (!cpu_has_vmx_unrestricted_guest()) enable_unrestricted_guest = 0;
+
+        if (!cpu_has_vmx_flexpriority()) flexpriority_enabled = 0;
+
+        if (!cpu_has_vmx_tpr_shadow()) update_cr8_intercept_present = false;
+
+        if (enable_ept != 0 && !cpu_has_vmx_ept_2m_page()) kvm_main.kvm_disable_largepages();
+
+        if (!cpu_has_vmx_ple()) ple_gap = 0;
+
+        return alloc_kvm_area();
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 1407)
+    public void hardware_unsetup() { free_kvm_area(); }
+
+    // ---- vmx.c:1412-1600: real mode through vm86, long mode ----
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 1412)
+    void fix_pmode_dataseg(int seg, VcpuVmx.KvmSaveSegment save) {
+        KvmVmxSegmentField sf = kvm_vmx_segment_fields[seg];
+
+        if (vmcs_readl(sf.base) == save.base && (save.base & AR_S_MASK) != 0) {
+            vmcs_write16(sf.selector, save.selector);
+            vmcs_writel(sf.base, save.base);
+            vmcs_write32(sf.limit, save.limit);
+            vmcs_write32(sf.ar_bytes, save.ar);
+        } else {
+            int dpl = (vmcs_read16(sf.selector) & SELECTOR_RPL_MASK) << AR_DPL_SHIFT;
+            vmcs_write32(sf.ar_bytes, 0x93 | dpl);
+        }
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 1428)
+    void enter_pmode(KvmVcpu vcpu) {
+        VcpuVmx vmx = to_vmx(vcpu);
+
+        vmx.emulation_required = true;
+        vmx.rmode.vm86_active = 0;
+
+        vmcs_writel(GUEST_TR_BASE, vmx.rmode.tr.base);
+        vmcs_write32(GUEST_TR_LIMIT, vmx.rmode.tr.limit);
+        vmcs_write32(GUEST_TR_AR_BYTES, vmx.rmode.tr.ar);
+
+        long flags = vmcs_readl(GUEST_RFLAGS);
+        flags &= RMODE_GUEST_OWNED_EFLAGS_BITS;
+        flags |= vmx.rmode.save_rflags & ~RMODE_GUEST_OWNED_EFLAGS_BITS;
+        vmcs_writel(GUEST_RFLAGS, flags);
+
+        vmcs_writel(GUEST_CR4, (vmcs_readl(GUEST_CR4) & ~X86_CR4_VME) | (vmcs_readl(CR4_READ_SHADOW) & X86_CR4_VME));
+
+        update_exception_bitmap(vcpu);
+
+        if (emulate_invalid_guest_state != 0) return;
+
+        fix_pmode_dataseg(VCPU_SREG_ES, vmx.rmode.es);
+        fix_pmode_dataseg(VCPU_SREG_DS, vmx.rmode.ds);
+        fix_pmode_dataseg(VCPU_SREG_GS, vmx.rmode.gs);
+        fix_pmode_dataseg(VCPU_SREG_FS, vmx.rmode.fs);
+
+        vmcs_write16(GUEST_SS_SELECTOR, 0);
+        vmcs_write32(GUEST_SS_AR_BYTES, 0x93);
+
+        vmcs_write16(GUEST_CS_SELECTOR, vmcs_read16(GUEST_CS_SELECTOR) & ~SELECTOR_RPL_MASK);
+        vmcs_write32(GUEST_CS_AR_BYTES, 0x9b);
+    }
+
+    /** Without KVM_SET_TSS_ADDR the vm86 TSS takes the last three pages of slot 0. */
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 1466)
+    static long rmode_tss_base(Kvm kvm) {
+        if (kvm.arch.tss_addr == 0) {
+            long base_gfn = kvm.memslots[0].base_gfn + kvm.memslots[0].npages - 3;
+            return base_gfn << PAGE_SHIFT;
+        }
+        return kvm.arch.tss_addr & 0xffffffffL;
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 1476)
+    void fix_rmode_seg(int seg, VcpuVmx.KvmSaveSegment save) {
+        KvmVmxSegmentField sf = kvm_vmx_segment_fields[seg];
+
+        save.selector = vmcs_read16(sf.selector);
+        save.base = vmcs_readl(sf.base);
+        save.limit = vmcs_read32(sf.limit);
+        save.ar = vmcs_read32(sf.ar_bytes);
+        vmcs_write16(sf.selector, (int) (save.base >>> 4));
+        vmcs_write32(sf.base, (int) (save.base & 0xfffff));
+        vmcs_write32(sf.limit, 0xffff);
+        vmcs_write32(sf.ar_bytes, 0xf3);
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 1490)
+    void enter_rmode(KvmVcpu vcpu) {
+        VcpuVmx vmx = to_vmx(vcpu);
+
+        if (enable_unrestricted_guest != 0) return;
+
+        vmx.emulation_required = true;
+        vmx.rmode.vm86_active = 1;
+
+        vmx.rmode.tr.base = vmcs_readl(GUEST_TR_BASE);
+        vmcs_writel(GUEST_TR_BASE, rmode_tss_base(vcpu.kvm));
+
+        vmx.rmode.tr.limit = vmcs_read32(GUEST_TR_LIMIT);
+        vmcs_write32(GUEST_TR_LIMIT, RMODE_TSS_SIZE - 1);
+
+        vmx.rmode.tr.ar = vmcs_read32(GUEST_TR_AR_BYTES);
+        vmcs_write32(GUEST_TR_AR_BYTES, 0x008b);
+
+        long flags = vmcs_readl(GUEST_RFLAGS);
+        vmx.rmode.save_rflags = flags;
+
+        flags |= X86_EFLAGS_IOPL | X86_EFLAGS_VM;
+
+        vmcs_writel(GUEST_RFLAGS, flags);
+        vmcs_writel(GUEST_CR4, vmcs_readl(GUEST_CR4) | X86_CR4_VME);
+        update_exception_bitmap(vcpu);
+
+        if (emulate_invalid_guest_state == 0) {
+            vmcs_write16(GUEST_SS_SELECTOR, (int) (vmcs_readl(GUEST_SS_BASE) >>> 4));
+            vmcs_write32(GUEST_SS_LIMIT, 0xffff);
+            vmcs_write32(GUEST_SS_AR_BYTES, 0xf3);
+
+            vmcs_write32(GUEST_CS_AR_BYTES, 0xf3);
+            vmcs_write32(GUEST_CS_LIMIT, 0xffff);
+            if (vmcs_readl(GUEST_CS_BASE) == 0xffff0000L) vmcs_writel(GUEST_CS_BASE, 0xf0000);
+            vmcs_write16(GUEST_CS_SELECTOR, (int) (vmcs_readl(GUEST_CS_BASE) >>> 4));
+
+            fix_rmode_seg(VCPU_SREG_ES, vmx.rmode.es);
+            fix_rmode_seg(VCPU_SREG_DS, vmx.rmode.ds);
+            fix_rmode_seg(VCPU_SREG_GS, vmx.rmode.gs);
+            fix_rmode_seg(VCPU_SREG_FS, vmx.rmode.fs);
+        }
+
+        // continue_rmode:
+        mmu.kvm_mmu_reset_context(vcpu);
+        init_rmode(vcpu.kvm);
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 1542)
+    void vmx_set_efer(KvmVcpu vcpu, long efer) {
+        VcpuVmx vmx = to_vmx(vcpu);
+        VcpuVmx.SharedMsrEntry msr = find_msr_entry(vmx, MSR_EFER);
+
+        if (msr == null) return;
+
+        // KERNEL_GS_BASE switching depends on is_long_mode, so the host's goes back first
+        vmx_load_host_state(to_vmx(vcpu));
+        vcpu.arch.shadow_efer = efer;
+        if ((efer & EFER_LMA) != 0) {
+            vmcs_write32(VM_ENTRY_CONTROLS, vmcs_read32(VM_ENTRY_CONTROLS) | VM_ENTRY_IA32E_MODE);
+            msr.data = efer;
+        } else {
+            vmcs_write32(VM_ENTRY_CONTROLS, vmcs_read32(VM_ENTRY_CONTROLS) & ~VM_ENTRY_IA32E_MODE);
+            msr.data = efer & ~EFER_LME;
+        }
+        setup_msrs(vmx);
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 1575)
+    void enter_lmode(KvmVcpu vcpu) {
+        int guest_tr_ar = vmcs_read32(GUEST_TR_AR_BYTES);
+        if ((guest_tr_ar & AR_TYPE_MASK) != AR_TYPE_BUSY_64_TSS) {
+            System.err.println("enter_lmode: tss fixup for long mode.");
+            vmcs_write32(GUEST_TR_AR_BYTES, (guest_tr_ar & ~AR_TYPE_MASK) | AR_TYPE_BUSY_64_TSS);
+        }
+        vcpu.arch.shadow_efer |= EFER_LMA;
+        vmx_set_efer(vcpu, vcpu.arch.shadow_efer);
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 1591)
+    void exit_lmode(KvmVcpu vcpu) {
+        vcpu.arch.shadow_efer &= ~EFER_LMA;
+        vmcs_write32(VM_ENTRY_CONTROLS, vmcs_read32(VM_ENTRY_CONTROLS) & ~VM_ENTRY_IA32E_MODE);
+    }
+
+    // ---- vmx.c:1602-1905: TLB, control registers, segments, descriptor tables ----
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 1602)
+    void vmx_flush_tlb(KvmVcpu vcpu) {
+        vpid_sync_vcpu_all(to_vmx(vcpu));
+        if (enable_ept != 0) ept_sync_context(construct_eptp(vcpu.arch.mmu.root_hpa));
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 1609)
+    void vmx_decache_cr4_guest_bits(KvmVcpu vcpu) {
+        vcpu.arch.cr4 &= KVM_GUEST_CR4_MASK;
+        vcpu.arch.cr4 |= vmcs_readl(GUEST_CR4) & ~KVM_GUEST_CR4_MASK;
+    }
+
+    /** kvm_vcpu_arch has no pdptrs[] yet (PAE guest paging is not mirrored): a PAE guest throws. */
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 1615, status = Origin.Status.SIMPLIFIED,
+            note = "kvm_vcpu_arch.pdptrs is not mirrored yet: PAE paging without long mode throws")
+    void ept_load_pdptrs(KvmVcpu vcpu) {
+        if ((vcpu.arch.regs_dirty & (1 << VCPU_EXREG_PDPTR)) == 0) return;
+
+        if (is_paging(vcpu) && is_pae(vcpu) && !is_long_mode(vcpu))
+            throw new UnsupportedOperationException("vmx.c: ept_load_pdptrs needs kvm_vcpu_arch.pdptrs, not yet mirrored");
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 1629, status = Origin.Status.SIMPLIFIED,
+            note = "kvm_vcpu_arch.pdptrs is not mirrored yet: PAE paging without long mode throws")
+    void ept_save_pdptrs(KvmVcpu vcpu) {
+        if (is_paging(vcpu) && is_pae(vcpu) && !is_long_mode(vcpu))
+            throw new UnsupportedOperationException("vmx.c: ept_save_pdptrs needs kvm_vcpu_arch.pdptrs, not yet mirrored");
+
+        vcpu.arch.regs_avail |= 1 << VCPU_EXREG_PDPTR;
+        vcpu.arch.regs_dirty |= 1 << VCPU_EXREG_PDPTR;
+    }
+
+    /** hw_cr0 is the C's unsigned long * out-parameter. */
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 1646)
+    void ept_update_paging_mode_cr0(long[] hw_cr0, long cr0, KvmVcpu vcpu) {
+        if ((cr0 & X86_CR0_PG) == 0) {
+            // paging off: the guest's CR3 is the identity map's, so its own must be trapped
+            vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, vmcs_read32(CPU_BASED_VM_EXEC_CONTROL)
+                    | (CPU_BASED_CR3_LOAD_EXITING | CPU_BASED_CR3_STORE_EXITING));
+            vcpu.arch.cr0 = cr0;
+            vmx_set_cr4(vcpu, vcpu.arch.cr4);
+        } else if (!is_paging(vcpu)) {
+            // paging on: CR3 belongs to the guest again
+            vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, vmcs_read32(CPU_BASED_VM_EXEC_CONTROL)
+                    & ~(CPU_BASED_CR3_LOAD_EXITING | CPU_BASED_CR3_STORE_EXITING));
+            vcpu.arch.cr0 = cr0;
+            vmx_set_cr4(vcpu, vcpu.arch.cr4);
+        }
+
+        if ((cr0 & X86_CR0_WP) == 0) hw_cr0[0] &= ~X86_CR0_WP;
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 1672)
+    void ept_update_paging_mode_cr4(long[] hw_cr4, KvmVcpu vcpu) {
+        if (!is_paging(vcpu)) {
+            hw_cr4[0] &= ~X86_CR4_PAE;
+            hw_cr4[0] |= X86_CR4_PSE;
+        } else if ((vcpu.arch.cr4 & X86_CR4_PAE) == 0) {
+            hw_cr4[0] &= ~X86_CR4_PAE;
+        }
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 1682)
+    void vmx_set_cr0(KvmVcpu vcpu, long cr0) {
+        VcpuVmx vmx = to_vmx(vcpu);
+        long[] hw_cr0 = new long[1];
+
+        if (enable_unrestricted_guest != 0)
+            hw_cr0[0] = (cr0 & ~KVM_GUEST_CR0_MASK_UNRESTRICTED_GUEST) | KVM_VM_CR0_ALWAYS_ON_UNRESTRICTED_GUEST;
+        else
+            hw_cr0[0] = (cr0 & ~KVM_GUEST_CR0_MASK) | KVM_VM_CR0_ALWAYS_ON;
+
+        vmx_fpu_deactivate(vcpu);
+
+        if (vmx.rmode.vm86_active != 0 && (cr0 & X86_CR0_PE) != 0) enter_pmode(vcpu);
+
+        if (vmx.rmode.vm86_active == 0 && (cr0 & X86_CR0_PE) == 0) enter_rmode(vcpu);
+
+        if ((vcpu.arch.shadow_efer & EFER_LME) != 0) {
+            if (!is_paging(vcpu) && (cr0 & X86_CR0_PG) != 0) enter_lmode(vcpu);
+            if (is_paging(vcpu) && (cr0 & X86_CR0_PG) == 0) exit_lmode(vcpu);
+        }
+
+        if (enable_ept != 0) ept_update_paging_mode_cr0(hw_cr0, cr0, vcpu);
+
+        vmcs_writel(CR0_READ_SHADOW, cr0);
+        vmcs_writel(GUEST_CR0, hw_cr0[0]);
+        vcpu.arch.cr0 = cr0;
+
+        if ((cr0 & X86_CR0_TS) == 0 || (cr0 & X86_CR0_PE) == 0) vmx_fpu_activate(vcpu);
+    }
+
+    /** Memory type and walk length are the defaults, not read from IA32_VMX_EPT_VPID_CAP (as in 2.6.33). */
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 1721)
+    static long construct_eptp(long root_hpa) {
+        long eptp = VMX_EPT_DEFAULT_MT | (long) VMX_EPT_DEFAULT_GAW << VMX_EPT_GAW_EPTP_SHIFT;
+        eptp |= root_hpa & PAGE_MASK;
+        return eptp;
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 1733)
+    void vmx_set_cr3(KvmVcpu vcpu, long cr3) {
+        long guest_cr3 = cr3;
+        if (enable_ept != 0) {
+            long eptp = construct_eptp(cr3);
+            vmcs_write64(EPT_POINTER, eptp);
+            // without guest paging the processor still walks CR3: it gets the identity map
+            guest_cr3 = is_paging(vcpu) ? vcpu.arch.cr3 : vcpu.kvm.arch.ept_identity_map_addr;
+            ept_load_pdptrs(vcpu);
+        }
+
+        vmx_flush_tlb(vcpu);
+        vmcs_writel(GUEST_CR3, guest_cr3);
+        if ((vcpu.arch.cr0 & X86_CR0_PE) != 0) vmx_fpu_deactivate(vcpu);
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 1753)
+    void vmx_set_cr4(KvmVcpu vcpu, long cr4) {
+        long[] hw_cr4 = { cr4 | (to_vmx(vcpu).rmode.vm86_active != 0 ? KVM_RMODE_VM_CR4_ALWAYS_ON : KVM_PMODE_VM_CR4_ALWAYS_ON) };
+
+        vcpu.arch.cr4 = cr4;
+        if (enable_ept != 0) ept_update_paging_mode_cr4(hw_cr4, vcpu);
+
+        vmcs_writel(CR4_READ_SHADOW, cr4);
+        vmcs_writel(GUEST_CR4, hw_cr4[0]);
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 1766)
+    long vmx_get_segment_base(KvmVcpu vcpu, int seg) {
+        KvmVmxSegmentField sf = kvm_vmx_segment_fields[seg];
+        return vmcs_readl(sf.base);
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 1773)
+    void vmx_get_segment(KvmVcpu vcpu, KvmSegment var, int seg) {
+        KvmVmxSegmentField sf = kvm_vmx_segment_fields[seg];
+
+        var.base = vmcs_readl(sf.base);
+        var.limit = vmcs_read32(sf.limit);
+        var.selector = vmcs_read16(sf.selector);
+        int ar = vmcs_read32(sf.ar_bytes);
+        if ((ar & AR_UNUSABLE_MASK) != 0 && emulate_invalid_guest_state == 0) ar = 0;
+        var.type = ar & 15;
+        var.s = (ar >> 4) & 1;
+        var.dpl = (ar >> 5) & 3;
+        var.present = (ar >> 7) & 1;
+        var.avl = (ar >> 12) & 1;
+        var.l = (ar >> 13) & 1;
+        var.db = (ar >> 14) & 1;
+        var.g = (ar >> 15) & 1;
+        var.unusable = (ar >> 16) & 1;
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 1796)
+    int vmx_get_cpl(KvmVcpu vcpu) {
+        if ((vcpu.arch.cr0 & X86_CR0_PE) == 0) return 0;
+
+        if ((vmx_get_rflags(vcpu) & X86_EFLAGS_VM) != 0) return 3;
+
+        return vmcs_read16(GUEST_CS_SELECTOR) & 3;
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 1807)
+    static int vmx_segment_access_rights(KvmSegment var) {
+        int ar;
+
+        if (var.unusable != 0) {
+            ar = 1 << 16;
+        } else {
+            ar = var.type & 15;
+            ar |= (var.s & 1) << 4;
+            ar |= (var.dpl & 3) << 5;
+            ar |= (var.present & 1) << 7;
+            ar |= (var.avl & 1) << 12;
+            ar |= (var.l & 1) << 13;
+            ar |= (var.db & 1) << 14;
+            ar |= (var.g & 1) << 15;
+        }
+        // all-zero access rights would read as usable: mark them unusable
+        if (ar == 0) ar = AR_UNUSABLE_MASK;
+
+        return ar;
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 1829)
+    void vmx_set_segment(KvmVcpu vcpu, KvmSegment var, int seg) {
+        VcpuVmx vmx = to_vmx(vcpu);
+        KvmVmxSegmentField sf = kvm_vmx_segment_fields[seg];
+        int ar;
+
+        if (vmx.rmode.vm86_active != 0 && seg == VCPU_SREG_TR) {
+            vmx.rmode.tr.selector = var.selector;
+            vmx.rmode.tr.base = var.base;
+            vmx.rmode.tr.limit = var.limit;
+            vmx.rmode.tr.ar = vmx_segment_access_rights(var);
+            return;
+        }
+        vmcs_writel(sf.base, var.base);
+        vmcs_write32(sf.limit, var.limit);
+        vmcs_write16(sf.selector, var.selector);
+        if (vmx.rmode.vm86_active != 0 && var.s != 0) {
+            // vm86 needs base == selector << 4, so the reset CS alias is moved below 1 MiB
+            if (var.base == 0xffff0000L && var.selector == 0xf000) vmcs_writel(sf.base, 0xf0000);
+            ar = 0xf3;
+        } else {
+            ar = vmx_segment_access_rights(var);
+        }
+
+        // unrestricted guests fail entry on a clear accessed bit, which old userspace left clear
+        if (enable_unrestricted_guest != 0 && seg != VCPU_SREG_LDTR) ar |= 0x1;
+
+        vmcs_write32(sf.ar_bytes, ar);
+    }
+
+    /** db and l are the C's two int * out-parameters, db_l[0] and db_l[1]. */
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 1873)
+    void vmx_get_cs_db_l_bits(KvmVcpu vcpu, int[] db_l) {
+        int ar = vmcs_read32(GUEST_CS_AR_BYTES);
+        db_l[0] = (ar >> 14) & 1;
+        db_l[1] = (ar >> 13) & 1;
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 1881)
+    void vmx_get_idt(KvmVcpu vcpu, DescriptorTable dt) {
+        dt.limit = vmcs_read32(GUEST_IDTR_LIMIT);
+        dt.base = vmcs_readl(GUEST_IDTR_BASE);
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 1887)
+    void vmx_set_idt(KvmVcpu vcpu, DescriptorTable dt) {
+        vmcs_write32(GUEST_IDTR_LIMIT, dt.limit);
+        vmcs_writel(GUEST_IDTR_BASE, dt.base);
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 1893)
+    void vmx_get_gdt(KvmVcpu vcpu, DescriptorTable dt) {
+        dt.limit = vmcs_read32(GUEST_GDTR_LIMIT);
+        dt.base = vmcs_readl(GUEST_GDTR_BASE);
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 1899)
+    void vmx_set_gdt(KvmVcpu vcpu, DescriptorTable dt) {
+        vmcs_write32(GUEST_GDTR_LIMIT, dt.limit);
+        vmcs_writel(GUEST_GDTR_BASE, dt.base);
+    }
+
+    // ---- vmx.c:1905-2093: the guest-state checks emulate_invalid_guest_state uses ----
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 1905)
+    boolean rmode_segment_valid(KvmVcpu vcpu, int seg) {
+        KvmSegment var = new KvmSegment();
+        vmx_get_segment(vcpu, var, seg);
+        int ar = vmx_segment_access_rights(var);
+
+        if (var.base != ((long) var.selector << 4)) return false;
+        if (var.limit != 0xffff) return false;
+        if (ar != 0xf3) return false;
+
+        return true;
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 1923)
+    boolean code_segment_valid(KvmVcpu vcpu) {
+        KvmSegment cs = new KvmSegment();
+        vmx_get_segment(vcpu, cs, VCPU_SREG_CS);
+        int cs_rpl = cs.selector & SELECTOR_RPL_MASK;
+
+        if (cs.unusable != 0) return false;
+        if ((~cs.type & (AR_TYPE_CODE_MASK | AR_TYPE_ACCESSES_MASK)) != 0) return false;
+        if (cs.s == 0) return false;
+        if ((cs.type & AR_TYPE_WRITEABLE_MASK) != 0) {
+            if (cs.dpl > cs_rpl) return false;
+        } else {
+            if (cs.dpl != cs_rpl) return false;
+        }
+        if (cs.present == 0) return false;
+
+        return true;
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 1951)
+    boolean stack_segment_valid(KvmVcpu vcpu) {
+        KvmSegment ss = new KvmSegment();
+        vmx_get_segment(vcpu, ss, VCPU_SREG_SS);
+        int ss_rpl = ss.selector & SELECTOR_RPL_MASK;
+
+        if (ss.unusable != 0) return true;
+        if (ss.type != 3 && ss.type != 7) return false;
+        if (ss.s == 0) return false;
+        if (ss.dpl != ss_rpl) return false;
+        if (ss.present == 0) return false;
+
+        return true;
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 1973)
+    boolean data_segment_valid(KvmVcpu vcpu, int seg) {
+        KvmSegment var = new KvmSegment();
+        vmx_get_segment(vcpu, var, seg);
+        int rpl = var.selector & SELECTOR_RPL_MASK;
+
+        if (var.unusable != 0) return true;
+        if (var.s == 0) return false;
+        if (var.present == 0) return false;
+        if ((~var.type & (AR_TYPE_CODE_MASK | AR_TYPE_WRITEABLE_MASK)) != 0) {
+            if (var.dpl < rpl) return false;
+        }
+
+        return true;
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 1998)
+    boolean tr_valid(KvmVcpu vcpu) {
+        KvmSegment tr = new KvmSegment();
+        vmx_get_segment(vcpu, tr, VCPU_SREG_TR);
+
+        if (tr.unusable != 0) return false;
+        if ((tr.selector & SELECTOR_TI_MASK) != 0) return false;
+        if (tr.type != 3 && tr.type != 11) return false;
+        if (tr.present == 0) return false;
+
+        return true;
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 2016)
+    boolean ldtr_valid(KvmVcpu vcpu) {
+        KvmSegment ldtr = new KvmSegment();
+        vmx_get_segment(vcpu, ldtr, VCPU_SREG_LDTR);
+
+        if (ldtr.unusable != 0) return true;
+        if ((ldtr.selector & SELECTOR_TI_MASK) != 0) return false;
+        if (ldtr.type != 2) return false;
+        if (ldtr.present == 0) return false;
+
+        return true;
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 2034)
+    boolean cs_ss_rpl_check(KvmVcpu vcpu) {
+        KvmSegment cs = new KvmSegment(), ss = new KvmSegment();
+        vmx_get_segment(vcpu, cs, VCPU_SREG_CS);
+        vmx_get_segment(vcpu, ss, VCPU_SREG_SS);
+        return (cs.selector & SELECTOR_RPL_MASK) == (ss.selector & SELECTOR_RPL_MASK);
+    }
+
+    /** A subset of the SDM's entry checks: enough to know when emulation may stop. */
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 2050)
+    boolean guest_state_valid(KvmVcpu vcpu) {
+        if ((vcpu.arch.cr0 & X86_CR0_PE) == 0) {
+            if (!rmode_segment_valid(vcpu, VCPU_SREG_CS)) return false;
+            if (!rmode_segment_valid(vcpu, VCPU_SREG_SS)) return false;
+            if (!rmode_segment_valid(vcpu, VCPU_SREG_DS)) return false;
+            if (!rmode_segment_valid(vcpu, VCPU_SREG_ES)) return false;
+            if (!rmode_segment_valid(vcpu, VCPU_SREG_FS)) return false;
+            if (!rmode_segment_valid(vcpu, VCPU_SREG_GS)) return false;
+        } else {
+            if (!cs_ss_rpl_check(vcpu)) return false;
+            if (!code_segment_valid(vcpu)) return false;
+            if (!stack_segment_valid(vcpu)) return false;
+            if (!data_segment_valid(vcpu, VCPU_SREG_DS)) return false;
+            if (!data_segment_valid(vcpu, VCPU_SREG_ES)) return false;
+            if (!data_segment_valid(vcpu, VCPU_SREG_FS)) return false;
+            if (!data_segment_valid(vcpu, VCPU_SREG_GS)) return false;
+            if (!tr_valid(vcpu)) return false;
+            if (!ldtr_valid(vcpu)) return false;
+        }
+        return true;
+    }
+
+    // ---- vmx.c:2095-2273: real-mode TSS, EPT identity map, private memslots, VPIDs, MSR bitmaps ----
+
+    /** The vm86 TSS: an I/O bitmap that traps nothing, an interrupt redirection map, a final 0xff byte. */
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 2095)
+    int init_rmode_tss(Kvm kvm) {
+        long fn = rmode_tss_base(kvm) >> PAGE_SHIFT;
+        byte[] data = new byte[2];
+        int r;
+
+        r = kvm_main.kvm_clear_guest_page(kvm, fn, 0, PAGE_SIZE);
+        if (r < 0) return 0;
+        int v = TSS_BASE_SIZE + TSS_REDIRECTION_SIZE;
+        data[0] = (byte) v;
+        data[1] = (byte) (v >> 8);
+        r = kvm_main.kvm_write_guest_page(kvm, fn++, data, 0, TSS_IOPB_BASE_OFFSET, 2);
+        if (r < 0) return 0;
+        r = kvm_main.kvm_clear_guest_page(kvm, fn++, 0, PAGE_SIZE);
+        if (r < 0) return 0;
+        r = kvm_main.kvm_clear_guest_page(kvm, fn, 0, PAGE_SIZE);
+        if (r < 0) return 0;
+        data[0] = (byte) 0xff;
+        r = kvm_main.kvm_write_guest_page(kvm, fn, data, 0, RMODE_TSS_SIZE - 2 * PAGE_SIZE - 1, 1);
+        if (r < 0) return 0;
+
+        return 1;
+    }
+
+    /** With EPT and paging off, the processor still translates through CR3: 4 MiB pages mapping 1:1. */
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 2128)
+    int init_rmode_identity_map(Kvm kvm) {
+        if (enable_ept == 0) return 1;
+        if (kvm.arch.ept_identity_pagetable == null) {
+            System.err.println("EPT: identity-mapping pagetable haven't been allocated!");
+            return 0;
+        }
+        if (kvm.arch.ept_identity_pagetable_done) return 1;
+        long identity_map_pfn = kvm.arch.ept_identity_map_addr >> PAGE_SHIFT;
+        int r = kvm_main.kvm_clear_guest_page(kvm, identity_map_pfn, 0, PAGE_SIZE);
+        if (r < 0) return 0;
+        byte[] tmp = new byte[4];
+        for (int i = 0; i < PT32_ENT_PER_PAGE; i++) {
+            int pde = (i << 22) + (_PAGE_PRESENT | _PAGE_RW | _PAGE_USER | _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_PSE);
+            tmp[0] = (byte) pde;
+            tmp[1] = (byte) (pde >> 8);
+            tmp[2] = (byte) (pde >> 16);
+            tmp[3] = (byte) (pde >> 24);
+            r = kvm_main.kvm_write_guest_page(kvm, identity_map_pfn, tmp, 0, i * 4, 4);
+            if (r < 0) return 0;
+        }
+        kvm.arch.ept_identity_pagetable_done = true;
+        return 1;
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 2163)
+    void seg_setup(int seg) {
+        KvmVmxSegmentField sf = kvm_vmx_segment_fields[seg];
+        int ar;
+
+        vmcs_write16(sf.selector, 0);
+        vmcs_writel(sf.base, 0);
+        vmcs_write32(sf.limit, 0xffff);
+        if (enable_unrestricted_guest != 0) {
+            ar = 0x93;
+            if (seg == VCPU_SREG_CS) ar |= 0x08;
+        } else {
+            ar = 0xf3;
+        }
+        vmcs_write32(sf.ar_bytes, ar);
+    }
+
+    /** gfn_to_page is not mirrored: the page is kept as its frame number (gfn_to_pfn), which page_to_phys needs. */
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 2181, status = Origin.Status.SIMPLIFIED,
+            note = "kvm->arch.apic_access_page holds the pfn (gfn_to_page not mirrored)")
+    int alloc_apic_access_page(Kvm kvm) {
+        KvmUserspaceMemoryRegion kvm_userspace_mem = new KvmUserspaceMemoryRegion();
+        int r = 0;
+
+        kvm.slots_lock.writeLock().lock();
+        try {
+            if (kvm.arch.apic_access_page != null) return r;
+            kvm_userspace_mem.slot = APIC_ACCESS_PAGE_PRIVATE_MEMSLOT;
+            kvm_userspace_mem.flags = 0;
+            kvm_userspace_mem.guest_phys_addr = 0xfee00000L;
+            kvm_userspace_mem.memory_size = PAGE_SIZE;
+            r = kvm_main.__kvm_set_memory_region(kvm, kvm_userspace_mem, 0);
+            if (r != 0) return r;
+
+            kvm.arch.apic_access_page = kvm_main.gfn_to_pfn(kvm, 0xfee00);
+            return r;
+        } finally {
+            kvm.slots_lock.writeLock().unlock();
+        }
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 2203, status = Origin.Status.SIMPLIFIED,
+            note = "kvm->arch.ept_identity_pagetable holds the pfn (gfn_to_page not mirrored)")
+    int alloc_identity_pagetable(Kvm kvm) {
+        KvmUserspaceMemoryRegion kvm_userspace_mem = new KvmUserspaceMemoryRegion();
+        int r = 0;
+
+        kvm.slots_lock.writeLock().lock();
+        try {
+            if (kvm.arch.ept_identity_pagetable != null) return r;
+            kvm_userspace_mem.slot = IDENTITY_PAGETABLE_PRIVATE_MEMSLOT;
+            kvm_userspace_mem.flags = 0;
+            kvm_userspace_mem.guest_phys_addr = kvm.arch.ept_identity_map_addr;
+            kvm_userspace_mem.memory_size = PAGE_SIZE;
+            r = kvm_main.__kvm_set_memory_region(kvm, kvm_userspace_mem, 0);
+            if (r != 0) return r;
+
+            kvm.arch.ept_identity_pagetable = kvm_main.gfn_to_pfn(kvm, kvm.arch.ept_identity_map_addr >> PAGE_SHIFT);
+            return r;
+        } finally {
+            kvm.slots_lock.writeLock().unlock();
+        }
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 2227)
+    void allocate_vpid(VcpuVmx vmx) {
+        vmx.vpid = 0;
+        if (enable_vpid == 0) return;
+        synchronized (vmx_vpid_lock) {
+            int vpid = vmx_vpid_bitmap.nextClearBit(0);
+            if (vpid < VMX_NR_VPIDS) {
+                vmx.vpid = vpid;
+                vmx_vpid_bitmap.set(vpid);
+            }
+        }
+    }
+
+    /** A clear bit lets the guest access the MSR without an exit (SDM 24.6.9 "MSR-Bitmap Address"). */
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 2243)
+    void __vmx_disable_intercept_for_msr(HostMemory.Region msr_bitmap, int msr) {
+        if (!cpu_has_vmx_msr_bitmap()) return;
+
+        if (Integer.compareUnsigned(msr, 0x1fff) <= 0) {
+            __clear_bit(msr, msr_bitmap, 0x000); // read-low
+            __clear_bit(msr, msr_bitmap, 0x800); // write-low
+        } else if (Integer.compareUnsigned(msr, 0xc0000000) >= 0 && Integer.compareUnsigned(msr, 0xc0001fff) <= 0) {
+            msr &= 0x1fff;
+            __clear_bit(msr, msr_bitmap, 0x400); // read-high
+            __clear_bit(msr, msr_bitmap, 0xc00); // write-high
+        }
+    }
+
+    /** __clear_bit(nr, page + byteOffset): bit nr of the bitmap that starts byteOffset into the page. */
+    private static void __clear_bit(int nr, HostMemory.Region page, int byteOffset) {
+        int i = byteOffset + (nr >>> 3);
+        page.buf.put(i, (byte) (page.buf.get(i) & ~(1 << (nr & 7))));
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 2265)
+    void vmx_disable_intercept_for_msr(int msr, boolean longmode_only) {
+        if (!longmode_only) __vmx_disable_intercept_for_msr(vmx_msr_bitmap_legacy, msr);
+        __vmx_disable_intercept_for_msr(vmx_msr_bitmap_longmode, msr);
+    }
+
+    // ---- vmx.c:2275-2435: the VMCS of a new vCPU ----
+
+    /**
+     * Fills the VMCS made current by vmx_vcpu_load, in the C's order. HOST_RIP gets
+     * {@link #KVM_VMX_RETURN}: the C stores the address of the asm label vmx_vcpu_run resumes at.
+     */
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 2275, status = Origin.Status.SIMPLIFIED,
+            note = "host state is the Java host kernel's; HOST_RIP is a marker, Java code has no address")
+    int vmx_vcpu_setup(VcpuVmx vmx) {
+        long host_pat, tsc_this, tsc_base, a;
+        DescriptorTable dt = new DescriptorTable();
+        int exec_control;
+
+        // I/O
+        vmcs_write64(IO_BITMAP_A, __pa(vmx_io_bitmap_a));
+        vmcs_write64(IO_BITMAP_B, __pa(vmx_io_bitmap_b));
+
+        if (cpu_has_vmx_msr_bitmap()) vmcs_write64(MSR_BITMAP, __pa(vmx_msr_bitmap_legacy));
+
+        vmcs_write64(VMCS_LINK_POINTER, -1L);
+
+        // Control
+        vmcs_write32(PIN_BASED_VM_EXEC_CONTROL, vmcs_config.pin_based_exec_ctrl);
+
+        exec_control = vmcs_config.cpu_based_exec_ctrl;
+        if (!vm_need_tpr_shadow(vmx.kvm)) {
+            exec_control &= ~CPU_BASED_TPR_SHADOW;
+            exec_control |= CPU_BASED_CR8_STORE_EXITING | CPU_BASED_CR8_LOAD_EXITING;
+        }
+        if (enable_ept == 0)
+            exec_control |= CPU_BASED_CR3_STORE_EXITING | CPU_BASED_CR3_LOAD_EXITING | CPU_BASED_INVLPG_EXITING;
+        vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, exec_control);
+
+        if (cpu_has_secondary_exec_ctrls()) {
+            exec_control = vmcs_config.cpu_based_2nd_exec_ctrl;
+            if (!vm_need_virtualize_apic_accesses(vmx.kvm)) exec_control &= ~SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES;
+            if (vmx.vpid == 0) exec_control &= ~SECONDARY_EXEC_ENABLE_VPID;
+            if (enable_ept == 0) {
+                exec_control &= ~SECONDARY_EXEC_ENABLE_EPT;
+                enable_unrestricted_guest = 0;
+            }
+            if (enable_unrestricted_guest == 0) exec_control &= ~SECONDARY_EXEC_UNRESTRICTED_GUEST;
+            if (ple_gap == 0) exec_control &= ~SECONDARY_EXEC_PAUSE_LOOP_EXITING;
+            vmcs_write32(SECONDARY_VM_EXEC_CONTROL, exec_control);
+        }
+
+        if (ple_gap != 0) {
+            vmcs_write32(PLE_GAP, ple_gap);
+            vmcs_write32(PLE_WINDOW, ple_window);
+        }
+
+        vmcs_write32(PAGE_FAULT_ERROR_CODE_MASK, bypass_guest_pf != 0 ? 1 : 0);
+        vmcs_write32(PAGE_FAULT_ERROR_CODE_MATCH, bypass_guest_pf != 0 ? 1 : 0);
+        vmcs_write32(CR3_TARGET_COUNT, 0);
+
+        vmcs_writel(HOST_CR0, read_cr0());
+        vmcs_writel(HOST_CR4, read_cr4());
+        vmcs_writel(HOST_CR3, read_cr3());
+
+        vmcs_write16(HOST_CS_SELECTOR, __KERNEL_CS);
+        vmcs_write16(HOST_DS_SELECTOR, __KERNEL_DS);
+        vmcs_write16(HOST_ES_SELECTOR, __KERNEL_DS);
+        vmcs_write16(HOST_FS_SELECTOR, kvm_read_fs());
+        vmcs_write16(HOST_GS_SELECTOR, kvm_read_gs());
+        vmcs_write16(HOST_SS_SELECTOR, __KERNEL_DS);
+        a = host_rdmsrl(MSR_FS_BASE);
+        vmcs_writel(HOST_FS_BASE, a);
+        a = host_rdmsrl(MSR_GS_BASE);
+        vmcs_writel(HOST_GS_BASE, a);
+
+        vmcs_write16(HOST_TR_SELECTOR, GDT_ENTRY_TSS * 8);
+
+        kvm_get_idt(dt);
+        vmcs_writel(HOST_IDTR_BASE, dt.base);
+
+        vmcs_writel(HOST_RIP, KVM_VMX_RETURN);
+        vmcs_write32(VM_EXIT_MSR_STORE_COUNT, 0);
+        vmcs_write32(VM_EXIT_MSR_LOAD_COUNT, 0);
+        vmcs_write32(VM_ENTRY_MSR_LOAD_COUNT, 0);
+
+        int host_sysenter_cs = (int) host_rdmsrl(MSR_IA32_SYSENTER_CS);
+        vmcs_write32(HOST_IA32_SYSENTER_CS, host_sysenter_cs);
+        a = host_rdmsrl(MSR_IA32_SYSENTER_ESP);
+        vmcs_writel(HOST_IA32_SYSENTER_ESP, a);
+        a = host_rdmsrl(MSR_IA32_SYSENTER_EIP);
+        vmcs_writel(HOST_IA32_SYSENTER_EIP, a);
+
+        if ((vmcs_config.vmexit_ctrl & VM_EXIT_LOAD_IA32_PAT) != 0) {
+            host_pat = host_rdmsrl(MSR_IA32_CR_PAT);
+            vmcs_write64(HOST_IA32_PAT, host_pat);
+        }
+        if ((vmcs_config.vmentry_ctrl & VM_ENTRY_LOAD_IA32_PAT) != 0) {
+            host_pat = host_rdmsrl(MSR_IA32_CR_PAT);
+            // the guest starts with the host's PAT, and arch.pat mirrors the VMCS field
+            vmcs_write64(GUEST_IA32_PAT, host_pat);
+            vmx.arch.pat = (int) host_pat;
+        }
+
+        // only the MSRs this processor has go into the switched list (rdmsr_safe / wrmsr_safe)
+        VmxCpu c = cpu();
+        for (int i = 0; i < NR_VMX_MSR; ++i) {
+            int index = vmx_msr_index[i];
+            int j = vmx.nmsrs;
+            long data;
+            try {
+                data = c.rdmsr(index);
+            } catch (IllegalArgumentException gp) {
+                continue;
+            }
+            try {
+                c.wrmsr(index, data);
+            } catch (IllegalArgumentException gp) {
+                continue;
+            }
+            vmx.guest_msrs[j].index = i;
+            vmx.guest_msrs[j].data = 0;
+            vmx.guest_msrs[j].mask = -1L;
+            ++vmx.nmsrs;
+        }
+
+        vmcs_write32(VM_EXIT_CONTROLS, vmcs_config.vmexit_ctrl);
+
+        vmcs_write32(VM_ENTRY_CONTROLS, vmcs_config.vmentry_ctrl);
+
+        vmcs_writel(CR0_GUEST_HOST_MASK, ~0L);
+        vmcs_writel(CR4_GUEST_HOST_MASK, KVM_GUEST_CR4_MASK);
+
+        tsc_base = vmx.kvm.arch.vm_init_tsc;
+        tsc_this = rdtscll();
+        if (Long.compareUnsigned(tsc_this, vmx.kvm.arch.vm_init_tsc) < 0) tsc_base = tsc_this;
+
+        guest_write_tsc(0, tsc_base);
+
+        return 0;
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 2427)
+    int init_rmode(Kvm kvm) {
+        if (init_rmode_tss(kvm) == 0) return 0;
+        if (init_rmode_identity_map(kvm) == 0) return 0;
+        return 1;
+    }
+
+    /** fx_init (x86.c:4871) is not called: the guest FPU state is not modelled yet. */
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 2436, status = Origin.Status.SIMPLIFIED,
+            note = "no fx_init: the guest FPU state is not modelled yet")
+    int vmx_vcpu_reset(KvmVcpu vcpu) {
+        VcpuVmx vmx = to_vmx(vcpu);
+        long msr;
+        int ret;
+
+        vcpu.arch.regs_avail = ~((1 << VCPU_REGS_RIP) | (1 << VCPU_REGS_RSP));
+        vcpu.kvm.slots_lock.readLock().lock();
+        try {
+            if (init_rmode(vmx.kvm) == 0) {
+                ret = -ENOMEM;
+                return ret;
+            }
+
+            vmx.rmode.vm86_active = 0;
+
+            vmx.soft_vnmi_blocked = 0;
+
+            vmx.arch.regs[VCPU_REGS_RDX] = get_rdx_init_val();
+            x86.kvm_set_cr8(vmx, 0);
+            msr = 0xfee00000L | MSR_IA32_APICBASE_ENABLE;
+            if (x86.kvm_vcpu_is_bsp(vmx)) msr |= MSR_IA32_APICBASE_BSP;
+            x86.kvm_set_apic_base(vmx, msr);
+
+            seg_setup(VCPU_SREG_CS);
+            // vm86 wants CS.base == CS.selector << 4, so the reset CS is f000:0 based at 0xf0000
+            if (x86.kvm_vcpu_is_bsp(vmx)) {
+                vmcs_write16(GUEST_CS_SELECTOR, 0xf000);
+                vmcs_writel(GUEST_CS_BASE, 0x000f0000);
+            } else {
+                vmcs_write16(GUEST_CS_SELECTOR, vmx.arch.sipi_vector << 8);
+                vmcs_writel(GUEST_CS_BASE, (long) vmx.arch.sipi_vector << 12);
+            }
+
+            seg_setup(VCPU_SREG_DS);
+            seg_setup(VCPU_SREG_ES);
+            seg_setup(VCPU_SREG_FS);
+            seg_setup(VCPU_SREG_GS);
+            seg_setup(VCPU_SREG_SS);
+
+            vmcs_write16(GUEST_TR_SELECTOR, 0);
+            vmcs_writel(GUEST_TR_BASE, 0);
+            vmcs_write32(GUEST_TR_LIMIT, 0xffff);
+            vmcs_write32(GUEST_TR_AR_BYTES, 0x008b);
+
+            vmcs_write16(GUEST_LDTR_SELECTOR, 0);
+            vmcs_writel(GUEST_LDTR_BASE, 0);
+            vmcs_write32(GUEST_LDTR_LIMIT, 0xffff);
+            vmcs_write32(GUEST_LDTR_AR_BYTES, 0x00082);
+
+            vmcs_write32(GUEST_SYSENTER_CS, 0);
+            vmcs_writel(GUEST_SYSENTER_ESP, 0);
+            vmcs_writel(GUEST_SYSENTER_EIP, 0);
+
+            vmcs_writel(GUEST_RFLAGS, 0x02);
+            if (x86.kvm_vcpu_is_bsp(vmx)) x86.kvm_rip_write(vcpu, 0xfff0);
+            else x86.kvm_rip_write(vcpu, 0);
+            x86.kvm_register_write(vcpu, VCPU_REGS_RSP, 0);
+
+            vmcs_writel(GUEST_DR7, 0x400);
+
+            vmcs_writel(GUEST_GDTR_BASE, 0);
+            vmcs_write32(GUEST_GDTR_LIMIT, 0xffff);
+
+            vmcs_writel(GUEST_IDTR_BASE, 0);
+            vmcs_write32(GUEST_IDTR_LIMIT, 0xffff);
+
+            vmcs_write32(GUEST_ACTIVITY_STATE, 0);
+            vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, 0);
+            vmcs_write32(GUEST_PENDING_DBG_EXCEPTIONS, 0);
+
+            vmcs_write64(GUEST_IA32_DEBUGCTL, 0);
+
+            setup_msrs(vmx);
+
+            vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, 0);
+
+            if (cpu_has_vmx_tpr_shadow()) {
+                vmcs_write64(VIRTUAL_APIC_PAGE_ADDR, 0);
+                if (vm_need_tpr_shadow(vmx.kvm))
+                    throw new UnsupportedOperationException("vmx.c: VIRTUAL_APIC_PAGE_ADDR needs the in-kernel local APIC (lapic.c), not yet mirrored");
+                vmcs_write32(TPR_THRESHOLD, 0);
+            }
+
+            if (vm_need_virtualize_apic_accesses(vmx.kvm))
+                vmcs_write64(APIC_ACCESS_ADDR, ((Long) vmx.kvm.arch.apic_access_page) << PAGE_SHIFT);
+
+            if (vmx.vpid != 0) vmcs_write16(VIRTUAL_PROCESSOR_ID, vmx.vpid);
+
+            vmx.arch.cr0 = X86_CR0_NW | X86_CR0_CD | X86_CR0_ET;
+            vmx_set_cr0(vmx, vmx.arch.cr0); // into real mode
+            vmx_set_cr4(vmx, 0);
+            vmx_set_efer(vmx, 0);
+            vmx_fpu_activate(vmx);
+            update_exception_bitmap(vmx);
+
+            vpid_sync_vcpu_all(vmx);
+
+            ret = 0;
+
+            // a reset guest starts in valid real-mode state: no emulation needed
+            vmx.emulation_required = false;
+            return ret;
+        } finally {
+            vcpu.kvm.slots_lock.readLock().unlock();
+        }
+    }
+
+    // ---- vmx.c:2555-2700: event injection ----
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 2555)
+    public void enable_irq_window(KvmVcpu vcpu) {
+        int cpu_based_vm_exec_control = vmcs_read32(CPU_BASED_VM_EXEC_CONTROL);
+        cpu_based_vm_exec_control |= CPU_BASED_VIRTUAL_INTR_PENDING;
+        vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, cpu_based_vm_exec_control);
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 2564)
+    public void enable_nmi_window(KvmVcpu vcpu) {
+        if (!cpu_has_virtual_nmis()) {
+            enable_irq_window(vcpu);
+            return;
+        }
+        int cpu_based_vm_exec_control = vmcs_read32(CPU_BASED_VM_EXEC_CONTROL);
+        cpu_based_vm_exec_control |= CPU_BASED_VIRTUAL_NMI_PENDING;
+        vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, cpu_based_vm_exec_control);
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 2578)
+    void vmx_inject_irq(KvmVcpu vcpu) {
+        VcpuVmx vmx = to_vmx(vcpu);
+        int intr;
+        int irq = vcpu.arch.interrupt.nr;
+
+        VmxTrace.trace_kvm_inj_virq(irq);
+
+        ++vcpu.stat.irq_injections;
+        if (vmx.rmode.vm86_active != 0) {
+            vmx.rmode.irq.pending = true;
+            vmx.rmode.irq.vector = irq;
+            vmx.rmode.irq.rip = x86.kvm_rip_read(vcpu);
+            if (vcpu.arch.interrupt.soft) vmx.rmode.irq.rip += vmx.arch.event_exit_inst_len;
+            vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, irq | INTR_TYPE_SOFT_INTR | INTR_INFO_VALID_MASK);
+            vmcs_write32(VM_ENTRY_INSTRUCTION_LEN, 1);
+            x86.kvm_rip_write(vcpu, vmx.rmode.irq.rip - 1);
+            return;
+        }
+        intr = irq | INTR_INFO_VALID_MASK;
+        if (vcpu.arch.interrupt.soft) {
+            intr |= INTR_TYPE_SOFT_INTR;
+            vmcs_write32(VM_ENTRY_INSTRUCTION_LEN, vmx.arch.event_exit_inst_len);
+        } else {
+            intr |= INTR_TYPE_EXT_INTR;
+        }
+        vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, intr);
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 2610)
+    void vmx_inject_nmi(KvmVcpu vcpu) {
+        VcpuVmx vmx = to_vmx(vcpu);
+
+        if (!cpu_has_virtual_nmis()) {
+            // NMI blocking is tracked in software until the next open interrupt window
+            vmx.soft_vnmi_blocked = 1;
+            vmx.vnmi_blocked_time = 0;
+        }
+
+        ++vcpu.stat.nmi_injections;
+        if (vmx.rmode.vm86_active != 0) {
+            vmx.rmode.irq.pending = true;
+            vmx.rmode.irq.vector = NMI_VECTOR;
+            vmx.rmode.irq.rip = x86.kvm_rip_read(vcpu);
+            vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, NMI_VECTOR | INTR_TYPE_SOFT_INTR | INTR_INFO_VALID_MASK);
+            vmcs_write32(VM_ENTRY_INSTRUCTION_LEN, 1);
+            x86.kvm_rip_write(vcpu, vmx.rmode.irq.rip - 1);
+            return;
+        }
+        vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, INTR_TYPE_NMI_INTR | INTR_INFO_VALID_MASK | NMI_VECTOR);
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 2643)
+    int vmx_nmi_allowed(KvmVcpu vcpu) {
+        if (!cpu_has_virtual_nmis() && to_vmx(vcpu).soft_vnmi_blocked != 0) return 0;
+
+        return (vmcs_read32(GUEST_INTERRUPTIBILITY_INFO)
+                & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS | GUEST_INTR_STATE_NMI)) == 0 ? 1 : 0;
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 2653)
+    boolean vmx_get_nmi_mask(KvmVcpu vcpu) {
+        if (!cpu_has_virtual_nmis()) return to_vmx(vcpu).soft_vnmi_blocked != 0;
+        return (vmcs_read32(GUEST_INTERRUPTIBILITY_INFO) & GUEST_INTR_STATE_NMI) != 0;
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 2662)
+    void vmx_set_nmi_mask(KvmVcpu vcpu, boolean masked) {
+        VcpuVmx vmx = to_vmx(vcpu);
+
+        if (!cpu_has_virtual_nmis()) {
+            if ((vmx.soft_vnmi_blocked != 0) != masked) {
+                vmx.soft_vnmi_blocked = masked ? 1 : 0;
+                vmx.vnmi_blocked_time = 0;
+            }
+        } else {
+            if (masked) vmcs_set_bits(GUEST_INTERRUPTIBILITY_INFO, GUEST_INTR_STATE_NMI);
+            else vmcs_clear_bits(GUEST_INTERRUPTIBILITY_INFO, GUEST_INTR_STATE_NMI);
+        }
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 2681)
+    int vmx_interrupt_allowed(KvmVcpu vcpu) {
+        return (vmcs_readl(GUEST_RFLAGS) & X86_EFLAGS_IF) != 0
+                && (vmcs_read32(GUEST_INTERRUPTIBILITY_INFO) & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS)) == 0
+                ? 1 : 0;
+    }
+
+    /** The three pages of the vm86 TSS become a private memslot at the address userspace chose. */
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 2688)
+    int vmx_set_tss_addr(Kvm kvm, int addr) {
+        KvmUserspaceMemoryRegion tss_mem = new KvmUserspaceMemoryRegion();
+        tss_mem.slot = TSS_PRIVATE_MEMSLOT;
+        tss_mem.guest_phys_addr = addr & 0xffffffffL;
+        tss_mem.memory_size = PAGE_SIZE * 3;
+        tss_mem.flags = 0;
+
+        int ret = kvm_main.kvm_set_memory_region(kvm, tss_mem, 0);
+        if (ret != 0) return ret;
+        kvm.arch.tss_addr = addr;
+        return 0;
+    }
 }
