@@ -2272,4 +2272,678 @@ public final class Vmx /* implements KvmX86Ops: completed below */ {
         kvm.arch.tss_addr = addr;
         return 0;
     }
+
+    // ---- functions of kvm.ko that vmx.c calls and this project does not mirror yet ----
+    // Each stands where the C calls it and throws, so the exit that needs it fails loudly and says why.
+
+    private static UnsupportedOperationException missing(String handler, String function) {
+        return new UnsupportedOperationException("vmx.c: " + handler + " needs " + function + ", not yet mirrored");
+    }
+
+    private static void kvm_emulate_cpuid(KvmVcpu vcpu) { throw missing("handle_cpuid", "kvm_emulate_cpuid (x86.c:3682)"); }
+
+    private static int kvm_emulate_hypercall(KvmVcpu vcpu) { throw missing("handle_vmcall", "kvm_emulate_hypercall (x86.c:3468)"); }
+
+    private static int kvm_task_switch(KvmVcpu vcpu, int tss_selector, int reason) {
+        throw missing("handle_task_switch", "kvm_task_switch (x86.c:4571)");
+    }
+
+    private static void kvm_vcpu_on_spin(KvmVcpu vcpu) { throw missing("handle_pause", "kvm_vcpu_on_spin (kvm_main.c:1119)"); }
+
+    private static int kvm_mmu_get_spte_hierarchy(KvmVcpu vcpu, long gpa, long[] sptes) {
+        throw missing("handle_ept_misconfig", "kvm_mmu_get_spte_hierarchy (mmu.c:3157)");
+    }
+
+    private static void kvm_mmu_unprotect_page_virt(KvmVcpu vcpu, long gva) {
+        throw missing("handle_exception", "kvm_mmu_unprotect_page_virt (mmu.c:2745)");
+    }
+
+    private static boolean kvm_require_cpl(KvmVcpu vcpu, int required_cpl) {
+        throw missing("handle_dr", "kvm_require_cpl (x86.c:316)");
+    }
+
+    private static void kvm_report_emulation_failure(KvmVcpu vcpu, String context) {
+        throw missing("handle_invalid_guest_state", "kvm_report_emulation_failure (x86.c:2979)");
+    }
+
+    // ---- vmx.c:2705-3450: the exit handlers ----
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 2705)
+    int handle_rmode_exception(KvmVcpu vcpu, int vec, int err_code) {
+        // an address-size prefix faults with #GP/#SS(0) in vm86: emulate the instruction instead
+        if ((vec == GP_VECTOR || vec == SS_VECTOR) && err_code == 0)
+            if (x86.emulate_instruction(vcpu, 0, 0, 0) == EMULATE_DONE) return 1;
+        // other exceptions that exist in real mode go back to the guest
+        switch (vec) {
+            case DB_VECTOR:
+                if ((vcpu.guest_debug & (KVM_GUESTDBG_SINGLESTEP | KVM_GUESTDBG_USE_HW_BP)) != 0) return 0;
+                x86.kvm_queue_exception(vcpu, vec);
+                return 1;
+            case BP_VECTOR:
+                // userspace may reinject #BP, and needs the instruction length for it
+                to_vmx(vcpu).arch.event_exit_inst_len = vmcs_read32(VM_EXIT_INSTRUCTION_LEN);
+                if ((vcpu.guest_debug & KVM_GUESTDBG_USE_SW_BP) != 0) return 0;
+                // fall through
+            case DE_VECTOR:
+            case OF_VECTOR:
+            case BR_VECTOR:
+            case UD_VECTOR:
+            case DF_VECTOR:
+            case SS_VECTOR:
+            case GP_VECTOR:
+            case MF_VECTOR:
+                x86.kvm_queue_exception(vcpu, vec);
+                return 1;
+            default:
+                break;
+        }
+        return 0;
+    }
+
+    /** The C hands the machine check to the host's do_machine_check; a Java host has no MCE handler. */
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 2758, status = Origin.Status.SIMPLIFIED,
+            note = "no host machine-check handler to call")
+    void kvm_machine_check() { }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 2770)
+    int handle_machine_check(KvmVcpu vcpu) {
+        // vmx_complete_interrupts already passed it to the host
+        return 1;
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 2776, status = Origin.Status.SIMPLIFIED,
+            note = "kvm_vcpu_arch.halt_request is not mirrored (only the emulator sets it)")
+    int handle_exception(KvmVcpu vcpu) {
+        VcpuVmx vmx = to_vmx(vcpu);
+        var kvm_run = vcpu.run;
+        int intr_info, ex_no, error_code;
+        long cr2, rip, dr6;
+        int vect_info;
+        int er;
+
+        vect_info = vmx.idt_vectoring_info;
+        intr_info = vmcs_read32(VM_EXIT_INTR_INFO);
+
+        if (is_machine_check(intr_info)) return handle_machine_check(vcpu);
+
+        if ((vect_info & VECTORING_INFO_VALID_MASK) != 0 && !is_page_fault(intr_info)) {
+            // an exception while delivering an event: nothing here can sort that out
+            vcpu.run.exit_reason(KVM_EXIT_INTERNAL_ERROR);
+            vcpu.run.internal.suberror(KVM_INTERNAL_ERROR_SIMUL_EX);
+            vcpu.run.internal.ndata(2);
+            vcpu.run.internal.data(0, vect_info & 0xffffffffL);
+            vcpu.run.internal.data(1, intr_info & 0xffffffffL);
+            return 0;
+        }
+
+        if ((intr_info & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_NMI_INTR) return 1; // handled in vmx_vcpu_run
+
+        if (is_no_device(intr_info)) {
+            vmx_fpu_activate(vcpu);
+            return 1;
+        }
+
+        if (is_invalid_opcode(intr_info)) {
+            er = x86.emulate_instruction(vcpu, 0, 0, EMULTYPE_TRAP_UD);
+            if (er != EMULATE_DONE) x86.kvm_queue_exception(vcpu, UD_VECTOR);
+            return 1;
+        }
+
+        error_code = 0;
+        rip = x86.kvm_rip_read(vcpu);
+        if ((intr_info & INTR_INFO_DELIVER_CODE_MASK) != 0) error_code = vmcs_read32(VM_EXIT_INTR_ERROR_CODE);
+        if (is_page_fault(intr_info)) {
+            // with EPT the guest's own page faults never exit
+            if (enable_ept != 0) throw new IllegalStateException("BUG: #PF exit with EPT enabled");
+            cr2 = vmcs_readl(EXIT_QUALIFICATION);
+            KvmTrace.trace_kvm_page_fault(cr2, error_code);
+
+            if (x86.kvm_event_needs_reinjection(vcpu)) kvm_mmu_unprotect_page_virt(vcpu, cr2);
+            return mmu.kvm_mmu_page_fault(vcpu, cr2, error_code);
+        }
+
+        if (vmx.rmode.vm86_active != 0 && handle_rmode_exception(vcpu, intr_info & INTR_INFO_VECTOR_MASK, error_code) != 0) {
+            // the C finishes an emulated HLT here (arch.halt_request), which only emulate.c can request
+            return 1;
+        }
+
+        ex_no = intr_info & INTR_INFO_VECTOR_MASK;
+        switch (ex_no) {
+            case DB_VECTOR:
+                dr6 = vmcs_readl(EXIT_QUALIFICATION);
+                if ((vcpu.guest_debug & (KVM_GUESTDBG_SINGLESTEP | KVM_GUESTDBG_USE_HW_BP)) == 0) {
+                    vcpu.arch.dr6 = dr6 | DR6_FIXED_1;
+                    x86.kvm_queue_exception(vcpu, DB_VECTOR);
+                    return 1;
+                }
+                kvm_run.debug.dr6(dr6 | DR6_FIXED_1);
+                kvm_run.debug.dr7(vmcs_readl(GUEST_DR7));
+                // fall through
+            case BP_VECTOR:
+                // userspace may reinject #BP while debugging, so it needs the length too
+                vmx.arch.event_exit_inst_len = vmcs_read32(VM_EXIT_INSTRUCTION_LEN);
+                kvm_run.exit_reason(KVM_EXIT_DEBUG);
+                kvm_run.debug.pc(vmcs_readl(GUEST_CS_BASE) + rip);
+                kvm_run.debug.exception(ex_no);
+                break;
+            default:
+                kvm_run.exit_reason(KVM_EXIT_EXCEPTION);
+                kvm_run.ex.exception(ex_no);
+                kvm_run.ex.error_code(error_code);
+                break;
+        }
+        return 0;
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 2876)
+    int handle_external_interrupt(KvmVcpu vcpu) {
+        ++vcpu.stat.irq_exits;
+        return 1;
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 2882)
+    int handle_triple_fault(KvmVcpu vcpu) {
+        vcpu.run.exit_reason(KVM_EXIT_SHUTDOWN);
+        return 0;
+    }
+
+    /** Exit qualification (SDM table 27-5): size-1 in bits 2:0, IN in bit 3, string in bit 4, port in 31:16. */
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 2888)
+    int handle_io(KvmVcpu vcpu) {
+        long exit_qualification;
+        int size, in;
+        boolean string;
+        int port;
+
+        ++vcpu.stat.io_exits;
+        exit_qualification = vmcs_readl(EXIT_QUALIFICATION);
+        string = (exit_qualification & 16) != 0;
+
+        if (string) {
+            if (x86.emulate_instruction(vcpu, 0, 0, 0) == EMULATE_DO_MMIO) return 0;
+            return 1;
+        }
+
+        size = (int) (exit_qualification & 7) + 1;
+        in = (exit_qualification & 8) != 0 ? 1 : 0;
+        port = (int) ((exit_qualification >>> 16) & 0xffff);
+
+        skip_emulated_instruction(vcpu);
+        return x86.kvm_emulate_pio(vcpu, in, size, port);
+    }
+
+    /** VMCALL: 0f 01 c1. */
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 2913)
+    void vmx_patch_hypercall(KvmVcpu vcpu, byte[] hypercall) {
+        hypercall[0] = 0x0f;
+        hypercall[1] = 0x01;
+        hypercall[2] = (byte) 0xc1;
+    }
+
+    /** Exit qualification (SDM table 27-3): CR in 3:0, access type in 5:4, GPR in 11:8, LMSW data in 31:16. */
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 2923)
+    int handle_cr(KvmVcpu vcpu) {
+        long exit_qualification, val;
+        int cr, reg;
+
+        exit_qualification = vmcs_readl(EXIT_QUALIFICATION);
+        cr = (int) (exit_qualification & 15);
+        reg = (int) ((exit_qualification >> 8) & 15);
+        switch ((int) ((exit_qualification >> 4) & 3)) {
+            case 0: // mov to cr
+                val = x86.kvm_register_read(vcpu, reg);
+                VmxTrace.trace_kvm_cr_write(cr, val);
+                switch (cr) {
+                    case 0:
+                        x86.kvm_set_cr0(vcpu, val);
+                        skip_emulated_instruction(vcpu);
+                        return 1;
+                    case 3:
+                        x86.kvm_set_cr3(vcpu, val);
+                        skip_emulated_instruction(vcpu);
+                        return 1;
+                    case 4:
+                        x86.kvm_set_cr4(vcpu, val);
+                        skip_emulated_instruction(vcpu);
+                        return 1;
+                    case 8: {
+                        int cr8_prev = (int) (x86.kvm_get_cr8(vcpu) & 0xff);
+                        int cr8 = (int) (x86.kvm_register_read(vcpu, reg) & 0xff);
+                        x86.kvm_set_cr8(vcpu, cr8);
+                        skip_emulated_instruction(vcpu);
+                        if (irqchip_in_kernel(vcpu.kvm)) return 1;
+                        if (cr8_prev <= cr8) return 1;
+                        // a lowered TPR may unmask an interrupt userspace holds
+                        vcpu.run.exit_reason(KVM_EXIT_SET_TPR);
+                        return 0;
+                    }
+                    default:
+                        break;
+                }
+                break;
+            case 2: // clts
+                vmx_fpu_deactivate(vcpu);
+                vcpu.arch.cr0 &= ~X86_CR0_TS;
+                vmcs_writel(CR0_READ_SHADOW, vcpu.arch.cr0);
+                vmx_fpu_activate(vcpu);
+                skip_emulated_instruction(vcpu);
+                return 1;
+            case 1: // mov from cr
+                switch (cr) {
+                    case 3:
+                        x86.kvm_register_write(vcpu, reg, vcpu.arch.cr3);
+                        VmxTrace.trace_kvm_cr_read(cr, vcpu.arch.cr3);
+                        skip_emulated_instruction(vcpu);
+                        return 1;
+                    case 8:
+                        val = x86.kvm_get_cr8(vcpu);
+                        x86.kvm_register_write(vcpu, reg, val);
+                        VmxTrace.trace_kvm_cr_read(cr, val);
+                        skip_emulated_instruction(vcpu);
+                        return 1;
+                    default:
+                        break;
+                }
+                break;
+            case 3: // lmsw
+                x86.kvm_lmsw(vcpu, (exit_qualification >> LMSW_SOURCE_DATA_SHIFT) & 0x0f);
+                skip_emulated_instruction(vcpu);
+                return 1;
+            default:
+                break;
+        }
+        vcpu.run.exit_reason(0);
+        System.err.printf("kvm: unhandled control register: op %d cr %d%n", (int) (exit_qualification >> 4) & 3, cr);
+        return 0;
+    }
+
+    /** Exit qualification (SDM table 27-4): DR in 2:0, direction in bit 4, GPR in 11:8. */
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 2999, status = Origin.Status.SIMPLIFIED,
+            note = "needs kvm_require_cpl (not mirrored); kvm_vcpu_arch.eff_db and switch_db_regs are not mirrored")
+    int handle_dr(KvmVcpu vcpu) {
+        long exit_qualification, val;
+        int dr, reg;
+
+        if (!kvm_require_cpl(vcpu, 0)) return 1;
+        dr = (int) vmcs_readl(GUEST_DR7);
+        if ((dr & DR7_GD) != 0) {
+            // the exit wins over the #DB that DR7.GD asks for, so the #DB is made here
+            if ((vcpu.guest_debug & KVM_GUESTDBG_USE_HW_BP) != 0) {
+                vcpu.run.debug.dr6(vcpu.arch.dr6);
+                vcpu.run.debug.dr7(dr);
+                vcpu.run.debug.pc(vmcs_readl(GUEST_CS_BASE) + vmcs_readl(GUEST_RIP));
+                vcpu.run.debug.exception(DB_VECTOR);
+                vcpu.run.exit_reason(KVM_EXIT_DEBUG);
+                return 0;
+            } else {
+                vcpu.arch.dr7 &= ~DR7_GD;
+                vcpu.arch.dr6 |= DR6_BD;
+                vmcs_writel(GUEST_DR7, vcpu.arch.dr7);
+                x86.kvm_queue_exception(vcpu, DB_VECTOR);
+                return 1;
+            }
+        }
+
+        exit_qualification = vmcs_readl(EXIT_QUALIFICATION);
+        dr = (int) (exit_qualification & DEBUG_REG_ACCESS_NUM);
+        reg = DEBUG_REG_ACCESS_REG(exit_qualification);
+        if ((exit_qualification & TYPE_MOV_FROM_DR) != 0) {
+            switch (dr) {
+                case 0: case 1: case 2: case 3:
+                    val = vcpu.arch.db[dr];
+                    break;
+                case 6:
+                    val = vcpu.arch.dr6;
+                    break;
+                case 7:
+                    val = vcpu.arch.dr7;
+                    break;
+                default:
+                    val = 0;
+            }
+            x86.kvm_register_write(vcpu, reg, val);
+        } else {
+            val = vcpu.arch.regs[reg];
+            switch (dr) {
+                case 0: case 1: case 2: case 3:
+                    vcpu.arch.db[dr] = val;
+                    break;
+                case 4: case 5:
+                    if ((vcpu.arch.cr4 & X86_CR4_DE) != 0) x86.kvm_queue_exception(vcpu, UD_VECTOR);
+                    break;
+                case 6:
+                    if ((val & 0xffffffff00000000L) != 0) {
+                        x86.kvm_queue_exception(vcpu, GP_VECTOR);
+                        break;
+                    }
+                    vcpu.arch.dr6 = (val & DR6_VOLATILE) | DR6_FIXED_1;
+                    break;
+                case 7:
+                    if ((val & 0xffffffff00000000L) != 0) {
+                        x86.kvm_queue_exception(vcpu, GP_VECTOR);
+                        break;
+                    }
+                    vcpu.arch.dr7 = (val & DR7_VOLATILE) | DR7_FIXED_1;
+                    if ((vcpu.guest_debug & KVM_GUESTDBG_USE_HW_BP) == 0) vmcs_writel(GUEST_DR7, vcpu.arch.dr7);
+                    break;
+                default:
+                    break;
+            }
+        }
+        skip_emulated_instruction(vcpu);
+        return 1;
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 3087, status = Origin.Status.SIMPLIFIED,
+            note = "throws: kvm_emulate_cpuid is not mirrored yet")
+    int handle_cpuid(KvmVcpu vcpu) {
+        kvm_emulate_cpuid(vcpu);
+        return 1;
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 3093)
+    int handle_rdmsr(KvmVcpu vcpu) {
+        int ecx = (int) vcpu.arch.regs[VCPU_REGS_RCX];
+        long[] data = new long[1];
+
+        if (vmx_get_msr(vcpu, ecx, data) != 0) {
+            x86.kvm_inject_gp(vcpu, 0);
+            return 1;
+        }
+
+        VmxTrace.trace_kvm_msr_read(ecx, data[0]);
+
+        vcpu.arch.regs[VCPU_REGS_RAX] = data[0] & 0xffffffffL;
+        vcpu.arch.regs[VCPU_REGS_RDX] = (data[0] >>> 32) & 0xffffffffL;
+        skip_emulated_instruction(vcpu);
+        return 1;
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 3112)
+    int handle_wrmsr(KvmVcpu vcpu) {
+        int ecx = (int) vcpu.arch.regs[VCPU_REGS_RCX];
+        long data = (vcpu.arch.regs[VCPU_REGS_RAX] & 0xffffffffL) | ((vcpu.arch.regs[VCPU_REGS_RDX] & 0xffffffffL) << 32);
+
+        VmxTrace.trace_kvm_msr_write(ecx, data);
+
+        if (vmx_set_msr(vcpu, ecx, data) != 0) {
+            x86.kvm_inject_gp(vcpu, 0);
+            return 1;
+        }
+
+        skip_emulated_instruction(vcpu);
+        return 1;
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 3129)
+    int handle_tpr_below_threshold(KvmVcpu vcpu) { return 1; }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 3134)
+    int handle_interrupt_window(KvmVcpu vcpu) {
+        int cpu_based_vm_exec_control = vmcs_read32(CPU_BASED_VM_EXEC_CONTROL);
+        cpu_based_vm_exec_control &= ~CPU_BASED_VIRTUAL_INTR_PENDING;
+        vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, cpu_based_vm_exec_control);
+
+        ++vcpu.stat.irq_window_exits;
+
+        // userspace waiting to inject gets control back at once
+        if (!irqchip_in_kernel(vcpu.kvm) && vcpu.run.request_interrupt_window() != 0 && !kvm_cpu_has_interrupt(vcpu)) {
+            vcpu.run.exit_reason(KVM_EXIT_IRQ_WINDOW_OPEN);
+            return 0;
+        }
+        return 1;
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 3158)
+    int handle_halt(KvmVcpu vcpu) {
+        skip_emulated_instruction(vcpu);
+        return x86.kvm_emulate_halt(vcpu);
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 3164, status = Origin.Status.SIMPLIFIED,
+            note = "throws: kvm_emulate_hypercall is not mirrored yet")
+    int handle_vmcall(KvmVcpu vcpu) {
+        skip_emulated_instruction(vcpu);
+        kvm_emulate_hypercall(vcpu);
+        return 1;
+    }
+
+    /** The guest gets no nested VMX: every VMX instruction is #UD. */
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 3171)
+    int handle_vmx_insn(KvmVcpu vcpu) {
+        x86.kvm_queue_exception(vcpu, UD_VECTOR);
+        return 1;
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 3177)
+    int handle_invlpg(KvmVcpu vcpu) {
+        long exit_qualification = vmcs_readl(EXIT_QUALIFICATION);
+        mmu.kvm_mmu_invlpg(vcpu, exit_qualification);
+        skip_emulated_instruction(vcpu);
+        return 1;
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 3186)
+    int handle_wbinvd(KvmVcpu vcpu) {
+        skip_emulated_instruction(vcpu);
+        // nothing to flush without pass-through devices
+        return 1;
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 3193)
+    int handle_apic_access(KvmVcpu vcpu) {
+        long exit_qualification = vmcs_readl(EXIT_QUALIFICATION);
+        long offset = exit_qualification & 0xfffL;
+
+        int er = x86.emulate_instruction(vcpu, 0, 0, 0);
+
+        if (er != EMULATE_DONE) {
+            System.err.printf("Fail to handle apic access vmexit! Offset is 0x%x%n", offset);
+            return -ENOEXEC;
+        }
+        return 1;
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 3213, status = Origin.Status.SIMPLIFIED,
+            note = "throws: kvm_task_switch is not mirrored yet")
+    int handle_task_switch(KvmVcpu vcpu) {
+        VcpuVmx vmx = to_vmx(vcpu);
+        long exit_qualification;
+        int tss_selector;
+        int reason, type;
+        boolean idt_v;
+
+        idt_v = (vmx.idt_vectoring_info & VECTORING_INFO_VALID_MASK) != 0;
+        type = vmx.idt_vectoring_info & VECTORING_INFO_TYPE_MASK;
+
+        exit_qualification = vmcs_readl(EXIT_QUALIFICATION);
+
+        reason = (int) ((exit_qualification & 0xffffffffL) >>> 30);
+        if (reason == TASK_SWITCH_GATE && idt_v) {
+            // the event that went through the task gate is delivered by the switch: drop its requeue
+            switch (type) {
+                case INTR_TYPE_NMI_INTR:
+                    vcpu.arch.nmi_injected = false;
+                    if (cpu_has_virtual_nmis()) vmcs_set_bits(GUEST_INTERRUPTIBILITY_INFO, GUEST_INTR_STATE_NMI);
+                    break;
+                case INTR_TYPE_EXT_INTR:
+                case INTR_TYPE_SOFT_INTR:
+                    x86.kvm_clear_interrupt_queue(vcpu);
+                    break;
+                case INTR_TYPE_HARD_EXCEPTION:
+                case INTR_TYPE_SOFT_EXCEPTION:
+                    x86.kvm_clear_exception_queue(vcpu);
+                    break;
+                default:
+                    break;
+            }
+        }
+        tss_selector = (int) (exit_qualification & 0xffff);
+
+        if (!idt_v || (type != INTR_TYPE_HARD_EXCEPTION && type != INTR_TYPE_EXT_INTR && type != INTR_TYPE_NMI_INTR))
+            skip_emulated_instruction(vcpu);
+
+        if (kvm_task_switch(vcpu, tss_selector, reason) == 0) return 0;
+
+        // the new task starts with its local breakpoints disabled
+        vmcs_writel(GUEST_DR7, vmcs_readl(GUEST_DR7) & ~55L);
+
+        return 1;
+    }
+
+    /** Exit qualification (SDM table 27-7): bit 6 GPA beyond the guest address width, bits 8:7 linear-address validity. */
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 3267)
+    int handle_ept_violation(KvmVcpu vcpu) {
+        long exit_qualification;
+        long gpa;
+        int gla_validity;
+
+        exit_qualification = vmcs_readl(EXIT_QUALIFICATION);
+
+        if ((exit_qualification & (1 << 6)) != 0) {
+            System.err.println("EPT: GPA exceeds GAW!");
+            return -EINVAL;
+        }
+
+        gla_validity = (int) ((exit_qualification >> 7) & 0x3);
+        if (gla_validity != 0x3 && gla_validity != 0x1 && gla_validity != 0) {
+            System.err.println("EPT: Handling EPT violation failed!");
+            System.err.printf("EPT: GPA: 0x%x, GVA: 0x%x%n", vmcs_read64(GUEST_PHYSICAL_ADDRESS), vmcs_readl(GUEST_LINEAR_ADDRESS));
+            System.err.printf("EPT: Exit qualification is 0x%x%n", exit_qualification);
+            vcpu.run.exit_reason(KVM_EXIT_UNKNOWN);
+            vcpu.run.hw.hardware_exit_reason(EXIT_REASON_EPT_VIOLATION);
+            return 0;
+        }
+
+        gpa = vmcs_read64(GUEST_PHYSICAL_ADDRESS);
+        KvmTrace.trace_kvm_page_fault(gpa, (int) exit_qualification);
+        return mmu.kvm_mmu_page_fault(vcpu, gpa & PAGE_MASK, 0);
+    }
+
+    /** boot_cpu_data.x86_phys_bits: CPUID.80000008H:EAX[7:0] of the boot processor. */
+    private int x86_phys_bits() {
+        int[] r = new int[4];
+        platform.cpu(0).cpuid(0x80000008, 0, r);
+        int bits = r[0] & 0xff;
+        return bits != 0 ? bits : 36;
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 3298)
+    long ept_rsvd_mask(long spte, int level) {
+        long mask = 0;
+
+        for (int i = 51; i > x86_phys_bits(); i--) mask |= 1L << i;
+
+        if (level > 2) {
+            mask |= 0xf8; // bits 7:3
+        } else if (level == 2) {
+            if ((spte & (1L << 7)) != 0) mask |= 0x1ff000; // a 2 MiB page: bits 20:12
+            else mask |= 0x78; // bits 6:3
+        }
+        return mask;
+    }
+
+    private static void WARN_ON(boolean cond, String what) {
+        if (cond) System.err.println("WARNING: ept_misconfig_inspect_spte: " + what);
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 3321)
+    void ept_misconfig_inspect_spte(KvmVcpu vcpu, long spte, int level) {
+        System.err.printf("ept_misconfig_inspect_spte: spte 0x%x level %d%n", spte, level);
+
+        WARN_ON((spte & 0x7) == 0x2, "write-only");
+        WARN_ON((spte & 0x7) == 0x6, "write/execute");
+        if (!cpu_has_vmx_ept_execute_only()) WARN_ON((spte & 0x7) == 0x4, "execute-only unsupported");
+
+        if ((spte & 0x7) != 0) {
+            long rsvd_bits = spte & ept_rsvd_mask(spte, level);
+            if (rsvd_bits != 0) {
+                System.err.printf("ept_misconfig_inspect_spte: rsvd_bits = 0x%x%n", rsvd_bits);
+                WARN_ON(true, "reserved bits set");
+            }
+            if (level == 1 || (level == 2 && (spte & (1L << 7)) != 0)) {
+                long ept_mem_type = (spte & 0x38) >> 3;
+                if (ept_mem_type == 2 || ept_mem_type == 3 || ept_mem_type == 7) {
+                    System.err.printf("ept_misconfig_inspect_spte: ept_mem_type=0x%x%n", ept_mem_type);
+                    WARN_ON(true, "bad memory type");
+                }
+            }
+        }
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 3359, status = Origin.Status.SIMPLIFIED,
+            note = "throws: kvm_mmu_get_spte_hierarchy is not mirrored yet")
+    int handle_ept_misconfig(KvmVcpu vcpu) {
+        long[] sptes = new long[4];
+        int nr_sptes;
+        long gpa;
+
+        gpa = vmcs_read64(GUEST_PHYSICAL_ADDRESS);
+
+        System.err.println("EPT: Misconfiguration.");
+        System.err.printf("EPT: GPA: 0x%x%n", gpa);
+
+        nr_sptes = kvm_mmu_get_spte_hierarchy(vcpu, gpa, sptes);
+
+        for (int i = PT64_ROOT_LEVEL; i > PT64_ROOT_LEVEL - nr_sptes; --i)
+            ept_misconfig_inspect_spte(vcpu, sptes[i - 1], i);
+
+        vcpu.run.exit_reason(KVM_EXIT_UNKNOWN);
+        vcpu.run.hw.hardware_exit_reason(EXIT_REASON_EPT_MISCONFIG);
+
+        return 0;
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 3381)
+    int handle_nmi_window(KvmVcpu vcpu) {
+        int cpu_based_vm_exec_control = vmcs_read32(CPU_BASED_VM_EXEC_CONTROL);
+        cpu_based_vm_exec_control &= ~CPU_BASED_VIRTUAL_NMI_PENDING;
+        vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, cpu_based_vm_exec_control);
+        ++vcpu.stat.nmi_window_exits;
+
+        return 1;
+    }
+
+    /** need_resched/schedule become Thread.yield; signal_pending is the vCPU's stop request. */
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 3394)
+    int handle_invalid_guest_state(KvmVcpu vcpu) {
+        VcpuVmx vmx = to_vmx(vcpu);
+        int err;
+        int ret = 1;
+
+        while (!guest_state_valid(vcpu)) {
+            err = x86.emulate_instruction(vcpu, 0, 0, 0);
+
+            if (err == EMULATE_DO_MMIO) return 0;
+
+            if (err != EMULATE_DONE) {
+                kvm_report_emulation_failure(vcpu, "emulation failure");
+                vcpu.run.exit_reason(KVM_EXIT_INTERNAL_ERROR);
+                vcpu.run.internal.suberror(KVM_INTERNAL_ERROR_EMULATION);
+                vcpu.run.internal.ndata(0);
+                return 0;
+            }
+
+            if (vcpu.signal_pending) return ret;
+            Thread.yield();
+        }
+
+        vmx.emulation_required = false;
+        return ret;
+    }
+
+    /** Pause-loop exiting: the vCPU spins on a lock, so let another run. */
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 3432, status = Origin.Status.SIMPLIFIED,
+            note = "throws: kvm_vcpu_on_spin is not mirrored yet")
+    int handle_pause(KvmVcpu vcpu) {
+        skip_emulated_instruction(vcpu);
+        kvm_vcpu_on_spin(vcpu);
+        return 1;
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 3440)
+    int handle_invalid_op(KvmVcpu vcpu) {
+        x86.kvm_queue_exception(vcpu, UD_VECTOR);
+        return 1;
+    }
 }

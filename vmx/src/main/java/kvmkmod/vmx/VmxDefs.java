@@ -90,6 +90,9 @@ public final class VmxDefs {
     public static final int __KERNEL_CS = GDT_ENTRY_KERNEL_CS * 8, __KERNEL_DS = GDT_ENTRY_KERNEL_DS * 8,
             __USER_DS = GDT_ENTRY_DEFAULT_USER_DS * 8 + 3;
 
+    /** asm-generic/errno-base.h: handle_apic_access's result; {@link kvmkmod.include.Errno} has no ENOEXEC. */
+    public static final int ENOEXEC = 8;
+
     // vmx.c's own defines
     /** vmx.c:64: the RFLAGS bits the guest owns while it runs in vm86 for real mode. */
     public static final long RMODE_GUEST_OWNED_EFLAGS_BITS = ~(X86_EFLAGS_IOPL | X86_EFLAGS_VM);
