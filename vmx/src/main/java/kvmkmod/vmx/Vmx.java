@@ -47,7 +47,7 @@ import static kvmkmod.x86.X86.*;
  * counterpart in a JVM: the few host values the VMCS needs come from {@link #read_cr0()} and its
  * neighbours, which describe a fixed x86_64 host kernel.
  */
-public final class Vmx /* implements KvmX86Ops: completed below */ {
+public final class Vmx implements KvmX86Ops {
     // ---- kvm.ko, which this module links against ----
     final KvmMain kvm_main;
     final X86 x86;
@@ -184,7 +184,7 @@ public final class Vmx /* implements KvmX86Ops: completed below */ {
         this.current_vmcs = new HostMemory.Region[n];
         for (int i = 0; i < n; i++) vcpus_on_cpu.add(new ArrayList<>());
 
-        // kvm_vmx_exit_handlers[] is filled by its section below (C order)
+        init_kvm_vmx_exit_handlers();
     }
 
     // ---- the host kernel and processor as vmx.c sees them ----
@@ -2945,5 +2945,524 @@ public final class Vmx /* implements KvmX86Ops: completed below */ {
     int handle_invalid_op(KvmVcpu vcpu) {
         x86.kvm_queue_exception(vcpu, UD_VECTOR);
         return 1;
+    }
+
+    // ---- vmx.c:3451-3835: dispatch, completion of events, the VM entry itself ----
+
+    /** kvm_vmx_exit_handlers[] (vmx.c:3451-3485), slot by slot in the C's order. */
+    private void init_kvm_vmx_exit_handlers() {
+        kvm_vmx_exit_handlers[EXIT_REASON_EXCEPTION_NMI] = this::handle_exception;
+        kvm_vmx_exit_handlers[EXIT_REASON_EXTERNAL_INTERRUPT] = this::handle_external_interrupt;
+        kvm_vmx_exit_handlers[EXIT_REASON_TRIPLE_FAULT] = this::handle_triple_fault;
+        kvm_vmx_exit_handlers[EXIT_REASON_NMI_WINDOW] = this::handle_nmi_window;
+        kvm_vmx_exit_handlers[EXIT_REASON_IO_INSTRUCTION] = this::handle_io;
+        kvm_vmx_exit_handlers[EXIT_REASON_CR_ACCESS] = this::handle_cr;
+        kvm_vmx_exit_handlers[EXIT_REASON_DR_ACCESS] = this::handle_dr;
+        kvm_vmx_exit_handlers[EXIT_REASON_CPUID] = this::handle_cpuid;
+        kvm_vmx_exit_handlers[EXIT_REASON_MSR_READ] = this::handle_rdmsr;
+        kvm_vmx_exit_handlers[EXIT_REASON_MSR_WRITE] = this::handle_wrmsr;
+        kvm_vmx_exit_handlers[EXIT_REASON_PENDING_INTERRUPT] = this::handle_interrupt_window;
+        kvm_vmx_exit_handlers[EXIT_REASON_HLT] = this::handle_halt;
+        kvm_vmx_exit_handlers[EXIT_REASON_INVLPG] = this::handle_invlpg;
+        kvm_vmx_exit_handlers[EXIT_REASON_VMCALL] = this::handle_vmcall;
+        kvm_vmx_exit_handlers[EXIT_REASON_VMCLEAR] = this::handle_vmx_insn;
+        kvm_vmx_exit_handlers[EXIT_REASON_VMLAUNCH] = this::handle_vmx_insn;
+        kvm_vmx_exit_handlers[EXIT_REASON_VMPTRLD] = this::handle_vmx_insn;
+        kvm_vmx_exit_handlers[EXIT_REASON_VMPTRST] = this::handle_vmx_insn;
+        kvm_vmx_exit_handlers[EXIT_REASON_VMREAD] = this::handle_vmx_insn;
+        kvm_vmx_exit_handlers[EXIT_REASON_VMRESUME] = this::handle_vmx_insn;
+        kvm_vmx_exit_handlers[EXIT_REASON_VMWRITE] = this::handle_vmx_insn;
+        kvm_vmx_exit_handlers[EXIT_REASON_VMOFF] = this::handle_vmx_insn;
+        kvm_vmx_exit_handlers[EXIT_REASON_VMON] = this::handle_vmx_insn;
+        kvm_vmx_exit_handlers[EXIT_REASON_TPR_BELOW_THRESHOLD] = this::handle_tpr_below_threshold;
+        kvm_vmx_exit_handlers[EXIT_REASON_APIC_ACCESS] = this::handle_apic_access;
+        kvm_vmx_exit_handlers[EXIT_REASON_WBINVD] = this::handle_wbinvd;
+        kvm_vmx_exit_handlers[EXIT_REASON_TASK_SWITCH] = this::handle_task_switch;
+        kvm_vmx_exit_handlers[EXIT_REASON_MCE_DURING_VMENTRY] = this::handle_machine_check;
+        kvm_vmx_exit_handlers[EXIT_REASON_EPT_VIOLATION] = this::handle_ept_violation;
+        kvm_vmx_exit_handlers[EXIT_REASON_EPT_MISCONFIG] = this::handle_ept_misconfig;
+        kvm_vmx_exit_handlers[EXIT_REASON_PAUSE_INSTRUCTION] = this::handle_pause;
+        kvm_vmx_exit_handlers[EXIT_REASON_MWAIT_INSTRUCTION] = this::handle_invalid_op;
+        kvm_vmx_exit_handlers[EXIT_REASON_MONITOR_INSTRUCTION] = this::handle_invalid_op;
+    }
+
+    /** Returns 1 to re-enter the guest, 0 with kvm_run filled in for userspace, or a negative errno. */
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 3494)
+    int vmx_handle_exit(KvmVcpu vcpu) {
+        VcpuVmx vmx = to_vmx(vcpu);
+        int exit_reason = vmx.exit_reason;
+        int vectoring_info = vmx.idt_vectoring_info;
+
+        KvmTrace.trace_kvm_exit(exit_reason, exit_reason_str(exit_reason), x86.kvm_rip_read(vcpu));
+
+        // invalid guest state: emulate until it is valid again
+        if (vmx.emulation_required && emulate_invalid_guest_state != 0) return handle_invalid_guest_state(vcpu);
+
+        // with EPT, guest CR3 writes do not exit once paging is on: pick up the current value
+        if (enable_ept != 0 && is_paging(vcpu)) vcpu.arch.cr3 = vmcs_readl(GUEST_CR3);
+
+        if (vmx.fail != 0) {
+            vcpu.run.exit_reason(KVM_EXIT_FAIL_ENTRY);
+            vcpu.run.fail_entry.hardware_entry_failure_reason(vmcs_read32(VM_INSTRUCTION_ERROR) & 0xffffffffL);
+            return 0;
+        }
+
+        if ((vectoring_info & VECTORING_INFO_VALID_MASK) != 0
+                && (exit_reason != EXIT_REASON_EXCEPTION_NMI && exit_reason != EXIT_REASON_EPT_VIOLATION
+                && exit_reason != EXIT_REASON_TASK_SWITCH))
+            System.err.printf("vmx_handle_exit: unexpected, valid vectoring info (0x%x) and exit reason is 0x%x%n",
+                    vectoring_info, exit_reason);
+
+        if (!cpu_has_virtual_nmis() && vmx.soft_vnmi_blocked != 0) {
+            if (vmx_interrupt_allowed(vcpu) != 0) {
+                vmx.soft_vnmi_blocked = 0;
+            } else if (vmx.vnmi_blocked_time > 1000000000L && vcpu.arch.nmi_pending) {
+                // no way to see the end of the NMI-blocked window with IRQs off: give up after 1 s
+                System.err.printf("vmx_handle_exit: Breaking out of NMI-blocked state on VCPU %d after 1 s timeout%n",
+                        vcpu.vcpu_id);
+                vmx.soft_vnmi_blocked = 0;
+            }
+        }
+
+        if (Integer.compareUnsigned(exit_reason, kvm_vmx_max_exit_handlers) < 0 && kvm_vmx_exit_handlers[exit_reason] != null)
+            return kvm_vmx_exit_handlers[exit_reason].handle(vcpu);
+        else {
+            vcpu.run.exit_reason(KVM_EXIT_UNKNOWN);
+            vcpu.run.hw.hardware_exit_reason(exit_reason & 0xffffffffL);
+        }
+        return 0;
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 3554)
+    public void update_cr8_intercept(KvmVcpu vcpu, int tpr, int irr) {
+        if (irr == -1 || tpr < irr) {
+            vmcs_write32(TPR_THRESHOLD, 0);
+            return;
+        }
+        vmcs_write32(TPR_THRESHOLD, irr);
+    }
+
+    /** The host side of an NMI exit (the C's "int $2") has no Java counterpart; the rest is as the C. */
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 3564, status = Origin.Status.SIMPLIFIED,
+            note = "no host NMI handler to invoke for an NMI exit")
+    void vmx_complete_interrupts(VcpuVmx vmx) {
+        int exit_intr_info;
+        int idt_vectoring_info = vmx.idt_vectoring_info;
+        boolean unblock_nmi;
+        int vector;
+        int type;
+        boolean idtv_info_valid;
+
+        exit_intr_info = vmcs_read32(VM_EXIT_INTR_INFO);
+
+        vmx.exit_reason = vmcs_read32(VM_EXIT_REASON);
+
+        // machine checks go to the host before anything else runs
+        if (vmx.exit_reason == EXIT_REASON_MCE_DURING_VMENTRY
+                || (vmx.exit_reason == EXIT_REASON_EXCEPTION_NMI && is_machine_check(exit_intr_info)))
+            kvm_machine_check();
+
+        // an NMI that caused the exit belongs to the host; the C raises it with int $2 here
+
+        idtv_info_valid = (idt_vectoring_info & VECTORING_INFO_VALID_MASK) != 0;
+
+        if (cpu_has_virtual_nmis()) {
+            unblock_nmi = (exit_intr_info & INTR_INFO_UNBLOCK_NMI) != 0;
+            vector = exit_intr_info & INTR_INFO_VECTOR_MASK;
+            // a faulting IRET unblocked NMIs; re-block them before re-entry (SDM 27.7.1.2)
+            if ((exit_intr_info & INTR_INFO_VALID_MASK) != 0 && unblock_nmi && vector != DF_VECTOR && !idtv_info_valid)
+                vmcs_set_bits(GUEST_INTERRUPTIBILITY_INFO, GUEST_INTR_STATE_NMI);
+        } else if (vmx.soft_vnmi_blocked != 0) {
+            vmx.vnmi_blocked_time += System.nanoTime() - vmx.entry_time;
+        }
+
+        vmx.arch.nmi_injected = false;
+        x86.kvm_clear_exception_queue(vmx);
+        x86.kvm_clear_interrupt_queue(vmx);
+
+        if (!idtv_info_valid) return;
+
+        // an event was being delivered when the exit came: queue it again
+        vector = idt_vectoring_info & VECTORING_INFO_VECTOR_MASK;
+        type = idt_vectoring_info & VECTORING_INFO_TYPE_MASK;
+
+        switch (type) {
+            case INTR_TYPE_NMI_INTR:
+                vmx.arch.nmi_injected = true;
+                // NMI delivery faulted: NMIs are not blocked yet (SDM 27.7.1.2)
+                vmcs_clear_bits(GUEST_INTERRUPTIBILITY_INFO, GUEST_INTR_STATE_NMI);
+                break;
+            case INTR_TYPE_SOFT_EXCEPTION:
+                vmx.arch.event_exit_inst_len = vmcs_read32(VM_EXIT_INSTRUCTION_LEN);
+                // fall through
+            case INTR_TYPE_HARD_EXCEPTION:
+                if ((idt_vectoring_info & VECTORING_INFO_DELIVER_CODE_MASK) != 0) {
+                    int err = vmcs_read32(IDT_VECTORING_ERROR_CODE);
+                    x86.kvm_queue_exception_e(vmx, vector, err);
+                } else {
+                    x86.kvm_queue_exception(vmx, vector);
+                }
+                break;
+            case INTR_TYPE_SOFT_INTR:
+                vmx.arch.event_exit_inst_len = vmcs_read32(VM_EXIT_INSTRUCTION_LEN);
+                // fall through
+            case INTR_TYPE_EXT_INTR:
+                x86.kvm_queue_interrupt(vmx, vector, type == INTR_TYPE_SOFT_INTR);
+                break;
+            default:
+                break;
+        }
+    }
+
+    /** An interrupt injected in vm86 that faulted on the TSS redirection map leaves no IDT-vectoring info. */
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 3662)
+    void fixup_rmode_irq(VcpuVmx vmx) {
+        vmx.rmode.irq.pending = false;
+        if (x86.kvm_rip_read(vmx) + 1 != vmx.rmode.irq.rip) return;
+        x86.kvm_rip_write(vmx, vmx.rmode.irq.rip);
+        if ((vmx.idt_vectoring_info & VECTORING_INFO_VALID_MASK) != 0) {
+            vmx.idt_vectoring_info &= ~VECTORING_INFO_TYPE_MASK;
+            vmx.idt_vectoring_info |= INTR_TYPE_EXT_INTR;
+            return;
+        }
+        vmx.idt_vectoring_info = VECTORING_INFO_VALID_MASK | INTR_TYPE_EXT_INTR | vmx.rmode.irq.vector;
+    }
+
+    /**
+     * The C's inline asm, step by step: HOST_RSP if it moved, CR2 if it differs, the guest GPRs into the
+     * processor, VMLAUNCH or VMRESUME by the launched flag, then the GPRs and CR2 back and fail from the
+     * flags (CF or ZF set). {@link VmxCpu#regs()} is the register file the asm loads and saves.
+     */
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 3687, status = Origin.Status.SIMPLIFIED,
+            note = "debug registers are not switched (kvm_vcpu_arch.switch_db_regs not mirrored)")
+    void vmx_vcpu_run(KvmVcpu vcpu) {
+        VcpuVmx vmx = to_vmx(vcpu);
+
+        // the guest's own run time bounds a software-tracked NMI window
+        if (!cpu_has_virtual_nmis() && vmx.soft_vnmi_blocked != 0) vmx.entry_time = System.nanoTime();
+
+        // invalid guest state: do not enter; vmx_handle_exit emulates instead
+        if (vmx.emulation_required && emulate_invalid_guest_state != 0) return;
+
+        if ((vcpu.arch.regs_dirty & (1 << VCPU_REGS_RSP)) != 0) vmcs_writel(GUEST_RSP, vcpu.arch.regs[VCPU_REGS_RSP]);
+        if ((vcpu.arch.regs_dirty & (1 << VCPU_REGS_RIP)) != 0) vmcs_writel(GUEST_RIP, vcpu.arch.regs[VCPU_REGS_RIP]);
+
+        // single-stepping over STI / MOV SS: entry would demand a pending #DB, so drop the shadow
+        if ((vcpu.guest_debug & KVM_GUESTDBG_SINGLESTEP) != 0) vmx_set_interrupt_shadow(vcpu, 0);
+
+        // loading the guest FPU may have cleared host CR0.TS
+        vmcs_writel(HOST_CR0, read_cr0());
+
+        // ---- the asm block ----
+        VmxCpu c = cpu();
+        if (vmx.host_rsp != KVM_VMX_HOST_RSP) {
+            vmx.host_rsp = KVM_VMX_HOST_RSP;
+            vmcs_writel(HOST_RSP, KVM_VMX_HOST_RSP);
+        }
+        if (c.cr2() != vcpu.arch.cr2) c.set_cr2(vcpu.arch.cr2);
+        long[] r = c.regs();
+        for (int i = VCPU_REGS_RAX; i <= VCPU_REGS_R15; i++)
+            if (i != VCPU_REGS_RSP) r[i] = vcpu.arch.regs[i];
+
+        int status = vmx.launched == 0 ? c.vmlaunch() : c.vmresume();
+
+        // .Lkvm_vmx_return
+        for (int i = VCPU_REGS_RAX; i <= VCPU_REGS_R15; i++)
+            if (i != VCPU_REGS_RSP) vcpu.arch.regs[i] = r[i];
+        vcpu.arch.cr2 = c.cr2();
+        vmx.fail = status != VmxCpu.VM_SUCCEED ? 1 : 0;
+        // ---- end of the asm block ----
+
+        vcpu.arch.regs_avail = ~((1 << VCPU_REGS_RIP) | (1 << VCPU_REGS_RSP) | (1 << VCPU_EXREG_PDPTR));
+        vcpu.arch.regs_dirty = 0;
+
+        vmx.idt_vectoring_info = vmcs_read32(IDT_VECTORING_INFO_FIELD);
+        if (vmx.rmode.irq.pending) fixup_rmode_irq(vmx);
+
+        vmx.launched = 1;
+
+        vmx_complete_interrupts(vmx);
+    }
+
+    // ---- vmx.c:3837-3995: vCPU lifetime, compatibility, EPT parameters ----
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 3837)
+    void vmx_free_vmcs(KvmVcpu vcpu) {
+        VcpuVmx vmx = to_vmx(vcpu);
+        if (vmx.vmcs != null) {
+            vcpu_clear(vmx);
+            free_vmcs(vmx.vmcs);
+            vmx.vmcs = null;
+        }
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 3848)
+    void vmx_free_vcpu(KvmVcpu vcpu) {
+        VcpuVmx vmx = to_vmx(vcpu);
+
+        synchronized (vmx_vpid_lock) {
+            if (vmx.vpid != 0) vmx_vpid_bitmap.clear(vmx.vpid);
+        }
+        vmx_free_vmcs(vcpu);
+        vmx.guest_msrs = null;
+        kvm_main.kvm_vcpu_uninit(vcpu);
+    }
+
+    /** guest_msrs: the C kmallocs a page; here an entry per switchable MSR, which is all the page ever holds. */
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 3862, status = Origin.Status.SIMPLIFIED,
+            note = "a failed VMCS allocation reports -ENOMEM where the C returns ERR_PTR(0)")
+    KvmVcpu vmx_create_vcpu(Kvm kvm, int id) {
+        int err;
+        VcpuVmx vmx = new VcpuVmx();
+        int cpu;
+
+        allocate_vpid(vmx);
+
+        err = kvm_main.kvm_vcpu_init(vmx, kvm, id);
+        if (err != 0) {
+            // free_vcpu:
+            throw new ErrPtr(err);
+        }
+
+        vmx.guest_msrs = new VcpuVmx.SharedMsrEntry[NR_VMX_MSR];
+        for (int i = 0; i < NR_VMX_MSR; i++) vmx.guest_msrs[i] = new VcpuVmx.SharedMsrEntry();
+
+        vmx.vmcs = alloc_vmcs();
+        if (vmx.vmcs == null) {
+            err = -ENOMEM;
+            return create_vcpu_fail(vmx, err, false);
+        }
+
+        vmcs_clear(vmx.vmcs);
+
+        cpu = platform.get_cpu();
+        try {
+            vmx_vcpu_load(vmx, cpu);
+            err = vmx_vcpu_setup(vmx);
+            vmx_vcpu_put(vmx);
+        } finally {
+            platform.put_cpu();
+        }
+        if (err != 0) return create_vcpu_fail(vmx, err, true);
+        if (vm_need_virtualize_apic_accesses(kvm))
+            if (alloc_apic_access_page(kvm) != 0) return create_vcpu_fail(vmx, err, true);
+
+        if (enable_ept != 0) {
+            if (kvm.arch.ept_identity_map_addr == 0) kvm.arch.ept_identity_map_addr = VMX_EPT_IDENTITY_PAGETABLE_ADDR;
+            if (alloc_identity_pagetable(kvm) != 0) return create_vcpu_fail(vmx, err, true);
+        }
+
+        return vmx;
+    }
+
+    /** The error labels of vmx_create_vcpu: free_vmcs, free_msrs, uninit_vcpu, free_vcpu. */
+    private KvmVcpu create_vcpu_fail(VcpuVmx vmx, int err, boolean free_vmcs) {
+        if (free_vmcs) free_vmcs(vmx.vmcs);
+        vmx.guest_msrs = null;
+        kvm_main.kvm_vcpu_uninit(vmx);
+        throw new ErrPtr(err);
+    }
+
+    /** Every processor must derive the same controls as the boot processor did (the C's memcmp). */
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 3921)
+    void vmx_check_processor_compat(int[] rtn) {
+        VmcsConfig vmcs_conf = new VmcsConfig();
+
+        rtn[0] = 0;
+        if (setup_vmcs_config(vmcs_conf) < 0) rtn[0] = -EIO;
+        if (!vmcs_config.equals(vmcs_conf)) {
+            System.err.printf("kvm: CPU %d feature inconsistency!%n", platform.smp_processor_id());
+            rtn[0] = -EIO;
+        }
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 3935)
+    static int get_ept_level() { return VMX_EPT_DEFAULT_GAW + 1; }
+
+    /** MMIO is uncached; RAM is write-back with the guest's PAT ignored, as no device shares it. */
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 3940, status = Origin.Status.SIMPLIFIED,
+            note = "no IOMMU domain (VT-d) case: kvm->arch.iommu_domain is not mirrored")
+    long vmx_get_mt_mask(KvmVcpu vcpu, long gfn, boolean is_mmio) {
+        long ret;
+        if (is_mmio) ret = MTRR_TYPE_UNCACHABLE << VMX_EPT_MT_EPTE_SHIFT;
+        else ret = (MTRR_TYPE_WRBACK << VMX_EPT_MT_EPTE_SHIFT) | VMX_EPT_IGMT_BIT;
+        return ret;
+    }
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 3991)
+    boolean vmx_gb_page_enable() { return false; }
+
+    // ---- vmx.c:4062-4152: module init and exit ----
+
+    /** Allocates one zeroed kernel page (__get_free_page). */
+    private HostMemory.Region __get_free_page() { return mem().allocPages(PAGE_SIZE); }
+
+    private void free_page(HostMemory.Region page) { mem().free(page); }
+
+    /** vmx_io_bitmap_a bit {@code nr}, cleared: accesses to that port do not exit. */
+    private static void clear_bit(int nr, HostMemory.Region page) { __clear_bit(nr, page, 0); }
+
+    private static void memset_ff(HostMemory.Region page) {
+        for (int i = 0; i < PAGE_SIZE; i += 8) page.buf.putLong(i, -1L);
+    }
+
+    /** Returns 0 or the negative errno that makes insmod fail. */
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 4062)
+    public int vmx_init() {
+        int r;
+
+        try {
+            host_efer = rdmsrl(MSR_EFER);
+        } catch (IllegalArgumentException gp) {
+            // rdmsrl_safe: a processor without EFER leaves host_efer 0
+        }
+
+        for (int i = 0; i < NR_VMX_MSR; ++i) x86.kvm_define_shared_msr(i, vmx_msr_index[i]);
+
+        vmx_io_bitmap_a = __get_free_page();
+        if (vmx_io_bitmap_a == null) return -ENOMEM;
+
+        vmx_io_bitmap_b = __get_free_page();
+        if (vmx_io_bitmap_b == null) {
+            r = -ENOMEM;
+            free_page(vmx_io_bitmap_a);
+            return r;
+        }
+
+        vmx_msr_bitmap_legacy = __get_free_page();
+        if (vmx_msr_bitmap_legacy == null) {
+            r = -ENOMEM;
+            free_page(vmx_io_bitmap_b);
+            free_page(vmx_io_bitmap_a);
+            return r;
+        }
+
+        vmx_msr_bitmap_longmode = __get_free_page();
+        if (vmx_msr_bitmap_longmode == null) {
+            r = -ENOMEM;
+            free_page(vmx_msr_bitmap_legacy);
+            free_page(vmx_io_bitmap_b);
+            free_page(vmx_io_bitmap_a);
+            return r;
+        }
+
+        // port 0x80 (POST codes, I/O delays) is not worth an exit
+        memset_ff(vmx_io_bitmap_a);
+        clear_bit(0x80, vmx_io_bitmap_a);
+
+        memset_ff(vmx_io_bitmap_b);
+
+        memset_ff(vmx_msr_bitmap_legacy);
+        memset_ff(vmx_msr_bitmap_longmode);
+
+        vmx_vpid_bitmap.set(0); // VPID 0 is the host's
+
+        r = kvm_main.kvm_init(this, VCPU_VMX_SIZE);
+        if (r != 0) {
+            // out3:
+            free_page(vmx_msr_bitmap_longmode);
+            free_page(vmx_msr_bitmap_legacy);
+            free_page(vmx_io_bitmap_b);
+            free_page(vmx_io_bitmap_a);
+            return r;
+        }
+
+        vmx_disable_intercept_for_msr(MSR_FS_BASE, false);
+        vmx_disable_intercept_for_msr(MSR_GS_BASE, false);
+        vmx_disable_intercept_for_msr(MSR_KERNEL_GS_BASE, true);
+        vmx_disable_intercept_for_msr(MSR_IA32_SYSENTER_CS, false);
+        vmx_disable_intercept_for_msr(MSR_IA32_SYSENTER_ESP, false);
+        vmx_disable_intercept_for_msr(MSR_IA32_SYSENTER_EIP, false);
+
+        if (enable_ept != 0) {
+            bypass_guest_pf = 0;
+            mmu.kvm_mmu_set_base_ptes(VMX_EPT_READABLE_MASK | VMX_EPT_WRITABLE_MASK);
+            mmu.kvm_mmu_set_mask_ptes(0L, 0L, 0L, 0L, VMX_EPT_EXECUTABLE_MASK);
+            mmu.kvm_enable_tdp();
+        } else {
+            mmu.kvm_disable_tdp();
+        }
+
+        if (bypass_guest_pf != 0) mmu.kvm_mmu_set_nonpresent_ptes(~0xffeL, 0L);
+
+        return 0;
+    }
+
+    /** sizeof(struct vcpu_vmx) for kvm_init's vcpu cache; the Java kvm_init keeps no slab, so it is nominal. */
+    static final int VCPU_VMX_SIZE = 0;
+
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 4144)
+    public void vmx_exit() {
+        free_page(vmx_msr_bitmap_legacy);
+        free_page(vmx_msr_bitmap_longmode);
+        free_page(vmx_io_bitmap_b);
+        free_page(vmx_io_bitmap_a);
+
+        kvm_main.kvm_exit();
+    }
+
+    // ---- struct kvm_x86_ops vmx_x86_ops (vmx.c:3996): members whose names differ from the functions ----
+
+    @Override public int disabled_by_bios() { return vmx_disabled_by_bios(); }
+    @Override public void check_processor_compatibility(int[] rtn) { vmx_check_processor_compat(rtn); }
+    @Override public boolean cpu_has_accelerated_tpr() { return report_flexpriority(); }
+    /** 2.6.33's struct kvm_x86_ops has no cpuid_update member; nothing to do. */
+    @Override public void cpuid_update(KvmVcpu vcpu) { }
+
+    @Override public KvmVcpu vcpu_create(Kvm kvm, int id) { return vmx_create_vcpu(kvm, id); }
+    @Override public void vcpu_free(KvmVcpu vcpu) { vmx_free_vcpu(vcpu); }
+    @Override public int vcpu_reset(KvmVcpu vcpu) { return vmx_vcpu_reset(vcpu); }
+
+    @Override public void prepare_guest_switch(KvmVcpu vcpu) { vmx_save_host_state(vcpu); }
+    @Override public void vcpu_load(KvmVcpu vcpu, int cpu) { vmx_vcpu_load(vcpu, cpu); }
+    @Override public void vcpu_put(KvmVcpu vcpu) { vmx_vcpu_put(vcpu); }
+
+    @Override public int get_msr(KvmVcpu vcpu, int msr_index, long[] pdata) { return vmx_get_msr(vcpu, msr_index, pdata); }
+    @Override public int set_msr(KvmVcpu vcpu, int msr_index, long data) { return vmx_set_msr(vcpu, msr_index, data); }
+    @Override public long get_segment_base(KvmVcpu vcpu, int seg) { return vmx_get_segment_base(vcpu, seg); }
+    @Override public void get_segment(KvmVcpu vcpu, KvmSegment var, int seg) { vmx_get_segment(vcpu, var, seg); }
+    @Override public int get_cpl(KvmVcpu vcpu) { return vmx_get_cpl(vcpu); }
+    @Override public void set_segment(KvmVcpu vcpu, KvmSegment var, int seg) { vmx_set_segment(vcpu, var, seg); }
+    @Override public void get_cs_db_l_bits(KvmVcpu vcpu, int[] db_l) { vmx_get_cs_db_l_bits(vcpu, db_l); }
+    @Override public void decache_cr4_guest_bits(KvmVcpu vcpu) { vmx_decache_cr4_guest_bits(vcpu); }
+    @Override public void set_cr0(KvmVcpu vcpu, long cr0) { vmx_set_cr0(vcpu, cr0); }
+    @Override public void set_cr3(KvmVcpu vcpu, long cr3) { vmx_set_cr3(vcpu, cr3); }
+    @Override public void set_cr4(KvmVcpu vcpu, long cr4) { vmx_set_cr4(vcpu, cr4); }
+    @Override public void set_efer(KvmVcpu vcpu, long efer) { vmx_set_efer(vcpu, efer); }
+    @Override public void get_idt(KvmVcpu vcpu, DescriptorTable dt) { vmx_get_idt(vcpu, dt); }
+    @Override public void set_idt(KvmVcpu vcpu, DescriptorTable dt) { vmx_set_idt(vcpu, dt); }
+    @Override public void get_gdt(KvmVcpu vcpu, DescriptorTable dt) { vmx_get_gdt(vcpu, dt); }
+    @Override public void set_gdt(KvmVcpu vcpu, DescriptorTable dt) { vmx_set_gdt(vcpu, dt); }
+    /** vmx_x86_ops leaves get_dr/set_dr NULL in 2.6.33: MOV DR exits go to handle_dr instead. */
+    @Override public long get_dr(KvmVcpu vcpu, int dr) { throw new UnsupportedOperationException("vmx_x86_ops has no get_dr in 2.6.33"); }
+    @Override public void set_dr(KvmVcpu vcpu, int dr, long value, int[] exception) { throw new UnsupportedOperationException("vmx_x86_ops has no set_dr in 2.6.33"); }
+    @Override public void cache_reg(KvmVcpu vcpu, int reg) { vmx_cache_reg(vcpu, reg); }
+    @Override public long get_rflags(KvmVcpu vcpu) { return vmx_get_rflags(vcpu); }
+    @Override public void set_rflags(KvmVcpu vcpu, long rflags) { vmx_set_rflags(vcpu, rflags); }
+
+    @Override public void tlb_flush(KvmVcpu vcpu) { vmx_flush_tlb(vcpu); }
+
+    @Override public void run(KvmVcpu vcpu) { vmx_vcpu_run(vcpu); }
+    @Override public int handle_exit(KvmVcpu vcpu) { return vmx_handle_exit(vcpu); }
+    @Override public void set_interrupt_shadow(KvmVcpu vcpu, int mask) { vmx_set_interrupt_shadow(vcpu, mask); }
+    @Override public int get_interrupt_shadow(KvmVcpu vcpu, int mask) { return vmx_get_interrupt_shadow(vcpu, mask); }
+    @Override public void patch_hypercall(KvmVcpu vcpu, byte[] hypercall_addr) { vmx_patch_hypercall(vcpu, hypercall_addr); }
+    @Override public void set_irq(KvmVcpu vcpu) { vmx_inject_irq(vcpu); }
+    @Override public void set_nmi(KvmVcpu vcpu) { vmx_inject_nmi(vcpu); }
+    @Override public void queue_exception(KvmVcpu vcpu, int nr, boolean has_error_code, int error_code) {
+        vmx_queue_exception(vcpu, nr, has_error_code, error_code);
+    }
+    @Override public int interrupt_allowed(KvmVcpu vcpu) { return vmx_interrupt_allowed(vcpu); }
+    @Override public int nmi_allowed(KvmVcpu vcpu) { return vmx_nmi_allowed(vcpu); }
+    @Override public boolean get_nmi_mask(KvmVcpu vcpu) { return vmx_get_nmi_mask(vcpu); }
+    @Override public void set_nmi_mask(KvmVcpu vcpu, boolean masked) { vmx_set_nmi_mask(vcpu, masked); }
+    @Override public int set_tss_addr(Kvm kvm, int addr) { return vmx_set_tss_addr(kvm, addr); }
+    @Override public int get_tdp_level() { return get_ept_level(); }
+    @Override public long get_mt_mask(KvmVcpu vcpu, long gfn, boolean is_mmio) { return vmx_get_mt_mask(vcpu, gfn, is_mmio); }
+    @Override public boolean gb_page_enable() { return vmx_gb_page_enable(); }
+
+    /** exit_reasons_str: the trace name of a basic exit reason, or null where 2.6.33 names none. */
+    @Override public String exit_reason_str(int exit_reason) {
+        return Integer.compareUnsigned(exit_reason, vmx_exit_reasons_str.length) < 0 ? vmx_exit_reasons_str[exit_reason] : null;
     }
 }
