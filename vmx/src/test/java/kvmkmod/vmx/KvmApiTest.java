@@ -1,0 +1,166 @@
+package kvmkmod.vmx;
+
+import kvmkmod.hw.Backend;
+import kvmkmod.hw.HostMemory;
+import kvmkmod.include.KvmRegs;
+import kvmkmod.include.KvmRun;
+import kvmkmod.include.KvmVcpu;
+import kvmkmod.kvm_main.KvmMain;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import static kvmkmod.hw.VmxArch.*;
+import static kvmkmod.include.Errno.*;
+import static kvmkmod.include.KvmVcpuArch.*;
+import static kvmkmod.include.Kvm_h.*;
+import static kvmkmod.vmx.VmxDefs.*;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The guest-visible paths through /dev/kvm: KVM_CREATE_VCPU (vmx_create_vcpu → vmx_vcpu_setup →
+ * vmx_vcpu_reset), KVM_RUN of a real-mode guest (vmx_vcpu_run → vmx_handle_exit → handle_io / handle_halt)
+ * and the errnos 2.6.33 gives for misuse.
+ */
+class KvmApiTest {
+    /** mov dx,0x3f8; mov al,'A'; out dx,al; hlt */
+    static final byte[] OUT_HLT = {(byte) 0xba, (byte) 0xf8, 0x03, (byte) 0xb0, 0x41, (byte) 0xee, (byte) 0xf4};
+    /** The reset vector f000:fff0 is guest-physical 0xffff0. */
+    static final long RESET_GPA = 0xffff0;
+
+    @ParameterizedTest
+    @EnumSource(value = Backend.class, names = {"SOFT", "HOST"})
+    void vmx_vcpu_setup_writes_the_vmcs(Backend backend) {
+        try (KvmIntel m = VmxTestSupport.load(backend)) {
+            Vmx vmx = m.vmx();
+            VmxTestSupport.Vmm vmm = new VmxTestSupport.Vmm(m).withMemory();
+            int vcpufd = (int) vmm.p.ioctl(vmm.vm, KVM_CREATE_VCPU, 0);
+            assertThat(vcpufd).isGreaterThanOrEqualTo(0);
+            VcpuVmx v = (VcpuVmx) vmm.p.fget(vcpufd).private_data;
+            KvmMain km = m.kvm_main();
+
+            assertThat(v.vmcs.buf.getInt(0)).as("VMCS revision id").isEqualTo(vmx.vmcs_config.revision_id);
+            assertThat(v.vpid).as("first VPID after the host's 0").isEqualTo(1);
+            assertThat(v.kvm.arch.ept_identity_map_addr).isEqualTo(VMX_EPT_IDENTITY_PAGETABLE_ADDR);
+            assertThat(v.kvm.arch.ept_identity_pagetable_done).isTrue();
+
+            km.vcpu_load(v); // VMPTRLD on this thread's processor
+            try {
+                assertThat(vmx.vmcs_read64(IO_BITMAP_A)).isEqualTo(vmx.vmx_io_bitmap_a.hpa);
+                assertThat(vmx.vmcs_read64(IO_BITMAP_B)).isEqualTo(vmx.vmx_io_bitmap_b.hpa);
+                assertThat(vmx.vmcs_read64(MSR_BITMAP)).isEqualTo(vmx.vmx_msr_bitmap_legacy.hpa);
+                assertThat(vmx.vmcs_read64(VMCS_LINK_POINTER)).isEqualTo(-1L);
+                assertThat(vmx.vmcs_read32(PIN_BASED_VM_EXEC_CONTROL)).isEqualTo(vmx.vmcs_config.pin_based_exec_ctrl);
+                int cpu = vmx.vmcs_read32(CPU_BASED_VM_EXEC_CONTROL);
+                assertThat(cpu & CPU_BASED_TPR_SHADOW).as("no in-kernel APIC: no TPR shadow").isZero();
+                assertThat(cpu & (CPU_BASED_CR8_LOAD_EXITING | CPU_BASED_CR8_STORE_EXITING))
+                        .isEqualTo(CPU_BASED_CR8_LOAD_EXITING | CPU_BASED_CR8_STORE_EXITING);
+                assertThat(cpu & CPU_BASED_HLT_EXITING).isNotZero();
+                assertThat(cpu & CPU_BASED_USE_IO_BITMAPS).isNotZero();
+                // real mode with EPT: CR3 accesses exit until the guest turns paging on
+                assertThat(cpu & (CPU_BASED_CR3_LOAD_EXITING | CPU_BASED_CR3_STORE_EXITING))
+                        .isEqualTo(CPU_BASED_CR3_LOAD_EXITING | CPU_BASED_CR3_STORE_EXITING);
+                int cpu2 = vmx.vmcs_read32(SECONDARY_VM_EXEC_CONTROL);
+                assertThat(cpu2 & SECONDARY_EXEC_ENABLE_EPT).isNotZero();
+                assertThat(cpu2 & SECONDARY_EXEC_ENABLE_VPID).isNotZero();
+                assertThat(cpu2 & SECONDARY_EXEC_UNRESTRICTED_GUEST).isNotZero();
+                assertThat(cpu2 & SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES).isZero();
+                assertThat(vmx.vmcs_read32(VM_EXIT_CONTROLS)).isEqualTo(vmx.vmcs_config.vmexit_ctrl);
+                assertThat(vmx.vmcs_read32(VM_ENTRY_CONTROLS) & VM_ENTRY_IA32E_MODE).isZero();
+                assertThat(vmx.vmcs_readl(CR0_GUEST_HOST_MASK)).isEqualTo(-1L);
+                assertThat(vmx.vmcs_readl(CR4_GUEST_HOST_MASK)).isEqualTo(KVM_GUEST_CR4_MASK);
+                assertThat(vmx.vmcs_readl(HOST_RIP)).isEqualTo(Vmx.KVM_VMX_RETURN);
+                assertThat(vmx.vmcs_read16(HOST_CS_SELECTOR)).isEqualTo(__KERNEL_CS);
+                assertThat(vmx.vmcs_read16(HOST_TR_SELECTOR)).isEqualTo(GDT_ENTRY_TSS * 8);
+                assertThat(vmx.vmcs_read16(VIRTUAL_PROCESSOR_ID)).isEqualTo(v.vpid);
+                assertThat(vmx.vmcs_read64(EPT_POINTER) & 0x3f).as("WB, 4-level walk")
+                        .isEqualTo((long) (VMX_EPT_DEFAULT_MT | VMX_EPT_DEFAULT_GAW << VMX_EPT_GAW_EPTP_SHIFT));
+                // vmx_vcpu_reset: the power-on state
+                assertThat(vmx.vmcs_read16(GUEST_CS_SELECTOR)).isEqualTo(0xf000);
+                assertThat(vmx.vmcs_readl(GUEST_CS_BASE)).isEqualTo(0xf0000);
+                assertThat(vmx.vmcs_read32(GUEST_CS_AR_BYTES)).as("unrestricted guest: accessed code").isEqualTo(0x9b);
+                assertThat(vmx.vmcs_readl(GUEST_RFLAGS)).isEqualTo(2);
+                assertThat(vmx.vmcs_readl(CR0_READ_SHADOW)).isEqualTo(0x60000010L);
+                assertThat(vmx.vmcs_readl(GUEST_CR3)).isEqualTo(VMX_EPT_IDENTITY_PAGETABLE_ADDR);
+                assertThat(vmx.vmcs_readl(GUEST_DR7)).isEqualTo(0x400);
+                assertThat(vmx.vmx_get_rflags(v)).isEqualTo(2);
+                assertThat(vmx.x86.kvm_rip_read(v)).isEqualTo(0xfff0);
+                assertThat(v.arch.regs[VCPU_REGS_RDX]).isEqualTo(0x600);
+            } finally {
+                km.vcpu_put(v);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = Backend.class, names = {"SOFT", "HOST"})
+    void real_mode_out_then_hlt(Backend backend) {
+        try (KvmIntel m = VmxTestSupport.load(backend)) {
+            VmxTestSupport.Vmm vmm = new VmxTestSupport.Vmm(m).withMemory();
+            int vcpufd = (int) vmm.p.ioctl(vmm.vm, KVM_CREATE_VCPU, 0);
+            assertThat(vcpufd).isGreaterThanOrEqualTo(0);
+            vmm.poke(RESET_GPA, OUT_HLT);
+
+            long mmapSize = vmm.p.ioctl(vmm.kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
+            long runVa = vmm.p.mmap(mmapSize, vcpufd, 0);
+            assertThat(runVa).isPositive();
+            HostMemory.Region rr = vmm.p.mm().regionAtVa(runVa, 1);
+            KvmRun run = new KvmRun(rr.buf, (int) (runVa - rr.va));
+
+            assertThat(vmm.p.ioctl(vcpufd, KVM_RUN, 0)).isZero();
+            assertThat(run.exit_reason()).as("exit reason").isEqualTo(KVM_EXIT_IO);
+            assertThat(run.io.direction()).isEqualTo(KVM_EXIT_IO_OUT);
+            assertThat(run.io.size()).isEqualTo(1);
+            assertThat(run.io.port()).isEqualTo(0x3f8);
+            assertThat(run.io.count()).isEqualTo(1);
+            assertThat(rr.buf.get((int) (runVa - rr.va + run.io.data_offset()))).isEqualTo((byte) 'A');
+
+            assertThat(vmm.p.ioctl(vcpufd, KVM_RUN, 0)).isZero();
+            assertThat(run.exit_reason()).isEqualTo(KVM_EXIT_HLT);
+
+            assertThat(vmm.p.ioctl(vcpufd, KVM_GET_REGS, vmm.arg)).isZero();
+            KvmRegs regs = new KvmRegs().read(vmm.argRegion.buf, 0);
+            assertThat(regs.rip).as("after the HLT").isEqualTo(0xfff0 + OUT_HLT.length);
+            assertThat(regs.rax & 0xff).isEqualTo('A');
+            assertThat(regs.rdx & 0xffff).isEqualTo(0x3f8);
+
+            VcpuVmx v = (VcpuVmx) vmm.p.fget(vcpufd).private_data;
+            assertThat(v.launched).isEqualTo(1);
+            assertThat(v.exit_reason).isEqualTo(EXIT_REASON_HLT);
+            assertThat(v.stat.io_exits).isEqualTo(1);
+            assertThat(v.stat.halt_exits).isEqualTo(1);
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = Backend.class, names = {"SOFT", "HOST"})
+    void misuse_gets_the_errnos_of_2_6_33(Backend backend) {
+        try (KvmIntel m = VmxTestSupport.load(backend)) {
+            VmxTestSupport.Vmm vmm = new VmxTestSupport.Vmm(m);
+            long page = HostMemory.PAGE_SIZE;
+
+            assertThat(vmm.setMemory(0, 0x123, page, vmm.mem)).as("misaligned gpa").isEqualTo(-EINVAL);
+            assertThat(vmm.setMemory(0, 0, page + 1, vmm.mem)).as("misaligned size").isEqualTo(-EINVAL);
+            assertThat(vmm.setMemory(0, 0, page, vmm.mem + 8)).as("misaligned hva").isEqualTo(-EINVAL);
+            assertThat(vmm.setMemory(32, 0x200000, page, vmm.mem)).as("slot 32").isEqualTo(-EINVAL);
+            assertThat(vmm.setMemory(0, 0, VmxTestSupport.GUEST_MEM_SIZE, vmm.mem)).isZero();
+            assertThat(vmm.setMemory(1, 0x80000, page, vmm.mem)).as("overlap").isEqualTo(-EEXIST);
+            assertThat(vmm.p.ioctl(vmm.vm, KVM_SET_USER_MEMORY_REGION, 0x10)).as("bad pointer").isEqualTo(-EFAULT);
+            assertThat(vmm.p.ioctl(vmm.vm, KVM_SET_TSS_ADDR, VmxTestSupport.TSS_ADDR)).isZero();
+
+            int vcpufd = (int) vmm.p.ioctl(vmm.vm, KVM_CREATE_VCPU, 0);
+            assertThat(vcpufd).isGreaterThanOrEqualTo(0);
+            assertThat(vmm.p.ioctl(vmm.vm, KVM_CREATE_VCPU, 0)).as("same vCPU id").isEqualTo(-EEXIST);
+
+            assertThat(vmm.p.ioctl(vcpufd, KVM_RUN, 1)).as("KVM_RUN arg").isEqualTo(-EINVAL);
+            assertThat(vmm.p.ioctl(vcpufd, 0xaeff, 0)).as("unknown vCPU ioctl").isEqualTo(-EINVAL);
+            assertThat(vmm.p.ioctl(vmm.vm, 0xaeff, 0)).as("unknown VM ioctl").isEqualTo(-ENOTTY);
+            assertThat(vmm.p.ioctl(999, KVM_RUN, 0)).as("bad fd").isEqualTo(-EBADF);
+            assertThat(vmm.p.ioctl(vcpufd, KVM_GET_REGS, 0x10)).as("bad pointer").isEqualTo(-EFAULT);
+
+            // the duplicate's vmx_free_vcpu gave its VPID back
+            VcpuVmx v = (VcpuVmx) vmm.p.fget(vcpufd).private_data;
+            assertThat(m.vmx().vmx_vpid_bitmap.cardinality()).isEqualTo(2);
+            assertThat(m.vmx().vmx_vpid_bitmap.get(v.vpid)).isTrue();
+        }
+    }
+}
