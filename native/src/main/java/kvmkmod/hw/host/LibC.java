@@ -42,4 +42,21 @@ public final class LibC {
     public static native long mmap(long addr, long length, int prot, int flags, int fd, long offset) throws LastErrorException;
 
     public static native int munmap(long addr, long length) throws LastErrorException;
+
+    // Signals, for kicking a thread out of KVM_RUN (see HostSignals)
+
+    public static final int SIG_BLOCK = 0, SIG_UNBLOCK = 1, SIG_SETMASK = 2;
+    /** glibc's sigset_t is 128 bytes; the kernel's is the first 8. */
+    public static final int SIZEOF_SIGSET = 128;
+
+    public static native long pthread_self();
+
+    public static native int pthread_kill(long thread, int sig);
+
+    public static native int pthread_sigmask(int how, long set, long oldset);
+
+    /** signal(2); {@code handler} 1 is SIG_IGN. Returns the previous handler. */
+    public static native long signal(int sig, long handler) throws LastErrorException;
+
+    public static native int sigtimedwait(long set, long info, long timeout) throws LastErrorException;
 }

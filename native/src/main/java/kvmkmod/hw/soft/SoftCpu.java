@@ -1,11 +1,434 @@
 package kvmkmod.hw.soft;
 
 import kvmkmod.hw.HostMemory;
+import kvmkmod.hw.Vmcs;
 import kvmkmod.hw.VmxCapabilities;
 import kvmkmod.hw.VmxCpu;
 
-/** Placeholder until the soft CPU lands. */
-public final class SoftCpu {
-    private SoftCpu() {}
-    public static VmxCpu create(int id, HostMemory mem, VmxCapabilities caps) { throw new UnsupportedOperationException("soft cpu"); }
+import java.nio.ByteBuffer;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.locks.LockSupport;
+
+import static kvmkmod.hw.VmxArch.*;
+import static kvmkmod.hw.soft.SoftArch.*;
+
+/**
+ * The soft CPU: a pure-Java x86 processor with VMX. This class is the processor as the host kernel
+ * sees it in VMX root operation (SDM chapter 30 "VMX Instruction Reference"): the capability MSRs,
+ * IA32_FEATURE_CONTROL, CR4.VMXE, the VMX instructions on VMCS regions in {@link HostMemory}, and VM
+ * entry (SDM chapter 26 "VM Entries") with its checks, guest-state loading and event injection. Guest
+ * code then runs in {@link SoftCore} until a VM exit (SDM chapter 27 "VM Exits"), whose information and
+ * guest state are stored back into the VMCS here.
+ *
+ * <p>Not thread-safe except {@link #kick()}: like a real processor, one thread drives it at a time.
+ */
+public final class SoftCpu implements VmxCpu {
+    private final int id;
+    private final HostMemory mem;
+    private final VmxCapabilities caps;
+    private final long[] regs = new long[16];
+    private final SoftCore core;
+
+    private long cr4 = 0x6f0; // PSE, PAE, MCE, PGE, OSFXSR, OSXMMEXCPT: a 64-bit kernel's CR4
+    private long cr2;
+    private long featureControl;
+    private final Map<Integer, Long> hostMsrs = new HashMap<>();
+
+    private boolean vmxOperation;
+    private long vmxonPtr = -1;
+    private long currentVmcs = -1;
+    private ByteBuffer vmcsBuf;
+    private int vmcsOff;
+    private int lastStatus;
+    private String lastEntryFailure;
+    /** EPTP of the last successful entry: a change drops the cached translations. */
+    private long lastEptp = -1;
+    private long lastEntryVmcs = -1;
+
+    private SoftCpu(int id, HostMemory mem, VmxCapabilities caps) {
+        this.id = id;
+        this.mem = mem;
+        this.caps = caps;
+        this.core = new SoftCore(mem, regs);
+        core.ept2mPages = caps.ept2mPages;
+        hostMsrs.put(0x10, 0L);                      // IA32_TIME_STAMP_COUNTER
+        hostMsrs.put(0x1b, 0xfee00900L);             // IA32_APIC_BASE: enabled, BSP
+        hostMsrs.put(0x8b, 0L);                      // IA32_BIOS_SIGN_ID
+        hostMsrs.put(0xfe, 0x508L);                  // IA32_MTRRCAP
+        hostMsrs.put(0x174, 0x10L);                  // IA32_SYSENTER_CS
+        hostMsrs.put(0x175, 0L);
+        hostMsrs.put(0x176, 0L);
+        hostMsrs.put(0x1d9, 0L);                     // IA32_DEBUGCTL
+        hostMsrs.put(0x277, 0x0007040600070406L);    // IA32_PAT
+        hostMsrs.put(0x2ff, 0xc06L);                 // IA32_MTRR_DEF_TYPE
+        hostMsrs.put(0xc0000080, 0xd01L);            // EFER: SCE, LME, LMA, NXE
+        hostMsrs.put(0xc0000081, 0L);                // STAR
+        hostMsrs.put(0xc0000082, 0L);                // LSTAR
+        hostMsrs.put(0xc0000083, 0L);                // CSTAR
+        hostMsrs.put(0xc0000084, 0L);                // SYSCALL_MASK
+        hostMsrs.put(0xc0000100, 0L);                // FS_BASE
+        hostMsrs.put(0xc0000101, 0L);                // GS_BASE
+        hostMsrs.put(0xc0000102, 0L);                // KERNEL_GS_BASE
+        hostMsrs.put(0xc0000103, 0L);                // TSC_AUX
+    }
+
+    /** The factory {@link kvmkmod.hw.Platform} calls for each soft processor. */
+    public static VmxCpu create(int id, HostMemory mem, VmxCapabilities caps) { return new SoftCpu(id, mem, caps); }
+
+    @Override public int id() { return id; }
+    @Override public HostMemory memory() { return mem; }
+    @Override public String backend() { return "soft"; }
+
+    /** Why the last VMLAUNCH/VMRESUME failed its checks, in words citing the SDM; null after a good entry. */
+    public String lastEntryFailure() { return lastEntryFailure; }
+
+    /** A note on the last VM exit when it needs explaining (a triple fault, something not modelled), else null. */
+    public String lastExitNote() { return core.exitNote; }
+
+    /** Guest instructions retired on this processor (the soft TSC). */
+    public long instructionsRetired() { return core.icount; }
+
+    // ---------------------------------------------------------------- MSRs, CPUID, CR4
+
+    @Override public long rdmsr(int msr) {
+        if (msr == MSR_IA32_FEATURE_CONTROL) return featureControl;
+        if (msr >= MSR_IA32_VMX_BASIC && msr <= MSR_IA32_VMX_EPT_VPID_CAP) return caps.rdmsr(msr);
+        if (msr == 0x10) return core.icount;
+        Long v = hostMsrs.get(msr);
+        if (v == null) throw new IllegalArgumentException(String.format("#GP: rdmsr of unknown MSR %#x", msr));
+        return v;
+    }
+
+    @Override public void wrmsr(int msr, long value) {
+        if (msr == MSR_IA32_FEATURE_CONTROL) {
+            // SDM 23.7 "Enabling and Entering VMX Operation": the MSR is read-only once locked
+            if ((featureControl & FEATURE_CONTROL_LOCKED) != 0)
+                throw new IllegalArgumentException("#GP: IA32_FEATURE_CONTROL is locked");
+            if ((value & ~0xff07L) != 0) throw new IllegalArgumentException("#GP: reserved bits in IA32_FEATURE_CONTROL");
+            featureControl = value;
+            return;
+        }
+        if (msr >= MSR_IA32_VMX_BASIC && msr <= MSR_IA32_VMX_EPT_VPID_CAP)
+            throw new IllegalArgumentException(String.format("#GP: wrmsr to read-only VMX MSR %#x", msr));
+        if (!hostMsrs.containsKey(msr)) throw new IllegalArgumentException(String.format("#GP: wrmsr of unknown MSR %#x", msr));
+        hostMsrs.put(msr, value);
+    }
+
+    @Override public void cpuid(int leaf, int subleaf, int[] out) {
+        int a = 0, b = 0, c = 0, d = 0;
+        switch (leaf) {
+            case 0: a = 0xb; b = 0x756e6547; d = 0x49656e69; c = 0x6c65746e; break; // "GenuineIntel"
+            case 1:
+                a = 0x206c2;                                  // family 6 model 44 (Westmere-EP)
+                b = id << 24 | 0x10800;
+                c = 1 << 5 | 1 | 1 << 9 | 1 << 13 | 1 << 19 | 1 << 20 | 1 << 23; // VMX, SSE3, SSSE3, CX16, SSE4.1/4.2, POPCNT
+                d = 0xbfebfbff;
+                break;
+            case 0x80000000: a = 0x80000008; break;
+            case 0x80000001: c = 1; d = 1 << 29 | 1 << 20 | 1 << 11 | 1 << 27; break; // LM, NX, SYSCALL, RDTSCP
+            case 0x80000008: a = 0x3028; break;               // 40 physical, 48 linear address bits
+            default: break;
+        }
+        out[0] = a; out[1] = b; out[2] = c; out[3] = d;
+    }
+
+    @Override public long read_cr4() { return cr4; }
+
+    @Override public void write_cr4(long value) {
+        if ((value & ~0x27ffL) != 0) throw new IllegalArgumentException("#GP: reserved CR4 bits " + Long.toHexString(value));
+        // SDM 23.8 "Restrictions on VMX Operation": CR4.VMXE cannot be cleared in VMX operation
+        if (vmxOperation && (value & CR4_VMXE) == 0) throw new IllegalArgumentException("#GP: clearing CR4.VMXE in VMX operation");
+        cr4 = value;
+    }
+
+    // ---------------------------------------------------------------- VMX instructions
+
+    private void requireVmx(String insn) {
+        if (!vmxOperation) throw new IllegalStateException("#UD: " + insn + " outside VMX operation");
+    }
+
+    private int succeed() { return lastStatus = VM_SUCCEED; }
+
+    private int failInvalid() { return lastStatus = VM_FAIL_INVALID; }
+
+    /** VMfailValid (SDM 30.2 "Conventions"): the error number goes into the current VMCS. */
+    private int failValid(int error) {
+        if (currentVmcs < 0) return failInvalid();
+        vw(VM_INSTRUCTION_ERROR, error);
+        return lastStatus = VM_FAIL_VALID;
+    }
+
+    private static boolean badPhysical(long a) { return (a & 0xfff) != 0 || (a >>> 40) != 0; }
+
+    @Override public int vmxon(long ptr) {
+        if ((cr4 & CR4_VMXE) == 0) throw new IllegalStateException("#UD: VMXON with CR4.VMXE clear");
+        if (vmxOperation) return currentVmcs >= 0 ? failValid(VMXERR_VMXON_IN_VMX_ROOT_OPERATION) : failInvalid();
+        if ((featureControl & FEATURE_CONTROL_LOCKED) == 0 || (featureControl & FEATURE_CONTROL_VMXON_ENABLED) == 0)
+            throw new IllegalStateException("#GP: VMXON with IA32_FEATURE_CONTROL not locked or VMXON disabled");
+        if (badPhysical(ptr) || mem.read32(ptr) != VmxCapabilities.VMCS_REVISION_ID) return failInvalid();
+        vmxOperation = true;
+        vmxonPtr = ptr;
+        currentVmcs = -1;
+        vmcsBuf = null;
+        return succeed();
+    }
+
+    @Override public int vmxoff() {
+        requireVmx("VMXOFF");
+        vmxOperation = false;
+        vmxonPtr = -1;
+        currentVmcs = -1;
+        vmcsBuf = null;
+        return succeed();
+    }
+
+    @Override public int vmclear(long ptr) {
+        requireVmx("VMCLEAR");
+        if (badPhysical(ptr)) return failValid(VMXERR_VMCLEAR_INVALID_ADDRESS);
+        if (ptr == vmxonPtr) return failValid(VMXERR_VMCLEAR_VMXON_POINTER);
+        // SDM 30.3 VMCLEAR: launch state becomes clear; a current VMCS stops being current
+        mem.write32(ptr + Vmcs.LAUNCH_STATE_OFFSET, Vmcs.LAUNCH_STATE_CLEAR);
+        core.flushTlb();
+        lastEntryVmcs = -1;
+        if (ptr == currentVmcs) {
+            currentVmcs = -1;
+            vmcsBuf = null;
+        }
+        return succeed();
+    }
+
+    @Override public int vmptrld(long ptr) {
+        requireVmx("VMPTRLD");
+        if (badPhysical(ptr)) return failValid(VMXERR_VMPTRLD_INVALID_ADDRESS);
+        if (ptr == vmxonPtr) return failValid(VMXERR_VMPTRLD_VMXON_POINTER);
+        if (mem.read32(ptr) != VmxCapabilities.VMCS_REVISION_ID) return failValid(VMXERR_VMPTRLD_INCORRECT_VMCS_REVISION_ID);
+        HostMemory.Region r = mem.regionAtHpa(ptr);
+        if (r == null || !r.containsHpa(ptr + VmxCapabilities.VMCS_SIZE - 1)) return failValid(VMXERR_VMPTRLD_INVALID_ADDRESS);
+        currentVmcs = ptr;
+        vmcsBuf = r.buf;
+        vmcsOff = (int) (ptr - r.hpa);
+        return succeed();
+    }
+
+    @Override public long vmptrst() {
+        requireVmx("VMPTRST");
+        succeed();
+        return currentVmcs;
+    }
+
+    @Override public long vmread(int field) {
+        requireVmx("VMREAD");
+        if (currentVmcs < 0) { failInvalid(); return 0; }
+        if (Vmcs.offset(field) < 0) { failValid(VMXERR_UNSUPPORTED_VMCS_COMPONENT); return 0; }
+        succeed();
+        return vr(field);
+    }
+
+    @Override public int vmwrite(int field, long value) {
+        requireVmx("VMWRITE");
+        if (currentVmcs < 0) return failInvalid();
+        if (Vmcs.offset(field) < 0) return failValid(VMXERR_UNSUPPORTED_VMCS_COMPONENT);
+        // SDM 30.3 VMWRITE: VM-exit information fields are read-only (IA32_VMX_MISC bit 29 is 0)
+        if (((field >>> 10) & 3) == 1) return failValid(VMXERR_VMWRITE_READ_ONLY_VMCS_COMPONENT);
+        vw(field, value);
+        return succeed();
+    }
+
+    @Override public int vmlaunch() { return vmentry(true); }
+
+    @Override public int vmresume() { return vmentry(false); }
+
+    @Override public int invept(int type, long eptp) {
+        requireVmx("INVEPT");
+        if (!caps.ept || (type != VMX_EPT_EXTENT_CONTEXT && type != VMX_EPT_EXTENT_GLOBAL))
+            return failValid(VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID);
+        core.flushTlb();
+        return succeed();
+    }
+
+    @Override public int invvpid(int type, int vpid, long linearAddress) {
+        requireVmx("INVVPID");
+        if (!caps.vpid || (type != VMX_VPID_EXTENT_SINGLE_CONTEXT && type != VMX_VPID_EXTENT_ALL_CONTEXT && type != 0))
+            return failValid(VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID);
+        if (type == VMX_VPID_EXTENT_SINGLE_CONTEXT && vpid == 0) return failValid(VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID);
+        core.flushTlb();
+        return succeed();
+    }
+
+    @Override public int lastStatus() { return lastStatus; }
+
+    @Override public long[] regs() { return regs; }
+
+    @Override public long cr2() { return cr2; }
+
+    @Override public void set_cr2(long value) { cr2 = value; }
+
+    @Override public void kick() {
+        core.kicked = true;
+        Thread t = core.runner;
+        if (t != null) LockSupport.unpark(t);
+    }
+
+    // ---------------------------------------------------------------- VMCS access on the current VMCS
+
+    private long vr(int f) {
+        int a = vmcsOff + Vmcs.offset(f);
+        switch (Vmcs.width(f)) {
+            case Vmcs.WIDTH_16: return vmcsBuf.getShort(a) & 0xffff;
+            case Vmcs.WIDTH_32: return vmcsBuf.getInt(a) & 0xffffffffL;
+            default: return Vmcs.isHighAccess(f) ? vmcsBuf.getInt(a) & 0xffffffffL : vmcsBuf.getLong(a);
+        }
+    }
+
+    private void vw(int f, long v) {
+        int a = vmcsOff + Vmcs.offset(f);
+        switch (Vmcs.width(f)) {
+            case Vmcs.WIDTH_16: vmcsBuf.putShort(a, (short) v); return;
+            case Vmcs.WIDTH_32: vmcsBuf.putInt(a, (int) v); return;
+            default:
+                if (Vmcs.isHighAccess(f)) vmcsBuf.putInt(a, (int) v);
+                else vmcsBuf.putLong(a, v);
+        }
+    }
+
+    private int vr32(int f) { return (int) vr(f); }
+
+    // ---------------------------------------------------------------- VM entry
+
+    private int vmentry(boolean launch) {
+        requireVmx(launch ? "VMLAUNCH" : "VMRESUME");
+        if (currentVmcs < 0) return failInvalid();
+        int state = vmcsBuf.getInt(vmcsOff + Vmcs.LAUNCH_STATE_OFFSET);
+        if (launch && state != Vmcs.LAUNCH_STATE_CLEAR) return failValid(VMXERR_VMLAUNCH_NONCLEAR_VMCS);
+        if (!launch && state != Vmcs.LAUNCH_STATE_LAUNCHED) return failValid(VMXERR_VMRESUME_NONLAUNCHED_VMCS);
+        lastEntryFailure = null;
+        String why = EntryChecks.controls(this);
+        if (why != null) { lastEntryFailure = why; return failValid(VMXERR_ENTRY_INVALID_CONTROL_FIELD); }
+        why = EntryChecks.host(this);
+        if (why != null) { lastEntryFailure = why; return failValid(VMXERR_ENTRY_INVALID_HOST_STATE_FIELD); }
+        why = EntryChecks.guest(this);
+        if (why != null) {
+            // SDM 26.7 "VM-Entry Failures During or After Loading Guest State"
+            lastEntryFailure = why;
+            vw(VM_EXIT_REASON, EXIT_REASON_INVALID_STATE | VMX_EXIT_REASONS_FAILED_VMENTRY);
+            vw(EXIT_QUALIFICATION, 0);
+            return succeed();
+        }
+        if (vr32(VM_ENTRY_MSR_LOAD_COUNT) != 0) {
+            lastEntryFailure = "SDM 26.4 Loading MSRs: the VM-entry MSR-load area is not modelled by the soft CPU yet";
+            vw(VM_EXIT_REASON, EXIT_REASON_MSR_LOADING | VMX_EXIT_REASONS_FAILED_VMENTRY);
+            vw(EXIT_QUALIFICATION, 1);
+            return succeed();
+        }
+        loadGuest();
+        if (launch) vmcsBuf.putInt(vmcsOff + Vmcs.LAUNCH_STATE_OFFSET, Vmcs.LAUNCH_STATE_LAUNCHED);
+        int inject = vr32(VM_ENTRY_INTR_INFO_FIELD);
+        core.run(inject, vr32(VM_ENTRY_EXCEPTION_ERROR_CODE), vr32(VM_ENTRY_INSTRUCTION_LEN));
+        saveGuest();
+        core.runner = null;
+        return succeed();
+    }
+
+    /** SDM 26.3.2 "Loading Guest State" and the VM-execution controls the core consults. */
+    private void loadGuest() {
+        SoftCore c = core;
+        c.pinControls = vr32(PIN_BASED_VM_EXEC_CONTROL);
+        c.procControls = vr32(CPU_BASED_VM_EXEC_CONTROL);
+        c.proc2Controls = (c.procControls & CPU_BASED_ACTIVATE_SECONDARY_CONTROLS) != 0 ? vr32(SECONDARY_VM_EXEC_CONTROL) : 0;
+        c.exceptionBitmap = vr32(EXCEPTION_BITMAP);
+        c.cr0Mask = vr(CR0_GUEST_HOST_MASK);
+        c.cr4Mask = vr(CR4_GUEST_HOST_MASK);
+        c.cr0Shadow = vr(CR0_READ_SHADOW);
+        c.cr4Shadow = vr(CR4_READ_SHADOW);
+        c.ioBitmapA = vr(IO_BITMAP_A);
+        c.ioBitmapB = vr(IO_BITMAP_B);
+        c.msrBitmap = vr(MSR_BITMAP);
+        c.tscOffset = vr(TSC_OFFSET);
+        c.cr3TargetCount = vr32(CR3_TARGET_COUNT);
+        for (int k = 0; k < 4; k++) c.cr3Targets[k] = vr(CR3_TARGET_VALUE0 + 2 * k);
+        c.eptOn = (c.proc2Controls & SECONDARY_EXEC_ENABLE_EPT) != 0;
+        c.unrestricted = (c.proc2Controls & SECONDARY_EXEC_UNRESTRICTED_GUEST) != 0;
+        long eptp = c.eptOn ? vr(EPT_POINTER) : -2;
+        // SDM 28.3.3 "Invalidation of Cached Translations": we drop them whenever the EPTP or VMCS changes
+        if (eptp != lastEptp || currentVmcs != lastEntryVmcs) c.flushTlb();
+        lastEptp = eptp;
+        lastEntryVmcs = currentVmcs;
+        c.eptp = eptp;
+
+        c.cr0 = vr(GUEST_CR0);
+        c.cr3 = vr(GUEST_CR3);
+        c.cr4 = vr(GUEST_CR4);
+        c.cr2 = cr2;
+        if ((vr32(VM_ENTRY_CONTROLS) & VM_ENTRY_LOAD_DEBUG_CONTROLS) != 0) c.dr[7] = vr(GUEST_DR7);
+        for (int s = 0; s < 8; s++) {
+            c.sel[s] = (int) vr(GUEST_ES_SELECTOR + 2 * s);
+            c.base[s] = vr(GUEST_ES_BASE + 2 * s);
+            c.limit[s] = vr32(GUEST_ES_LIMIT + 2 * s);
+            c.ar[s] = vr32(GUEST_ES_AR_BYTES + 2 * s);
+        }
+        c.gdtBase = vr(GUEST_GDTR_BASE);
+        c.gdtLimit = vr32(GUEST_GDTR_LIMIT);
+        c.idtBase = vr(GUEST_IDTR_BASE);
+        c.idtLimit = vr32(GUEST_IDTR_LIMIT);
+        c.sysenterCs = vr32(GUEST_SYSENTER_CS);
+        c.sysenterEsp = vr(GUEST_SYSENTER_ESP);
+        c.sysenterEip = vr(GUEST_SYSENTER_EIP);
+        if ((vr32(VM_ENTRY_CONTROLS) & VM_ENTRY_LOAD_IA32_EFER) != 0) c.efer = vr(GUEST_IA32_EFER);
+        if ((vr32(VM_ENTRY_CONTROLS) & VM_ENTRY_LOAD_IA32_PAT) != 0) c.guestPat = vr(GUEST_IA32_PAT);
+        regs[RSP] = vr(GUEST_RSP);
+        c.rip = vr(GUEST_RIP);
+        c.setFlags(vr(GUEST_RFLAGS));
+        c.interruptibility = vr32(GUEST_INTERRUPTIBILITY_INFO) & 3;
+        c.activity = vr32(GUEST_ACTIVITY_STATE);
+        c.updateMode();
+    }
+
+    /** SDM 27.2 "Recording VM-Exit Information" and 27.3 "Saving Guest State". */
+    private void saveGuest() {
+        SoftCore c = core;
+        vw(VM_EXIT_REASON, c.exitReason);
+        vw(EXIT_QUALIFICATION, c.exitQual);
+        vw(VM_EXIT_INSTRUCTION_LEN, c.exitInstrLen);
+        vw(VMX_INSTRUCTION_INFO, c.exitInstrInfo);
+        vw(VM_EXIT_INTR_INFO, c.exitIntrInfo);
+        vw(VM_EXIT_INTR_ERROR_CODE, c.exitIntrError);
+        vw(IDT_VECTORING_INFO_FIELD, c.idtVectoringInfo);
+        vw(IDT_VECTORING_ERROR_CODE, c.idtVectoringError);
+        if (c.exitGpaValid) vw(GUEST_PHYSICAL_ADDRESS, c.exitGpa);
+        if (c.exitGlaValid) vw(GUEST_LINEAR_ADDRESS, c.exitGla);
+        // SDM 24.8.3: every VM exit clears the valid bit of the VM-entry interruption-information field
+        vw(VM_ENTRY_INTR_INFO_FIELD, vr32(VM_ENTRY_INTR_INFO_FIELD) & ~INTR_INFO_VALID_MASK);
+
+        vw(GUEST_CR0, c.cr0);
+        vw(GUEST_CR3, c.cr3);
+        vw(GUEST_CR4, c.cr4);
+        cr2 = c.cr2;
+        vw(GUEST_DR7, c.dr[7]);
+        for (int s = 0; s < 8; s++) {
+            vw(GUEST_ES_SELECTOR + 2 * s, c.sel[s]);
+            vw(GUEST_ES_BASE + 2 * s, c.base[s]);
+            vw(GUEST_ES_LIMIT + 2 * s, c.limit[s]);
+            vw(GUEST_ES_AR_BYTES + 2 * s, c.ar[s]);
+        }
+        vw(GUEST_GDTR_BASE, c.gdtBase);
+        vw(GUEST_GDTR_LIMIT, c.gdtLimit);
+        vw(GUEST_IDTR_BASE, c.idtBase);
+        vw(GUEST_IDTR_LIMIT, c.idtLimit);
+        vw(GUEST_SYSENTER_CS, c.sysenterCs);
+        vw(GUEST_SYSENTER_ESP, c.sysenterEsp);
+        vw(GUEST_SYSENTER_EIP, c.sysenterEip);
+        if ((vr32(VM_EXIT_CONTROLS) & VM_EXIT_SAVE_IA32_EFER) != 0) vw(GUEST_IA32_EFER, c.efer);
+        if ((vr32(VM_EXIT_CONTROLS) & VM_EXIT_SAVE_IA32_PAT) != 0) vw(GUEST_IA32_PAT, c.guestPat);
+        vw(GUEST_RSP, regs[RSP]);
+        vw(GUEST_RIP, c.rip);
+        vw(GUEST_RFLAGS, c.flags());
+        vw(GUEST_INTERRUPTIBILITY_INFO, c.interruptibility);
+        vw(GUEST_ACTIVITY_STATE, c.activity);
+        vw(GUEST_PENDING_DBG_EXCEPTIONS, 0);
+    }
+
+    // Accessors for EntryChecks
+    long field(int f) { return vr(f); }
+    VmxCapabilities caps() { return caps; }
 }

@@ -1,0 +1,108 @@
+package kvmkmod.docs;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.List;
+import java.util.stream.Collectors;
+import kvmkmod.docs.OriginScanner.Mirror;
+import kvmkmod.docs.OriginScanner.Result;
+import org.junit.jupiter.api.Test;
+
+/** Every @Origin of the KVM packages against functions.tsv, and the checker on known-bad input. */
+class CrossReferenceTest {
+    private static final ClassLoader LOADER = CrossReferenceTest.class.getClassLoader();
+
+    @Test
+    void scannerSeesEveryKvmPackage() {
+        Result r = OriginScanner.scan(LOADER, OriginScanner.KVM_PACKAGES);
+        assertThat(r.errors()).as("classes that failed to load").isEmpty();
+        for (String pkg : OriginScanner.KVM_PACKAGES)
+            assertThat(r.classesByPackage().get(pkg)).as("classes found in " + pkg).isNotEmpty();
+    }
+
+    @Test
+    void everyOriginMatchesTheReferenceList() {
+        ReferenceFunctions ref = TestPaths.reference();
+        Result r = OriginScanner.scan(LOADER, OriginScanner.KVM_PACKAGES);
+        List<String> problems = OriginCheck.problems(r.mirrors(), ref);
+        System.out.println("CrossReferenceTest: " + r.mirrors().size() + " @Origin checked against functions.tsv ("
+                + r.mirrors().stream().map(m -> m.origin().file()).distinct().count() + " files), "
+                + problems.size() + " problems");
+        assertThat(problems)
+                .as("@Origin references that disagree with functions.tsv:\n  " + String.join("\n  ", problems) + "\n")
+                .isEmpty();
+    }
+
+    @Test
+    void checkerReportsEveryKindOfMistakeAtOnce() {
+        ReferenceFunctions ref = TestPaths.reference();
+        Result r = OriginScanner.scan(LOADER, List.of("kvmkmod.docs.fixture"));
+        assertThat(r.errors()).isEmpty();
+        assertThat(r.mirrors()).extracting(Mirror::javaName).doesNotContain("Origins#helper");
+        List<String> problems = OriginCheck.problems(r.mirrors(), ref);
+        String all = problems.stream().collect(Collectors.joining("\n"));
+        assertThat(problems).as(all).hasSize(7);
+        assertThat(all)
+                .contains("Origins#kvm_vcpu_ioctl() @Origin(file=virt/kvm/kvm_main.c, line=1256): "
+                        + "kvm_vcpu_ioctl is at virt/kvm/kvm_main.c:1257, not line 1256")
+                .contains("Origins#vcpu_put() @Origin(file=arch/x86/kvm/x86.c, line=117): no function vcpu_put in arch/x86/kvm/x86.c")
+                .contains("(it is defined at virt/kvm/kvm_main.c:117)")
+                .contains("no function vmx_handle_exits in arch/x86/kvm/vmx.c")
+                .contains("arch/x86/kvm/svm.c is not a file of the reference list")
+                .contains("Origins#handle_io() @Origin(file=arch/x86/kvm/vmx.c, line=2888): status SIMPLIFIED needs a note")
+                .contains("Origins#Origins() @Origin(file=arch/x86/kvm/vmx.c, line=3862): a constructor must name its C function")
+                .contains("virt/kvm/kvm_main.c:vcpu_load is claimed by 2 Java members: Origins#vcpu_load(), Origins.Again#vcpu_load()");
+        assertThat(all).doesNotContain("paging64_walk_addr", "kvm_mmu_audit", "vcpuRun", "kvm_arch_vcpu_ioctl_run",
+                "vcpu_enter_guest", "Origins#Origins(int)");
+    }
+
+    @Test
+    void pagingTemplateNamesFindTheirFnameRow() {
+        ReferenceFunctions ref = TestPaths.reference();
+        assertThat(ref.find("arch/x86/kvm/paging_tmpl.h", "paging32_walk_addr"))
+                .extracting(ReferenceFunctions.Function::name).containsExactly("FNAME(walk_addr)");
+        assertThat(ref.all()).hasSize(889);
+    }
+
+    @Test
+    void sourceLocatorFindsTheAnnotatedDeclaration() {
+        List<String> src = List.of(
+                "class X {",
+                "    /** doc */",
+                "    @Origin(file = \"arch/x86/kvm/x86.c\", line = 10)",
+                "    static int foo(int a) {",
+                "        return foo(a, 2);",
+                "    }",
+                "    @Origin(file = \"arch/x86/kvm/x86.c\",",
+                "            line = 20, status = Origin.Status.SIMPLIFIED,",
+                "            note = \"two\")",
+                "    public static java.util.List<String> foo(int a, int b) {",
+                "        int r = foo(1);",
+                "        return null;",
+                "    }",
+                "    X(int k) {}",
+                "}");
+        assertThat(JavaSources.find(src, "foo", false, 20)).isEqualTo(10);
+        assertThat(JavaSources.find(src, "foo", false, 10)).isEqualTo(4);
+        assertThat(JavaSources.find(src, "foo", false, 99)).isEqualTo(4);
+        assertThat(JavaSources.find(src, "X", true, 1)).isEqualTo(14);
+        assertThat(JavaSources.find(src, "bar", false, 1)).isZero();
+    }
+
+    @Test
+    void pageRendersFixturesWithLinksAndEscapes() {
+        ReferenceFunctions ref = TestPaths.reference();
+        Result r = OriginScanner.scan(LOADER, List.of("kvmkmod.docs.fixture"));
+        String page = CrossReference.render(r.mirrors(), ref, new JavaSources(TestPaths.repo()), List.of());
+        assertThat(page)
+                .contains("[[file-virt-kvm-kvm-main-c]]\n== `+virt/kvm/kvm_main.c+`")
+                .contains("| <<file-arch-x86-kvm-x86-c,`+arch/x86/kvm/x86.c+`>> | `+x86/x86.c+` | 3 | 192 | 2%")
+                .contains("https://elixir.bootlin.com/linux/v2.6.33/ident/__vcpu_run[+__vcpu_run+]")
+                .contains("https://elixir.bootlin.com/linux/v2.6.33/ident/walk_addr[+paging64_walk_addr+]")
+                .contains("pass:c[no \\| pipes \\] or *stars* {attr} lost]")
+                .contains("== References that disagree with the reference list")
+                .contains("| `+kvmkmod.docs.fixture+` | `+arch/x86/kvm/x86.c+` (5), `+arch/x86/kvm/vmx.c+` (4), `+virt/kvm/kvm_main.c+` (3), ");
+        // x86.c: __vcpu_run, vcpu_enter_guest and kvm_arch_vcpu_ioctl_run (claimed twice, counted once)
+        assertThat(page).contains("3 of the 192 functions of this file are mirrored");
+    }
+}

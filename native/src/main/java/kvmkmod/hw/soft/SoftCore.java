@@ -1,0 +1,2271 @@
+package kvmkmod.hw.soft;
+
+import kvmkmod.hw.HostMemory;
+
+import java.nio.ByteBuffer;
+import java.util.concurrent.locks.LockSupport;
+
+import static kvmkmod.hw.VmxArch.*;
+import static kvmkmod.hw.soft.SoftArch.*;
+
+/**
+ * The x86 execution engine of the soft CPU: one logical processor running guest code in VMX non-root
+ * operation. It holds the guest's architectural state while the guest runs (the VMCS guest-state area
+ * is loaded into it at VM entry and saved from it at VM exit, by {@link SoftCpu}), fetches and executes
+ * instructions, translates every guest-physical access through EPT, and stops with a VM exit recorded
+ * in its exit fields.
+ *
+ * <p>Decoding is parameterised by operand size and address size (2, 4, later 8 bytes), so 16-bit,
+ * 32-bit and later 64-bit code share one set of handlers. Arithmetic flags are kept lazily (the
+ * operands and result of the last flag-setting operation) and computed when read. The hot loop
+ * allocates nothing: VM exits and guest faults unwind an instruction through two preallocated
+ * stackless exceptions, which never leave this class's run loop.
+ */
+final class SoftCore {
+    /** Unwinds the current instruction because the guest takes a VM exit (exit fields are set). */
+    static final class VmExitSignal extends RuntimeException {
+        VmExitSignal() { super(null, null, false, false); }
+    }
+
+    /** Unwinds the current instruction because it raised an exception in the guest. */
+    static final class FaultSignal extends RuntimeException {
+        int vector, errorCode;
+        boolean hasError;
+        FaultSignal() { super(null, null, false, false); }
+    }
+
+    private final VmExitSignal exitSignal = new VmExitSignal();
+    private final FaultSignal faultSignal = new FaultSignal();
+
+    final HostMemory mem;
+    /** General-purpose registers in VCPU_REGS order; the array of {@link SoftCpu#regs()}. */
+    final long[] R;
+
+    SoftCore(HostMemory mem, long[] regs) {
+        this.mem = mem;
+        this.R = regs;
+        flushTlb();
+    }
+
+    // ---------------------------------------------------------------- architectural state
+
+    long rip;
+    long eflags = 2;
+    long cr0, cr2, cr3, cr4, efer;
+    final long[] dr = new long[8];
+    final int[] sel = new int[8];
+    final long[] base = new long[8];
+    final int[] limit = new int[8];
+    final int[] ar = new int[8];
+    long gdtBase, idtBase;
+    int gdtLimit, idtLimit;
+    long sysenterCs, sysenterEsp, sysenterEip;
+    /** Guest interruptibility state (SDM 24.4.2): bit 0 blocking by STI, bit 1 blocking by MOV SS. */
+    int interruptibility;
+    /** Activity state (SDM 24.4.2): 0 active, 1 HLT, 2 shutdown, 3 wait-for-SIPI. */
+    int activity;
+    /** Retired instructions: the deterministic time base of RDTSC. */
+    long icount;
+
+    // ---------------------------------------------------------------- VM-execution controls (loaded at entry)
+
+    int pinControls, procControls, proc2Controls, exceptionBitmap;
+    long cr0Mask, cr4Mask, cr0Shadow, cr4Shadow;
+    long ioBitmapA, ioBitmapB, msrBitmap, tscOffset, eptp;
+    int cr3TargetCount;
+    final long[] cr3Targets = new long[4];
+    boolean eptOn, unrestricted;
+    /** Whether the processor supports 2-MByte EPT pages (IA32_VMX_EPT_VPID_CAP bit 16). */
+    boolean ept2mPages = true;
+
+    // ---------------------------------------------------------------- exit information (read by SoftCpu)
+
+    int exitReason;
+    long exitQual;
+    int exitInstrLen, exitInstrInfo;
+    long exitGpa = 0, exitGla;
+    boolean exitGpaValid, exitGlaValid;
+    int exitIntrInfo, exitIntrError;
+    int idtVectoringInfo, idtVectoringError;
+    /** A sentence saying why the guest stopped, when the reason needs explaining (shutdown, unsupported). */
+    String exitNote;
+
+    /** Set by another thread to make the guest take an external-interrupt exit. */
+    volatile boolean kicked;
+    volatile Thread runner;
+
+    // ---------------------------------------------------------------- mode and decode state
+
+    boolean realMode, v86, code32, stack32;
+    long ipMask = 0xffff, spMask = 0xffff;
+    private long ip0, pc;
+    private int osz, asz, segOv, rep;
+    private int mrMod, mrReg, mrRm;
+    private long ea, eaOff;
+    private int eaSeg, eaBase, eaIndex, eaScale;
+    /** Interrupt shadow bookkeeping: the shadow covers exactly the instruction after STI / MOV SS. */
+    private boolean attention, shadowFresh;
+    /** Nesting of event delivery (for #DF and triple fault). */
+    private int deliveryDepth;
+    private int deliveringInfo, deliveringError;
+
+    /** Recomputes the execution mode from CR0, RFLAGS.VM and the CS/SS attributes. */
+    void updateMode() {
+        dropFetchWindow(); // CS base or mode may have changed
+        realMode = (cr0 & CR0_PE) == 0;
+        v86 = !realMode && (eflags & VM) != 0;
+        boolean prot = !realMode && !v86;
+        code32 = prot && (ar[CS] & 0x4000) != 0;
+        stack32 = prot && (ar[SS] & 0x4000) != 0;
+        ipMask = code32 ? 0xffffffffL : 0xffff;
+        spMask = stack32 ? 0xffffffffL : 0xffff;
+    }
+
+    int cpl() {
+        if (realMode) return 0;
+        if (v86) return 3;
+        return (ar[CS] >> 5) & 3;
+    }
+
+    // ---------------------------------------------------------------- translation: linear -> host buffer
+
+    private static final int TLB_SIZE = 256, TLB_MASK = TLB_SIZE - 1;
+    private final long[] tagR = new long[TLB_SIZE], tagW = new long[TLB_SIZE], tagX = new long[TLB_SIZE];
+    private final ByteBuffer[] tbuf = new ByteBuffer[TLB_SIZE];
+    private final int[] tbase = new int[TLB_SIZE];
+    private ByteBuffer codeBuf;
+    static final int ACC_R = 1, ACC_W = 2, ACC_X = 4;
+
+    /** Drops every cached translation (INVEPT, INVVPID, EPTP change, VMCLEAR, CR0/CR3/CR4 writes). */
+    void flushTlb() {
+        java.util.Arrays.fill(tagR, -1);
+        java.util.Arrays.fill(tagW, -1);
+        java.util.Arrays.fill(tagX, -1);
+        java.util.Arrays.fill(tbuf, null);
+        dropFetchWindow();
+    }
+
+    void flushTlbPage(long lin) {
+        int i = (int) (lin >>> 12) & TLB_MASK;
+        tagR[i] = tagW[i] = tagX[i] = -1;
+        tbuf[i] = null;
+        dropFetchWindow();
+    }
+
+    /**
+     * Translates a linear address for one access and caches the page. Guest paging is not modelled yet:
+     * with CR0.PG=0 the linear address is the guest-physical address (SDM 4.1.1 "Three Paging Modes").
+     * Returns the host-physical address; a failed EPT translation ends in a VM exit.
+     */
+    private long translate(long lin, int acc) {
+        long gpa = lin;
+        if ((cr0 & CR0_PG) != 0) {
+            shutdown("guest paging (CR0.PG=1) is not modelled by the soft CPU yet");
+        }
+        long hpa;
+        int perms;
+        if (eptOn) {
+            long r = eptWalk(gpa, acc, lin);
+            hpa = r & ~0xfffL | (gpa & 0xfff);
+            perms = (int) (r & 7);
+        } else {
+            hpa = gpa;
+            perms = 7;
+        }
+        HostMemory.Region reg = mem.regionAtHpa(hpa);
+        if (reg != null) {
+            long page = lin >>> 12;
+            int i = (int) page & TLB_MASK;
+            tbuf[i] = reg.buf;
+            tbase[i] = (int) ((hpa & ~0xfffL) - reg.hpa);
+            tagR[i] = (perms & ACC_R) != 0 ? page : -1;
+            tagW[i] = (perms & ACC_W) != 0 ? page : -1;
+            tagX[i] = (perms & ACC_X) != 0 ? page : -1;
+        }
+        return hpa;
+    }
+
+    /**
+     * Walks the EPT paging structures for a guest-physical address (SDM 28.2.2 "EPT Translation
+     * Mechanism"). Returns the page frame of the translation with the effective R/W/X permissions in
+     * bits 2:0; an absent or forbidding translation is an EPT violation, a misconfigured entry an EPT
+     * misconfiguration (SDM 28.2.3 "EPT-Induced VM Exits").
+     */
+    private long eptWalk(long gpa, int acc, long lin) {
+        long table = eptp & 0x000ffffffffff000L;
+        int perms = 7;
+        for (int level = 4; level >= 1; level--) {
+            int idx = (int) (gpa >>> (12 + 9 * (level - 1))) & 511;
+            long e = mem.read64(table + idx * 8L);
+            int rwx = (int) (e & 7);
+            if (rwx == 0) eptViolation(gpa, lin, acc, 0);
+            boolean large = level == 2 && (e & VMX_EPT_LARGE_PAGE) != 0 && ept2mPages;
+            boolean leaf = level == 1 || large;
+            // SDM 28.2.3.1 "EPT Misconfigurations": write without read, reserved bits, bad memory type
+            if ((rwx & 3) == 2) eptMisconfig(gpa);
+            if ((e & 0x000ff00000000000L) != 0) eptMisconfig(gpa); // bits 51:44 above MAXPHYADDR 44
+            if (leaf) {
+                int mt = (int) (e >>> 3) & 7;
+                if (mt == 2 || mt == 3 || mt == 7) eptMisconfig(gpa);
+                if (large && (e & 0x1ff000L) != 0) eptMisconfig(gpa);
+            } else if ((e & 0xf8) != 0) {
+                eptMisconfig(gpa); // reserved bits 7:3 of a non-leaf entry (1-GByte pages not supported)
+            }
+            perms &= rwx;
+            if (leaf) {
+                if ((acc & perms) != acc) eptViolation(gpa, lin, acc, perms);
+                long frame = large ? (e & 0x000fffffffe00000L) | (gpa & 0x1ff000L) : e & 0x000ffffffffff000L;
+                return frame | perms;
+            }
+            table = e & 0x000ffffffffff000L;
+        }
+        throw new IllegalStateException("unreachable");
+    }
+
+    private void eptViolation(long gpa, long lin, int acc, int perms) {
+        // SDM Table 27-7 "Exit Qualification for EPT Violations"
+        long q = (acc & ACC_R) != 0 ? 1 : 0;
+        if ((acc & ACC_W) != 0) q |= 2;
+        if ((acc & ACC_X) != 0) q |= 4;
+        q |= (long) perms << 3;
+        q |= 1L << 7 | 1L << 8;
+        exitGpa = gpa;
+        exitGpaValid = true;
+        exitGla = lin;
+        exitGlaValid = true;
+        vmexit(EXIT_REASON_EPT_VIOLATION, q, 0);
+    }
+
+    private void eptMisconfig(long gpa) {
+        exitGpa = gpa;
+        exitGpaValid = true;
+        vmexit(EXIT_REASON_EPT_MISCONFIG, 0, 0);
+    }
+
+    // ---------------------------------------------------------------- memory access by linear address
+
+    long rd8(long lin) {
+        lin &= 0xffffffffL;
+        long p = lin >>> 12;
+        int i = (int) p & TLB_MASK;
+        if (tagR[i] == p) return tbuf[i].get(tbase[i] + ((int) lin & 0xfff)) & 0xff;
+        long hpa = translate(lin, ACC_R);
+        return mem.read8(hpa);
+    }
+
+    long rd(long lin, int sz) {
+        if (sz == 1) return rd8(lin);
+        lin &= 0xffffffffL;
+        long p = lin >>> 12;
+        int i = (int) p & TLB_MASK;
+        int o = (int) lin & 0xfff;
+        if (tagR[i] == p && o <= 4096 - sz) {
+            ByteBuffer b = tbuf[i];
+            int a = tbase[i] + o;
+            switch (sz) {
+                case 2: return b.getShort(a) & 0xffff;
+                case 4: return b.getInt(a) & 0xffffffffL;
+                default: return b.getLong(a);
+            }
+        }
+        return rdSlow(lin, sz);
+    }
+
+    private long rdSlow(long lin, int sz) {
+        if (((lin & 0xfff) + sz) > 4096) {
+            long v = 0;
+            for (int k = 0; k < sz; k++) v |= rd8(lin + k) << (8 * k);
+            return v;
+        }
+        long hpa = translate(lin, ACC_R);
+        switch (sz) {
+            case 2: return mem.read16(hpa);
+            case 4: return mem.read32(hpa) & 0xffffffffL;
+            default: return mem.read64(hpa);
+        }
+    }
+
+    void wr8(long lin, long v) {
+        lin &= 0xffffffffL;
+        long p = lin >>> 12;
+        int i = (int) p & TLB_MASK;
+        if (tagW[i] == p) { tbuf[i].put(tbase[i] + ((int) lin & 0xfff), (byte) v); return; }
+        long hpa = translate(lin, ACC_W);
+        mem.write8(hpa, (int) v);
+    }
+
+    void wr(long lin, int sz, long v) {
+        if (sz == 1) { wr8(lin, v); return; }
+        lin &= 0xffffffffL;
+        long p = lin >>> 12;
+        int i = (int) p & TLB_MASK;
+        int o = (int) lin & 0xfff;
+        if (tagW[i] == p && o <= 4096 - sz) {
+            ByteBuffer b = tbuf[i];
+            int a = tbase[i] + o;
+            switch (sz) {
+                case 2: b.putShort(a, (short) v); return;
+                case 4: b.putInt(a, (int) v); return;
+                default: b.putLong(a, v); return;
+            }
+        }
+        wrSlow(lin, sz, v);
+    }
+
+    private void wrSlow(long lin, int sz, long v) {
+        if (((lin & 0xfff) + sz) > 4096) {
+            // Check both pages first so a fault on the second leaves memory untouched.
+            translate(lin, ACC_W);
+            translate((lin + sz - 1) & 0xffffffffL, ACC_W);
+            for (int k = 0; k < sz; k++) wr8(lin + k, v >>> (8 * k));
+            return;
+        }
+        long hpa = translate(lin, ACC_W);
+        switch (sz) {
+            case 2: mem.write16(hpa, (int) v); break;
+            case 4: mem.write32(hpa, (int) v); break;
+            default: mem.write64(hpa, v);
+        }
+    }
+
+    /** Checks that a write to [lin, lin+sz) would succeed, without writing. */
+    private void probeWrite(long lin, int sz) {
+        lin &= 0xffffffffL;
+        long p = lin >>> 12;
+        if (tagW[(int) p & TLB_MASK] != p) translate(lin, ACC_W);
+        long q = ((lin + sz - 1) & 0xffffffffL) >>> 12;
+        if (q != p && tagW[(int) q & TLB_MASK] != q) translate((lin + sz - 1) & 0xffffffffL, ACC_W);
+    }
+
+    // ---------------------------------------------------------------- instruction fetch
+
+    /*
+     * The fetch window: the range of instruction-pointer values [fetchLo, fetchHi) whose bytes lie in
+     * the cached code page, and the bias that turns such a value into an index of codeBuf.
+     */
+    private long fetchLo, fetchHi, fetchBias;
+
+    private void dropFetchWindow() {
+        fetchLo = fetchHi = 0;
+        codeBuf = null;
+    }
+
+    private int fetch8() {
+        long p = pc;
+        if (p >= fetchLo && p < fetchHi) {
+            pc = p + 1;
+            return codeBuf.get((int) (p + fetchBias)) & 0xff;
+        }
+        return fetch8Slow();
+    }
+
+    private int fetch8Slow() {
+        if (pc - ip0 >= 15) raise(GP, 0); // SDM 2.3.11: instructions are at most 15 bytes
+        long lin = (base[CS] + pc) & 0xffffffffL;
+        long p = lin >>> 12;
+        int i = (int) p & TLB_MASK;
+        if (tagX[i] != p) {
+            long hpa = translate(lin, ACC_X);
+            if (tagX[i] != p) { pc++; return mem.read8(hpa); } // nothing behind it: reads as all ones
+        }
+        codeBuf = tbuf[i];
+        int off = (int) lin & 0xfff;
+        fetchLo = pc - off;
+        fetchHi = fetchLo + 4096;
+        fetchBias = tbase[i] - fetchLo;
+        pc++;
+        return codeBuf.get(tbase[i] + off) & 0xff;
+    }
+
+    private int fetch16() {
+        long p = pc;
+        if (p >= fetchLo && p + 2 <= fetchHi) {
+            pc = p + 2;
+            return codeBuf.getShort((int) (p + fetchBias)) & 0xffff;
+        }
+        int lo = fetch8();
+        return lo | fetch8() << 8;
+    }
+
+    private long fetch32() {
+        long p = pc;
+        if (p >= fetchLo && p + 4 <= fetchHi) {
+            pc = p + 4;
+            return codeBuf.getInt((int) (p + fetchBias)) & 0xffffffffL;
+        }
+        long lo = fetch16();
+        return lo | (long) fetch16() << 16;
+    }
+
+    /** Immediate of operand size (at most 32 bits, sign-extended to 64 for size 8). */
+    private long fetchImm(int sz) {
+        switch (sz) {
+            case 1: return fetch8();
+            case 2: return fetch16();
+            case 4: return fetch32();
+            default: return (int) fetch32();
+        }
+    }
+
+    // ---------------------------------------------------------------- registers
+
+    static final long[] MASK = {0, 0xffL, 0xffffL, 0, 0xffffffffL, 0, 0, 0, -1L};
+    static final long[] SIGN = {0, 0x80L, 0x8000L, 0, 0x80000000L, 0, 0, 0, 0x8000000000000000L};
+
+    long getReg(int r, int sz) {
+        switch (sz) {
+            case 1: return r < 4 ? R[r] & 0xff : (R[r - 4] >>> 8) & 0xff;
+            case 2: return R[r] & 0xffff;
+            case 4: return R[r] & 0xffffffffL;
+            default: return R[r];
+        }
+    }
+
+    void setReg(int r, int sz, long v) {
+        switch (sz) {
+            case 1:
+                if (r < 4) R[r] = (R[r] & ~0xffL) | (v & 0xff);
+                else R[r - 4] = (R[r - 4] & ~0xff00L) | ((v & 0xff) << 8);
+                return;
+            case 2: R[r] = (R[r] & ~0xffffL) | (v & 0xffff); return;
+            case 4: R[r] = v & 0xffffffffL; return;
+            default: R[r] = v;
+        }
+    }
+
+    private static long sext(long v, int sz) {
+        switch (sz) {
+            case 1: return (byte) v;
+            case 2: return (short) v;
+            case 4: return (int) v;
+            default: return v;
+        }
+    }
+
+    // ---------------------------------------------------------------- flags (lazy)
+
+    private static final int F_NONE = 0, F_ADD = 1, F_SUB = 2, F_LOGIC = 3, F_INC = 4, F_DEC = 5;
+    private int fOp, fSz = 1, fCf;
+    private long fA, fB, fRes;
+
+    private boolean cf() {
+        switch (fOp) {
+            case F_NONE: return (eflags & CF) != 0;
+            case F_ADD: return (((fA & fB) | ((fA | fB) & ~fRes)) & SIGN[fSz]) != 0;
+            case F_SUB: return (((~fA & fB) | ((~fA | fB) & fRes)) & SIGN[fSz]) != 0;
+            case F_LOGIC: return false;
+            default: return fCf != 0;
+        }
+    }
+
+    private boolean of() {
+        switch (fOp) {
+            case F_NONE: return (eflags & OF) != 0;
+            case F_ADD: case F_INC: return (((fA ^ fRes) & (fB ^ fRes)) & SIGN[fSz]) != 0;
+            case F_SUB: case F_DEC: return (((fA ^ fB) & (fA ^ fRes)) & SIGN[fSz]) != 0;
+            default: return false;
+        }
+    }
+
+    private boolean zf() { return fOp == F_NONE ? (eflags & ZF) != 0 : (fRes & MASK[fSz]) == 0; }
+
+    private boolean sf() { return fOp == F_NONE ? (eflags & SF) != 0 : (fRes & SIGN[fSz]) != 0; }
+
+    private boolean pf() { return fOp == F_NONE ? (eflags & PF) != 0 : (Integer.bitCount((int) fRes & 0xff) & 1) == 0; }
+
+    private boolean af() {
+        if (fOp == F_NONE) return (eflags & AF) != 0;
+        if (fOp == F_LOGIC) return false;
+        return ((fA ^ fB ^ fRes) & 0x10) != 0;
+    }
+
+    /** RFLAGS with the arithmetic flags brought up to date. */
+    long flags() {
+        if (fOp != F_NONE) {
+            long f = eflags & ~ARITH_FLAGS;
+            if (cf()) f |= CF;
+            if (pf()) f |= PF;
+            if (af()) f |= AF;
+            if (zf()) f |= ZF;
+            if (sf()) f |= SF;
+            if (of()) f |= OF;
+            eflags = f;
+            fOp = F_NONE;
+        }
+        return eflags;
+    }
+
+    /** Loads RFLAGS wholesale (VM entry, POPF, IRET). */
+    void setFlags(long v) {
+        fOp = F_NONE;
+        eflags = (v & 0x3f7fd7L) | 2;
+    }
+
+    private void setFlagBit(int bit, boolean on) {
+        flags();
+        if (on) eflags |= bit; else eflags &= ~bit;
+    }
+
+    /** Eager flags from a result: SF, ZF, PF from {@code res}, CF/OF given, AF cleared. */
+    private void setSzp(long res, int sz, boolean c, boolean o) {
+        long f = flags() & ~ARITH_FLAGS;
+        if (c) f |= CF;
+        if (o) f |= OF;
+        if ((res & MASK[sz]) == 0) f |= ZF;
+        if ((res & SIGN[sz]) != 0) f |= SF;
+        if ((Integer.bitCount((int) res & 0xff) & 1) == 0) f |= PF;
+        eflags = f;
+    }
+
+    private boolean cond(int cc) {
+        boolean r;
+        switch ((cc >> 1) & 7) {
+            case 0: r = of(); break;
+            case 1: r = cf(); break;
+            case 2: r = zf(); break;
+            case 3: r = cf() || zf(); break;
+            case 4: r = sf(); break;
+            case 5: r = pf(); break;
+            case 6: r = sf() != of(); break;
+            default: r = zf() || sf() != of(); break;
+        }
+        return r ^ ((cc & 1) != 0);
+    }
+
+    /** The eight ALU operations of opcodes 00-3F and group 1, in their encoding order. */
+    private long alu(int op, long a, long b, int sz) {
+        long m = MASK[sz];
+        a &= m;
+        b &= m;
+        long res;
+        switch (op) {
+            case 0: res = a + b; fOp = F_ADD; break;
+            case 1: res = a | b; fOp = F_LOGIC; break;
+            case 2: { long c = cf() ? 1 : 0; res = a + b + c; fOp = F_ADD; break; }
+            case 3: { long c = cf() ? 1 : 0; res = a - b - c; fOp = F_SUB; break; }
+            case 4: res = a & b; fOp = F_LOGIC; break;
+            case 5: case 7: res = a - b; fOp = F_SUB; break;
+            default: res = a ^ b; fOp = F_LOGIC; break;
+        }
+        res &= m;
+        fA = a;
+        fB = b;
+        fRes = res;
+        fSz = sz;
+        return res;
+    }
+
+    private long inc(long a, int sz, boolean dec) {
+        fCf = cf() ? 1 : 0;
+        long m = MASK[sz];
+        a &= m;
+        long res = (dec ? a - 1 : a + 1) & m;
+        fOp = dec ? F_DEC : F_INC;
+        fA = a;
+        fB = 1;
+        fRes = res;
+        fSz = sz;
+        return res;
+    }
+
+    private void logicFlags(long res, int sz) {
+        fOp = F_LOGIC;
+        fA = fB = 0;
+        fRes = res & MASK[sz];
+        fSz = sz;
+    }
+
+    // ---------------------------------------------------------------- faults and exits
+
+    /** Raises a guest exception with no error code (the current instruction does not complete). */
+    void raise(int vector) {
+        faultSignal.vector = vector;
+        faultSignal.hasError = false;
+        faultSignal.errorCode = 0;
+        throw faultSignal;
+    }
+
+    void raise(int vector, int error) {
+        faultSignal.vector = vector;
+        faultSignal.hasError = true;
+        faultSignal.errorCode = error;
+        throw faultSignal;
+    }
+
+    /** Ends guest execution with a VM exit; guest RIP stays at the current instruction. */
+    void vmexit(int reason, long qual, int len) {
+        exitReason = reason;
+        exitQual = qual;
+        exitInstrLen = len;
+        throw exitSignal;
+    }
+
+    private void instrExit(int reason, long qual) {
+        vmexit(reason, qual, (int) (pc - ip0));
+    }
+
+    private void shutdown(String why) {
+        exitNote = why;
+        activity = 2;
+        vmexit(EXIT_REASON_TRIPLE_FAULT, 0, 0);
+    }
+
+    private void clearExitInfo() {
+        exitReason = 0;
+        exitQual = 0;
+        exitInstrLen = 0;
+        exitInstrInfo = 0;
+        exitGpaValid = exitGlaValid = false;
+        exitIntrInfo = exitIntrError = 0;
+        idtVectoringInfo = idtVectoringError = 0;
+        exitNote = null;
+    }
+
+    // ---------------------------------------------------------------- the run loop
+
+    /**
+     * Runs guest code from the loaded state until a VM exit. {@code injectInfo} is the VM-entry
+     * interruption-information field (SDM 26.5 "Event Injection"), delivered before the first
+     * instruction when its valid bit is set.
+     */
+    void run(int injectInfo, int injectError, int injectLen) {
+        clearExitInfo();
+        runner = Thread.currentThread();
+        updateMode();
+        attention = true;
+        shadowFresh = interruptibility != 0;
+        deliveryDepth = 0;
+        try {
+            if ((injectInfo & INTR_INFO_VALID_MASK) != 0) {
+                if (activity == 1) activity = 0;
+                inject(injectInfo, injectError, injectLen);
+            }
+        } catch (VmExitSignal e) {
+            return;
+        } catch (FaultSignal f) {
+            if (!handleFault()) return;
+        }
+        while (true) {
+            try {
+                if (activity != 0) waitInactive();
+                loop();
+            } catch (VmExitSignal e) {
+                return;
+            } catch (FaultSignal f) {
+                if (!handleFault()) return;
+            }
+        }
+    }
+
+    private void loop() {
+        while (true) {
+            if (attention) boundary();
+            ip0 = pc = rip;
+            step();
+            rip = pc & ipMask;
+            if ((++icount & 4095) == 0 && kicked) kickExit();
+        }
+    }
+
+    /** Instruction-boundary work that is only needed now and then (SDM 6.8.3 interrupt shadows). */
+    private void boundary() {
+        if (interruptibility != 0) {
+            if (shadowFresh) shadowFresh = false;
+            else interruptibility = 0;
+        }
+        attention = interruptibility != 0;
+        // SDM 25.6.5 "Interrupt-Window Exiting": exit before an instruction when interrupts are open
+        if ((procControls & CPU_BASED_VIRTUAL_INTR_PENDING) != 0 && (flags() & IF) != 0 && interruptibility == 0) {
+            pc = ip0 = rip;
+            vmexit(EXIT_REASON_PENDING_INTERRUPT, 0, 0);
+        }
+        if (kicked) kickExit();
+    }
+
+    private void kickExit() {
+        pc = ip0 = rip;
+        // SDM 27.2.2: with "acknowledge interrupt on exit" the vector would be reported; the host's
+        // interrupt here has no vector, so the field stays invalid.
+        exitIntrInfo = 0;
+        kicked = false;
+        vmexit(EXIT_REASON_EXTERNAL_INTERRUPT, 0, 0);
+    }
+
+    /** HLT (or shutdown / wait-for-SIPI) without exiting: sleep until kicked or the interrupt window opens. */
+    private void waitInactive() {
+        while (true) {
+            if (kicked) kickExit();
+            if (activity == 1 && (procControls & CPU_BASED_VIRTUAL_INTR_PENDING) != 0 && (flags() & IF) != 0) {
+                pc = ip0 = rip;
+                vmexit(EXIT_REASON_PENDING_INTERRUPT, 0, 0);
+            }
+            LockSupport.parkNanos(this, 50_000_000L);
+        }
+    }
+
+    /** Delivers a guest exception raised by the current instruction; false when that ended in a VM exit. */
+    private boolean handleFault() {
+        int v = faultSignal.vector;
+        boolean he = faultSignal.hasError;
+        int err = faultSignal.errorCode;
+        pc = rip = ip0;
+        try {
+            exception(v, INTR_TYPE_HARD_EXCEPTION, he, err, ip0);
+            deliveryDepth = 0;
+            return true;
+        } catch (VmExitSignal e) {
+            return false;
+        } catch (FaultSignal f) {
+            return handleFault();
+        }
+    }
+
+    /**
+     * An exception on its way to the guest: a VM exit if the exception bitmap says so (SDM 25.2
+     * "Other Causes of VM Exits: Exceptions"), else delivery through the IVT/IDT. A fault while
+     * delivering becomes #DF, and a fault while delivering #DF a triple fault.
+     */
+    private void exception(int vector, int type, boolean hasErr, int err, long retIp) {
+        if (deliveryDepth > 0) {
+            if (vector == DBL_FAULT || deliveryDepth >= 2 || deliveringVector() == DBL_FAULT) {
+                deliveryDepth = 0;
+                exitNote = "triple fault: exception " + vector + " while delivering vector " + deliveringVector();
+                activity = 2;
+                vmexit(EXIT_REASON_TRIPLE_FAULT, 0, 0);
+            }
+            vector = DBL_FAULT;
+            type = INTR_TYPE_HARD_EXCEPTION;
+            hasErr = !realMode;
+            err = 0;
+            retIp = ip0;
+        }
+        if (vector < 32 && (exceptionBitmap & (1 << vector)) != 0
+                && (type == INTR_TYPE_HARD_EXCEPTION || type == INTR_TYPE_SOFT_EXCEPTION)) {
+            exitIntrInfo = vector | type | INTR_INFO_VALID_MASK | (hasErr ? INTR_INFO_DELIVER_CODE_MASK : 0);
+            exitIntrError = err;
+            if (deliveryDepth > 0) {
+                idtVectoringInfo = deliveringInfo;
+                idtVectoringError = deliveringError;
+            }
+            deliveryDepth = 0;
+            vmexit(EXIT_REASON_EXCEPTION_NMI, 0, type == INTR_TYPE_SOFT_EXCEPTION ? (int) (retIp - ip0) : 0);
+        }
+        deliver(vector, type, hasErr, err, retIp);
+    }
+
+    private int deliveringVector() { return deliveringInfo & 0xff; }
+
+    /** Event injection at VM entry (SDM 26.5.1 "Vectored-Event Injection"): delivered, never intercepted. */
+    private void inject(int info, int err, int len) {
+        int vector = info & 0xff;
+        int type = info & INTR_INFO_INTR_TYPE_MASK;
+        boolean he = (info & INTR_INFO_DELIVER_CODE_MASK) != 0;
+        long ret = rip;
+        if (type == INTR_TYPE_SOFT_INTR || type == INTR_TYPE_SOFT_EXCEPTION || type == 0x500)
+            ret = (rip + len) & ipMask;
+        ip0 = pc = rip;
+        deliver(vector, type, he, err, ret);
+    }
+
+    /** Delivers an event through the real-mode IVT (SDM 20.1.4) or the protected-mode IDT (SDM 6.12). */
+    private void deliver(int vector, int type, boolean hasErr, int err, long retIp) {
+        int saveInfo = deliveringInfo, saveErr = deliveringError;
+        deliveringInfo = vector | type | INTR_INFO_VALID_MASK | (hasErr ? INTR_INFO_DELIVER_CODE_MASK : 0);
+        deliveringError = err;
+        deliveryDepth++;
+        // A guest fault inside delivery propagates with deliveringInfo still naming this event.
+        try {
+            if (realMode) deliverReal(vector, retIp);
+            else if (v86) shutdown("interrupt delivery from virtual-8086 mode is not modelled yet");
+            else deliverProtected(vector, type, hasErr, err, retIp);
+        } catch (VmExitSignal e) {
+            if (exitReason == EXIT_REASON_EPT_VIOLATION || exitReason == EXIT_REASON_EPT_MISCONFIG) {
+                // SDM 27.2.3 "Information for VM Exits During Event Delivery"
+                idtVectoringInfo = deliveringInfo;
+                idtVectoringError = deliveringError;
+            }
+            deliveryDepth = 0;
+            throw e;
+        }
+        deliveringInfo = saveInfo;
+        deliveringError = saveErr;
+        deliveryDepth--;
+    }
+
+    private void deliverReal(int vector, long retIp) {
+        if (vector * 4L + 3 > idtLimit) raise(GP, vector * 8 + 2);
+        long entry = rd(idtBase + vector * 4L, 4);
+        long sp = R[RSP_] & 0xffff;
+        long ss = base[SS];
+        long f = flags();
+        sp = (sp - 2) & 0xffff; wr(ss + sp, 2, f);
+        sp = (sp - 2) & 0xffff; wr(ss + sp, 2, sel[CS]);
+        sp = (sp - 2) & 0xffff; wr(ss + sp, 2, retIp);
+        R[RSP_] = (R[RSP_] & ~0xffffL) | sp;
+        eflags &= ~(IF | TF | AC | RF);
+        loadSegReal(CS, (int) (entry >>> 16));
+        rip = pc = entry & 0xffff;
+        attention = true;
+    }
+
+    private void deliverProtected(int vector, int type, boolean hasErr, int err, long retIp) {
+        if (vector * 8L + 7 > idtLimit) raise(GP, vector * 8 + 2);
+        long lo = rd(idtBase + vector * 8L, 4), hi = rd(idtBase + vector * 8L + 4, 4);
+        int gtype = (int) (hi >>> 8) & 0x1f;
+        if ((hi & 0x8000) == 0) raise(NP, vector * 8 + 2);
+        int cs = (int) (lo >>> 16);
+        long off = (lo & 0xffff) | (hi & 0xffff0000L);
+        boolean gate32;
+        if (gtype == 0x0e || gtype == 0x0f) gate32 = true;
+        else if (gtype == 0x06 || gtype == 0x07) { gate32 = false; off &= 0xffff; }
+        else { raise(GP, vector * 8 + 2); return; }
+        if ((type == INTR_TYPE_SOFT_INTR || type == INTR_TYPE_SOFT_EXCEPTION) && ((hi >>> 13) & 3) < cpl())
+            raise(GP, vector * 8 + 2);
+        long[] d = descriptor(cs, GP);
+        int dpl = (int) (d[2] >> 5) & 3;
+        if (dpl != cpl()) shutdown("interrupt delivery with a privilege change needs a TSS, not modelled yet");
+        int sz = gate32 ? 4 : 2;
+        long sp = R[RSP_] & spMask;
+        long ss = base[SS];
+        long f = flags();
+        sp = (sp - sz) & spMask; wr(ss + sp, sz, f);
+        sp = (sp - sz) & spMask; wr(ss + sp, sz, sel[CS]);
+        sp = (sp - sz) & spMask; wr(ss + sp, sz, retIp);
+        if (hasErr) { sp = (sp - sz) & spMask; wr(ss + sp, sz, err); }
+        setSp(sp);
+        if ((gtype & 1) == 0) eflags &= ~IF;
+        eflags &= ~(TF | NT | RF | VM);
+        commitSeg(CS, (cs & ~3) | cpl(), d);
+        rip = pc = off & ipMask;
+        attention = true;
+    }
+
+    private static final int RSP_ = 4;
+
+    // ---------------------------------------------------------------- segments
+
+    void loadSegReal(int s, int selector) {
+        sel[s] = selector & 0xffff;
+        base[s] = (long) (selector & 0xffff) << 4;
+        if (v86) { limit[s] = 0xffff; ar[s] = 0xf3; }
+        if (s == CS || s == SS) updateMode();
+    }
+
+    /** MOV/POP to a segment register, far transfers: the mode decides how the selector is used. */
+    private void loadSeg(int s, int selector) {
+        if (realMode || v86) { loadSegReal(s, selector); return; }
+        selector &= 0xffff;
+        if ((selector & ~3) == 0) {
+            if (s == CS || s == SS) raise(GP, 0);
+            sel[s] = selector;
+            base[s] = 0;
+            limit[s] = 0;
+            ar[s] = 0x10000; // unusable
+            return;
+        }
+        long[] d = descriptor(selector, s == SS ? SS_FAULT : NP);
+        int a = (int) d[2];
+        if ((a & 0x10) == 0) raise(GP, selector & ~3);
+        if (s == SS && (a & 0xa) != 2) raise(GP, selector & ~3);
+        if (s != CS && s != SS && (a & 0xa) == 8) raise(GP, selector & ~3);
+        if (s == CS && (a & 8) == 0) raise(GP, selector & ~3);
+        commitSeg(s, s == CS ? (selector & ~3) | cpl() : selector, d);
+    }
+
+    private void commitSeg(int s, int selector, long[] d) {
+        sel[s] = selector;
+        base[s] = d[0];
+        limit[s] = (int) d[1];
+        ar[s] = (int) d[2] | 1; // accessed
+        if (s == CS || s == SS) updateMode();
+    }
+
+    private final long[] descBuf = new long[3];
+
+    /** Reads a segment descriptor from the GDT/LDT: {base, limit, VMCS-format access rights}. */
+    private long[] descriptor(int selector, int npVector) {
+        boolean ldt = (selector & 4) != 0;
+        long tb = ldt ? base[LDTR] : gdtBase;
+        long tl = ldt ? limit[LDTR] & 0xffffffffL : gdtLimit;
+        if (ldt && (ar[LDTR] & 0x10000) != 0) raise(GP, selector & ~3);
+        int idx = selector & ~7;
+        if (idx + 7 > tl) raise(GP, selector & ~3);
+        long lo = rd(tb + idx, 4), hi = rd(tb + idx + 4, 4);
+        if ((hi & 0x8000) == 0) raise(npVector, selector & ~3);
+        long b = ((lo >>> 16) & 0xffff) | ((hi & 0xff) << 16) | (hi & 0xff000000L);
+        long lim = (lo & 0xffff) | (hi & 0xf0000L);
+        if ((hi & 0x800000) != 0) lim = (lim << 12) | 0xfff;
+        descBuf[0] = b;
+        descBuf[1] = lim;
+        descBuf[2] = (hi >>> 8) & 0xf0ffL;
+        return descBuf;
+    }
+
+    // ---------------------------------------------------------------- stack
+
+    private long sp() { return R[RSP_] & spMask; }
+
+    private void setSp(long v) {
+        if (stack32) R[RSP_] = v & 0xffffffffL;
+        else R[RSP_] = (R[RSP_] & ~0xffffL) | (v & 0xffff);
+    }
+
+    private void push(long v, int sz) {
+        long s = (sp() - sz) & spMask;
+        wr(base[SS] + s, sz, v);
+        setSp(s);
+    }
+
+    private long pop(int sz) {
+        long s = sp();
+        long v = rd(base[SS] + s, sz);
+        setSp(s + sz);
+        return v;
+    }
+
+    // ---------------------------------------------------------------- ModRM
+
+    private void modrm() {
+        int m = fetch8();
+        mrMod = m >> 6;
+        mrReg = (m >> 3) & 7;
+        mrRm = m & 7;
+        if (mrMod != 3) {
+            if (asz == 2) ea16(); else ea32();
+            ea = (base[eaSeg] + eaOff) & 0xffffffffL;
+        }
+    }
+
+    private void ea16() {
+        long off;
+        int seg = DS;
+        eaScale = 0;
+        switch (mrRm) {
+            case 0: off = R[3] + R[6]; eaBase = 3; eaIndex = 6; break;
+            case 1: off = R[3] + R[7]; eaBase = 3; eaIndex = 7; break;
+            case 2: off = R[5] + R[6]; eaBase = 5; eaIndex = 6; seg = SS; break;
+            case 3: off = R[5] + R[7]; eaBase = 5; eaIndex = 7; seg = SS; break;
+            case 4: off = R[6]; eaBase = 6; eaIndex = -1; break;
+            case 5: off = R[7]; eaBase = 7; eaIndex = -1; break;
+            case 6:
+                if (mrMod == 0) { off = 0; eaBase = -1; eaIndex = -1; break; }
+                off = R[5]; eaBase = 5; eaIndex = -1; seg = SS; break;
+            default: off = R[3]; eaBase = 3; eaIndex = -1; break;
+        }
+        if (mrMod == 1) off += (byte) fetch8();
+        else if (mrMod == 2 || (mrMod == 0 && mrRm == 6)) off += fetch16();
+        eaOff = off & 0xffff;
+        eaSeg = segOv >= 0 ? segOv : seg;
+    }
+
+    private void ea32() {
+        long off;
+        int seg = DS;
+        int rm = mrRm;
+        eaIndex = -1;
+        eaScale = 0;
+        if (rm == 4) {
+            int sib = fetch8();
+            int scale = sib >> 6, idx = (sib >> 3) & 7, b = sib & 7;
+            eaScale = scale;
+            off = 0;
+            if (idx != 4) { off = (R[idx] & 0xffffffffL) << scale; eaIndex = idx; }
+            if (b == 5 && mrMod == 0) { off += (int) fetch32(); eaBase = -1; }
+            else {
+                off += R[b];
+                eaBase = b;
+                if (b == 4 || b == 5) seg = SS;
+            }
+        } else if (rm == 5 && mrMod == 0) {
+            off = (int) fetch32();
+            eaBase = -1;
+        } else {
+            off = R[rm];
+            eaBase = rm;
+            if (rm == 5) seg = SS;
+        }
+        if (mrMod == 1) off += (byte) fetch8();
+        else if (mrMod == 2) off += (int) fetch32();
+        eaOff = off & 0xffffffffL;
+        eaSeg = segOv >= 0 ? segOv : seg;
+    }
+
+    private long rmRead(int sz) { return mrMod == 3 ? getReg(mrRm, sz) : rd(ea, sz); }
+
+    private void rmWrite(int sz, long v) {
+        if (mrMod == 3) setReg(mrRm, sz, v); else wr(ea, sz, v);
+    }
+
+    /** Linear address of a memory operand at segment:offset, with the override applied. */
+    private long linear(int defSeg, long off) {
+        return (base[segOv >= 0 ? segOv : defSeg] + off) & 0xffffffffL;
+    }
+
+    // ---------------------------------------------------------------- decode and execute
+
+    private void step() {
+        int dsz = code32 ? 4 : 2;
+        osz = dsz;
+        asz = dsz;
+        segOv = -1;
+        rep = 0;
+        int op;
+        for (int n = 0; ; n++) {
+            if (n == 15) raise(GP, 0); // SDM 2.3.11: an instruction is at most 15 bytes
+            op = fetch8();
+            switch (op) {
+                case 0x66: osz = dsz ^ 6; continue;
+                case 0x67: asz = dsz ^ 6; continue;
+                case 0x26: segOv = ES; continue;
+                case 0x2e: segOv = CS; continue;
+                case 0x36: segOv = SS; continue;
+                case 0x3e: segOv = DS; continue;
+                case 0x64: segOv = FS; continue;
+                case 0x65: segOv = GS; continue;
+                case 0xf2: case 0xf3: rep = op; continue;
+                case 0xf0: continue; // LOCK: a single processor executes atomically anyway
+                default: break;
+            }
+            break;
+        }
+        int sz = osz;
+        switch (op) {
+            case 0x00: case 0x08: case 0x10: case 0x18: case 0x20: case 0x28: case 0x30: case 0x38:
+                aluRmReg(op >> 3, 1); return;
+            case 0x01: case 0x09: case 0x11: case 0x19: case 0x21: case 0x29: case 0x31: case 0x39:
+                aluRmReg(op >> 3, sz); return;
+            case 0x02: case 0x0a: case 0x12: case 0x1a: case 0x22: case 0x2a: case 0x32: case 0x3a:
+                aluRegRm(op >> 3, 1); return;
+            case 0x03: case 0x0b: case 0x13: case 0x1b: case 0x23: case 0x2b: case 0x33: case 0x3b:
+                aluRegRm(op >> 3, sz); return;
+            case 0x04: case 0x0c: case 0x14: case 0x1c: case 0x24: case 0x2c: case 0x34: case 0x3c: {
+                long r = alu(op >> 3, R[0], fetch8(), 1);
+                if (op != 0x3c) setReg(0, 1, r);
+                return;
+            }
+            case 0x05: case 0x0d: case 0x15: case 0x1d: case 0x25: case 0x2d: case 0x35: case 0x3d: {
+                long r = alu(op >> 3, R[0], fetchImm(sz), sz);
+                if (op != 0x3d) setReg(0, sz, r);
+                return;
+            }
+            case 0x06: push(sel[ES], sz); return;
+            case 0x07: popSeg(ES); return;
+            case 0x0e: push(sel[CS], sz); return;
+            case 0x0f: step0f(); return;
+            case 0x16: push(sel[SS], sz); return;
+            case 0x17: popSeg(SS); return;
+            case 0x1e: push(sel[DS], sz); return;
+            case 0x1f: popSeg(DS); return;
+            case 0x27: daa(false); return;
+            case 0x2f: daa(true); return;
+            case 0x37: aaa(false); return;
+            case 0x3f: aaa(true); return;
+            case 0x40: case 0x41: case 0x42: case 0x43: case 0x44: case 0x45: case 0x46: case 0x47:
+                setReg(op & 7, sz, inc(getReg(op & 7, sz), sz, false)); return;
+            case 0x48: case 0x49: case 0x4a: case 0x4b: case 0x4c: case 0x4d: case 0x4e: case 0x4f:
+                setReg(op & 7, sz, inc(getReg(op & 7, sz), sz, true)); return;
+            case 0x50: case 0x51: case 0x52: case 0x53: case 0x54: case 0x55: case 0x56: case 0x57:
+                push(getReg(op & 7, sz), sz); return;
+            case 0x58: case 0x59: case 0x5a: case 0x5b: case 0x5c: case 0x5d: case 0x5e: case 0x5f: {
+                long v = pop(sz);
+                setReg(op & 7, sz, v);
+                return;
+            }
+            case 0x60: pusha(sz); return;
+            case 0x61: popa(sz); return;
+            case 0x68: push(fetchImm(sz), sz); return;
+            case 0x6a: push(sext(fetch8(), 1), sz); return;
+            case 0x69: case 0x6b: {
+                modrm();
+                long a = sext(rmRead(sz), sz);
+                long b = op == 0x6b ? (byte) fetch8() : sext(fetchImm(sz), sz);
+                setReg(mrReg, sz, imul2(a, b, sz));
+                return;
+            }
+            case 0x6c: case 0x6d: ioString(true, op == 0x6c ? 1 : Math.min(sz, 4)); return;
+            case 0x6e: case 0x6f: ioString(false, op == 0x6e ? 1 : Math.min(sz, 4)); return;
+            case 0x70: case 0x71: case 0x72: case 0x73: case 0x74: case 0x75: case 0x76: case 0x77:
+            case 0x78: case 0x79: case 0x7a: case 0x7b: case 0x7c: case 0x7d: case 0x7e: case 0x7f: {
+                long d = (byte) fetch8();
+                if (cond(op)) jumpRel(d);
+                return;
+            }
+            case 0x80: case 0x82: {
+                modrm();
+                long a = rmRead(1);
+                long r = alu(mrReg, a, fetch8(), 1);
+                if (mrReg != 7) rmWrite(1, r);
+                return;
+            }
+            case 0x81: case 0x83: {
+                modrm();
+                long a = rmRead(sz);
+                long b = op == 0x81 ? fetchImm(sz) : (byte) fetch8();
+                long r = alu(mrReg, a, b, sz);
+                if (mrReg != 7) rmWrite(sz, r);
+                return;
+            }
+            case 0x84: case 0x85: {
+                int s = op == 0x84 ? 1 : sz;
+                modrm();
+                logicFlags(rmRead(s) & getReg(mrReg, s), s);
+                return;
+            }
+            case 0x86: case 0x87: {
+                int s = op == 0x86 ? 1 : sz;
+                modrm();
+                long a = rmRead(s);
+                rmWrite(s, getReg(mrReg, s));
+                setReg(mrReg, s, a);
+                return;
+            }
+            case 0x88: modrm(); rmWrite(1, getReg(mrReg, 1)); return;
+            case 0x89: modrm(); rmWrite(sz, getReg(mrReg, sz)); return;
+            case 0x8a: modrm(); setReg(mrReg, 1, rmRead(1)); return;
+            case 0x8b: modrm(); setReg(mrReg, sz, rmRead(sz)); return;
+            case 0x8c: {
+                modrm();
+                if (mrReg > 5) raise(UD);
+                rmWrite(mrMod == 3 ? sz : 2, sel[mrReg]);
+                return;
+            }
+            case 0x8d: {
+                modrm();
+                if (mrMod == 3) raise(UD);
+                setReg(mrReg, sz, eaOff);
+                return;
+            }
+            case 0x8e: {
+                modrm();
+                if (mrReg > 5 || mrReg == CS) raise(UD);
+                loadSeg(mrReg, (int) rmRead(2));
+                if (mrReg == SS) movSsShadow();
+                return;
+            }
+            case 0x8f: {
+                modrm();
+                long s0 = sp();
+                long v = pop(sz);
+                if (mrMod != 3) {
+                    // SDM POP: an ESP-based address uses ESP after the pop; undo on fault
+                    try { wr(ea, sz, v); } catch (RuntimeException e) { setSp(s0); throw e; }
+                } else setReg(mrRm, sz, v);
+                return;
+            }
+            case 0x90:
+                if (rep == 0xf3 && (procControls & CPU_BASED_PAUSE_EXITING) != 0) instrExit(EXIT_REASON_PAUSE_INSTRUCTION, 0);
+                return;
+            case 0x91: case 0x92: case 0x93: case 0x94: case 0x95: case 0x96: case 0x97: {
+                long a = getReg(0, sz);
+                setReg(0, sz, getReg(op & 7, sz));
+                setReg(op & 7, sz, a);
+                return;
+            }
+            case 0x98:
+                if (sz == 2) setReg(0, 2, (byte) R[0]); else setReg(0, 4, (short) R[0]);
+                return;
+            case 0x99:
+                if (sz == 2) setReg(2, 2, ((short) R[0]) < 0 ? 0xffff : 0);
+                else setReg(2, 4, ((int) R[0]) < 0 ? 0xffffffffL : 0);
+                return;
+            case 0x9a: {
+                long off = fetchImm(sz);
+                int s = fetch16();
+                farCall(s, off, sz);
+                return;
+            }
+            case 0x9b: return; // WAIT: no x87 exceptions pending
+            case 0x9c: pushf(sz); return;
+            case 0x9d: popf(sz); return;
+            case 0x9e: {
+                long f = flags();
+                eflags = (f & ~0xd5L) | (R[0] >>> 8 & 0xd5) | 2;
+                return;
+            }
+            case 0x9f: setReg(4, 1, flags() & 0xd7 | 2); return;
+            case 0xa0: case 0xa1: case 0xa2: case 0xa3: {
+                int s = (op & 1) == 0 ? 1 : sz;
+                long off = asz == 2 ? fetch16() : fetch32();
+                long lin = linear(DS, off);
+                if (op < 0xa2) setReg(0, s, rd(lin, s)); else wr(lin, s, getReg(0, s));
+                return;
+            }
+            case 0xa4: case 0xa5: case 0xa6: case 0xa7: case 0xaa: case 0xab: case 0xac: case 0xad: case 0xae: case 0xaf:
+                string(op, (op & 1) == 0 ? 1 : sz);
+                return;
+            case 0xa8: logicFlags(R[0] & fetch8(), 1); return;
+            case 0xa9: logicFlags(getReg(0, sz) & fetchImm(sz), sz); return;
+            case 0xb0: case 0xb1: case 0xb2: case 0xb3: case 0xb4: case 0xb5: case 0xb6: case 0xb7:
+                setReg(op & 7, 1, fetch8()); return;
+            case 0xb8: case 0xb9: case 0xba: case 0xbb: case 0xbc: case 0xbd: case 0xbe: case 0xbf:
+                setReg(op & 7, sz, fetchImm(sz)); return;
+            case 0xc0: case 0xc1: case 0xd0: case 0xd1: case 0xd2: case 0xd3: {
+                int s = (op & 1) == 0 ? 1 : sz;
+                modrm();
+                int cnt = op < 0xc2 ? fetch8() : op < 0xd2 ? 1 : (int) R[1] & 0xff;
+                long a = rmRead(s);
+                long r = shift(mrReg, a, cnt, s);
+                rmWrite(s, r);
+                commitShiftFlags();
+                return;
+            }
+            case 0xc2: {
+                int n = fetch16();
+                long t = pop(sz);
+                setSp(sp() + n);
+                pc = t;
+                return;
+            }
+            case 0xc3: pc = pop(sz); return;
+            case 0xc4: case 0xc5: loadFarPointer(op == 0xc4 ? ES : DS, sz); return;
+            case 0xc6: modrm(); rmWrite(1, fetch8()); return;
+            case 0xc7: modrm(); rmWrite(sz, fetchImm(sz)); return;
+            case 0xc8: enter(sz); return;
+            case 0xc9: {
+                long bp = getReg(5, stack32 ? 4 : 2);
+                long v = rd(base[SS] + (bp & spMask), sz);
+                setSp(bp + sz);
+                setReg(5, sz, v);
+                return;
+            }
+            case 0xca: case 0xcb: {
+                int n = op == 0xca ? fetch16() : 0;
+                farReturn(sz, n);
+                return;
+            }
+            case 0xcc: softInt(BP, INTR_TYPE_SOFT_EXCEPTION); return;
+            case 0xcd: softInt(fetch8(), INTR_TYPE_SOFT_INTR); return;
+            case 0xce: if (of()) softInt(OFV, INTR_TYPE_SOFT_EXCEPTION); return;
+            case 0xcf: iret(sz); return;
+            case 0xd4: {
+                int b = fetch8();
+                if (b == 0) raise(DE);
+                int al = (int) R[0] & 0xff;
+                setReg(0, 2, ((al / b) << 8) | (al % b));
+                logicFlags(al % b, 1);
+                return;
+            }
+            case 0xd5: {
+                int b = fetch8();
+                int v = ((int) (R[0] >>> 8 & 0xff) * b + (int) (R[0] & 0xff)) & 0xff;
+                setReg(0, 2, v);
+                logicFlags(v, 1);
+                return;
+            }
+            case 0xd6: setReg(0, 1, cf() ? 0xff : 0); return;
+            case 0xd7: setReg(0, 1, rd(linear(DS, (getReg(3, asz) + (R[0] & 0xff)) & MASK[asz]), 1)); return;
+            case 0xd8: case 0xd9: case 0xda: case 0xdb: case 0xdc: case 0xdd: case 0xde: case 0xdf:
+                // x87 is not modelled: with CR0.EM the architecture says #NM, otherwise we refuse with #UD
+                if ((cr0 & (CR0_EM | CR0_TS)) != 0) raise(NM);
+                raise(UD);
+                return;
+            case 0xe0: case 0xe1: case 0xe2: {
+                long d = (byte) fetch8();
+                long c = (getReg(1, asz) - 1) & MASK[asz];
+                setReg(1, asz, c);
+                boolean take = c != 0 && (op == 0xe2 || (op == 0xe1) == zf());
+                if (take) jumpRel(d);
+                return;
+            }
+            case 0xe3: {
+                long d = (byte) fetch8();
+                if (getReg(1, asz) == 0) jumpRel(d);
+                return;
+            }
+            case 0xe4: case 0xe5: io(true, fetch8(), op == 0xe4 ? 1 : Math.min(sz, 4), true); return;
+            case 0xe6: case 0xe7: io(false, fetch8(), op == 0xe6 ? 1 : Math.min(sz, 4), true); return;
+            case 0xec: case 0xed: io(true, (int) R[2] & 0xffff, op == 0xec ? 1 : Math.min(sz, 4), false); return;
+            case 0xee: case 0xef: io(false, (int) R[2] & 0xffff, op == 0xee ? 1 : Math.min(sz, 4), false); return;
+            case 0xe8: {
+                long d = sext(fetchImm(sz), sz);
+                long ret = pc;
+                push(ret, sz);
+                pc = (ret + d) & MASK[sz];
+                return;
+            }
+            case 0xe9: jumpRel(sext(fetchImm(sz), sz)); return;
+            case 0xea: {
+                long off = fetchImm(sz);
+                int s = fetch16();
+                farJump(s, off);
+                return;
+            }
+            case 0xeb: jumpRel((byte) fetch8()); return;
+            case 0xf1: softInt(DB, 0x500); return;
+            case 0xf4: hlt(); return;
+            case 0xf5: setFlagBit(CF, !cf()); return;
+            case 0xf6: case 0xf7: group3(op == 0xf6 ? 1 : sz); return;
+            case 0xf8: setFlagBit(CF, false); return;
+            case 0xf9: setFlagBit(CF, true); return;
+            case 0xfa: if (!ioplOk()) raise(GP, 0); eflags &= ~IF; return;
+            case 0xfb: {
+                if (!ioplOk()) raise(GP, 0);
+                if ((eflags & IF) == 0) {
+                    eflags |= IF;
+                    interruptibility = GUEST_INTR_STATE_STI;
+                    shadowFresh = true;
+                }
+                attention = true;
+                return;
+            }
+            case 0xfc: eflags &= ~DF; return;
+            case 0xfd: eflags |= DF; return;
+            case 0xfe: {
+                modrm();
+                if (mrReg > 1) raise(UD);
+                rmWrite(1, inc(rmRead(1), 1, mrReg == 1));
+                return;
+            }
+            case 0xff: group5(sz); return;
+            default:
+                raise(UD);
+        }
+    }
+
+    private void aluRmReg(int op, int sz) {
+        modrm();
+        long r;
+        if (mrMod == 3) {
+            r = alu(op, getReg(mrRm, sz), getReg(mrReg, sz), sz);
+            if (op != 7) setReg(mrRm, sz, r);
+        } else {
+            r = alu(op, rd(ea, sz), getReg(mrReg, sz), sz);
+            if (op != 7) wr(ea, sz, r);
+        }
+    }
+
+    private void aluRegRm(int op, int sz) {
+        modrm();
+        long r = alu(op, getReg(mrReg, sz), rmRead(sz), sz);
+        if (op != 7) setReg(mrReg, sz, r);
+    }
+
+    private void jumpRel(long d) { pc = (pc + d) & (osz == 2 ? 0xffff : 0xffffffffL); }
+
+    private boolean ioplOk() {
+        if (realMode) return true;
+        return ((eflags >> 12) & 3) >= cpl();
+    }
+
+    private void movSsShadow() {
+        if (interruptibility == 0) {
+            interruptibility = GUEST_INTR_STATE_MOV_SS;
+            shadowFresh = true;
+            attention = true;
+        }
+    }
+
+    private void popSeg(int s) {
+        long s0 = sp();
+        int v = (int) pop(osz);
+        try { loadSeg(s, v); } catch (RuntimeException e) { setSp(s0); throw e; }
+        if (s == SS) movSsShadow();
+    }
+
+    private void pusha(int sz) {
+        long s = sp();
+        long b = base[SS];
+        long orig = getReg(4, sz);
+        for (int k = 0; k < 8; k++) {
+            s = (s - sz) & spMask;
+            wr(b + s, sz, k == 4 ? orig : getReg(k, sz));
+        }
+        setSp(s);
+    }
+
+    private void popa(int sz) {
+        long s = sp();
+        long b = base[SS];
+        long[] v = scratch;
+        for (int k = 7; k >= 0; k--) { v[k] = rd(b + s, sz); s = (s + sz) & spMask; }
+        for (int k = 0; k < 8; k++) if (k != 4) setReg(k, sz, v[k]);
+        setSp(s);
+    }
+
+    private final long[] scratch = new long[8];
+
+    private void pushf(int sz) {
+        if (v86 && ((eflags >> 12) & 3) < 3) raise(GP, 0);
+        push(flags() & (sz == 2 ? 0xffff : 0xfcffff), sz);
+    }
+
+    private void popf(int sz) {
+        if (v86 && ((eflags >> 12) & 3) < 3) raise(GP, 0);
+        long v = pop(sz);
+        writeFlags(v, sz);
+    }
+
+    /** POPF/IRET write of RFLAGS, honouring which bits the privilege level may change (SDM POPF). */
+    private void writeFlags(long v, int sz) {
+        long old = flags();
+        long writable = 0x247fd5L;
+        if (!realMode) {
+            if (cpl() > 0) writable &= ~IOPL;
+            if (cpl() > ((old >> 12) & 3)) writable &= ~IF;
+        }
+        if (sz == 2) writable &= 0xffff;
+        eflags = (old & ~writable) | (v & writable) | 2;
+        attention = true;
+    }
+
+    private void loadFarPointer(int s, int sz) {
+        modrm();
+        if (mrMod == 3) raise(UD);
+        long off = rd(ea, sz);
+        int selector = (int) rd((ea + sz) & 0xffffffffL, 2);
+        loadSeg(s, selector);
+        setReg(mrReg, sz, off);
+        if (s == SS) movSsShadow();
+    }
+
+    private void enter(int sz) {
+        int size = fetch16();
+        int level = fetch8() & 31;
+        long s = sp();
+        long b = base[SS];
+        long bp = getReg(5, stack32 ? 4 : 2);
+        s = (s - sz) & spMask;
+        wr(b + s, sz, getReg(5, sz));
+        long frame = s;
+        for (int k = 1; k < level; k++) {
+            bp = (bp - sz) & spMask;
+            long v = rd(b + bp, sz);
+            s = (s - sz) & spMask;
+            wr(b + s, sz, v);
+        }
+        if (level > 0) { s = (s - sz) & spMask; wr(b + s, sz, frame); }
+        setReg(5, sz, frame);
+        setSp((s - size) & spMask);
+    }
+
+    private void farJump(int s, long off) {
+        loadSeg(CS, s);
+        pc = off & ipMask;
+    }
+
+    private void farCall(int s, long off, int sz) {
+        long sp0 = sp();
+        long b = base[SS];
+        long s1 = (sp0 - sz) & spMask, s2 = (s1 - sz) & spMask;
+        probeWrite(b + s2, sz);
+        probeWrite(b + s1, sz);
+        int oldCs = sel[CS];
+        long ret = pc;
+        loadSeg(CS, s);
+        wr(b + s1, sz, oldCs);
+        wr(b + s2, sz, ret);
+        setSp(s2);
+        pc = off & ipMask;
+    }
+
+    private void farReturn(int sz, int n) {
+        long s = sp();
+        long b = base[SS];
+        long off = rd(b + s, sz);
+        int cs = (int) rd(b + ((s + sz) & spMask), sz) & 0xffff;
+        loadSeg(CS, cs);
+        setSp(s + 2L * sz + n);
+        pc = off & ipMask;
+    }
+
+    private void iret(int sz) {
+        if (v86 && ((eflags >> 12) & 3) < 3) raise(GP, 0);
+        long s = sp();
+        long b = base[SS];
+        long off = rd(b + s, sz);
+        int cs = (int) rd(b + ((s + sz) & spMask), sz) & 0xffff;
+        long f = rd(b + ((s + 2L * sz) & spMask), sz);
+        if (!realMode && !v86 && ((f & VM) != 0 || (cs & 3) != cpl()))
+            shutdown("IRET to another privilege level or to virtual-8086 mode is not modelled yet");
+        loadSeg(CS, cs);
+        setSp(s + 3L * sz);
+        writeFlags(f, sz);
+        pc = off & ipMask;
+    }
+
+    private void softInt(int vector, int type) {
+        if (v86 && type == INTR_TYPE_SOFT_INTR && ((eflags >> 12) & 3) < 3) raise(GP, 0);
+        long next = pc & ipMask;
+        exception(vector, type, false, 0, next);
+        // delivery set rip/pc to the handler
+    }
+
+    private void hlt() {
+        if (cpl() != 0) raise(GP, 0);
+        if ((procControls & CPU_BASED_HLT_EXITING) != 0) instrExit(EXIT_REASON_HLT, 0);
+        // SDM 25.1.3: without HLT exiting the processor enters the HLT activity state
+        rip = pc & ipMask;
+        activity = 1;
+        waitInactive();
+    }
+
+    // ---------------------------------------------------------------- group 3 / 5, shifts, mul/div
+
+    private void group3(int sz) {
+        modrm();
+        switch (mrReg) {
+            case 0: case 1: logicFlags(rmRead(sz) & fetchImm(sz), sz); return;
+            case 2: rmWrite(sz, ~rmRead(sz) & MASK[sz]); return;
+            case 3: {
+                long a = rmRead(sz);
+                long r = alu(5, 0, a, sz);
+                rmWrite(sz, r);
+                return;
+            }
+            case 4: case 5: mul(rmRead(sz), sz, mrReg == 5); return;
+            default: div(rmRead(sz), sz, mrReg == 7);
+        }
+    }
+
+    private void group5(int sz) {
+        modrm();
+        switch (mrReg) {
+            case 0: case 1: rmWrite(sz, inc(rmRead(sz), sz, mrReg == 1)); return;
+            case 2: {
+                long t = rmRead(sz);
+                push(pc, sz);
+                pc = t & ipMask;
+                return;
+            }
+            case 3: case 5: {
+                if (mrMod == 3) raise(UD);
+                long off = rd(ea, sz);
+                int s = (int) rd((ea + sz) & 0xffffffffL, 2);
+                if (mrReg == 3) farCall(s, off, sz); else farJump(s, off);
+                return;
+            }
+            case 4: pc = rmRead(sz) & ipMask; return;
+            case 6: push(rmRead(sz), sz); return;
+            default: raise(UD);
+        }
+    }
+
+    private void mul(long src, int sz, boolean signed) {
+        long a = getReg(0, sz);
+        long lo, hi;
+        boolean ovf;
+        if (sz == 8) {
+            lo = a * src;
+            hi = signed ? Math.multiplyHigh(a, src) : Math.multiplyHigh(a, src) + ((a >> 63) & src) + ((src >> 63) & a);
+            ovf = signed ? hi != (lo >> 63) : hi != 0;
+        } else {
+            int bits = sz * 8;
+            long p = signed ? sext(a, sz) * sext(src, sz) : a * src;
+            lo = p & MASK[sz];
+            hi = (p >> bits) & MASK[sz];
+            ovf = signed ? sext(lo, sz) != p : hi != 0;
+        }
+        if (sz == 1) setReg(0, 2, (hi << 8) | lo);
+        else { setReg(0, sz, lo); setReg(2, sz, hi); }
+        setSzp(lo, sz, ovf, ovf);
+    }
+
+    private long imul2(long a, long b, int sz) {
+        long p = a * b;
+        long r = p & MASK[sz];
+        boolean ovf = sz == 8 ? Math.multiplyHigh(a, b) != (p >> 63) : sext(r, sz) != p;
+        setSzp(r, sz, ovf, ovf);
+        return r;
+    }
+
+    private void div(long src, int sz, boolean signed) {
+        if ((src & MASK[sz]) == 0) raise(DE);
+        if (sz == 8) raise(UD); // 128-bit dividends arrive with 64-bit mode
+        int bits = sz * 8;
+        long dividend = sz == 1 ? R[0] & 0xffff : (getReg(2, sz) << bits) | getReg(0, sz);
+        long q, r;
+        if (signed) {
+            long n = sz == 4 ? dividend : sext(dividend, sz * 2);
+            long d = sext(src, sz);
+            if (n == Long.MIN_VALUE && d == -1) raise(DE);
+            q = n / d;
+            r = n % d;
+            if (q != sext(q & MASK[sz], sz)) raise(DE);
+        } else {
+            q = Long.divideUnsigned(dividend, src);
+            r = Long.remainderUnsigned(dividend, src);
+            if ((q & ~MASK[sz]) != 0) raise(DE);
+        }
+        if (sz == 1) setReg(0, 2, ((r & 0xff) << 8) | (q & 0xff));
+        else { setReg(0, sz, q); setReg(2, sz, r); }
+    }
+
+    private long shiftFlags;
+    private boolean shiftFlagsPending;
+
+    /** Group 2 rotates and shifts (SDM "SAL/SAR/SHL/SHR", "RCL/RCR/ROL/ROR"); flags committed after the write. */
+    private long shift(int op, long a, int cnt, int sz) {
+        int bits = sz * 8;
+        cnt &= sz == 8 ? 63 : 31;
+        long m = MASK[sz];
+        a &= m;
+        shiftFlagsPending = false;
+        if (cnt == 0) return a;
+        long f = flags();
+        long res;
+        boolean c, o;
+        switch (op) {
+            case 0: { // ROL
+                int n = cnt % bits;
+                res = n == 0 ? a : ((a << n) | (a >>> (bits - n))) & m;
+                c = (res & 1) != 0;
+                o = ((res & SIGN[sz]) != 0) ^ c;
+                f = (f & ~(CF | OF)) | (c ? CF : 0) | (o ? OF : 0);
+                break;
+            }
+            case 1: { // ROR
+                int n = cnt % bits;
+                res = n == 0 ? a : ((a >>> n) | (a << (bits - n))) & m;
+                c = (res & SIGN[sz]) != 0;
+                o = c ^ ((res & (SIGN[sz] >>> 1)) != 0);
+                f = (f & ~(CF | OF)) | (c ? CF : 0) | (o ? OF : 0);
+                break;
+            }
+            case 2: case 3: { // RCL, RCR: rotate through CF (bits+1 wide)
+                int n = sz < 4 ? cnt % (bits + 1) : cnt;
+                long cin = f & CF;
+                res = a;
+                c = cin != 0;
+                for (int k = 0; k < n; k++) {
+                    if (op == 2) {
+                        boolean out = (res & SIGN[sz]) != 0;
+                        res = ((res << 1) | (c ? 1 : 0)) & m;
+                        c = out;
+                    } else {
+                        boolean out = (res & 1) != 0;
+                        res = (res >>> 1) | (c ? SIGN[sz] : 0);
+                        c = out;
+                    }
+                }
+                o = op == 2 ? ((res & SIGN[sz]) != 0) ^ c : ((res & SIGN[sz]) != 0) ^ ((res & (SIGN[sz] >>> 1)) != 0);
+                f = (f & ~(CF | OF)) | (c ? CF : 0) | (o ? OF : 0);
+                break;
+            }
+            case 4: case 6: { // SHL/SAL
+                res = cnt >= 64 ? 0 : (a << cnt) & m;
+                c = cnt <= bits && ((a >>> (bits - cnt)) & 1) != 0;
+                o = ((res & SIGN[sz]) != 0) ^ c;
+                f = szp(f, res, sz, c, o);
+                break;
+            }
+            case 5: { // SHR
+                res = cnt >= 64 ? 0 : a >>> cnt;
+                c = cnt <= bits && ((a >>> (cnt - 1)) & 1) != 0;
+                o = (a & SIGN[sz]) != 0;
+                f = szp(f, res, sz, c, o);
+                break;
+            }
+            default: { // SAR
+                long s = sext(a, sz);
+                res = (s >> Math.min(cnt, 63)) & m;
+                c = ((s >> Math.min(cnt - 1, 63)) & 1) != 0;
+                f = szp(f, res, sz, c, false);
+                break;
+            }
+        }
+        shiftFlags = f;
+        shiftFlagsPending = true;
+        return res;
+    }
+
+    private void commitShiftFlags() {
+        if (shiftFlagsPending) { fOp = F_NONE; eflags = shiftFlags; shiftFlagsPending = false; }
+    }
+
+    private static long szp(long f, long res, int sz, boolean c, boolean o) {
+        f &= ~ARITH_FLAGS;
+        if (c) f |= CF;
+        if (o) f |= OF;
+        if ((res & MASK[sz]) == 0) f |= ZF;
+        if ((res & SIGN[sz]) != 0) f |= SF;
+        if ((Integer.bitCount((int) res & 0xff) & 1) == 0) f |= PF;
+        return f;
+    }
+
+    private void daa(boolean das) {
+        long f = flags();
+        int al = (int) R[0] & 0xff;
+        int old = al;
+        boolean c = (f & CF) != 0, a = (f & AF) != 0;
+        boolean nc = false;
+        if ((al & 0xf) > 9 || a) {
+            al = das ? al - 6 : al + 6;
+            a = true;
+        } else a = false;
+        if (old > 0x99 || c) { al = das ? al - 0x60 : al + 0x60; nc = true; }
+        al &= 0xff;
+        setReg(0, 1, al);
+        f = szp(f, al, 1, nc, false);
+        if (a) f |= AF;
+        eflags = f;
+    }
+
+    private void aaa(boolean aas) {
+        long f = flags();
+        int ax = (int) R[0] & 0xffff;
+        boolean adj = (ax & 0xf) > 9 || (f & AF) != 0;
+        if (adj) {
+            ax = aas ? ((ax - 6) & 0xff) | (((ax >> 8) - 1) & 0xff) << 8 : ((ax + 0x106) & 0xffff);
+            f |= AF | CF;
+        } else f &= ~(AF | CF);
+        ax &= 0xff0f;
+        setReg(0, 2, ax);
+        eflags = f;
+    }
+
+    // ---------------------------------------------------------------- strings
+
+    private void string(int op, int sz) {
+        long cm = MASK[asz];
+        boolean repeat = rep != 0;
+        long count = repeat ? R[1] & cm : 1;
+        if (count == 0) return;
+        long delta = (eflags & DF) != 0 ? -sz : sz;
+        int srcSeg = segOv >= 0 ? segOv : DS;
+        int iter = 0;
+        while (true) {
+            long si = R[6] & cm, di = R[7] & cm;
+            boolean stop = false;
+            switch (op & 0xfe) {
+                case 0xa4: {
+                    long v = rd(base[srcSeg] + si, sz);
+                    wr(base[ES] + di, sz, v);
+                    setReg(6, asz, si + delta);
+                    setReg(7, asz, di + delta);
+                    break;
+                }
+                case 0xa6: {
+                    long a = rd(base[srcSeg] + si, sz), b = rd(base[ES] + di, sz);
+                    alu(7, a, b, sz);
+                    setReg(6, asz, si + delta);
+                    setReg(7, asz, di + delta);
+                    stop = repeat && (rep == 0xf3 ? !zf() : zf());
+                    break;
+                }
+                case 0xaa:
+                    wr(base[ES] + di, sz, getReg(0, sz));
+                    setReg(7, asz, di + delta);
+                    break;
+                case 0xac:
+                    setReg(0, sz, rd(base[srcSeg] + si, sz));
+                    setReg(6, asz, si + delta);
+                    break;
+                default: { // SCAS
+                    long b = rd(base[ES] + di, sz);
+                    alu(7, getReg(0, sz), b, sz);
+                    setReg(7, asz, di + delta);
+                    stop = repeat && (rep == 0xf3 ? !zf() : zf());
+                    break;
+                }
+            }
+            if (!repeat) return;
+            count = (count - 1) & cm;
+            setReg(1, asz, count);
+            if (count == 0 || stop) return;
+            if ((++iter & 4095) == 0 && kicked) { pc = ip0; return; } // resumable between iterations
+        }
+    }
+
+    // ---------------------------------------------------------------- I/O
+
+    /** Whether an I/O access exits (SDM 25.1.3 and 24.6.4 "I/O-Bitmap Addresses"). */
+    private boolean ioExits(int port, int sz) {
+        if ((procControls & CPU_BASED_USE_IO_BITMAPS) == 0) return (procControls & CPU_BASED_UNCOND_IO_EXITING) != 0;
+        for (int k = 0; k < sz; k++) {
+            int p = port + k;
+            if (p > 0xffff) return true;
+            long bm = p < 0x8000 ? ioBitmapA : ioBitmapB;
+            int bit = p & 0x7fff;
+            if ((mem.read8(bm + (bit >> 3)) & (1 << (bit & 7))) != 0) return true;
+        }
+        return false;
+    }
+
+    private void io(boolean in, int port, int sz, boolean imm) {
+        if (ioExits(port, sz)) {
+            // SDM Table 27-5 "Exit Qualification for I/O Instructions"
+            long q = (sz - 1) | (in ? 8 : 0) | (imm ? 64 : 0) | ((long) port << 16);
+            instrExit(EXIT_REASON_IO_INSTRUCTION, q);
+        }
+        // Nothing answers on the port: reads float to all ones, writes vanish.
+        if (in) setReg(0, sz, MASK[sz]);
+    }
+
+    private void ioString(boolean in, int sz) {
+        int port = (int) R[2] & 0xffff;
+        long cm = MASK[asz];
+        int srcSeg = segOv >= 0 ? segOv : DS;
+        if (ioExits(port, sz)) {
+            long q = (sz - 1) | (in ? 8 : 0) | 16 | (rep != 0 ? 32 : 0) | ((long) port << 16);
+            // SDM 27.2.4 "Information for VM Exits Due to Instruction Execution": INS/OUTS info
+            exitInstrInfo = (asz == 2 ? 0 : asz == 4 ? 1 : 2) << 7 | (in ? ES : srcSeg) << 15;
+            exitGla = in ? base[ES] + (R[7] & cm) : base[srcSeg] + (R[6] & cm);
+            exitGla &= 0xffffffffL;
+            exitGlaValid = true;
+            instrExit(EXIT_REASON_IO_INSTRUCTION, q);
+        }
+        long count = rep != 0 ? R[1] & cm : 1;
+        long delta = (eflags & DF) != 0 ? -sz : sz;
+        while (count != 0) {
+            if (in) {
+                long di = R[7] & cm;
+                wr(base[ES] + di, sz, MASK[sz]);
+                setReg(7, asz, di + delta);
+            } else {
+                long si = R[6] & cm;
+                rd(base[srcSeg] + si, sz);
+                setReg(6, asz, si + delta);
+            }
+            count = (count - 1) & cm;
+            if (rep != 0) setReg(1, asz, count);
+            else break;
+        }
+    }
+
+    // ---------------------------------------------------------------- two-byte opcodes
+
+    private void step0f() {
+        int op = fetch8();
+        int sz = osz;
+        switch (op) {
+            case 0x00: {
+                modrm();
+                if (realMode || v86) raise(UD);
+                switch (mrReg) {
+                    case 0: rmWrite(mrMod == 3 ? sz : 2, sel[LDTR]); return;
+                    case 1: rmWrite(mrMod == 3 ? sz : 2, sel[TR]); return;
+                    case 2: case 3: {
+                        if (cpl() != 0) raise(GP, 0);
+                        int s = (int) rmRead(2);
+                        if (mrReg == 2) {
+                            if ((s & ~3) == 0) { sel[LDTR] = s; ar[LDTR] = 0x10000; return; }
+                            long[] d = descriptor(s, NP);
+                            sel[LDTR] = s; base[LDTR] = d[0]; limit[LDTR] = (int) d[1]; ar[LDTR] = (int) d[2];
+                        } else {
+                            long[] d = descriptor(s, NP);
+                            sel[TR] = s; base[TR] = d[0]; limit[TR] = (int) d[1]; ar[TR] = (int) d[2] | 2;
+                        }
+                        return;
+                    }
+                    default: raise(UD);
+                }
+                return;
+            }
+            case 0x01: group7(sz); return;
+            case 0x06: { // CLTS (SDM 25.1.3: exits when TS is owned by the host and its shadow is 1)
+                if (cpl() != 0) raise(GP, 0);
+                if ((cr0Mask & CR0_TS) != 0 && (cr0Shadow & CR0_TS) != 0) instrExit(EXIT_REASON_CR_ACCESS, 2 << 4);
+                if ((cr0Mask & CR0_TS) == 0) cr0 &= ~CR0_TS;
+                return;
+            }
+            case 0x08: case 0x09:
+                if (cpl() != 0) raise(GP, 0);
+                if (op == 0x09 && (proc2Controls & SECONDARY_EXEC_WBINVD_EXITING) != 0 && secondary())
+                    instrExit(EXIT_REASON_WBINVD, 0);
+                return;
+            case 0x0b: raise(UD); return;
+            case 0x18: case 0x19: case 0x1a: case 0x1b: case 0x1c: case 0x1d: case 0x1e: case 0x1f:
+                modrm(); return; // hint NOPs
+            case 0x20: case 0x22: movCr(op == 0x22); return;
+            case 0x21: case 0x23: movDr(op == 0x23); return;
+            case 0x30: case 0x32: msr(op == 0x30); return;
+            case 0x31: {
+                if ((procControls & CPU_BASED_RDTSC_EXITING) != 0) instrExit(EXIT_REASON_RDTSC, 0);
+                long t = tsc();
+                R[0] = t & 0xffffffffL;
+                R[2] = t >>> 32;
+                return;
+            }
+            case 0x33:
+                if ((procControls & CPU_BASED_RDPMC_EXITING) != 0) instrExit(EXIT_REASON_RDPMC, 0);
+                raise(GP, 0);
+                return;
+            case 0x38: {
+                int op3 = fetch8();
+                if ((op3 == 0x80 || op3 == 0x81) && osz != (code32 ? 4 : 2)) {
+                    modrm();
+                    vmxInstrExit(op3 == 0x80 ? EXIT_REASON_INVEPT : EXIT_REASON_INVVPID, true);
+                }
+                raise(UD);
+                return;
+            }
+            case 0x40: case 0x41: case 0x42: case 0x43: case 0x44: case 0x45: case 0x46: case 0x47:
+            case 0x48: case 0x49: case 0x4a: case 0x4b: case 0x4c: case 0x4d: case 0x4e: case 0x4f: {
+                modrm();
+                long v = rmRead(sz);
+                if (cond(op)) setReg(mrReg, sz, v);
+                else if (sz == 4) setReg(mrReg, 4, getReg(mrReg, 4));
+                return;
+            }
+            case 0x78: case 0x79:
+                modrm();
+                vmxInstrExit(op == 0x78 ? EXIT_REASON_VMREAD : EXIT_REASON_VMWRITE, true);
+                return;
+            case 0x80: case 0x81: case 0x82: case 0x83: case 0x84: case 0x85: case 0x86: case 0x87:
+            case 0x88: case 0x89: case 0x8a: case 0x8b: case 0x8c: case 0x8d: case 0x8e: case 0x8f: {
+                long d = sext(fetchImm(sz), sz);
+                if (cond(op)) jumpRel(d);
+                return;
+            }
+            case 0x90: case 0x91: case 0x92: case 0x93: case 0x94: case 0x95: case 0x96: case 0x97:
+            case 0x98: case 0x99: case 0x9a: case 0x9b: case 0x9c: case 0x9d: case 0x9e: case 0x9f:
+                modrm();
+                rmWrite(1, cond(op) ? 1 : 0);
+                return;
+            case 0xa0: push(sel[FS], sz); return;
+            case 0xa1: popSeg(FS); return;
+            case 0xa2: instrExit(EXIT_REASON_CPUID, 0); return; // CPUID exits unconditionally (SDM 25.1.2)
+            case 0xa8: push(sel[GS], sz); return;
+            case 0xa9: popSeg(GS); return;
+            case 0xa3: case 0xab: case 0xb3: case 0xbb: bitTest(op, sz, false); return;
+            case 0xba: bitTest(op, sz, true); return;
+            case 0xa4: case 0xa5: case 0xac: case 0xad: {
+                modrm();
+                int cnt = (op & 1) == 0 ? fetch8() : (int) R[1];
+                shiftDouble(op >= 0xac, sz, cnt);
+                return;
+            }
+            case 0xaf: {
+                modrm();
+                setReg(mrReg, sz, imul2(sext(getReg(mrReg, sz), sz), sext(rmRead(sz), sz), sz));
+                return;
+            }
+            case 0xb0: case 0xb1: {
+                int s = op == 0xb0 ? 1 : sz;
+                modrm();
+                long d = rmRead(s);
+                alu(7, getReg(0, s), d, s);
+                if (zf()) rmWrite(s, getReg(mrReg, s));
+                else { rmWrite(s, d); setReg(0, s, d); }
+                return;
+            }
+            case 0xb2: loadFarPointer(SS, sz); return;
+            case 0xb4: loadFarPointer(FS, sz); return;
+            case 0xb5: loadFarPointer(GS, sz); return;
+            case 0xb6: case 0xb7: case 0xbe: case 0xbf: {
+                int s = (op & 1) == 0 ? 1 : 2;
+                modrm();
+                long v = rmRead(s);
+                setReg(mrReg, sz, op >= 0xbe ? sext(v, s) : v);
+                return;
+            }
+            case 0xbc: case 0xbd: {
+                modrm();
+                long v = rmRead(sz) & MASK[sz];
+                long f = flags() & ~ZF;
+                if (v == 0) f |= ZF;
+                else setReg(mrReg, sz, op == 0xbc ? Long.numberOfTrailingZeros(v) : 63 - Long.numberOfLeadingZeros(v));
+                eflags = f;
+                return;
+            }
+            case 0xc0: case 0xc1: {
+                int s = op == 0xc0 ? 1 : sz;
+                modrm();
+                long d = rmRead(s);
+                long r = alu(0, d, getReg(mrReg, s), s);
+                rmWrite(s, r);
+                setReg(mrReg, s, d);
+                return;
+            }
+            case 0xc7: group9(sz); return;
+            case 0xc8: case 0xc9: case 0xca: case 0xcb: case 0xcc: case 0xcd: case 0xce: case 0xcf:
+                setReg(op & 7, 4, Integer.reverseBytes((int) R[op & 7]) & 0xffffffffL);
+                return;
+            default:
+                raise(UD);
+        }
+    }
+
+    private boolean secondary() { return (procControls & CPU_BASED_ACTIVATE_SECONDARY_CONTROLS) != 0; }
+
+    private void group7(int sz) {
+        int m = fetch8();
+        mrMod = m >> 6;
+        mrReg = (m >> 3) & 7;
+        mrRm = m & 7;
+        if (mrMod == 3) {
+            switch (m) {
+                case 0xc1: instrExit(EXIT_REASON_VMCALL, 0); return; // VMCALL exits in every mode (SDM 30 VMCALL)
+                case 0xc2: vmxInstrExit(EXIT_REASON_VMLAUNCH, false); return;
+                case 0xc3: vmxInstrExit(EXIT_REASON_VMRESUME, false); return;
+                case 0xc4: vmxInstrExit(EXIT_REASON_VMOFF, false); return;
+                case 0xc8:
+                    if ((procControls & CPU_BASED_MONITOR_EXITING) != 0) instrExit(EXIT_REASON_MONITOR_INSTRUCTION, 0);
+                    raise(UD); return;
+                case 0xc9:
+                    if ((procControls & CPU_BASED_MWAIT_EXITING) != 0) instrExit(EXIT_REASON_MWAIT_INSTRUCTION, 0);
+                    raise(UD); return;
+                default: break;
+            }
+            if (mrReg == 4) { setReg(mrRm, sz, cr0Read() & MASK[sz]); return; }
+            if (mrReg == 6) { lmsw(getReg(mrRm, 2), false); return; }
+            raise(UD);
+            return;
+        }
+        if (asz == 2) ea16(); else ea32();
+        ea = (base[eaSeg] + eaOff) & 0xffffffffL;
+        switch (mrReg) {
+            case 0: case 1: {
+                long b = mrReg == 0 ? gdtBase : idtBase;
+                int l = mrReg == 0 ? gdtLimit : idtLimit;
+                probeWrite(ea, 6);
+                wr(ea, 2, l);
+                wr(ea + 2, 4, sz == 2 ? b & 0xffffff : b);
+                return;
+            }
+            case 2: case 3: {
+                if (cpl() != 0) raise(GP, 0);
+                int l = (int) rd(ea, 2);
+                long b = rd(ea + 2, 4);
+                if (sz == 2) b &= 0xffffff;
+                if (mrReg == 2) { gdtLimit = l; gdtBase = b; } else { idtLimit = l; idtBase = b; }
+                return;
+            }
+            case 4: wr(ea, 2, cr0Read()); return;
+            case 6: lmsw(rd(ea, 2), true); return;
+            case 7:
+                if (cpl() != 0) raise(GP, 0);
+                if ((procControls & CPU_BASED_INVLPG_EXITING) != 0) instrExit(EXIT_REASON_INVLPG, ea);
+                flushTlbPage(ea);
+                return;
+            default: raise(UD);
+        }
+    }
+
+    private void group9(int sz) {
+        modrm();
+        if (mrMod == 3) raise(UD);
+        if (mrReg == 6) {
+            int reason = rep == 0xf3 ? EXIT_REASON_VMON : osz != (code32 ? 4 : 2) ? EXIT_REASON_VMCLEAR : EXIT_REASON_VMPTRLD;
+            vmxInstrExit(reason, true);
+        }
+        if (mrReg == 7) vmxInstrExit(EXIT_REASON_VMPTRST, true);
+        if (mrReg == 1) { // CMPXCHG8B
+            long v = rd(ea, 8);
+            long cmp = (R[2] & 0xffffffffL) << 32 | (R[0] & 0xffffffffL);
+            long f = flags() & ~ZF;
+            if (v == cmp) { wr(ea, 8, (R[1] & 0xffffffffL) << 32 | (R[3] & 0xffffffffL)); f |= ZF; }
+            else { wr(ea, 8, v); R[0] = v & 0xffffffffL; R[2] = v >>> 32; }
+            eflags = f;
+            return;
+        }
+        raise(UD);
+    }
+
+    /**
+     * A VMX instruction executed by the guest: #UD where the instruction does not exist (real and
+     * virtual-8086 mode), otherwise an unconditional VM exit with the instruction information of
+     * SDM 27.2.4 (Table 27-9 "Format of the VM-Exit Instruction-Information Field").
+     */
+    private void vmxInstrExit(int reason, boolean hasOperand) {
+        if (realMode || v86) raise(UD);
+        if (hasOperand) {
+            int info = eaScale | (asz == 2 ? 0 : asz == 4 ? 1 : 2) << 7;
+            if (mrMod == 3) info |= 1 << 10 | mrRm << 3;
+            else {
+                info |= eaSeg << 15;
+                info |= eaIndex < 0 ? 1 << 22 : eaIndex << 18;
+                info |= eaBase < 0 ? 1 << 27 : eaBase << 23;
+            }
+            info |= mrReg << 28;
+            exitInstrInfo = info;
+            long disp = mrMod == 3 ? 0 : eaOff - (eaBase >= 0 ? R[eaBase] : 0) - (eaIndex >= 0 ? R[eaIndex] << eaScale : 0);
+            instrExit(reason, disp & MASK[asz]);
+        }
+        instrExit(reason, 0);
+    }
+
+    private void bitTest(int op, int sz, boolean imm) {
+        modrm();
+        int kind;
+        long bit;
+        if (imm) {
+            if (mrReg < 4) raise(UD);
+            kind = mrReg - 4;
+            bit = fetch8() & (sz * 8 - 1);
+        } else {
+            kind = op == 0xa3 ? 0 : op == 0xab ? 1 : op == 0xb3 ? 2 : 3;
+            bit = sext(getReg(mrReg, sz), sz);
+        }
+        long addr = ea;
+        long v;
+        int b;
+        if (mrMod == 3) {
+            b = (int) bit & (sz * 8 - 1);
+            v = getReg(mrRm, sz);
+        } else {
+            if (!imm) addr = (ea + ((bit >> (sz == 2 ? 4 : sz == 4 ? 5 : 6)) * sz)) & 0xffffffffL;
+            b = (int) bit & (sz * 8 - 1);
+            v = rd(addr, sz);
+        }
+        boolean old = ((v >>> b) & 1) != 0;
+        long nv = v;
+        if (kind == 1) nv = v | (1L << b);
+        else if (kind == 2) nv = v & ~(1L << b);
+        else if (kind == 3) nv = v ^ (1L << b);
+        if (kind != 0) {
+            if (mrMod == 3) setReg(mrRm, sz, nv); else wr(addr, sz, nv);
+        }
+        setFlagBit(CF, old);
+    }
+
+    private void shiftDouble(boolean right, int sz, int cnt) {
+        int bits = sz * 8;
+        cnt &= sz == 8 ? 63 : 31;
+        if (cnt == 0) return;
+        long d = rmRead(sz) & MASK[sz];
+        long s = getReg(mrReg, sz);
+        long res;
+        boolean c;
+        if (right) {
+            res = ((d >>> cnt) | (cnt >= bits ? 0 : s << (bits - cnt))) & MASK[sz];
+            c = ((d >>> (cnt - 1)) & 1) != 0;
+        } else {
+            res = ((d << cnt) | (cnt >= bits ? 0 : s >>> (bits - cnt))) & MASK[sz];
+            c = ((d >>> (bits - cnt)) & 1) != 0;
+        }
+        rmWrite(sz, res);
+        boolean o = ((res ^ d) & SIGN[sz]) != 0;
+        setSzp(res, sz, c, o);
+    }
+
+    // ---------------------------------------------------------------- control and debug registers
+
+    /** CR0 as the guest reads it: host-owned bits come from the read shadow (SDM 25.3 "Changes to Instruction Behavior"). */
+    long cr0Read() { return (cr0 & ~cr0Mask) | (cr0Shadow & cr0Mask); }
+
+    long cr4Read() { return (cr4 & ~cr4Mask) | (cr4Shadow & cr4Mask); }
+
+    private void movCr(boolean toCr) {
+        int m = fetch8();
+        int cr = (m >> 3) & 7, gpr = m & 7;
+        if (cpl() != 0) raise(GP, 0);
+        // SDM Table 27-3 "Exit Qualification for Control-Register Accesses"
+        long qual = cr | (toCr ? 0 : 1 << 4) | (long) gpr << 8;
+        int sz = 4; // MOV CR always moves 32 bits outside 64-bit mode
+        if (!toCr) {
+            long v;
+            switch (cr) {
+                case 0: v = cr0Read(); break;
+                case 2: v = cr2; break;
+                case 3:
+                    if ((procControls & CPU_BASED_CR3_STORE_EXITING) != 0) instrExit(EXIT_REASON_CR_ACCESS, qual);
+                    v = cr3; break;
+                case 4: v = cr4Read(); break;
+                default: raise(UD); return;
+            }
+            setReg(gpr, sz, v);
+            return;
+        }
+        long v = getReg(gpr, sz);
+        switch (cr) {
+            case 0: {
+                if (((v ^ cr0Shadow) & cr0Mask) != 0) instrExit(EXIT_REASON_CR_ACCESS, qual);
+                if ((v & CR0_PG) != 0 && (v & CR0_PE) == 0) raise(GP, 0);
+                if ((v & CR0_NW) != 0 && (v & CR0_CD) == 0) raise(GP, 0);
+                long nv = (cr0 & cr0Mask) | (v & ~cr0Mask);
+                // SDM 23.8 "Restrictions on VMX Operation": CR0 keeps its fixed-1 bits (NE; PE and PG
+                // too unless the guest is unrestricted) -- clearing one is a #GP
+                long fixed1 = unrestricted ? CR0_NE : CR0_NE | CR0_PE | CR0_PG;
+                if ((nv & fixed1) != fixed1) raise(GP, 0);
+                cr0 = nv | CR0_ET;
+                flushTlb();
+                updateMode();
+                return;
+            }
+            case 2: cr2 = v; return;
+            case 3: {
+                if ((procControls & CPU_BASED_CR3_LOAD_EXITING) != 0) {
+                    boolean target = false;
+                    for (int k = 0; k < cr3TargetCount && k < 4; k++) if (cr3Targets[k] == v) target = true;
+                    if (!target) instrExit(EXIT_REASON_CR_ACCESS, qual);
+                }
+                cr3 = v;
+                flushTlb();
+                return;
+            }
+            case 4: {
+                if (((v ^ cr4Shadow) & cr4Mask) != 0) instrExit(EXIT_REASON_CR_ACCESS, qual);
+                if ((v & ~0x27ffL & ~cr4Mask) != 0) raise(GP, 0);
+                long n4 = (cr4 & cr4Mask) | (v & ~cr4Mask);
+                if ((n4 & CR4_VMXE) == 0) raise(GP, 0); // CR4.VMXE is fixed to 1 in VMX operation
+                cr4 = n4;
+                flushTlb();
+                return;
+            }
+            default: raise(UD);
+        }
+    }
+
+    private void lmsw(long v, boolean mem) {
+        if (cpl() != 0) raise(GP, 0);
+        v &= 0xf;
+        long owned = cr0Mask & 0xf;
+        // SDM 25.1.3: LMSW exits if an owned bit among PE/MP/EM/TS would differ from its shadow (PE is never cleared)
+        boolean exit = ((v ^ cr0Shadow) & owned & 0xe) != 0 || ((owned & 1) != 0 && (cr0Shadow & 1) == 0 && (v & 1) != 0);
+        if (exit) {
+            long q = 3 << 4 | (mem ? 1 << 6 : 0) | (v << 16);
+            if (mem) exitGla = ea;
+            instrExit(EXIT_REASON_CR_ACCESS, q);
+        }
+        long nv = (cr0 & ~0xeL) | (v & 0xe) | (cr0 & 1) | (v & 1);
+        cr0 = (cr0 & cr0Mask) | (nv & ~cr0Mask);
+        updateMode();
+    }
+
+    private void movDr(boolean toDr) {
+        int m = fetch8();
+        int n = (m >> 3) & 7, gpr = m & 7;
+        if (cpl() != 0) raise(GP, 0);
+        if ((procControls & CPU_BASED_MOV_DR_EXITING) != 0)
+            instrExit(EXIT_REASON_DR_ACCESS, n | (toDr ? 0 : 1 << 4) | (long) gpr << 8);
+        if (n == 4 || n == 5) {
+            if ((cr4 & 8) != 0) raise(UD);
+            n += 2;
+        }
+        if (toDr) dr[n] = getReg(gpr, 4); else setReg(gpr, 4, dr[n]);
+    }
+
+    long tsc() {
+        long t = icount;
+        if ((procControls & CPU_BASED_USE_TSC_OFFSETING) != 0) t += tscOffset;
+        return t;
+    }
+
+    /** Guest MSRs the soft CPU keeps without exiting (the rest #GP). */
+    long guestPat = 0x0007040600070406L, guestFsBase, guestGsBase, guestKernelGsBase;
+
+    private void msr(boolean write) {
+        if (cpl() != 0) raise(GP, 0);
+        int idx = (int) R[1];
+        if (msrExits(idx, write)) instrExit(write ? EXIT_REASON_MSR_WRITE : EXIT_REASON_MSR_READ, 0);
+        long v = (R[2] & 0xffffffffL) << 32 | (R[0] & 0xffffffffL);
+        long out;
+        switch (idx) {
+            case 0x10: if (write) { icount = v; return; } out = icount; break;
+            case 0x174: if (write) { sysenterCs = v; return; } out = sysenterCs; break;
+            case 0x175: if (write) { sysenterEsp = v; return; } out = sysenterEsp; break;
+            case 0x176: if (write) { sysenterEip = v; return; } out = sysenterEip; break;
+            case 0x277: if (write) { guestPat = v; return; } out = guestPat; break;
+            case 0xc0000080: if (write) { efer = v; updateMode(); return; } out = efer; break;
+            case 0xc0000100: if (write) { guestFsBase = v; return; } out = guestFsBase; break;
+            case 0xc0000101: if (write) { guestGsBase = v; return; } out = guestGsBase; break;
+            case 0xc0000102: if (write) { guestKernelGsBase = v; return; } out = guestKernelGsBase; break;
+            default: raise(GP, 0); return;
+        }
+        R[0] = out & 0xffffffffL;
+        R[2] = out >>> 32;
+    }
+
+    /** SDM 24.6.9 "MSR-Bitmap Address": four 1-KiB bitmaps, read-low/read-high/write-low/write-high. */
+    private boolean msrExits(int idx, boolean write) {
+        if ((procControls & CPU_BASED_USE_MSR_BITMAPS) == 0) return true;
+        long off;
+        if (idx >= 0 && idx <= 0x1fff) off = 0;
+        else if (idx >= 0xc0000000 && idx <= 0xc0001fff) off = 1024;
+        else return true;
+        if (write) off += 2048;
+        int bit = idx & 0x1fff;
+        return (mem.read8(msrBitmap + off + (bit >> 3)) & (1 << (bit & 7))) != 0;
+    }
+}

@@ -1,0 +1,86 @@
+package kvmkmod.hw.soft;
+
+import kvmkmod.hw.VmxCpu;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import static kvmkmod.hw.VmxArch.*;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** A boot-sector style switch from real mode to 32-bit flat protected mode, under unrestricted guest. */
+class SoftCpuProtectedModeTest {
+    private VmxHarness h;
+
+    @BeforeEach void setUp() {
+        h = new VmxHarness();
+        h.w(CR0_GUEST_HOST_MASK, 0); // the guest owns CR0: PE changes without exits
+        // GDT pseudo-descriptor at 0x1100 (limit 0x17, base 0x1108); IDT pseudo-descriptor at 0x1120
+        h.load(0x1100, 0x17, 0x00, 0x08, 0x11, 0x00, 0x00, 0, 0);
+        h.load(0x1108,
+                0, 0, 0, 0, 0, 0, 0, 0,                              // null
+                0xff, 0xff, 0x00, 0x00, 0x00, 0x9a, 0xcf, 0x00,      // 0x08: flat 32-bit code
+                0xff, 0xff, 0x00, 0x00, 0x00, 0x92, 0xcf, 0x00);     // 0x10: flat data
+        h.load(0x1120, 0xff, 0x01, 0x00, 0x14, 0x00, 0x00);          // IDT limit 0x1ff base 0x1400
+        // IDT[0x30]: 32-bit interrupt gate to 0008:00001300
+        h.load(0x1400 + 0x30 * 8, 0x00, 0x13, 0x08, 0x00, 0x00, 0x8e, 0x00, 0x00);
+        h.load(0x1300,
+                0xb9, 0x77, 0x00, 0x00, 0x00,   // mov ecx, 0x77
+                0xcf);                          // iretd
+        h.load(0x1000,
+                0x0f, 0x01, 0x16, 0x00, 0x11,   // lgdt [0x1100]
+                0x0f, 0x20, 0xc0,               // mov eax, cr0
+                0x0c, 0x01,                     // or al, 1
+                0x0f, 0x22, 0xc0,               // mov cr0, eax
+                0x66, 0xea, 0x00, 0x12, 0x00, 0x00, 0x08, 0x00); // jmp dword 0008:00001200
+        h.load(0x1200,
+                0x66, 0xb8, 0x10, 0x00,         // mov ax, 0x10
+                0x8e, 0xd8,                     // mov ds, ax
+                0x8e, 0xd0,                     // mov ss, ax
+                0xbc, 0x00, 0x90, 0x00, 0x00,   // mov esp, 0x9000
+                0xc7, 0x05, 0x00, 0x50, 0x00, 0x00, 0xef, 0xbe, 0xad, 0xde, // mov dword [0x5000], 0xdeadbeef
+                0x68, 0x78, 0x56, 0x34, 0x12,   // push 0x12345678
+                0x5b,                           // pop ebx
+                0x0f, 0x01, 0x1d, 0x20, 0x11, 0x00, 0x00, // lidt [0x1120]
+                0xcd, 0x30,                     // int 0x30
+                0x66, 0xba, 0xf8, 0x03,         // mov dx, 0x3f8
+                0xee,                           // out dx, al
+                0xf4);                          // hlt
+    }
+
+    @AfterEach void tearDown() { h.close(); }
+
+    @Test void entersFlatProtectedModeAndRuns32BitCode() {
+        assertThat(h.launch()).isEqualTo(VmxCpu.VM_SUCCEED);
+        assertThat(h.exitReason()).as("%s at %x", h.cpu.lastExitNote(), h.rip()).isEqualTo(EXIT_REASON_IO_INSTRUCTION);
+        assertThat(h.qual()).isEqualTo(0x03f80000L);
+        assertThat(h.rip()).isEqualTo(0x122a);
+        assertThat(h.len()).isEqualTo(1);
+        assertThat(h.r(GUEST_CR0) & 1).isEqualTo(1);
+        assertThat(h.r(GUEST_CS_SELECTOR)).isEqualTo(8);
+        assertThat(h.r(GUEST_CS_AR_BYTES)).isEqualTo(0xc09b);
+        assertThat(h.r(GUEST_CS_LIMIT)).isEqualTo(0xffffffffL);
+        assertThat(h.r(GUEST_SS_AR_BYTES)).isEqualTo(0xc093);
+        assertThat(h.r(GUEST_RSP)).isEqualTo(0x9000);
+        assertThat(h.regs()[VmxCpu.RBX]).isEqualTo(0x12345678L);
+        assertThat(h.regs()[VmxCpu.RCX]).isEqualTo(0x77);
+        assertThat(h.ram.buf.getInt(0x5000)).isEqualTo(0xdeadbeef);
+        assertThat(h.r(GUEST_GDTR_BASE)).isEqualTo(0x1108);
+        assertThat(h.r(GUEST_IDTR_LIMIT)).isEqualTo(0x1ff);
+        // the state saved at the exit enters again: resume to the HLT
+        h.skipAndResume();
+        assertThat(h.exitReason()).isEqualTo(EXIT_REASON_HLT);
+    }
+
+    @Test void cr0WritesThatClearNeAreAGeneralProtectionFault() {
+        h.ivt(13, 0, 0x3000);
+        h.load(0x3000, 0xf4);
+        h.load(0x1000,
+                0x0f, 0x20, 0xc0,               // mov eax, cr0
+                0x24, 0xdf,                     // and al, ~0x20 (clear NE)
+                0x0f, 0x22, 0xc0);              // mov cr0, eax -> #GP
+        h.launch();
+        assertThat(h.exitReason()).isEqualTo(EXIT_REASON_HLT);
+        assertThat(h.rip()).isEqualTo(0x3000);
+    }
+}

@@ -1,0 +1,160 @@
+package kvmkmod.vmm;
+
+import kvmkmod.guests.Guests;
+import kvmkmod.hw.Backend;
+import kvmkmod.include.Kvm_h;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.OutputStream;
+import java.util.Arrays;
+import java.util.concurrent.Callable;
+import java.util.function.Supplier;
+
+/**
+ * The exit benchmark: the {@code bench-out} guest ({@code out dx,al; jmp} forever) run for N exits after
+ * a warm-up, timed three ways:
+ * <ol type="a">
+ *   <li>the whole stack: this VMM over {@link JavaSys}, our KVM module on the HOST backend;</li>
+ *   <li>the baseline: a bare loop of KVM_RUN on the host's /dev/kvm through JNA (no exit handling);</li>
+ *   <li>this VMM over {@link HostSys}: what the VMM's own exit handling adds to (b).</li>
+ * </ol>
+ * Each figure is the median of several runs; the ratio (a)/(b) is time per exit.
+ */
+public final class Bench {
+    private Bench() {}
+
+    /** {@code java kvmkmod.vmm.Bench [options]} is {@code kvm-run bench [options]}. */
+    public static void main(String[] args) {
+        String[] a = new String[args.length + 1];
+        a[0] = "bench";
+        System.arraycopy(args, 0, a, 1, args.length);
+        Main.main(a);
+    }
+
+    /** One timed configuration; {@code unavailable} is non-null when it could not run. */
+    public record Measurement(String label, long exits, long nanos, String unavailable) {
+        static Measurement unavailable(String label, String why) { return new Measurement(label, 0, 0, why); }
+        public boolean ok() { return unavailable == null; }
+        public double exitsPerSecond() { return exits / (nanos / 1e9); }
+        public double usPerExit() { return nanos / 1e3 / exits; }
+        @Override public String toString() {
+            return ok() ? String.format("%-58s %10.0f exits/s %8.3f us/exit", label, exitsPerSecond(), usPerExit())
+                    : String.format("%-58s unavailable: %s", label, unavailable);
+        }
+    }
+
+    static Vmm.Config benchConfig() {
+        Guests.Guest g = Guests.load("bench-out");
+        Vmm.Config c = new Vmm.Config();
+        c.loadAddr = g.loadAddress;
+        c.recordExits = false;
+        c.output = OutputStream.nullOutputStream();
+        c.ioeventfdPort = -1;
+        return c;
+    }
+
+    /** The VMM's own run loop over a transport: warm-up exits, then {@code n} timed exits. */
+    public static Measurement vmmLoop(String label, Supplier<Sys> transport, long n, long warmup) {
+        Sys sys;
+        try {
+            sys = transport.get();
+        } catch (Throwable t) {
+            return Measurement.unavailable(label, JavaSys.describe(t));
+        }
+        try (Sys s = sys; Vmm vmm = new Vmm(s, benchConfig())) {
+            vmm.loadImage(Guests.load("bench-out").image());
+            vmm.maxExits(warmup);
+            RunResult w = vmm.kvm_run();
+            if (w.outcome() != Outcome.MAX_EXITS) return Measurement.unavailable(label, "warm-up ended with " + w.outcome() + ": " + w.message());
+            vmm.maxExits(warmup + n);
+            RunResult r = vmm.kvm_run();
+            if (r.outcome() != Outcome.MAX_EXITS) return Measurement.unavailable(label, "run ended with " + r.outcome() + ": " + r.message());
+            return new Measurement(label, n, r.elapsedNanos(), null);
+        } catch (Throwable t) {
+            return Measurement.unavailable(label, JavaSys.describe(t));
+        }
+    }
+
+    /** The baseline: KVM_RUN in a tight loop on the host's /dev/kvm, nothing done with the exits. */
+    public static Measurement bareLoop(String label, long n, long warmup) {
+        String why = HostSys.whyNotUsable();
+        if (why != null) return Measurement.unavailable(label, why);
+        try (HostSys s = new HostSys(); Vmm vmm = new Vmm(s, benchConfig())) {
+            vmm.loadImage(Guests.load("bench-out").image());
+            int fd = vmm.vcpuFd();
+            for (long i = 0; i < warmup; i++)
+                if (s.ioctl(fd, Kvm_h.KVM_RUN, 0) < 0) return Measurement.unavailable(label, "KVM_RUN failed in warm-up");
+            long t0 = System.nanoTime();
+            for (long i = 0; i < n; i++)
+                if (s.ioctl(fd, Kvm_h.KVM_RUN, 0) < 0) return Measurement.unavailable(label, "KVM_RUN failed");
+            long t = System.nanoTime() - t0;
+            if (vmm.kvmRun().exit_reason() != Kvm_h.KVM_EXIT_IO)
+                return Measurement.unavailable(label, "last exit was " + ExitEvent.reasonName(vmm.kvmRun().exit_reason()) + ", not IO");
+            return new Measurement(label, n, t, null);
+        } catch (Throwable t) {
+            return Measurement.unavailable(label, JavaSys.describe(t));
+        }
+    }
+
+    /** The median of {@code runs} measurements (by time), or the first unavailable one. */
+    static Measurement median(int runs, Supplier<Measurement> m) {
+        Measurement[] all = new Measurement[runs];
+        for (int i = 0; i < runs; i++) {
+            all[i] = m.get();
+            if (!all[i].ok()) return all[i];
+        }
+        Arrays.sort(all, (x, y) -> Long.compare(x.nanos(), y.nanos()));
+        return all[runs / 2];
+    }
+
+    @Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
+            description = {"Times the bench-out guest's exits: (a) this VMM over our Java KVM on the host backend,",
+                    "(b) a bare JNA loop of KVM_RUN on the host's /dev/kvm, (c) this VMM on the host's /dev/kvm.",
+                    "Prints exits/s and microseconds per exit for each, and the ratio (a)/(b)."})
+    static final class Cmd implements Callable<Integer> {
+        @Option(names = {"-n", "--exits"}, defaultValue = "200000", description = "timed exits per run (default: ${DEFAULT-VALUE})")
+        long exits;
+
+        @Option(names = "--warmup", defaultValue = "50000", description = "exits before timing starts (default: ${DEFAULT-VALUE})")
+        long warmup;
+
+        @Option(names = "--runs", defaultValue = "3", description = "runs per configuration; the median is shown (default: ${DEFAULT-VALUE})")
+        int runs;
+
+        @Option(names = "--backend", paramLabel = "soft|host|auto", defaultValue = "host",
+                description = "native backend under our KVM for (a) (default: ${DEFAULT-VALUE})")
+        Main.BackendOption backend;
+
+        @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+
+        @Override public Integer call() {
+            java.io.PrintWriter out = spec.commandLine().getOut();
+            java.io.PrintWriter err = spec.commandLine().getErr();
+            if (exits <= 0 || warmup < 0 || runs <= 0) {
+                err.println("kvm-run bench: --exits and --runs must be positive, --warmup not negative");
+                return Main.EXIT_USAGE;
+            }
+            Backend b = Backend.valueOf(backend.name().toUpperCase());
+            out.printf("bench-out: %d timed exits after %d warm-up exits, median of %d runs%n", exits, warmup, runs);
+            out.flush();
+            Measurement a = median(runs, () -> vmmLoop("(a) kvm-run -> our Java KVM -> " + backend + " backend",
+                    () -> JavaSys.create(b), exits, warmup));
+            out.println(a);
+            out.flush();
+            Measurement bare = median(runs, () -> bareLoop("(b) bare KVM_RUN loop on the host /dev/kvm (JNA)", exits, warmup));
+            out.println(bare);
+            out.flush();
+            Measurement c = median(runs, () -> vmmLoop("(c) kvm-run -> host /dev/kvm (JNA)", HostSys::new, exits, warmup));
+            out.println(c);
+            if (a.ok() && bare.ok())
+                out.printf("ratio (a)/(b): %.2fx the time per exit%n", a.usPerExit() / bare.usPerExit());
+            else
+                out.printf("ratio (a)/(b): unavailable: %s%n", a.ok() ? bare.unavailable() : a.unavailable());
+            if (c.ok() && bare.ok())
+                out.printf("ratio (c)/(b): %.2fx (the VMM's exit handling over the bare loop)%n", c.usPerExit() / bare.usPerExit());
+            out.flush();
+            return Main.EXIT_OK;
+        }
+    }
+}

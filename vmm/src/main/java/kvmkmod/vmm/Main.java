@@ -1,0 +1,252 @@
+package kvmkmod.vmm;
+
+import kvmkmod.guests.Guests;
+import kvmkmod.hw.Backend;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.io.FileNotFoundException;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code kvm-run}: runs a flat real-mode image (a bundled guest or a file) on our Java KVM module, or
+ * on the host's /dev/kvm with {@code --real-kvm}. The guest's serial and debug-port output goes to
+ * stdout; everything the VMM says goes to stderr.
+ */
+@Command(name = "kvm-run", mixinStandardHelpOptions = true, version = "kvm-run (kvm-kmod-java 2.6.33.1)",
+        sortOptions = false, subcommands = {Bench.Cmd.class},
+        description = {
+                "Runs a 16-bit real-mode flat image in a VM with one vCPU: RAM at guest-physical 0, the image at",
+                "the load address, CS=0 and IP=load address. Devices: 16550 UART at 0x3f8 and debug port 0xe9",
+                "(both to stdout), value port 0x510, an ioeventfd on port 0x500 (counted in the kernel).",
+                "The kernel is our Java KVM module over --backend, or the host's /dev/kvm with --real-kvm."},
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {
+                " 0:the guest halted (or --max-exits was reached)",
+                " 1:internal error of the VMM",
+                " 2:usage error (bad option or value)",
+                " 3:image file not found or unreadable, or no such bundled guest",
+                " 4:--real-kvm given but the host's /dev/kvm is not usable",
+                " 5:the guest stopped abnormally (shutdown, failed entry, internal error, ...)",
+                " 6:our Java KVM module cannot run here (not loadable, backend missing, set-up ioctl failed)"})
+public final class Main implements Callable<Integer> {
+    public static final int EXIT_OK = 0, EXIT_INTERNAL = 1, EXIT_USAGE = 2, EXIT_NO_IMAGE = 3, EXIT_NO_DEV_KVM = 4,
+            EXIT_GUEST_ABNORMAL = 5, EXIT_NO_KVM_MODULE = 6;
+
+    enum BackendOption { soft, host, auto }
+
+    @Option(names = "--backend", paramLabel = "soft|host|auto", defaultValue = "auto",
+            description = "native layer under our Java KVM: soft CPU, host CPU, or host when usable (default: ${DEFAULT-VALUE})")
+    BackendOption backend;
+
+    @Option(names = "--real-kvm", description = "talk to the host's /dev/kvm directly instead of our module")
+    boolean realKvm;
+
+    @Option(names = {"-g", "--guest"}, paramLabel = "NAME", description = "run a bundled guest (see --list)")
+    String guest;
+
+    @Parameters(index = "0", arity = "0..1", paramLabel = "IMAGE", description = "a flat binary image to run")
+    Path image;
+
+    @Option(names = "--list", description = "list the bundled guests and exit")
+    boolean list;
+
+    @Option(names = "--mem", paramLabel = "SIZE", defaultValue = "1M", converter = SizeConverter.class,
+            description = "guest RAM, bytes with optional K/M/G suffix (default: ${DEFAULT-VALUE})")
+    long mem;
+
+    @Option(names = "--load-addr", paramLabel = "ADDR", converter = AddressConverter.class,
+            description = "guest-physical load address and start IP (default: the guest's own, else 0x7c00)")
+    Long loadAddr;
+
+    @Option(names = "--max-exits", paramLabel = "N", defaultValue = "0",
+            description = "stop after N userspace exits; 0 for no limit (default)")
+    long maxExits;
+
+    @Option(names = "--value", paramLabel = "V", converter = AddressConverter.class,
+            description = "what the value port 0x510 returns (default 0x1234abcd)")
+    Long value;
+
+    @Option(names = "--input", paramLabel = "TEXT", description = "bytes waiting in the UART's receive buffer")
+    String input;
+
+    @Option(names = "--trace", description = "function-graph trace of the kernel side (ftrace style) to stderr or --trace-file")
+    boolean trace;
+
+    @Option(names = "--trace-file", paramLabel = "FILE", description = "write the trace here (implies --trace)")
+    Path traceFile;
+
+    @Option(names = "--stats", description = "print exit counts by reason at the end (stderr)")
+    boolean stats;
+
+    @Option(names = "--log-exits", description = "print every userspace exit at the end (stderr)")
+    boolean logExits;
+
+    PrintStream out = System.out, err = System.err;
+
+    public static void main(String[] args) {
+        int code = run(args, System.out, System.err);
+        System.out.flush();
+        if (code != 0) System.exit(code);
+    }
+
+    /** Runs the command line; returns the exit code instead of exiting (for tests). */
+    public static int run(String[] args, PrintStream out, PrintStream err) {
+        Main m = new Main();
+        m.out = out;
+        m.err = err;
+        CommandLine cl = new CommandLine(m);
+        cl.setOut(new java.io.PrintWriter(out, true));
+        cl.setErr(new java.io.PrintWriter(err, true));
+        cl.setParameterExceptionHandler((ex, a) -> {
+            err.println("kvm-run: " + ex.getMessage() + " (try --help)");
+            return EXIT_USAGE;
+        });
+        cl.setExecutionExceptionHandler((ex, c, parse) -> {
+            err.println("kvm-run: internal error: " + ex);
+            ex.printStackTrace(err);
+            return EXIT_INTERNAL;
+        });
+        for (CommandLine sub : cl.getSubcommands().values()) {
+            sub.setOut(new java.io.PrintWriter(out, true));
+            sub.setErr(new java.io.PrintWriter(err, true));
+            sub.setParameterExceptionHandler(cl.getParameterExceptionHandler());
+            sub.setExecutionExceptionHandler(cl.getExecutionExceptionHandler());
+        }
+        return cl.execute(args);
+    }
+
+    /** One clear line on stderr, and the code to exit with. */
+    private int fail(int code, String msg) {
+        err.println("kvm-run: " + msg);
+        return code;
+    }
+
+    @Override public Integer call() {
+        if (list) {
+            for (String n : Guests.names()) out.printf("%-10s %s%n", n, Guests.load(n).description);
+            return EXIT_OK;
+        }
+        if (guest != null && image != null) return fail(EXIT_USAGE, "give either --guest NAME or an IMAGE, not both (try --help)");
+        if (guest == null && image == null) return fail(EXIT_USAGE, "nothing to run: give --guest NAME or an IMAGE path (try --help)");
+        if (mem < 4096 || mem > Integer.MAX_VALUE) return fail(EXIT_USAGE, "--mem must be between 4K and 2047M");
+        if (maxExits < 0) return fail(EXIT_USAGE, "--max-exits must not be negative");
+
+        byte[] bytes;
+        long load;
+        if (guest != null) {
+            if (!Guests.exists(guest))
+                return fail(EXIT_NO_IMAGE, "no bundled guest '" + guest + "' (known: " + String.join(", ", Guests.names()) + ")");
+            Guests.Guest g = Guests.load(guest);
+            bytes = g.image();
+            load = loadAddr != null ? loadAddr : g.loadAddress;
+        } else {
+            try {
+                bytes = Files.readAllBytes(image);
+            } catch (NoSuchFileException e) {
+                return fail(EXIT_NO_IMAGE, "image not found: " + image);
+            } catch (IOException e) {
+                return fail(EXIT_NO_IMAGE, "cannot read image " + image + ": " + e.getMessage());
+            }
+            if (bytes.length == 0) return fail(EXIT_NO_IMAGE, "image is empty: " + image);
+            load = loadAddr != null ? loadAddr : 0x7c00;
+        }
+        if (load + bytes.length > mem)
+            return fail(EXIT_USAGE, String.format("the image (%d bytes at %#x) does not fit in --mem %d", bytes.length, load, mem));
+
+        Sys sys;
+        if (realKvm) {
+            String why = HostSys.whyNotUsable();
+            if (why != null) return fail(EXIT_NO_DEV_KVM, "--real-kvm: " + why);
+            sys = new HostSys();
+        } else {
+            try {
+                sys = JavaSys.create(Backend.valueOf(backend.name().toUpperCase()));
+            } catch (Throwable t) {
+                return fail(EXIT_NO_KVM_MODULE, "our KVM module cannot run on --backend=" + backend + ": " + JavaSys.describe(t)
+                        + " (--real-kvm uses the host's /dev/kvm)");
+            }
+        }
+
+        PrintStream traceOut = null;
+        try (Sys s = sys) {
+            if (trace || traceFile != null) {
+                if (traceFile != null) {
+                    try {
+                        traceOut = new PrintStream(new FileOutputStream(traceFile.toFile()), false, StandardCharsets.UTF_8);
+                    } catch (FileNotFoundException e) {
+                        return fail(EXIT_USAGE, "cannot write --trace-file " + traceFile + ": " + e.getMessage());
+                    }
+                }
+                Tracing.enable(traceOut != null ? traceOut : err);
+            }
+            Vmm.Config cfg = new Vmm.Config();
+            cfg.memSize = mem;
+            cfg.loadAddr = load;
+            cfg.maxExits = maxExits;
+            cfg.recordExits = logExits;
+            cfg.output = out;
+            if (value != null) cfg.valuePortValue = (int) (long) value;
+            RunResult r;
+            try (Vmm vmm = new Vmm(s, cfg)) {
+                if (input != null) vmm.serial.feed(input.getBytes(StandardCharsets.ISO_8859_1));
+                if (vmm.ioeventfdError() != null) err.println("kvm-run: note: " + vmm.ioeventfdError());
+                vmm.loadImage(bytes);
+                r = vmm.kvm_run();
+            } catch (Vmm.VmmException e) {
+                return fail(realKvm ? EXIT_INTERNAL : EXIT_NO_KVM_MODULE, "setting up the VM on " + s.name() + ": " + e.getMessage());
+            } finally {
+                Tracing.disable();
+            }
+            out.flush();
+            if (logExits) for (ExitEvent e : r.exitLog()) err.println(e);
+            if (stats) err.print(r.stats());
+            if (r.outcome().abnormal) {
+                err.println("kvm-run: guest stopped abnormally: " + r.outcome() + ": " + r.message());
+                err.println("kvm-run: registers: " + r.regs());
+                return EXIT_GUEST_ABNORMAL;
+            }
+            if (r.outcome() == Outcome.MAX_EXITS) err.println("kvm-run: stopped after " + r.exits() + " exits (--max-exits)");
+            return EXIT_OK;
+        } finally {
+            if (traceOut != null) traceOut.close();
+        }
+    }
+
+    /** "1048576", "64K", "1M", "1G". */
+    static final class SizeConverter implements CommandLine.ITypeConverter<Long> {
+        @Override public Long convert(String v) {
+            String s = v.trim().toUpperCase();
+            long mul = 1;
+            if (s.endsWith("K")) mul = 1L << 10; else if (s.endsWith("M")) mul = 1L << 20; else if (s.endsWith("G")) mul = 1L << 30;
+            if (mul != 1) s = s.substring(0, s.length() - 1);
+            try {
+                return Math.multiplyExact(Long.decode(s), mul);
+            } catch (NumberFormatException | ArithmeticException e) {
+                throw new CommandLine.TypeConversionException("'" + v + "' is not a size (e.g. 1M, 64K, 1048576)");
+            }
+        }
+    }
+
+    /** Decimal, or hex with 0x. */
+    static final class AddressConverter implements CommandLine.ITypeConverter<Long> {
+        @Override public Long convert(String v) {
+            try {
+                long a = Long.decode(v.trim());
+                if (a < 0) throw new NumberFormatException();
+                return a;
+            } catch (NumberFormatException e) {
+                throw new CommandLine.TypeConversionException("'" + v + "' is not an address or number (e.g. 0x7c00)");
+            }
+        }
+    }
+}

@@ -1,0 +1,147 @@
+package kvmkmod.vmm;
+
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The kvm-run command line: help, usage errors, missing images, running guests on the real /dev/kvm. */
+class MainTest {
+
+    record Outcome(int code, String out, String err) {
+        long errLines() { return err.lines().count(); }
+    }
+
+    static Outcome run(String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+        int code = Main.run(args, new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        return new Outcome(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void helpExitsZero() {
+        Outcome o = run("--help");
+        assertThat(o.code()).isZero();
+        assertThat(o.out()).contains("Usage: kvm-run").contains("--real-kvm").contains("--backend").contains("Exit codes:");
+        assertThat(o.err()).isEmpty();
+    }
+
+    @Test
+    void benchHelpExitsZero() {
+        Outcome o = run("bench", "--help");
+        assertThat(o.code()).isZero();
+        assertThat(o.out()).contains("Usage: kvm-run bench");
+    }
+
+    @Test
+    void listShowsTheGuests() {
+        Outcome o = run("--list");
+        assertThat(o.code()).isZero();
+        assertThat(o.out()).contains("hello").contains("pio-both").contains("in-read").contains("bench-out");
+    }
+
+    @Test
+    void badFlagIsAUsageErrorOnOneLine() {
+        Outcome o = run("--no-such-flag");
+        assertThat(o.code()).isEqualTo(Main.EXIT_USAGE).isEqualTo(2);
+        assertThat(o.errLines()).isEqualTo(1);
+        assertThat(o.err()).startsWith("kvm-run: ").contains("--no-such-flag");
+    }
+
+    @Test
+    void badValueIsAUsageErrorOnOneLine() {
+        Outcome o = run("--guest", "hello", "--mem", "lots");
+        assertThat(o.code()).isEqualTo(2);
+        assertThat(o.errLines()).isEqualTo(1);
+        assertThat(o.err()).contains("lots");
+        Outcome b = run("--guest", "hello", "--backend", "vmware");
+        assertThat(b.code()).isEqualTo(2);
+        assertThat(b.errLines()).isEqualTo(1);
+    }
+
+    @Test
+    void nothingToRunIsAUsageError() {
+        Outcome o = run();
+        assertThat(o.code()).isEqualTo(2);
+        assertThat(o.errLines()).isEqualTo(1);
+    }
+
+    @Test
+    void missingImageExitsThreeWithOneLine() {
+        Outcome o = run("--real-kvm", "/no/such/image.bin");
+        assertThat(o.code()).isEqualTo(Main.EXIT_NO_IMAGE).isEqualTo(3);
+        assertThat(o.errLines()).isEqualTo(1);
+        assertThat(o.err()).isEqualTo("kvm-run: image not found: /no/such/image.bin" + System.lineSeparator());
+    }
+
+    @Test
+    void unknownGuestExitsThreeWithOneLine() {
+        Outcome o = run("--guest", "no-such-guest");
+        assertThat(o.code()).isEqualTo(3);
+        assertThat(o.errLines()).isEqualTo(1);
+        assertThat(o.err()).contains("no-such-guest").contains("hello");
+    }
+
+    @Test
+    void helloOnTheRealKvm() {
+        Transports.realKvm("MainTest.helloOnTheRealKvm").close();
+        Outcome o = run("--real-kvm", "--guest", "hello", "--stats");
+        assertThat(o.code()).isZero();
+        assertThat(o.out()).isEqualTo("Hello from the guest!\n");
+        assertThat(o.err()).contains("IO").contains("44").contains("HLT");
+    }
+
+    @Test
+    void imageFileWithLoadAddress(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        Transports.realKvm("MainTest.imageFileWithLoadAddress").close();
+        // mov al,'K'; out 0xe9,al; hlt - position independent, so any load address works
+        Path img = dir.resolve("k.bin");
+        Files.write(img, new byte[] {(byte) 0xb0, 'K', (byte) 0xe6, (byte) 0xe9, (byte) 0xf4});
+        Outcome o = run("--real-kvm", "--load-addr", "0x1000", "--mem", "64K", "--log-exits", img.toString());
+        assertThat(o.code()).isZero();
+        assertThat(o.out()).isEqualTo("K");
+        assertThat(o.err()).contains("IO out port=0xe9 size=1 count=1 data=4b").contains("HLT");
+    }
+
+    @Test
+    void imageThatDoesNotFitIsAUsageError(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        Path img = dir.resolve("big.bin");
+        Files.write(img, new byte[8192]);
+        Outcome o = run("--real-kvm", "--mem", "4K", "--load-addr", "0", img.toString());
+        assertThat(o.code()).isEqualTo(2);
+        assertThat(o.errLines()).isEqualTo(1);
+    }
+
+    @Test
+    void abnormalStopExitsFive(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        Transports.realKvm("MainTest.abnormalStopExitsFive").close();
+        Transports.skipIf(!Boolean.getBoolean("kvmkmod.slowTests"), "MainTest.abnormalStopExitsFive",
+                "needs a triple fault, which the host /dev/kvm takes over a minute to report; run with -Dkvmkmod.slowTests=true");
+        Outcome o = run("--real-kvm", "--guest", "triple-fault");
+        assertThat(o.code()).isEqualTo(Main.EXIT_GUEST_ABNORMAL);
+        assertThat(o.err()).contains("SHUTDOWN");
+    }
+
+    @Test
+    void javaKvmUnavailableExitsSixWithOneLine() {
+        String why = JavaSys.whyNotUsable(kvmkmod.hw.Backend.SOFT);
+        Transports.skipIf(why == null, "MainTest.javaKvmUnavailableExitsSixWithOneLine",
+                "our Java KVM loads now; this checks the message for when it cannot");
+        Outcome o = run("--backend=soft", "--guest", "hello");
+        assertThat(o.code()).isEqualTo(Main.EXIT_NO_KVM_MODULE);
+        assertThat(o.errLines()).isEqualTo(1);
+    }
+
+    @Test
+    void benchRunsTheBaselineOnTheRealKvm() {
+        Transports.realKvm("MainTest.benchRunsTheBaselineOnTheRealKvm").close();
+        Outcome o = run("bench", "--exits", "2000", "--warmup", "500", "--runs", "1");
+        assertThat(o.code()).isZero();
+        assertThat(o.out()).contains("(a)").contains("(b)").contains("(c)").contains("ratio (a)/(b)").contains("us/exit");
+    }
+}
