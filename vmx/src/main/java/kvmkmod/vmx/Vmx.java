@@ -259,6 +259,12 @@ public final class Vmx implements KvmX86Ops {
     /** kvm_exception_is_soft (x86.h): #BP and #OF are raised by INT3/INTO and need the instruction length. */
     private static boolean kvm_exception_is_soft(int nr) { return nr == BP_VECTOR || nr == OF_VECTOR; }
 
+    /**
+     * kvm_vcpu_is_bsp (linux/kvm_host.h:581) compares vCPU ids. X86's copy compares kvm->bsp_vcpu, which
+     * kvm_vm_ioctl_create_vcpu sets only after vmx_vcpu_reset has run, so reset would never see the BSP.
+     */
+    private static boolean kvm_vcpu_is_bsp(KvmVcpu vcpu) { return vcpu.kvm.bsp_vcpu_id == vcpu.vcpu_id; }
+
     /** get_rdx_init_val (asm/kvm_host.h:757): RDX after reset holds the processor signature. */
     private static long get_rdx_init_val() { return 0x600; }
 
@@ -2063,12 +2069,12 @@ public final class Vmx implements KvmX86Ops {
             vmx.arch.regs[VCPU_REGS_RDX] = get_rdx_init_val();
             x86.kvm_set_cr8(vmx, 0);
             msr = 0xfee00000L | MSR_IA32_APICBASE_ENABLE;
-            if (x86.kvm_vcpu_is_bsp(vmx)) msr |= MSR_IA32_APICBASE_BSP;
+            if (kvm_vcpu_is_bsp(vmx)) msr |= MSR_IA32_APICBASE_BSP;
             x86.kvm_set_apic_base(vmx, msr);
 
             seg_setup(VCPU_SREG_CS);
             // vm86 wants CS.base == CS.selector << 4, so the reset CS is f000:0 based at 0xf0000
-            if (x86.kvm_vcpu_is_bsp(vmx)) {
+            if (kvm_vcpu_is_bsp(vmx)) {
                 vmcs_write16(GUEST_CS_SELECTOR, 0xf000);
                 vmcs_writel(GUEST_CS_BASE, 0x000f0000);
             } else {
@@ -2097,7 +2103,7 @@ public final class Vmx implements KvmX86Ops {
             vmcs_writel(GUEST_SYSENTER_EIP, 0);
 
             vmcs_writel(GUEST_RFLAGS, 0x02);
-            if (x86.kvm_vcpu_is_bsp(vmx)) x86.kvm_rip_write(vcpu, 0xfff0);
+            if (kvm_vcpu_is_bsp(vmx)) x86.kvm_rip_write(vcpu, 0xfff0);
             else x86.kvm_rip_write(vcpu, 0);
             x86.kvm_register_write(vcpu, VCPU_REGS_RSP, 0);
 
