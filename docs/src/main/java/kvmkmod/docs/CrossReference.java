@@ -117,8 +117,9 @@ public final class CrossReference {
             if (!rows.isEmpty())
                 sb.append(countReproduced(ms, ref)).append(" of the ").append(rows.size())
                         .append(" functions of this file are mirrored (kvm-kmod: ").append(mono(rows.get(0).kvmKmodFile())).append(").\n\n");
-            sb.append("[cols=\"1,3,4,1,5\",options=\"header\"]\n|===\n");
-            sb.append("| line | C function | Java | status | note\n");
+            sb.append("[cols=\"2,7,8,9\",options=\"header\"]\n|===\n");
+            sb.append("| line | C function | Java | status\n");
+            Set<String> anchored = new java.util.HashSet<>();
             for (Mirror m : ms) {
                 Origin o = m.origin();
                 String c = m.cFunction();
@@ -129,11 +130,15 @@ public final class CrossReference {
                 Optional<Function> row = ref == null ? Optional.empty() : OriginCheck.match(m, ref);
                 String known = ref == null || row.isPresent() ? "" : " (not in the reference list at this line)";
                 String ident = identOf(row.map(Function::name).orElse(c));
+                // Raw HTML: C names start with "__", and two of them in one cell would read as AsciiDoc italics.
+                String id = functionAnchor(f, c);
+                String cell = c.isEmpty() ? "" : "pass:[" + (anchored.add(id) ? "<a id=\"" + html(id) + "\"></a>" : "")
+                        + "<a href=\"" + html(ELIXIR + ident) + "\">" + html(c) + "</a>]";
                 sb.append("| ").append(o.line())
-                        .append(" | ").append(c.isEmpty() ? "" : ELIXIR + ident + "[" + pass(c) + "]").append(known)
+                        .append(" | ").append(cell).append(known)
                         .append(" | ").append(java)
                         .append(" | ").append(o.status().name().toLowerCase())
-                        .append(" | ").append(text(o.note())).append('\n');
+                        .append(o.note().isBlank() ? "" : ": " + text(o.note())).append('\n');
             }
             sb.append("|===\n\n");
             if (!rows.isEmpty()) {
@@ -187,13 +192,26 @@ public final class CrossReference {
     }
 
     /** The section id of a C file: {@code arch/x86/kvm/x86.c} becomes {@code file-arch-x86-kvm-x86-c}. */
-    static String anchor(String file) {
+    public static String anchor(String file) {
         return "file-" + file.replaceAll("[^A-Za-z0-9]+", "-");
+    }
+
+    /**
+     * The id of a function's row, for links from other pages:
+     * {@code xref.html#file-arch-x86-kvm-x86-c-vcpu_enter_guest}.
+     */
+    public static String functionAnchor(String file, String function) {
+        return anchor(file) + "-" + function.replaceAll("[^A-Za-z0-9_]+", "_");
     }
 
     /** paging_tmpl.h's FNAME(x) is searched as x. */
     static String identOf(String c) {
         return c.startsWith("FNAME(") && c.endsWith(")") ? c.substring(6, c.length() - 1) : c;
+    }
+
+    static String html(String s) {
+        return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;")
+                .replace("]", "&#93;");
     }
 
     /** Literal text in monospace, safe from AsciiDoc's inline formatting. */

@@ -34,6 +34,22 @@ class CrossReferenceTest {
     }
 
     @Test
+    void renderedPageShowsEveryMirroredFunction() throws java.io.IOException {
+        ReferenceFunctions ref = TestPaths.reference();
+        java.nio.file.Path xref = TestPaths.site().resolve("xref.html");
+        String html = java.nio.file.Files.readString(xref);
+        List<String> missing = new java.util.ArrayList<>();
+        for (Mirror m : OriginScanner.scan(LOADER, OriginScanner.KVM_PACKAGES).mirrors()) {
+            if (m.cFunction().isEmpty() || OriginCheck.match(m, ref).isEmpty()) continue;
+            String link = "<a href=\"" + CrossReference.ELIXIR
+                    + CrossReference.identOf(OriginCheck.match(m, ref).get().name()) + "\">" + m.cFunction() + "</a>";
+            String id = "id=\"" + CrossReference.functionAnchor(m.origin().file(), m.cFunction()) + "\"";
+            if (!html.contains(link) || !html.contains(id)) missing.add(m.signature() + ": " + link + " / " + id);
+        }
+        assertThat(missing).as("rows of xref.html that Asciidoctor mangled or lost:\n  " + String.join("\n  ", missing)).isEmpty();
+    }
+
+    @Test
     void checkerReportsEveryKindOfMistakeAtOnce() {
         ReferenceFunctions ref = TestPaths.reference();
         Result r = OriginScanner.scan(LOADER, List.of("kvmkmod.docs.fixture"));
@@ -97,11 +113,14 @@ class CrossReferenceTest {
         assertThat(page)
                 .contains("[[file-virt-kvm-kvm-main-c]]\n== `+virt/kvm/kvm_main.c+`")
                 .contains("| <<file-arch-x86-kvm-x86-c,`+arch/x86/kvm/x86.c+`>> | `+x86/x86.c+` | 3 | 192 | 2%")
-                .contains("https://elixir.bootlin.com/linux/v2.6.33/ident/__vcpu_run[+__vcpu_run+]")
-                .contains("https://elixir.bootlin.com/linux/v2.6.33/ident/walk_addr[+paging64_walk_addr+]")
-                .contains("pass:c[no \\| pipes \\] or *stars* {attr} lost]")
+                .contains("| 3951 | pass:[<a id=\"file-arch-x86-kvm-x86-c-__vcpu_run\"></a>"
+                        + "<a href=\"https://elixir.bootlin.com/linux/v2.6.33/ident/__vcpu_run\">__vcpu_run</a>]")
+                .contains("<a href=\"https://elixir.bootlin.com/linux/v2.6.33/ident/walk_addr\">paging64_walk_addr</a>")
+                .contains("| simplified: pass:c[no \\| pipes \\] or *stars* {attr} lost]")
                 .contains("== References that disagree with the reference list")
                 .contains("| `+kvmkmod.docs.fixture+` | `+arch/x86/kvm/x86.c+` (5), `+arch/x86/kvm/vmx.c+` (4), `+virt/kvm/kvm_main.c+` (3), ");
+        // a C function claimed twice gets its anchor once (a duplicate id would be an Asciidoctor warning)
+        assertThat(page.split("id=\"file-virt-kvm-kvm-main-c-vcpu_load\"", -1)).hasSize(2);
         // x86.c: __vcpu_run, vcpu_enter_guest and kvm_arch_vcpu_ioctl_run (claimed twice, counted once)
         assertThat(page).contains("3 of the 192 functions of this file are mirrored");
     }

@@ -1417,8 +1417,8 @@ public final class Emulate {
     @Origin(file = "arch/x86/kvm/emulate.c", line = 1296)
     static void emulate_grp2(X86EmulateCtxt ctxt) {
         DecodeCache c = ctxt.decode;
-        // /4 and /6 are both sal.
-        emulate_2op_SrcB(GRP2_OPS[c.modrm_reg & 7], c.src, c.dst, ctxt);
+        // /4 and /6 are both sal. 2.6.33 quirk: with REX.R (modrm_reg 8..15) nothing matches: no shift.
+        if (c.modrm_reg < 8) emulate_2op_SrcB(GRP2_OPS[c.modrm_reg], c.src, c.dst, ctxt);
     }
 
     @Origin(file = "arch/x86/kvm/emulate.c", line = 1325)
@@ -1434,6 +1434,7 @@ public final class Emulate {
         return rc;
     }
 
+    /** 2.6.33 quirk: REX.R makes modrm_reg 8..15, which matches no case: the instruction does nothing. */
     @Origin(file = "arch/x86/kvm/emulate.c", line = 1349)
     int emulate_grp45(X86EmulateCtxt ctxt, X86EmulateOps ops) {
         DecodeCache c = ctxt.decode;
@@ -1959,7 +1960,9 @@ public final class Emulate {
                                 if (test_cc(c.b, ctxt.eflags) != 0) jmp_rel(c, c.src.val);
                                 break;
                             case 0x80: case 0x81: case 0x82: case 0x83:  // Grp1: the C jumps to the ALU cases
-                                emulate_2op_SrcV(GRP1_OPS[c.modrm_reg & 7], c.src, c.dst, ctxt);
+                                // 2.6.33 quirk: modrm_reg includes REX.R, so with REX.R (8..15) no ALU case
+                                // matches and the destination is written back unchanged.
+                                if (c.modrm_reg < 8) emulate_2op_SrcV(GRP1_OPS[c.modrm_reg], c.src, c.dst, ctxt);
                                 break;
                             case 0x84: case 0x85:
                                 emulate_2op_SrcV("test", c.src, c.dst, ctxt);
@@ -2164,7 +2167,7 @@ public final class Emulate {
                                 c.eip = c.src.val;
                                 break;
                             case 0xf4:  // hlt
-                                vcpu_ops.halt_request(ctxt.vcpu);
+                                ctxt.vcpu.arch.halt_request = 1;
                                 break;
                             case 0xf5:  // cmc
                                 ctxt.eflags ^= EFLG_CF;

@@ -92,11 +92,6 @@ public interface EmulatorVcpuOps {
     /** x86.c:2979. */
     void kvm_report_emulation_failure(KvmVcpu vcpu, String context);
 
-    /**
-     * The store {@code ctxt->vcpu->arch.halt_request = 1} of HLT (emulate.c:2217): include's
-     * KvmVcpuArch has no halt_request field yet, so the owner of that field does the store.
-     */
-    void halt_request(KvmVcpu vcpu);
 
     // ---- kvm_cache_regs.h inlines ----
 

@@ -162,7 +162,7 @@ class EmulateTest {
         void hlt_cli_sti_and_interrupt_shadow() {
             m.code(0xf4);
             assertThat(m.step()).isZero();
-            assertThat(m.x86.halted).isTrue();
+            assertThat(m.ctxt.vcpu.arch.halt_request).isEqualTo(1);
 
             m.code(0xfb);                                 // sti
             assertThat(m.step()).isZero();
@@ -230,7 +230,7 @@ class EmulateTest {
             m.code(0xf4);
             assertThat(m.step()).isZero();
             assertThat(m.x86.log).containsExactly("#GP 0");
-            assertThat(m.x86.halted).isFalse();
+            assertThat(m.ctxt.vcpu.arch.halt_request).isZero();
             assertThat(m.rip()).isEqualTo(Machine.CODE);
         }
 
@@ -687,6 +687,13 @@ class EmulateTest {
             assertThat(m.regs[VCPU_REGS_RAX]).isEqualTo(0x1111);
             assertThat(m.regs[VCPU_REGS_RSP]).isEqualTo(0x8000);
 
+            m.regs[VCPU_REGS_RBX] = 0x3000;
+            m.mem.set(0x3000, 1, 5);
+            m.code(0x44, 0x80, 0x03, 0x01);               // add byte [rbx], 1 with a (meaningless) REX.R
+            assertThat(m.step()).isZero();
+            assertThat(m.mem.get(0x3000, 1)).as("REX.R hides the group 1 member").isEqualTo(5);
+            assertThat(m.mem.writes).containsExactly("3000/1");
+
             m.code(0x06);                                 // push es: No64
             assertThat(m.step()).isEqualTo(-1);
             assertThat(m.x86.log).contains("failure: invalid x86/64 instruction");
@@ -706,6 +713,92 @@ class EmulateTest {
             assertThat(m.x86.seg[CS].selector).isEqualTo(0x10);
             assertThat(m.x86.seg[CS].l).isEqualTo(1);
             assertThat(m.rflags & IF).isZero();
+        }
+    }
+
+    @Nested
+    class ControlTransfersAndSegments {
+        final Machine m = new Machine(X86EMUL_MODE_REAL);
+
+        @Test
+        void far_jmp_and_far_ret_load_cs() {
+            m.code(0xea, 0x34, 0x12, 0x00, 0xf0);         // jmp f000:1234
+            assertThat(m.step()).isZero();
+            assertThat(m.rip()).isEqualTo(0x1234);
+            assertThat(m.x86.log).containsExactly("load_seg 1 f000 type 9");
+
+            m.x86.seg[CS].base = 0;                       // back to the code at linear CODE
+            m.regs[VCPU_REGS_RSP] = 0x7ffc;
+            m.mem.set(0x7ffc, 2, 0x0100);                 // ip
+            m.mem.set(0x7ffe, 2, 0x2000);                 // cs
+            m.code(0xcb);                                 // retf
+            assertThat(m.step()).isZero();
+            assertThat(m.rip()).isEqualTo(0x0100);
+            assertThat(m.regs[VCPU_REGS_RSP]).isEqualTo(0x8000);
+            assertThat(m.x86.log).contains("load_seg 1 2000 type 1");
+        }
+
+        @Test
+        void push_and_pop_segment_registers() {
+            m.regs[VCPU_REGS_RSP] = 0x8000;
+            m.x86.seg[ES].selector = 0x1234;
+            m.code(0x06);                                 // push es
+            assertThat(m.step()).isZero();
+            assertThat(m.mem.get(0x7ffe, 2)).isEqualTo(0x1234);
+            m.code(0x1f);                                 // pop ds
+            assertThat(m.step()).isZero();
+            assertThat(m.x86.log).containsExactly("load_seg 3 1234 type 1");
+            assertThat(m.regs[VCPU_REGS_RSP]).isEqualTo(0x8000);
+            m.code(0x0f, 0xa8);                           // push gs
+            assertThat(m.step()).isZero();
+            assertThat(m.regs[VCPU_REGS_RSP]).isEqualTo(0x7ffe);
+        }
+
+        @Test
+        void vmcall_is_patched_and_rerun_but_vmmcall_is_skipped() {
+            m.code(0x0f, 0x01, 0xc1);                     // vmcall
+            assertThat(m.step()).isZero();
+            assertThat(m.x86.log).containsExactly("fix_hypercall");
+            assertThat(m.rip()).isEqualTo(Machine.CODE);
+            m.code(0x0f, 0x01, 0xd9);                     // vmmcall: 2.6.33 quirk, RIP moves on
+            assertThat(m.step()).isZero();
+            assertThat(m.rip()).isEqualTo(Machine.CODE + 3);
+            m.code(0x0f, 0x01, 0xc2);                     // vmlaunch (/0, rm 2): refused
+            assertThat(m.step()).isEqualTo(-1);
+        }
+
+        @Test
+        void syscall_and_sysenter_are_refused_in_real_mode() {
+            m.code(0x0f, 0x05);
+            assertThat(m.step()).isEqualTo(-1);
+            m.code(0x0f, 0x34);
+            assertThat(m.step()).isEqualTo(-1);
+            assertThat(m.x86.log).containsExactly("#GP 0");
+        }
+
+        @Test
+        void sysexit_returns_to_ring_3() {
+            Machine p = new Machine(X86EMUL_MODE_PROT32);
+            p.x86.msrs.put(0x174, 0x10L);
+            p.regs[VCPU_REGS_RDX] = 0x400000;
+            p.regs[VCPU_REGS_RCX] = 0xbff000;
+            p.code(0x0f, 0x35);
+            assertThat(p.step()).isZero();
+            assertThat(p.rip()).isEqualTo(0x400000);
+            assertThat(p.regs[VCPU_REGS_RSP]).isEqualTo(0xbff000);
+            assertThat(p.x86.seg[CS].selector).isEqualTo(0x23);
+            assertThat(p.x86.seg[SS].selector).isEqualTo(0x2b);
+            assertThat(p.x86.seg[CS].dpl).isEqualTo(3);
+        }
+
+        @Test
+        void quirk_a_faulting_fetch_decodes_as_success() {
+            Machine p = new Machine(X86EMUL_MODE_PROT32);
+            p.regs[kvmkmod.include.KvmVcpuArch.VCPU_REGS_RIP] = p.mem.mem.length - 1;
+            p.mem.mem[p.mem.mem.length - 1] = (byte) 0x8b;        // mov r, r/m: the ModRM byte is beyond memory
+            p.ctxt.vcpu = p.vcpu;
+            p.ctxt.mode = X86EMUL_MODE_PROT32;
+            assertThat(p.emulate.x86_decode_insn(p.ctxt, p.mem)).isZero();
         }
     }
 

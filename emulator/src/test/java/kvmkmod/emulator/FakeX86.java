@@ -23,7 +23,6 @@ final class FakeX86 implements EmulatorVcpuOps {
     long rflagsAfterCr;
     int pioResult;
     int pioStringResult = 1;
-    boolean halted;
 
     FakeX86() {
         for (int i = 0; i < seg.length; i++) seg[i] = new KvmSegment();
@@ -89,5 +88,4 @@ final class FakeX86 implements EmulatorVcpuOps {
     }
     @Override public int emulator_set_dr(X86EmulateCtxt ctxt, int dr, long value) { log.add(String.format("set_dr%d %x", dr, value)); return 0; }
     @Override public void kvm_report_emulation_failure(KvmVcpu vcpu, String context) { log.add("failure: " + context); }
-    @Override public void halt_request(KvmVcpu vcpu) { halted = true; }
 }

@@ -34,6 +34,8 @@ public final class KvmVcpuArch {
     public HostMemory.Region pio_data;
 
     public int event_exit_inst_len;
+    /** Set by the emulator's HLT so the exit handler halts the vCPU once emulation finishes. */
+    public int halt_request;
 
     /** struct kvm_queued_exception. */
     public static final class KvmQueuedException {

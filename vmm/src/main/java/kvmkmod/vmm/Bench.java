@@ -109,17 +109,19 @@ public final class Bench {
     }
 
     @Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
-            description = {"Times the bench-out guest's exits: (a) this VMM over our Java KVM on the host backend,",
-                    "(b) a bare JNA loop of KVM_RUN on the host's /dev/kvm, (c) this VMM on the host's /dev/kvm.",
-                    "Prints exits/s and microseconds per exit for each, and the ratio (a)/(b)."})
+            description = {"Times exits of the bench-out guest, three ways:",
+                    "  (a) this VMM over our Java KVM on --backend (default host),",
+                    "  (b) a bare JNA loop of KVM_RUN on the host's /dev/kvm,",
+                    "  (c) this VMM on the host's /dev/kvm.",
+                    "Prints exits/s and microseconds per exit for each, and the ratio (a)/(b).", ""})
     static final class Cmd implements Callable<Integer> {
-        @Option(names = {"-n", "--exits"}, defaultValue = "200000", description = "timed exits per run (default: ${DEFAULT-VALUE})")
+        @Option(names = {"-n", "--exits"}, paramLabel = "N", defaultValue = "200000", description = "timed exits per run (default: ${DEFAULT-VALUE})")
         long exits;
 
-        @Option(names = "--warmup", defaultValue = "50000", description = "exits before timing starts (default: ${DEFAULT-VALUE})")
+        @Option(names = "--warmup", paramLabel = "N", defaultValue = "50000", description = "exits before timing starts (default: ${DEFAULT-VALUE})")
         long warmup;
 
-        @Option(names = "--runs", defaultValue = "3", description = "runs per configuration; the median is shown (default: ${DEFAULT-VALUE})")
+        @Option(names = "--runs", paramLabel = "R", defaultValue = "3", description = "runs per configuration; the median is shown (default: ${DEFAULT-VALUE})")
         int runs;
 
         @Option(names = "--backend", paramLabel = "soft|host|auto", defaultValue = "host",

@@ -24,6 +24,27 @@ public record ExitEvent(int reason, int direction, int port, int size, int count
         return new ExitEvent(reason, 0, 0, 0, 0, 0, 0, false, "", detail);
     }
 
+    /**
+     * An I/O exit of {@code count} items as {@code count} exits of one item each (other exits unchanged).
+     * Kernels differ in how many items of a REP INS/OUTS they hand over per exit (2.6.33 batches a page's
+     * worth; the host kernel here sends REP OUTSB one byte per exit), so differential runs compare the
+     * itemised logs.
+     */
+    public java.util.List<ExitEvent> items() {
+        if (!isIo() || count <= 1) return java.util.List.of(this);
+        java.util.List<ExitEvent> l = new java.util.ArrayList<>(count);
+        for (int i = 0; i < count; i++)
+            l.add(io(direction, port, size, 1, data.substring(i * size * 2, (i + 1) * size * 2)));
+        return l;
+    }
+
+    /** Every event of {@code log} itemised (see {@link #items()}). */
+    public static java.util.List<ExitEvent> itemised(java.util.List<ExitEvent> log) {
+        java.util.List<ExitEvent> l = new java.util.ArrayList<>();
+        for (ExitEvent e : log) l.addAll(e.items());
+        return l;
+    }
+
     public boolean isIo() { return reason == Kvm_h.KVM_EXIT_IO; }
 
     public boolean isOut() { return isIo() && direction == Kvm_h.KVM_EXIT_IO_OUT; }

@@ -18,11 +18,11 @@ import java.nio.ByteOrder;
  */
 public final class JavaSys implements Sys {
     private final Kernel kernel;
-    private final KvmIntel module;
+    private final AutoCloseable module;
     private final Vfs vfs;
     private final String name;
 
-    private JavaSys(Kernel kernel, KvmIntel module, Vfs vfs, String name) {
+    private JavaSys(Kernel kernel, AutoCloseable module, Vfs vfs, String name) {
         this.kernel = kernel;
         this.module = module;
         this.vfs = vfs;
@@ -81,6 +81,14 @@ public final class JavaSys implements Sys {
                 : t.getClass().getSimpleName() + (m == null ? "" : ": " + m);
     }
 
+    /**
+     * A transport over a kernel into which something else registered /dev/kvm (a test double of the
+     * module, say); {@code module} is closed with the transport, before the kernel.
+     */
+    static JavaSys over(Kernel kernel, AutoCloseable module, String name) {
+        return new JavaSys(kernel, module, kernel.newProcess(), name);
+    }
+
     /** Null when {@link #create} works for this backend now; otherwise one line saying why not. */
     public static String whyNotUsable(Backend backend) {
         try (JavaSys s = create(backend)) {
@@ -126,6 +134,8 @@ public final class JavaSys implements Sys {
     @Override public void close() {
         try {
             module.close();
+        } catch (Exception e) {
+            throw new IllegalStateException("rmmod: " + e.getMessage(), e);
         } finally {
             kernel.close();
         }

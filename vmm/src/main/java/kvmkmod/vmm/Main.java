@@ -25,10 +25,13 @@ import java.util.concurrent.Callable;
 @Command(name = "kvm-run", mixinStandardHelpOptions = true, version = "kvm-run (kvm-kmod-java 2.6.33.1)",
         sortOptions = false, subcommands = {Bench.Cmd.class},
         description = {
-                "Runs a 16-bit real-mode flat image in a VM with one vCPU: RAM at guest-physical 0, the image at",
-                "the load address, CS=0 and IP=load address. Devices: 16550 UART at 0x3f8 and debug port 0xe9",
-                "(both to stdout), value port 0x510, an ioeventfd on port 0x500 (counted in the kernel).",
-                "The kernel is our Java KVM module over --backend, or the host's /dev/kvm with --real-kvm."},
+                "Runs a 16-bit real-mode flat image in a VM with one vCPU: RAM from",
+                "guest-physical 0, the image at the load address, CS=0, IP=load address.",
+                "Devices: 16550 UART at 0x3f8 and debug port 0xe9 (both to stdout), value",
+                "port 0x510, an ioeventfd on port 0x500 (counted inside the kernel).",
+                "The kernel is our Java KVM module over --backend, or with --real-kvm the",
+                "host's /dev/kvm. Guest output goes to stdout, the VMM's messages to stderr.",
+                ""},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
                 " 0:the guest halted (or --max-exits was reached)",
@@ -91,6 +94,8 @@ public final class Main implements Callable<Integer> {
     @Option(names = "--log-exits", description = "print every userspace exit at the end (stderr)")
     boolean logExits;
 
+    @picocli.CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
     PrintStream out = System.out, err = System.err;
 
     public static void main(String[] args) {
@@ -136,6 +141,8 @@ public final class Main implements Callable<Integer> {
             for (String n : Guests.names()) out.printf("%-10s %s%n", n, Guests.load(n).description);
             return EXIT_OK;
         }
+        if (realKvm && spec.commandLine().getParseResult().hasMatchedOption("--backend"))
+            return fail(EXIT_USAGE, "--backend chooses what runs under our Java KVM; it makes no sense with --real-kvm");
         if (guest != null && image != null) return fail(EXIT_USAGE, "give either --guest NAME or an IMAGE, not both (try --help)");
         if (guest == null && image == null) return fail(EXIT_USAGE, "nothing to run: give --guest NAME or an IMAGE path (try --help)");
         if (mem < 4096 || mem > Integer.MAX_VALUE) return fail(EXIT_USAGE, "--mem must be between 4K and 2047M");

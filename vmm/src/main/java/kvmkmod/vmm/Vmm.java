@@ -288,14 +288,21 @@ public final class Vmm implements AutoCloseable {
     // --- the run loop ------------------------------------------------------------------------------
 
     /**
-     * Asks a running {@link #kvm_run()} to return {@link Outcome#STOPPED}: sets kvm_run.immediate_exit
-     * (honoured by the host's /dev/kvm at the next entry) and a flag checked after every exit.
-     * A guest that never exits cannot be stopped this way on the host's /dev/kvm.
+     * Asks a running {@link #kvm_run()} to return {@link Outcome#STOPPED}, from any thread. Three things
+     * happen: a flag checked after every exit is set; kvm_run.immediate_exit is set (the host's /dev/kvm
+     * then refuses the next entry with -EINTR); and the thread inside KVM_RUN is interrupted, which is
+     * how a signal reaches our Java kernel (its signal_pending is the thread's interrupt status, so a
+     * runaway vCPU leaves KVM_RUN with -EINTR). On the host's /dev/kvm a guest that never exits cannot be
+     * stopped (no real signal is sent).
      */
     public void requestStop() {
         stopRequested = true;
         if (run != null) run.immediate_exit(1);
+        Thread t = runningThread;
+        if (t != null && sys instanceof JavaSys) t.interrupt();
     }
+
+    private volatile Thread runningThread;
 
     /**
      * qemu-kvm.c kvm_run (kvm-all.c kvm_cpu_exec): KVM_RUN until the guest halts or fails, handling
@@ -308,6 +315,7 @@ public final class Vmm implements AutoCloseable {
         final boolean record = cfg.recordExits;
         Outcome outcome;
         String message = null;
+        runningThread = Thread.currentThread();
         loop:
         for (;;) {
             if (stopRequested) { outcome = Outcome.STOPPED; break; }
@@ -379,7 +387,12 @@ public final class Vmm implements AutoCloseable {
             if (record || Ftrace.on) note(ExitEvent.other(reason, detail(reason)), record);
             break;
         }
-        if (outcome == Outcome.STOPPED) { stopRequested = false; run.immediate_exit(0); }
+        runningThread = null;
+        if (outcome == Outcome.STOPPED) {
+            stopRequested = false;
+            run.immediate_exit(0);
+            Thread.interrupted();   // the stop has been delivered; do not leave it pending
+        }
         long elapsed = System.nanoTime() - start;
         Registers regs = Registers.of(kvm_get_regs());
         return new RunResult(outcome, message != null ? message : outcome.description, exits, interrupted,

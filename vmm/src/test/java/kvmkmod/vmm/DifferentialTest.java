@@ -34,8 +34,9 @@ class DifferentialTest {
         try (JavaSys sys = Transports.java("DifferentialTest " + guest + " on java-" + backend.name().toLowerCase(), backend)) {
             actual = GuestRunner.run(sys, guest).observed();
         }
-        assertThat(actual.exitLog()).as("%s: exit log on %s vs host /dev/kvm", guest, backend)
-                .containsExactlyElementsOf(expected.exitLog());
+        // String I/O may be split differently into exits by different kernels: compare item by item.
+        assertThat(ExitEvent.itemised(actual.exitLog())).as("%s: exit log on %s vs host /dev/kvm", guest, backend)
+                .containsExactlyElementsOf(ExitEvent.itemised(expected.exitLog()));
         assertThat(actual.output()).as("%s: output", guest).isEqualTo(expected.output());
         assertThat(actual.regs()).as("%s: final registers", guest).isEqualTo(expected.regs());
         assertThat(actual.ioeventfdCount()).as("%s: ioeventfd count", guest).isEqualTo(expected.ioeventfdCount());

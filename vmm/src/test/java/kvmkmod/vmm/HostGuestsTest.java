@@ -101,6 +101,23 @@ class HostGuestsTest {
     }
 
     @Test
+    void stringIoHandlesEveryItem() {
+        GuestRunner.Run r = run("string-io");
+        assertThat(r.outputText()).isEqualTo("string I/O\n");
+        // the host kernel sends REP OUTSB one byte per exit, and REP INSW as one exit of four items
+        List<String> expected = new ArrayList<>();
+        for (char c : "string I/O\n".toCharArray())
+            expected.add(String.format("IO out port=0xe9 size=1 count=1 data=%02x", (int) c));
+        for (int i = 0; i < 4; i++) expected.add("IO in port=0x510 size=2 count=1 data=cdab");
+        expected.add("HLT");
+        List<String> itemised = new ArrayList<>();
+        ExitEvent.itemised(r.result().exitLog()).forEach(e -> itemised.add(e.toString()));
+        assertThat(itemised).containsExactlyElementsOf(expected);
+        assertThat(r.result().regs().rax() & 0xffff).isEqualTo(0xabcd);
+        assertThat(r.result().regs().rcx() & 0xffff).isZero();
+    }
+
+    @Test
     void mmioReachesARegisteredDevice() {
         try (HostSys sys = Transports.realKvm("mmioReachesARegisteredDevice");
              Vmm vmm = new Vmm(sys, quiet())) {

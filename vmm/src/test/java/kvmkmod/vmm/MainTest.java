@@ -65,6 +65,13 @@ class MainTest {
     }
 
     @Test
+    void backendWithRealKvmIsAUsageError() {
+        Outcome o = run("--real-kvm", "--backend=soft", "--guest", "hello");
+        assertThat(o.code()).isEqualTo(2);
+        assertThat(o.errLines()).isEqualTo(1);
+    }
+
+    @Test
     void nothingToRunIsAUsageError() {
         Outcome o = run();
         assertThat(o.code()).isEqualTo(2);

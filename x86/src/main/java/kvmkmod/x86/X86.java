@@ -17,6 +17,10 @@ import kvmkmod.include.KvmVcpu;
 import kvmkmod.include.KvmX86Ops;
 import kvmkmod.include.Origin;
 import kvmkmod.include.Uaccess;
+import kvmkmod.emulator.Emulate;
+import kvmkmod.emulator.EmulatorVcpuOps;
+import kvmkmod.emulator.X86EmulateCtxt;
+import kvmkmod.emulator.X86EmulateOps;
 import kvmkmod.kvm_main.KvmMain;
 
 import java.nio.ByteBuffer;
@@ -34,7 +38,7 @@ import static kvmkmod.kvm_main.KvmMain.*;
  * The static inlines of x86.h and kvm_cache_regs.h that it and vmx.c use live here too, with their
  * headers named where they are defined.
  */
-public final class X86 implements KvmArchHooks {
+public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
     public final KvmMain kvm_main;
     /** The vendor module's operations, set by kvm_arch_init (x86.c:3423). */
     public KvmX86Ops kvm_x86_ops;
@@ -318,25 +322,305 @@ public final class X86 implements KvmArchHooks {
         }
     }
 
-    // ---- instruction emulation ----
+    // ---- instruction emulation (the callbacks emulate.c uses, and emulate_instruction) ----
+
+    /** The gva_to_gpa result for an address the guest's paging does not map (mmu.h). */
+    public static final long UNMAPPED_GVA = -1L;
+    /** The local APIC's default physical page, routed to MMIO even when RAM lies behind it. */
+    static final long APIC_DEFAULT_PHYS_BASE = 0xfee00000L;
+
+    private final Emulate emulator = new Emulate(this);
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 629)
+    @Override public int kvm_set_msr(KvmVcpu vcpu, int msr_index, long data) { return kvm_x86_ops.set_msr(vcpu, msr_index, data); }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 1074)
+    @Override public int kvm_get_msr(KvmVcpu vcpu, int msr_index, long[] pdata) { return kvm_x86_ops.get_msr(vcpu, msr_index, pdata); }
+
+    /** No in-kernel local APIC yet, so only devices on the VM's MMIO bus can claim an access. */
+    @Origin(file = "arch/x86/kvm/x86.c", line = 2699, status = Origin.Status.SIMPLIFIED, note = "no in-kernel local APIC")
+    int vcpu_mmio_write(KvmVcpu vcpu, long addr, int len, ByteBuffer v, int off) {
+        return kvm_main.kvm_io_bus_write(vcpu.kvm.mmio_bus, addr, len, v, off);
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 2709, status = Origin.Status.SIMPLIFIED, note = "no in-kernel local APIC")
+    int vcpu_mmio_read(KvmVcpu vcpu, long addr, int len, ByteBuffer v, int off) {
+        return kvm_main.kvm_io_bus_read(vcpu.kvm.mmio_bus, addr, len, v, off);
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 2718)
+    int kvm_read_guest_virt(long addr, byte[] val, int bytes, KvmVcpu vcpu) {
+        int done = 0;
+        while (bytes > 0) {
+            long gpa = vcpu.arch.mmu.gva_to_gpa.gva_to_gpa(vcpu, addr);
+            int offset = (int) (addr & (PAGE_SIZE - 1));
+            int toread = Math.min(bytes, PAGE_SIZE - offset);
+            if (gpa == UNMAPPED_GVA) return X86EmulateOps.X86EMUL_PROPAGATE_FAULT;
+            if (kvm_main.kvm_read_guest(vcpu.kvm, gpa, val, done, toread) < 0) return X86EmulateOps.X86EMUL_UNHANDLEABLE;
+            bytes -= toread;
+            done += toread;
+            addr += toread;
+        }
+        return X86EmulateOps.X86EMUL_CONTINUE;
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 2748)
+    int kvm_write_guest_virt(long addr, byte[] val, int bytes, KvmVcpu vcpu) {
+        int done = 0;
+        while (bytes > 0) {
+            long gpa = vcpu.arch.mmu.gva_to_gpa.gva_to_gpa(vcpu, addr);
+            int offset = (int) (addr & (PAGE_SIZE - 1));
+            int towrite = Math.min(bytes, PAGE_SIZE - offset);
+            if (gpa == UNMAPPED_GVA) return X86EmulateOps.X86EMUL_PROPAGATE_FAULT;
+            if (kvm_main.kvm_write_guest(vcpu.kvm, gpa, val, done, towrite) < 0) return X86EmulateOps.X86EMUL_UNHANDLEABLE;
+            bytes -= towrite;
+            done += towrite;
+            addr += towrite;
+        }
+        return X86EmulateOps.X86EMUL_CONTINUE;
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 2779)
+    int emulator_read_emulated(long addr, byte[] val, int bytes, KvmVcpu vcpu) {
+        if (vcpu.mmio_read_completed != 0) {
+            System.arraycopy(vcpu.mmio_data, 0, val, 0, bytes);
+            vcpu.mmio_read_completed = 0;
+            return X86EmulateOps.X86EMUL_CONTINUE;
+        }
+        long gpa = vcpu.arch.mmu.gva_to_gpa.gva_to_gpa(vcpu, addr);
+        if ((gpa & HostMemory.PAGE_MASK) != APIC_DEFAULT_PHYS_BASE) {
+            if (kvm_read_guest_virt(addr, val, bytes, vcpu) == X86EmulateOps.X86EMUL_CONTINUE)
+                return X86EmulateOps.X86EMUL_CONTINUE;
+            if (gpa == UNMAPPED_GVA) return X86EmulateOps.X86EMUL_PROPAGATE_FAULT;
+        }
+        ByteBuffer tmp = ByteBuffer.wrap(val).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        if (vcpu_mmio_read(vcpu, gpa, bytes, tmp, 0) == 0) return X86EmulateOps.X86EMUL_CONTINUE;
+
+        vcpu.mmio_needed = 1;
+        vcpu.mmio_phys_addr = gpa;
+        vcpu.mmio_size = bytes;
+        vcpu.mmio_is_write = 0;
+        return X86EmulateOps.X86EMUL_UNHANDLEABLE;
+    }
+
+    /** Shadow paging would also see the write through kvm_mmu_pte_write; with EPT there is nothing to update. */
+    @Origin(file = "arch/x86/kvm/x86.c", line = 2825, status = Origin.Status.SIMPLIFIED,
+            note = "no kvm_mmu_pte_write: shadow paging arrives with the MMU issue")
+    int emulator_write_phys(KvmVcpu vcpu, long gpa, byte[] val, int valOff, int bytes) {
+        return kvm_main.kvm_write_guest(vcpu.kvm, gpa, val, valOff, bytes) < 0 ? 0 : 1;
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 2837)
+    int emulator_write_emulated_onepage(long addr, byte[] val, int valOff, int bytes, KvmVcpu vcpu) {
+        long gpa = vcpu.arch.mmu.gva_to_gpa.gva_to_gpa(vcpu, addr);
+        if (gpa == UNMAPPED_GVA) {
+            kvm_queue_exception_e(vcpu, PF_VECTOR, 2);
+            return X86EmulateOps.X86EMUL_PROPAGATE_FAULT;
+        }
+        if ((gpa & HostMemory.PAGE_MASK) != APIC_DEFAULT_PHYS_BASE && emulator_write_phys(vcpu, gpa, val, valOff, bytes) != 0)
+            return X86EmulateOps.X86EMUL_CONTINUE;
+
+        ByteBuffer tmp = ByteBuffer.wrap(val).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        if (vcpu_mmio_write(vcpu, gpa, bytes, tmp, valOff) == 0) return X86EmulateOps.X86EMUL_CONTINUE;
+
+        vcpu.mmio_needed = 1;
+        vcpu.mmio_phys_addr = gpa;
+        vcpu.mmio_size = bytes;
+        vcpu.mmio_is_write = 1;
+        System.arraycopy(val, valOff, vcpu.mmio_data, 0, bytes);
+        return X86EmulateOps.X86EMUL_CONTINUE;
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 2875)
+    int emulator_write_emulated(long addr, byte[] val, int bytes, KvmVcpu vcpu) {
+        int valOff = 0;
+        if ((((addr + bytes - 1) ^ addr) & HostMemory.PAGE_MASK) != 0) {
+            int now = (int) (-addr & (PAGE_SIZE - 1));
+            int rc = emulator_write_emulated_onepage(addr, val, 0, now, vcpu);
+            if (rc != X86EmulateOps.X86EMUL_CONTINUE) return rc;
+            addr += now;
+            valOff = now;
+            bytes -= now;
+        }
+        return emulator_write_emulated_onepage(addr, val, valOff, bytes, vcpu);
+    }
+
+    /** On x86_64 the C emulates an exchange as a plain write. */
+    @Origin(file = "arch/x86/kvm/x86.c", line = 2896)
+    int emulator_cmpxchg_emulated(long addr, byte[] old, byte[] new_, int bytes, KvmVcpu vcpu) {
+        return emulator_write_emulated(addr, new_, bytes, vcpu);
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 2935)
+    @Override public long get_segment_base(KvmVcpu vcpu, int seg) { return kvm_x86_ops.get_segment_base(vcpu, seg); }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 2940)
+    @Override public int emulate_invlpg(KvmVcpu vcpu, long address) {
+        mmu.kvm_mmu_invlpg(vcpu, address);
+        return X86EmulateOps.X86EMUL_CONTINUE;
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 2946)
+    @Override public int emulate_clts(KvmVcpu vcpu) {
+        kvm_x86_ops.set_cr0(vcpu, vcpu.arch.cr0 & ~X86_CR0_TS);
+        return X86EmulateOps.X86EMUL_CONTINUE;
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 2952)
+    @Override public int emulator_get_dr(X86EmulateCtxt ctxt, int dr, long[] dest) {
+        if (dr < 0 || dr > 3) return X86EmulateOps.X86EMUL_UNHANDLEABLE;
+        dest[0] = kvm_x86_ops.get_dr(ctxt.vcpu, dr);
+        return X86EmulateOps.X86EMUL_CONTINUE;
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 2966)
+    @Override public int emulator_set_dr(X86EmulateCtxt ctxt, int dr, long value) {
+        long mask = ctxt.mode == X86EmulateCtxt.X86EMUL_MODE_PROT64 ? ~0L : 0xffffffffL;
+        int[] exception = {0};
+        kvm_x86_ops.set_dr(ctxt.vcpu, dr, value & mask, exception);
+        return exception[0] != 0 ? X86EmulateOps.X86EMUL_UNHANDLEABLE : X86EmulateOps.X86EMUL_CONTINUE;
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 2979)
+    @Override public void kvm_report_emulation_failure(KvmVcpu vcpu, String context) {
+        byte[] opcodes = new byte[4];
+        long rip = kvm_rip_read(vcpu);
+        long rip_linear = rip + get_segment_base(vcpu, VCPU_SREG_CS);
+        kvm_read_guest_virt(rip_linear, opcodes, 4, vcpu);
+        System.err.printf("emulation failed (%s) rip %x %02x %02x %02x %02x%n", context, rip,
+                opcodes[0] & 0xff, opcodes[1] & 0xff, opcodes[2] & 0xff, opcodes[3] & 0xff);
+    }
+
+    /** struct x86_emulate_ops emulate_ops (x86.c:2997): guest memory as the emulator sees it. */
+    private final X86EmulateOps emulate_ops = new X86EmulateOps() {
+        @Override public int read_std(long addr, byte[] val, int bytes, KvmVcpu vcpu) { return kvm_read_guest_virt(addr, val, bytes, vcpu); }
+        @Override public int read_emulated(long addr, byte[] val, int bytes, KvmVcpu vcpu) { return emulator_read_emulated(addr, val, bytes, vcpu); }
+        @Override public int write_emulated(long addr, byte[] val, int bytes, KvmVcpu vcpu) { return emulator_write_emulated(addr, val, bytes, vcpu); }
+        @Override public int cmpxchg_emulated(long addr, byte[] old, byte[] new_, int bytes, KvmVcpu vcpu) {
+            return emulator_cmpxchg_emulated(addr, old, new_, bytes, vcpu);
+        }
+    };
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 3004)
+    void cache_all_regs(KvmVcpu vcpu) {
+        kvm_register_read(vcpu, VCPU_REGS_RAX);
+        kvm_register_read(vcpu, VCPU_REGS_RSP);
+        kvm_register_read(vcpu, VCPU_REGS_RIP);
+        vcpu.arch.regs_dirty = ~0;
+    }
+
+    static X86EmulateCtxt emulate_ctxt(KvmVcpu vcpu) {
+        if (vcpu.arch.emulate_ctxt == null) vcpu.arch.emulate_ctxt = new X86EmulateCtxt();
+        return (X86EmulateCtxt) vcpu.arch.emulate_ctxt;
+    }
 
     /**
-     * The x86 emulator (emulate.c) is not mirrored yet, so nothing can be emulated: MMIO and the other
-     * paths that need it end in KVM_EXIT_INTERNAL_ERROR with the emulation suberror.
+     * Decodes and runs one guest instruction in the emulator: the MMIO path, string I/O, #UD
+     * (VMCALL patching) and invalid guest state come here. A shadow-paging page that the instruction
+     * touched would be unprotected and retried (kvm_mmu_unprotect_page_virt); with EPT there is none.
      */
     @Origin(file = "arch/x86/kvm/x86.c", line = 3012, status = Origin.Status.SIMPLIFIED,
-            note = "emulate.c not mirrored yet: every emulation fails (KVM_EXIT_INTERNAL_ERROR)")
+            note = "no kvm_mmu_unprotect_page_virt retry (shadow paging arrives with the MMU issue)")
     public int emulate_instruction(KvmVcpu vcpu, long cr2, int error_code, int emulation_type) {
+        KvmRun run = vcpu.run;
+        X86EmulateCtxt ctxt = emulate_ctxt(vcpu);
         kvm_clear_exception_queue(vcpu);
         vcpu.arch.mmio_fault_cr2 = cr2;
-        ++vcpu.stat.insn_emulation_fail;
-        return EMULATE_FAIL;
+        cache_all_regs(vcpu);
+
+        vcpu.mmio_is_write = 0;
+        vcpu.arch.pio.string = 0;
+
+        int r;
+        if ((emulation_type & EMULTYPE_NO_DECODE) == 0) {
+            int[] db_l = new int[2];
+            kvm_x86_ops.get_cs_db_l_bits(vcpu, db_l);
+            ctxt.vcpu = vcpu;
+            ctxt.eflags = kvm_get_rflags(vcpu);
+            ctxt.mode = (ctxt.eflags & X86_EFLAGS_VM) != 0 ? X86EmulateCtxt.X86EMUL_MODE_REAL
+                    : db_l[1] != 0 ? X86EmulateCtxt.X86EMUL_MODE_PROT64
+                    : db_l[0] != 0 ? X86EmulateCtxt.X86EMUL_MODE_PROT32 : X86EmulateCtxt.X86EMUL_MODE_PROT16;
+
+            r = emulator.x86_decode_insn(ctxt, emulate_ops);
+
+            if ((emulation_type & EMULTYPE_TRAP_UD) != 0) {
+                var c = ctxt.decode;
+                if (c.twobyte == 0) return EMULATE_FAIL;
+                switch (c.b) {
+                    case 0x01:
+                        if (c.modrm_mod != 3 || c.modrm_rm != 1) return EMULATE_FAIL;
+                        break;
+                    case 0x34: case 0x35: case 0x05:
+                        if (c.modrm_mod != 0 || c.modrm_rm != 0) return EMULATE_FAIL;
+                        break;
+                    default:
+                        return EMULATE_FAIL;
+                }
+                if (!(c.modrm_reg == 0 || c.modrm_reg == 3)) return EMULATE_FAIL;
+            }
+
+            ++vcpu.stat.insn_emulation;
+            if (r != 0) {
+                ++vcpu.stat.insn_emulation_fail;
+                return EMULATE_FAIL;
+            }
+        }
+
+        if ((emulation_type & EMULTYPE_SKIP) != 0) {
+            kvm_rip_write(vcpu, ctxt.decode.eip);
+            return EMULATE_DONE;
+        }
+
+        r = emulator.x86_emulate_insn(ctxt, emulate_ops);
+        int shadow_mask = ctxt.interruptibility;
+        if (r == 0) kvm_x86_ops.set_interrupt_shadow(vcpu, shadow_mask);
+
+        if (vcpu.arch.pio.string != 0) return EMULATE_DO_MMIO;
+
+        if ((r != 0 || vcpu.mmio_is_write != 0) && run != null) {
+            run.exit_reason(KVM_EXIT_MMIO);
+            run.mmio.phys_addr(vcpu.mmio_phys_addr);
+            run.buffer().put(run.mmio.data_offset(), vcpu.mmio_data, 0, 8);
+            run.mmio.len(vcpu.mmio_size);
+            run.mmio.is_write(vcpu.mmio_is_write);
+        }
+
+        if (r != 0) {
+            if (vcpu.mmio_needed == 0) {
+                kvm_report_emulation_failure(vcpu, "mmio");
+                return EMULATE_FAIL;
+            }
+            return EMULATE_DO_MMIO;
+        }
+
+        kvm_set_rflags(vcpu, ctxt.eflags);
+
+        if (vcpu.mmio_is_write != 0) {
+            vcpu.mmio_needed = 0;
+            return EMULATE_DO_MMIO;
+        }
+        return EMULATE_DONE;
     }
 
     // ---- port I/O ----
 
-    @Origin(file = "arch/x86/kvm/x86.c", line = 3143, status = Origin.Status.SIMPLIFIED,
-            note = "string I/O (pio_copy_data) arrives with kvm_emulate_pio_string")
+    /** Moves string-I/O data between the PIO page and guest memory at the string's address. */
+    @Origin(file = "arch/x86/kvm/x86.c", line = 3128)
+    int pio_copy_data(KvmVcpu vcpu) {
+        int bytes = vcpu.arch.pio.size * vcpu.arch.pio.cur_count;
+        byte[] p = new byte[bytes];
+        ByteBuffer pd = vcpu.arch.pio_data.buf;
+        int base = pio_data_offset(vcpu);
+        if (vcpu.arch.pio.in != 0) {
+            pd.get(base, p, 0, bytes);
+            return kvm_write_guest_virt(vcpu.arch.pio.guest_gva, p, bytes, vcpu);
+        }
+        int ret = kvm_read_guest_virt(vcpu.arch.pio.guest_gva, p, bytes, vcpu);
+        pd.put(base, p, 0, bytes);
+        return ret;
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 3143)
     public int complete_pio(KvmVcpu vcpu) {
         KvmPioRequest io = vcpu.arch.pio;
         if (io.string == 0) {
@@ -351,6 +635,10 @@ public final class X86 implements KvmArchHooks {
                 kvm_register_write(vcpu, VCPU_REGS_RAX, val);
             }
         } else {
+            if (io.in != 0) {
+                int r = pio_copy_data(vcpu);
+                if (r != 0) return r;
+            }
             long delta = 1;
             if (io.rep != 0) {
                 delta *= io.cur_count;
@@ -402,6 +690,75 @@ public final class X86 implements KvmArchHooks {
         return 0;
     }
 
+    @Origin(file = "arch/x86/kvm/x86.c", line = 3208)
+    int pio_string_write(KvmVcpu vcpu) {
+        KvmPioRequest io = vcpu.arch.pio;
+        ByteBuffer pd = vcpu.arch.pio_data.buf;
+        int off = pio_data_offset(vcpu);
+        for (int i = 0; i < io.cur_count; i++) {
+            if (kvm_main.kvm_io_bus_write(vcpu.kvm.pio_bus, io.port, io.size, pd, off) != 0) return -EOPNOTSUPP;
+            off += io.size;
+        }
+        return 0;
+    }
+
+    /**
+     * INS/OUTS (with or without REP), reached from the emulator: as many items as fit in the guest
+     * page go out in one exit; complete_pio moves RSI/RDI/RCX on the next KVM_RUN.
+     */
+    @Origin(file = "arch/x86/kvm/x86.c", line = 3254)
+    @Override public int kvm_emulate_pio_string(KvmVcpu vcpu, int in, int size, long count, int down, long address,
+                                                int rep, int port) {
+        KvmRun run = vcpu.run;
+        run.exit_reason(KVM_EXIT_IO);
+        run.io.direction(in != 0 ? KVM_EXIT_IO_IN : KVM_EXIT_IO_OUT);
+        run.io.size(vcpu.arch.pio.size = size);
+        run.io.data_offset(KVM_PIO_PAGE_OFFSET * PAGE_SIZE);
+        vcpu.arch.pio.count = count;
+        vcpu.arch.pio.cur_count = (int) count;
+        run.io.count((int) count);
+        run.io.port(vcpu.arch.pio.port = port);
+        vcpu.arch.pio.in = in;
+        vcpu.arch.pio.string = 1;
+        vcpu.arch.pio.down = down;
+        vcpu.arch.pio.rep = rep;
+
+        KvmTrace.trace_kvm_pio(run.io.direction() == KVM_EXIT_IO_OUT, port, size, count);
+
+        if (count == 0) {
+            kvm_x86_ops.skip_emulated_instruction(vcpu);
+            return 1;
+        }
+        long in_page = down == 0 ? PAGE_SIZE - (address & (PAGE_SIZE - 1)) : (address & (PAGE_SIZE - 1)) + size;
+        int now = (int) Math.min(count, in_page / size);
+        if (now == 0) now = 1;
+        if (down != 0) {
+            // 2.6.33 does not implement string I/O with DF set: it injects #GP.
+            kvm_inject_gp(vcpu, 0);
+            return 1;
+        }
+        run.io.count(now);
+        vcpu.arch.pio.cur_count = now;
+
+        if (vcpu.arch.pio.cur_count == vcpu.arch.pio.count) kvm_x86_ops.skip_emulated_instruction(vcpu);
+
+        vcpu.arch.pio.guest_gva = address;
+
+        int ret = 0;
+        if (vcpu.arch.pio.in == 0) {
+            ret = pio_copy_data(vcpu);
+            if (ret == X86EmulateOps.X86EMUL_PROPAGATE_FAULT) {
+                kvm_inject_gp(vcpu, 0);
+                return 1;
+            }
+            if (ret == 0 && pio_string_write(vcpu) == 0) {
+                complete_pio(vcpu);
+                if (vcpu.arch.pio.count == 0) ret = 1;
+            }
+        }
+        return ret;
+    }
+
     @Origin(file = "arch/x86/kvm/x86.c", line = 3446)
     public int kvm_emulate_halt(KvmVcpu vcpu) {
         ++vcpu.stat.halt_exits;
@@ -412,6 +769,172 @@ public final class X86 implements KvmArchHooks {
         vcpu.run.exit_reason(KVM_EXIT_HLT);
         return 0;
     }
+
+    // ---- helpers the emulator calls ----
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 3512)
+    @Override public int kvm_fix_hypercall(KvmVcpu vcpu) {
+        byte[] instruction = new byte[3];
+        long rip = kvm_rip_read(vcpu);
+        mmu.kvm_mmu_zap_all(vcpu.kvm);
+        kvm_x86_ops.patch_hypercall(vcpu, instruction);
+        return emulator_write_emulated(rip, instruction, 3, vcpu) != X86EmulateOps.X86EMUL_CONTINUE ? -EFAULT : 0;
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 3534)
+    static long mk_cr_64(long curr_cr, int new_val) { return (curr_cr & ~0xffffffffL) | (new_val & 0xffffffffL); }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 3539)
+    @Override public void realmode_lgdt(KvmVcpu vcpu, int limit, long base) {
+        DescriptorTable dt = new DescriptorTable();
+        dt.limit = limit;
+        dt.base = base;
+        kvm_x86_ops.set_gdt(vcpu, dt);
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 3546)
+    @Override public void realmode_lidt(KvmVcpu vcpu, int limit, long base) {
+        DescriptorTable dt = new DescriptorTable();
+        dt.limit = limit;
+        dt.base = base;
+        kvm_x86_ops.set_idt(vcpu, dt);
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 3553)
+    @Override public void realmode_lmsw(KvmVcpu vcpu, long msw, long[] rflags) {
+        kvm_lmsw(vcpu, msw);
+        rflags[0] = kvm_get_rflags(vcpu);
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 3560)
+    @Override public long realmode_get_cr(KvmVcpu vcpu, int cr) {
+        kvm_x86_ops.decache_cr4_guest_bits(vcpu);
+        switch (cr) {
+            case 0: return vcpu.arch.cr0;
+            case 2: return vcpu.arch.cr2;
+            case 3: return vcpu.arch.cr3;
+            case 4: return vcpu.arch.cr4;
+            case 8: return kvm_get_cr8(vcpu);
+            default: return 0;
+        }
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 3589)
+    @Override public void realmode_set_cr(KvmVcpu vcpu, int cr, long val, long[] rflags) {
+        switch (cr) {
+            case 0:
+                kvm_set_cr0(vcpu, mk_cr_64(vcpu.arch.cr0, (int) val));
+                rflags[0] = kvm_get_rflags(vcpu);
+                break;
+            case 2: vcpu.arch.cr2 = val; break;
+            case 3: kvm_set_cr3(vcpu, val); break;
+            case 4: kvm_set_cr4(vcpu, mk_cr_64(vcpu.arch.cr4, (int) val)); break;
+            case 8: kvm_set_cr8(vcpu, val & 0xfL); break;
+            default: break;
+        }
+    }
+
+    /** Unpacks an 8-byte segment descriptor (struct desc_struct) into a kvm_segment. */
+    @Origin(file = "arch/x86/kvm/x86.c", line = 4229)
+    static void seg_desct_to_kvm_desct(long seg_desc, int selector, KvmSegment kvm_desct) {
+        int lo = (int) seg_desc, hi = (int) (seg_desc >>> 32);
+        kvm_desct.base = ((lo >>> 16) & 0xffff) | ((long) (hi & 0xff) << 16) | ((long) (hi >>> 24 & 0xff) << 24);
+        kvm_desct.limit = (lo & 0xffff) | (hi & 0x000f0000);
+        int g = (hi >>> 23) & 1;
+        if (g != 0) kvm_desct.limit = (kvm_desct.limit << 12) | 0xfff;
+        kvm_desct.selector = selector;
+        kvm_desct.type = (hi >>> 8) & 0xf;
+        kvm_desct.present = (hi >>> 15) & 1;
+        kvm_desct.dpl = (hi >>> 13) & 3;
+        kvm_desct.db = (hi >>> 22) & 1;
+        kvm_desct.s = (hi >>> 12) & 1;
+        kvm_desct.l = (hi >>> 21) & 1;
+        kvm_desct.g = g;
+        kvm_desct.avl = (hi >>> 20) & 1;
+        kvm_desct.unusable = selector == 0 ? 1 : 0;
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 4254)
+    void get_segment_descriptor_dtable(KvmVcpu vcpu, int selector, DescriptorTable dtable) {
+        if ((selector & (1 << 2)) != 0) {
+            KvmSegment kvm_seg = new KvmSegment();
+            kvm_get_segment(vcpu, kvm_seg, VCPU_SREG_LDTR);
+            dtable.limit = kvm_seg.unusable != 0 ? 0 : kvm_seg.limit;
+            dtable.base = kvm_seg.base;
+        } else {
+            kvm_x86_ops.get_gdt(vcpu, dtable);
+        }
+    }
+
+    /** Reads the descriptor for {@code selector}; seg_desc[0] receives it. Non-zero on failure. */
+    @Origin(file = "arch/x86/kvm/x86.c", line = 4274)
+    int load_guest_segment_descriptor(KvmVcpu vcpu, int selector, long[] seg_desc) {
+        DescriptorTable dtable = new DescriptorTable();
+        int index = (selector & 0xffff) >>> 3;
+        get_segment_descriptor_dtable(vcpu, selector, dtable);
+        if (Integer.toUnsignedLong(dtable.limit) < index * 8L + 7) {
+            kvm_queue_exception_e(vcpu, GP_VECTOR, selector & 0xfffc);
+            return 1;
+        }
+        byte[] b = new byte[8];
+        int r = kvm_read_guest_virt(dtable.base + index * 8L, b, 8, vcpu);
+        seg_desc[0] = ByteBuffer.wrap(b).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong(0);
+        return r;
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 4311)
+    int get_segment_selector(KvmVcpu vcpu, int seg) {
+        KvmSegment kvm_seg = new KvmSegment();
+        kvm_get_segment(vcpu, kvm_seg, seg);
+        return kvm_seg.selector;
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 4319)
+    int load_segment_descriptor_to_kvm_desct(KvmVcpu vcpu, int selector, KvmSegment kvm_seg) {
+        long[] seg_desc = new long[1];
+        if (load_guest_segment_descriptor(vcpu, selector, seg_desc) != 0) return 1;
+        seg_desct_to_kvm_desct(seg_desc[0], selector, kvm_seg);
+        return 0;
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 4331)
+    int kvm_load_realmode_segment(KvmVcpu vcpu, int selector, int seg) {
+        KvmSegment segvar = new KvmSegment();
+        segvar.base = (long) (selector & 0xffff) << 4;
+        segvar.limit = 0xffff;
+        segvar.selector = selector & 0xffff;
+        segvar.type = 3;
+        segvar.present = 1;
+        segvar.dpl = 3;
+        segvar.s = 1;
+        kvm_x86_ops.set_segment(vcpu, segvar, seg);
+        return 0;
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 4351)
+    boolean is_vm86_segment(KvmVcpu vcpu, int seg) {
+        return seg != VCPU_SREG_LDTR && seg != VCPU_SREG_TR && (kvm_get_rflags(vcpu) & X86_EFLAGS_VM) != 0;
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 4358)
+    @Override public int kvm_load_segment_descriptor(KvmVcpu vcpu, int selector, int type_bits, int seg) {
+        KvmSegment kvm_seg = new KvmSegment();
+        if (is_vm86_segment(vcpu, seg) || (vcpu.arch.cr0 & X86_CR0_PE) == 0)
+            return kvm_load_realmode_segment(vcpu, selector, seg);
+        if (load_segment_descriptor_to_kvm_desct(vcpu, selector, kvm_seg) != 0) return 1;
+        kvm_seg.type |= type_bits;
+        if (seg != VCPU_SREG_SS && seg != VCPU_SREG_CS && seg != VCPU_SREG_LDTR && kvm_seg.s == 0)
+            kvm_seg.unusable = 1;
+        kvm_set_segment(vcpu, kvm_seg, seg);
+        return 0;
+    }
+
+    // The kvm_x86_ops members emulate.c calls directly (through the ops pointer in C).
+    @Override public void get_segment(KvmVcpu vcpu, KvmSegment var, int seg) { kvm_x86_ops.get_segment(vcpu, var, seg); }
+    @Override public void set_segment(KvmVcpu vcpu, KvmSegment var, int seg) { kvm_x86_ops.set_segment(vcpu, var, seg); }
+    @Override public int get_cpl(KvmVcpu vcpu) { return kvm_x86_ops.get_cpl(vcpu); }
+    @Override public int get_msr(KvmVcpu vcpu, int msr_index, long[] pdata) { return kvm_x86_ops.get_msr(vcpu, msr_index, pdata); }
+    @Override public int get_interrupt_shadow(KvmVcpu vcpu, int mask) { return kvm_x86_ops.get_interrupt_shadow(vcpu, mask); }
 
     // ---- module init ----
 
@@ -590,7 +1113,7 @@ public final class X86 implements KvmArchHooks {
     }
 
     @Origin(file = "arch/x86/kvm/x86.c", line = 4024, status = Origin.Status.SIMPLIFIED,
-            note = "no signal mask or MMIO completion yet (emulate.c); hypercall results arrive with the vCPU API issue")
+            note = "no signal mask; hypercall results arrive with the vCPU API issue")
     @Override public int kvm_arch_vcpu_ioctl_run(KvmVcpu vcpu, KvmRun kvm_run) {
         int r;
         kvm_main.vcpu_load(vcpu);
@@ -607,6 +1130,18 @@ public final class X86 implements KvmArchHooks {
             if (vcpu.arch.pio.cur_count != 0) {
                 r = complete_pio(vcpu);
                 if (r != 0) return r;
+            }
+            if (vcpu.mmio_needed != 0) {
+                kvm_run.buffer().get(kvm_run.mmio.data_offset(), vcpu.mmio_data, 0, 8);
+                vcpu.mmio_read_completed = 1;
+                vcpu.mmio_needed = 0;
+                vcpu.kvm.slots_lock.readLock().lock();
+                try {
+                    r = emulate_instruction(vcpu, vcpu.arch.mmio_fault_cr2, 0, EMULTYPE_NO_DECODE);
+                } finally {
+                    vcpu.kvm.slots_lock.readLock().unlock();
+                }
+                if (r == EMULATE_DO_MMIO) return 0;
             }
 
             r = __vcpu_run(vcpu);

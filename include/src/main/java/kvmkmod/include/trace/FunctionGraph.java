@@ -33,7 +33,8 @@ import net.bytebuddy.matcher.ElementMatcher;
  * {@link Origin}, in a class under {@code kvmkmod.}, reports its entry and exit to {@link Ftrace} under
  * its C name. Classes loaded before the call are retransformed, classes loaded later are transformed
  * as they load. Until {@link #install()} runs nothing is touched, so an untraced run executes the
- * plain bytecode; once installed, a method pays one volatile read while {@link Ftrace#on} is false.
+ * plain bytecode; once installed, a call pays a volatile read on entry and on exit while
+ * {@link Ftrace#on} is false.
  */
 public final class FunctionGraph {
     private FunctionGraph() {}
@@ -43,7 +44,13 @@ public final class FunctionGraph {
     /** Installs the agent and the transformation; later calls do nothing. */
     public static synchronized void install() {
         if (transformer != null) return;
-        Instrumentation inst = ByteBuddyAgent.install();
+        Instrumentation inst;
+        try {
+            inst = ByteBuddyAgent.install();
+        } catch (IllegalStateException e) {
+            throw new IllegalStateException("function-graph tracing attaches an agent to this JVM and needs a JDK"
+                    + " with the jdk.attach module (not a bare JRE): " + e.getMessage(), e);
+        }
         ElementMatcher.Junction<MethodDescription> traced =
                 isAnnotatedWith(named(Origin.class.getName()))
                         .and(not(isAbstract())).and(not(isNative()))

@@ -223,6 +223,25 @@ public final class FunctionGraphTrace {
         return best;
     }
 
+    /**
+     * Empty when {@code path} is found (as a chain if {@code direct}); otherwise says where it breaks
+     * and what the last function found does call, for an assertion message.
+     */
+    public String explain(boolean direct, String... path) {
+        int k = matchedHops(direct, path);
+        if (k == path.length) return "";
+        if (k == 0) return path.length == 0 ? "empty path" : path[0] + " was never called";
+        // what any call of path[k-1] calls, wherever it was called from
+        List<String> seen = new ArrayList<>();
+        for (Call c : callsOf(path[k - 1])) {
+            List<Call> under = direct ? c.children() : c.descendantsAndSelf().subList(1, c.descendantsAndSelf().size());
+            for (Call u : under) if (!seen.contains(u.function)) seen.add(u.function);
+        }
+        return "the path stops after " + String.join(" -> ", java.util.Arrays.asList(path).subList(0, k))
+                + ": " + path[k - 1] + " never " + (direct ? "calls " : "leads to ") + path[k]
+                + (seen.isEmpty() ? " (it makes no traced call)" : " (it " + (direct ? "calls" : "leads to") + " " + String.join(", ", seen) + ")");
+    }
+
     private static int deepest(Call from, boolean direct, String[] path, int k) {
         if (k == path.length) return 0;
         int best = 0;

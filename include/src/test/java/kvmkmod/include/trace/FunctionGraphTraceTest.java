@@ -86,6 +86,12 @@ class FunctionGraphTraceTest {
         assertThat(t.hasChain("kvm_vcpu_ioctl", "vmx_vcpu_run")).isFalse();
         assertThat(t.matchedHops(true, "kvm_vcpu_ioctl", "kvm_arch_vcpu_ioctl_run", "vcpu_load")).isEqualTo(2);
         assertThat(t.matchedHops(false, "handle_io")).isZero();
+        assertThat(t.explain(true, "kvm_vcpu_ioctl", "kvm_arch_vcpu_ioctl_run", "vmx_vcpu_run")).isEmpty();
+        assertThat(t.explain(true, "kvm_vcpu_ioctl", "kvm_arch_vcpu_ioctl_run", "vcpu_load")).isEqualTo(
+                "the path stops after kvm_vcpu_ioctl -> kvm_arch_vcpu_ioctl_run: kvm_arch_vcpu_ioctl_run never calls"
+                        + " vcpu_load (it calls vmx_vcpu_run)");
+        assertThat(t.explain(false, "handle_io")).isEqualTo("handle_io was never called");
+        assertThat(t.explain(false, "vmx_vcpu_run", "x")).endsWith("(it makes no traced call)");
         assertThat(t.render()).contains("1)     vmx_vcpu_run() {", "2) kvm_vcpu_ioctl() {\n2) … (not closed)");
     }
 

@@ -34,8 +34,8 @@ import static kvmkmod.hw.host.HostKvm.*;
  *
  * <p>Register traffic uses KVM_CAP_SYNC_REGS: after every exit the host leaves regs, sregs and events in
  * kvm_run; before an entry this processor pushes only what differs from what the host vCPU already holds
- * (or will hold once it completes a pending I/O). See {@code docs} in HostCpu's package-info for the
- * completion rules measured on the host.
+ * (or will hold once it completes a pending I/O). The completion rules measured on the host, and what
+ * this processor cannot honour, are in the package documentation (package-info.java).
  */
 public final class HostCpu implements VmxCpu, AutoCloseable {
 
@@ -142,11 +142,18 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
         boolean fresh = true;
         /** A segment, control register or EFER changed in the VMCS since the last exit. */
         boolean sregsDirty;
+        /** kvm_run.s.regs.sregs, and a copy of it as it was at the last exit whose VMCS fields are current. */
+        final ByteBuffer sregsView;
+        final ByteBuffer lastSregs = ByteBuffer.allocateDirect(SIZEOF_KVM_SREGS);
+        boolean sregsSaved;
+        /** The host holds an undelivered event that must be replaced by what the VMCS says at the next entry. */
+        boolean eventsDirty;
         /** What the host vCPU holds (after completing what is pending): 16 GPRs in VCPU order, RIP, RFLAGS. */
         final long[] expect = new long[18];
         int pending = PEND_NONE;
         int pendSize, pendCount;
-        long pendRip;
+        /** Address-size mask of a pending INS. */
+        long pendAddrMask = 0xffff;
 
         HostVcpu(HostVm vm, long vmcsHpa) {
             this.vm = vm;
@@ -155,6 +162,7 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
             this.mmapSize = HostKvm.vcpuMmapSize();
             this.runVa = HostKvm.mapRun(fd);
             this.run = HostKvm.runBuffer(runVa);
+            this.sregsView = run.slice(RUN_S_SREGS, SIZEOF_KVM_SREGS);
             // Fill kvm_run.s from the host once, so that every later push can go through kvm_dirty_regs.
             LibC.ioctl(fd, KVM_GET_REGS, runVa + RUN_S_REGS);
             LibC.ioctl(fd, KVM_GET_SREGS, runVa + RUN_S_SREGS);
@@ -180,7 +188,8 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
     private long cr4 = 0x6f0;
     private long featureControl;
     private final Map<Integer, Long> msrs = new HashMap<>();
-    private boolean eferWritten;
+    /** IA32_EFER as the guest has it: 2.6.33 switches EFER by hand around VM entry (no VMCS field for it). */
+    private long guestEfer;
 
     private boolean vmxOn;
     private long vmxonPtr = -1;
@@ -202,10 +211,18 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
     private ByteBuffer tlbBuf;
     private int tlbOff;
 
+    /** The control capability MSRs, read once (the capabilities are this processor's own copy). */
+    private final long capPin, capProc, capProc2, capExit, capEntry;
+
     private HostCpu(int id, HostMemory mem, VmxCapabilities caps) {
         this.id = id;
         this.mem = mem;
         this.caps = caps;
+        this.capPin = caps.rdmsr(MSR_IA32_VMX_PINBASED_CTLS);
+        this.capProc = caps.rdmsr(MSR_IA32_VMX_PROCBASED_CTLS);
+        this.capProc2 = caps.secondaryControls ? caps.rdmsr(MSR_IA32_VMX_PROCBASED_CTLS2) : 0;
+        this.capExit = caps.rdmsr(MSR_IA32_VMX_EXIT_CTLS);
+        this.capEntry = caps.rdmsr(MSR_IA32_VMX_ENTRY_CTLS);
         this.machine = machine(mem);
     }
 
@@ -246,6 +263,7 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
     @Override public long rdmsr(int msr) {
         if (msr == MSR_IA32_FEATURE_CONTROL) return featureControl;
         if (msr >= MSR_IA32_VMX_BASIC && msr <= MSR_IA32_VMX_EPT_VPID_CAP) return caps.rdmsr(msr);
+        if (msr == MSR_EFER) return guestEfer;
         if (msr == 0x1b) return msrs.getOrDefault(msr, 0xfee00900L);
         if (plainMsr(msr)) return msrs.getOrDefault(msr, 0L);
         throw new IllegalArgumentException(String.format("#GP: rdmsr %#x", msr));
@@ -259,9 +277,9 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
         }
         if (!plainMsr(msr)) throw new IllegalArgumentException(String.format("#GP: wrmsr %#x", msr));
         if (msr == MSR_EFER) {
-            // The guest's EFER: 2.6.33 switches EFER by hand around VM entry (no VMCS field for it).
-            if (!eferWritten || msrs.getOrDefault(msr, 0L) != value) { if (curVcpu != null) curVcpu.sregsDirty = true; }
-            eferWritten = true;
+            if (value != guestEfer && curVcpu != null) curVcpu.sregsDirty = true;
+            guestEfer = value;
+            return;
         }
         msrs.put(msr, value);
     }
@@ -368,6 +386,7 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
         if (((field >>> 10) & 3) == 1) return failValid(13); // VMWRITE to a read-only VM-exit information field
         HostVcpu v = curVcpu;
         if (v != null && !v.sregsDirty && isSregsField(field) && vr(field) != truncate(field, value)) v.sregsDirty = true;
+        if (v != null && field == GUEST_INTERRUPTIBILITY_INFO && vr(field) != truncate(field, value)) v.eventsDirty = true;
         vw(field, value);
         return succeed();
     }
@@ -450,7 +469,7 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
         long root = (secondary & SECONDARY_EXEC_ENABLE_EPT) != 0 ? vr(EPT_POINTER) & EPT_ADDR_MASK : NO_EPT;
         long self = HostSignals.prepareThread();
         HostVcpu v = vcpuFor(root);
-        if (launch) v.fresh = true;
+        if (launch) { v.fresh = true; tlbGpaPage = -1; }
 
         ByteBuffer run = v.run;
         try {
@@ -459,13 +478,18 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
             lastFailure = "preparing the host vCPU: errno " + e.getErrorCode();
             return entryFailed(v);
         }
+        if (v.vm.isEmpty() && (vr(GUEST_CR0) & 0x80000000L) != 0) {
+            // Host quirk: KVM_RUN of a VM without any memslot fails with ENOSPC. With guest paging on,
+            // the page tables at CR3 are the one place we know the guest needs.
+            mapAround(v, vr(GUEST_CR3) & EPT_ADDR_MASK);
+        }
         if (v.vm.isEmpty()) {
             // Host quirk: KVM_RUN of a VM without any memslot fails with ENOSPC. Map the code page first.
             long fetch = vr(GUEST_CS_BASE) + vr(GUEST_RIP);
             if (!mapAround(v, fetch)) {
                 long q = 4 | (eptPerms(v, fetch) << 3);
                 v.expect[16] = -1;
-                eptViolation(fetch, q, true);
+                eptViolation(fetch, q, fetch);
                 curBuf.putInt(curBase + Vmcs.LAUNCH_STATE_OFFSET, Vmcs.LAUNCH_STATE_LAUNCHED);
                 return succeed();
             }
@@ -484,12 +508,12 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
 
     private boolean checkControls() {
         int pin = (int) vr(PIN_BASED_VM_EXEC_CONTROL), cpu = (int) vr(CPU_BASED_VM_EXEC_CONTROL);
-        if (!VmxCapabilities.controlsAllowed(caps.rdmsr(MSR_IA32_VMX_PINBASED_CTLS), pin)) return false;
-        if (!VmxCapabilities.controlsAllowed(caps.rdmsr(MSR_IA32_VMX_PROCBASED_CTLS), cpu)) return false;
+        if (!VmxCapabilities.controlsAllowed(capPin, pin)) return false;
+        if (!VmxCapabilities.controlsAllowed(capProc, cpu)) return false;
         if ((cpu & CPU_BASED_ACTIVATE_SECONDARY_CONTROLS) != 0) {
             if (!caps.secondaryControls) return false;
             int sec = (int) vr(SECONDARY_VM_EXEC_CONTROL);
-            if (!VmxCapabilities.controlsAllowed(caps.rdmsr(MSR_IA32_VMX_PROCBASED_CTLS2), sec)) return false;
+            if (!VmxCapabilities.controlsAllowed(capProc2, sec)) return false;
             if ((sec & SECONDARY_EXEC_UNRESTRICTED_GUEST) != 0 && (sec & SECONDARY_EXEC_ENABLE_EPT) == 0) return false;
             if ((sec & SECONDARY_EXEC_ENABLE_EPT) != 0) {
                 long eptp = vr(EPT_POINTER);
@@ -498,8 +522,8 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
                 if ((mt != 0 && mt != 6) || ((eptp >>> 3) & 7) != 3 || (eptp & 0xfc0L) != 0) return false;
             }
         }
-        if (!VmxCapabilities.controlsAllowed(caps.rdmsr(MSR_IA32_VMX_EXIT_CTLS), (int) vr(VM_EXIT_CONTROLS))) return false;
-        if (!VmxCapabilities.controlsAllowed(caps.rdmsr(MSR_IA32_VMX_ENTRY_CTLS), (int) vr(VM_ENTRY_CONTROLS))) return false;
+        if (!VmxCapabilities.controlsAllowed(capExit, (int) vr(VM_EXIT_CONTROLS))) return false;
+        if (!VmxCapabilities.controlsAllowed(capEntry, (int) vr(VM_ENTRY_CONTROLS))) return false;
         return true;
     }
 
@@ -507,14 +531,66 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
         HostVcpu v = curVcpu;
         if (v != null && v.vm.eptRoot == root) return v;
         synchronized (machine) {
+            reap();
             HostVm vm = machine.vms.get(root);
             if (vm == null) machine.vms.put(root, vm = new HostVm(root));
-            if (v != null) v.close();
+            HostVcpu old = v;
             v = new HostVcpu(vm, current);
+            if (old != null) {
+                carryOver(old, v);
+                old.close();
+            }
             machine.vcpus.put(current, v);
         }
         curVcpu = v;
         return v;
+    }
+
+    /**
+     * Releases the host vCPUs whose VMCS page, and the host VMs whose EPT root page, has been freed
+     * (the hypervisor destroyed that vCPU or VM); run whenever a host vCPU is created. Caller holds machine.
+     */
+    private void reap() {
+        for (Iterator<Map.Entry<Long, HostVcpu>> it = machine.vcpus.entrySet().iterator(); it.hasNext(); ) {
+            Map.Entry<Long, HostVcpu> e = it.next();
+            if (mem.regionAtHpa(e.getKey()) == null) { e.getValue().close(); it.remove(); }
+        }
+        for (Iterator<Map.Entry<Long, HostVm>> it = machine.vms.entrySet().iterator(); it.hasNext(); ) {
+            HostVm vm = it.next().getValue();
+            if (vm.eptRoot == NO_EPT || mem.regionAtHpa(vm.eptRoot) != null) continue;
+            boolean used = false;
+            for (HostVcpu c : machine.vcpus.values()) if (c.vm == vm) { used = true; break; }
+            if (!used) { vm.close(); it.remove(); }
+        }
+    }
+
+    /** Host VMs and vCPUs alive (for tests). */
+    int[] hostObjects() {
+        synchronized (machine) { return new int[] {machine.vms.size(), machine.vcpus.size()}; }
+    }
+
+    /** MSRs that the host vCPU keeps for the guest and that no VMCS field carries. */
+    private static final int[] CARRIED_MSRS = {0x174, 0x175, 0x176, 0xc0000081, 0xc0000082, 0xc0000083, 0xc0000084,
+            0xc0000100, 0xc0000101, 0xc0000102, 0x277};
+
+    /**
+     * When a VMCS moves to another EPT root it moves to another host VM and so to a new host vCPU: carry
+     * over what only the host vCPU held (x87/SSE state, the guest's syscall/sysenter/segment-base MSRs).
+     * Registers, segments and events come from the VMCS at the next entry as for any fresh vCPU.
+     */
+    private static void carryOver(HostVcpu from, HostVcpu to) {
+        try (Memory fpu = new Memory(SIZEOF_KVM_FPU); Memory msrs = new Memory(8 + 16L * CARRIED_MSRS.length)) {
+            LibC.ioctl(from.fd, KVM_GET_FPU, Pointer.nativeValue(fpu));
+            LibC.ioctl(to.fd, KVM_SET_FPU, Pointer.nativeValue(fpu));
+            msrs.clear();
+            msrs.setInt(0, CARRIED_MSRS.length);
+            for (int i = 0; i < CARRIED_MSRS.length; i++) msrs.setInt(8 + 16L * i, CARRIED_MSRS[i]);
+            int got = LibC.ioctl(from.fd, KVM_GET_MSRS, Pointer.nativeValue(msrs));
+            msrs.setInt(0, got);
+            LibC.ioctl(to.fd, KVM_SET_MSRS, Pointer.nativeValue(msrs));
+        } catch (LastErrorException e) {
+            // a host without one of these: the new vCPU keeps its reset values
+        }
     }
 
     // kvm_regs offsets of the GPRs in VCPU_REGS order (RAX RCX RDX RBX RSP RBP RSI RDI R8..R15)
@@ -561,11 +637,13 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
         if (sregs) {
             fillSregs(run, RUN_S_SREGS);
             dirty |= KVM_SYNC_X86_SREGS;
+            v.sregsSaved = false;
         }
         long intrInfo = vr(VM_ENTRY_INTR_INFO_FIELD);
-        if ((intrInfo & INTR_INFO_VALID_MASK) != 0) {
+        if ((intrInfo & INTR_INFO_VALID_MASK) != 0 || v.eventsDirty) {
             fillEvents(run, (int) intrInfo);
             dirty |= KVM_SYNC_X86_EVENTS;
+            v.eventsDirty = false;
         }
         run.put(RUN_REQUEST_INTERRUPT_WINDOW, (byte) ((cpuBased & CPU_BASED_VIRTUAL_INTR_PENDING) != 0 ? 1 : 0));
         run.putLong(RUN_DIRTY_REGS, dirty);
@@ -620,19 +698,15 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
         long rdi = run.getLong(RUN_S_REGS + REGS_RDI);
         boolean df = (run.getLong(RUN_S_REGS + REGS_RFLAGS) & (1 << 10)) != 0;
         long esBase = run.getLong(RUN_S_SREGS + SREGS_ES + SEG_BASE);
-        long amask = addrMask(v.pendRip);
+        long amask = v.pendAddrMask;
         for (int i = 0; i < count; i++) {
             long a = esBase + ((rdi + (df ? -i : i) * (long) size) & amask);
             for (int b = 0; b < size; b++) {
-                int x = readGuest8(v, a + b);
+                int x = readLin8(v, a + b);
                 run.put(off + i * size + b, (byte) (x < 0 ? 0 : x));
             }
         }
     }
-
-    /** The address-size mask recorded for the pending string instruction (kept in pendRip's high bits). */
-    private long addrMask(long packed) { return pendAddrMask; }
-    private long pendAddrMask = 0xffff;
 
     // Segment fields in VMCS order (ES CS SS DS FS GS LDTR TR) and their places in kvm_sregs.
     private static final int[] SREG_OFF = {SREGS_ES, SREGS_CS, SREGS_SS, SREGS_DS, SREGS_FS, SREGS_GS, SREGS_LDT, SREGS_TR};
@@ -664,7 +738,7 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
         b.putLong(base + SREGS_CR3, vr(GUEST_CR3));
         // CR4.VMXE is forced on by VMX (CR4_FIXED0) but belongs to the host: the host's guest must not see it.
         b.putLong(base + SREGS_CR4, vr(GUEST_CR4) & ~(1L << 13));
-        long efer = msrs.getOrDefault(MSR_EFER, 0L);
+        long efer = guestEfer;
         if ((vr(VM_ENTRY_CONTROLS) & VM_ENTRY_IA32E_MODE) != 0) efer |= 0x500;
         else efer &= ~0x400L;
         b.putLong(base + SREGS_EFER, efer);
@@ -676,7 +750,8 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
         int o = RUN_S_EVENTS;
         for (int i = 0; i < 64; i += 8) b.putLong(o + i, 0);
         long intr = vr(GUEST_INTERRUPTIBILITY_INFO);
-        b.put(o + EV_INT_SHADOW, (byte) (intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS)));
+        // <asm/kvm.h> KVM_X86_SHADOW_INT_MOV_SS = 1, KVM_X86_SHADOW_INT_STI = 2 (the VMX bits are the other way round)
+        b.put(o + EV_INT_SHADOW, (byte) (((intr & GUEST_INTR_STATE_STI) != 0 ? 2 : 0) | ((intr & GUEST_INTR_STATE_MOV_SS) != 0 ? 1 : 0)));
         b.put(o + EV_NMI_MASKED, (byte) ((intr & GUEST_INTR_STATE_NMI) != 0 ? 1 : 0));
         b.putInt(o + EV_FLAGS, KVM_VCPUEVENT_VALID_SHADOW);
         if ((info & INTR_INFO_VALID_MASK) == 0) return;
@@ -712,6 +787,7 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
                 err = e.getErrorCode();
             }
             run.putLong(RUN_DIRTY_REGS, 0);
+            linTlbPage = -1;
             if (err == EINTR) {
                 run.put(RUN_IMMEDIATE_EXIT, (byte) 0);
                 kickPending = false;
@@ -736,6 +812,14 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
                     saveState(v);
                     long rip = run.getLong(RUN_S_REGS + REGS_RIP);
                     vw(GUEST_RIP, rip - 1);
+                    if ((cpuBased & CPU_BASED_VIRTUAL_INTR_PENDING) != 0 && (v.expect[17] & 0x200) != 0
+                            && (vr(GUEST_INTERRUPTIBILITY_INFO) & 3) == 0) {
+                        // This host checks the interrupt window only between its own exits, so an STI; HLT
+                        // reaches the HLT. VMX would have exited before it (SDM 25.2 "Other Causes of VM
+                        // Exits", interrupt-window exiting): report that, at the HLT, which has no other effect.
+                        exitInfo(EXIT_REASON_PENDING_INTERRUPT, 0, 0);
+                        return;
+                    }
                     exitInfo(EXIT_REASON_HLT, 0, 1);
                     return;
                 }
@@ -759,6 +843,9 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
     }
 
     /** VM-entry failure due to invalid guest state: exit reason 33 with bit 31 set (SDM 26.7 "VM-Entry Failures During or After Loading Guest State"). */
+    /** IDT-vectoring information found by the last saveState, written by the next exitInfo. */
+    private int idtVectoring;
+
     /** Why the last VM entry failed on the host side, in words (for diagnostics). */
     volatile String lastFailure;
 
@@ -781,7 +868,8 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
         vw(VM_EXIT_INSTRUCTION_LEN, len);
         vw(VM_EXIT_INTR_INFO, 0);
         vw(VM_EXIT_INTR_ERROR_CODE, 0);
-        vw(IDT_VECTORING_INFO_FIELD, 0);
+        vw(IDT_VECTORING_INFO_FIELD, idtVectoring);
+        idtVectoring = 0;
         // SDM 27.2: a VM exit clears the valid bit of the VM-entry interruption-information field.
         long ei = vr(VM_ENTRY_INTR_INFO_FIELD);
         if ((ei & INTR_INFO_VALID_MASK) != 0) vw(VM_ENTRY_INTR_INFO_FIELD, ei & ~INTR_INFO_VALID_MASK);
@@ -805,6 +893,17 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
         vw(GUEST_RIP, e[16]);
         vw(GUEST_RFLAGS, e[17]);
         int s = RUN_S_SREGS;
+        cr2 = run.getLong(s + SREGS_CR2);
+        long efer = run.getLong(s + SREGS_EFER);
+        guestEfer = efer;
+        // Segments and control registers rarely change between exits: compare the host's kvm_sregs with
+        // the copy taken at the last exit, and rewrite the VMCS fields only when they differ.
+        if (v.sregsSaved && v.sregsView.mismatch(v.lastSregs) == -1) {
+            saveEvents(v);
+            return;
+        }
+        v.lastSregs.put(0, v.sregsView, 0, SIZEOF_KVM_SREGS);
+        v.sregsSaved = true;
         for (int i = 0; i < 8; i++) {
             int o = s + SREG_OFF[i];
             vw(GUEST_ES_BASE + 2 * i, run.getLong(o + SEG_BASE));
@@ -824,15 +923,36 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
         vw(GUEST_CR0, run.getLong(s + SREGS_CR0));
         vw(GUEST_CR3, run.getLong(s + SREGS_CR3));
         vw(GUEST_CR4, run.getLong(s + SREGS_CR4) | (vr(GUEST_CR4) & (1L << 13)));
-        cr2 = run.getLong(s + SREGS_CR2);
-        long efer = run.getLong(s + SREGS_EFER);
-        if (eferWritten) msrs.put(MSR_EFER, efer);
         // SDM 27.3.1: the "IA-32e mode guest" entry control takes the value of EFER.LMA.
         long ec = vr(VM_ENTRY_CONTROLS);
         vw(VM_ENTRY_CONTROLS, (efer & 0x400) != 0 ? ec | VM_ENTRY_IA32E_MODE : ec & ~VM_ENTRY_IA32E_MODE);
+        saveEvents(v);
+    }
+
+    private void saveEvents(HostVcpu v) {
+        ByteBuffer run = v.run;
         int ev = RUN_S_EVENTS;
-        int intr = (run.get(ev + EV_INT_SHADOW) & 3) | (run.get(ev + EV_NMI_MASKED) != 0 ? GUEST_INTR_STATE_NMI : 0);
+        int shadow = run.get(ev + EV_INT_SHADOW);
+        int intr = ((shadow & 2) != 0 ? GUEST_INTR_STATE_STI : 0) | ((shadow & 1) != 0 ? GUEST_INTR_STATE_MOV_SS : 0)
+                | (run.get(ev + EV_NMI_MASKED) != 0 ? GUEST_INTR_STATE_NMI : 0);
         vw(GUEST_INTERRUPTIBILITY_INFO, intr);
+        // An event the host was still delivering when it exited: IDT-vectoring information (SDM 27.2.3).
+        // Our hypervisor re-injects it, so the host's copy is replaced at the next entry.
+        int idt = 0;
+        if (run.get(ev + EV_EXC_INJECTED) != 0) {
+            idt = INTR_INFO_VALID_MASK | INTR_TYPE_HARD_EXCEPTION | (run.get(ev + EV_EXC_NR) & 0xff);
+            if (run.get(ev + EV_EXC_HAS_ERROR_CODE) != 0) {
+                idt |= INTR_INFO_DELIVER_CODE_MASK;
+                vw(IDT_VECTORING_ERROR_CODE, run.getInt(ev + EV_EXC_ERROR_CODE) & 0xffffffffL);
+            }
+        } else if (run.get(ev + EV_NMI_INJECTED) != 0) {
+            idt = INTR_INFO_VALID_MASK | INTR_TYPE_NMI_INTR | 2;
+        } else if (run.get(ev + EV_INT_INJECTED) != 0) {
+            idt = INTR_INFO_VALID_MASK | (run.get(ev + EV_INT_SOFT) != 0 ? INTR_TYPE_SOFT_INTR : INTR_TYPE_EXT_INTR)
+                    | (run.get(ev + EV_INT_NR) & 0xff);
+        }
+        idtVectoring = idt;
+        if (idt != 0) v.eventsDirty = true;
         v.sregsDirty = false;
     }
 
@@ -913,7 +1033,7 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
             v.pending = string ? PEND_INS : PEND_IN;
             v.pendSize = size;
             v.pendCount = count;
-            pendAddrMask = amask;
+            v.pendAddrMask = amask;
             if (!string) e[16] = start + len;   // the host finishes the IN and steps over it
         } else if (!HostKvm.outCompletesAtExit()) {
             v.pending = PEND_OUT;
@@ -951,7 +1071,7 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
         int flags = 0, seg = 3, len = 0;
         boolean opsz = false, adsz = false;
         for (; len < 15; len++) {
-            int b = readGuest8(v, lin + len);
+            int b = readLin8(v, lin + len);
             if (b < 0) return 0;
             switch (b) {
                 case 0x66: opsz = true; continue;
@@ -995,19 +1115,23 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
         long rax = run.getLong(RUN_S_REGS + REGS_RAX);
         long rdx = run.getLong(RUN_S_REGS + REGS_RDX);
         long lin = csBase + rip;
-        int b1 = readGuest8(v, lin - 1), b2 = readGuest8(v, lin - 2), b3 = readGuest8(v, lin - 3);
+        // bytes before RIP are read only as far as a candidate needs them (they may lie on another page)
+        int b1 = readLin8(v, lin - 1);
         boolean dataIsAx = data == (int) (rax & sizeMask(size));
         // out imm8, AL/AX/EAX
-        if (dataIsAx && port < 256 && b1 == port && (b2 == 0xe6 || b2 == 0xe7)) {
-            int need = needOpsize(b2 == 0xe6, size, defOp);
-            if (need == 0) { res[0] = 2 | IO_IMM | IO_VALID; res[1] = rip - 2; return true; }
-            if (need == 1 && b3 == 0x66) { res[0] = 3 | IO_IMM | IO_VALID; res[1] = rip - 3; return true; }
+        if (dataIsAx && port < 256 && b1 == port) {
+            int b2 = readLin8(v, lin - 2);
+            if (b2 == 0xe6 || b2 == 0xe7) {
+                int need = needOpsize(b2 == 0xe6, size, defOp);
+                if (need == 0) { res[0] = 2 | IO_IMM | IO_VALID; res[1] = rip - 2; return true; }
+                if (need == 1 && readLin8(v, lin - 3) == 0x66) { res[0] = 3 | IO_IMM | IO_VALID; res[1] = rip - 3; return true; }
+            }
         }
         // out DX, AL/AX/EAX
         if (dataIsAx && (rdx & 0xffff) == port && (b1 == 0xee || b1 == 0xef)) {
             int need = needOpsize(b1 == 0xee, size, defOp);
             if (need == 0) { res[0] = 1 | IO_VALID; res[1] = rip - 1; return true; }
-            if (need == 1 && b2 == 0x66) { res[0] = 2 | IO_VALID; res[1] = rip - 2; return true; }
+            if (need == 1 && readLin8(v, lin - 2) == 0x66) { res[0] = 2 | IO_VALID; res[1] = rip - 2; return true; }
         }
         if ((rdx & 0xffff) != port) return false;
         // REP OUTS still in progress: RIP is at the instruction
@@ -1020,7 +1144,7 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
             for (int np = 4; np >= 0; np--) {
                 boolean ok = true;
                 for (int k = 2; k <= np + 1 && ok; k++) {
-                    int p = readGuest8(v, lin - k);
+                    int p = readLin8(v, lin - k);
                     ok = p == 0x66 || p == 0x67 || p == 0xf2 || p == 0xf3 || p == 0x26 || p == 0x2e || p == 0x36
                             || p == 0x3e || p == 0x64 || p == 0x65 || (lm && (p & 0xf0) == 0x40);
                 }
@@ -1062,7 +1186,7 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
         long a = segBase + ((rsi - (df ? -size : size)) & amask);
         int x = 0;
         for (int i = 0; i < size; i++) {
-            int b = readGuest8(v, a + i);
+            int b = readLin8(v, a + i);
             if (b < 0) return false;
             x |= b << (8 * i);
         }
@@ -1101,7 +1225,86 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
         return perms[0];
     }
 
-    /** One byte of guest memory at a guest-physical (= linear, paging off) address through the EPT, or -1. */
+    /** One byte of guest memory at a guest-linear address: guest paging (if on), then the EPT; -1 if unmapped. */
+    private int readLin8(HostVcpu v, long lin) {
+        long gpa = linToGpa(v, lin);
+        return gpa < 0 ? -1 : readGuest8(v, gpa);
+    }
+
+    // one-entry cache of the guest's own translation, dropped at every exit
+    private long linTlbPage = -1, linTlbGpa;
+
+    /**
+     * Guest-linear to guest-physical through the guest's page tables (SDM 4 "Paging": 32-bit, PAE and
+     * 4-level; large pages), read through the EPT; the paging state is the host's (kvm_run.s.sregs).
+     * The identity when CR0.PG is clear. -1 when a level is not present.
+     */
+    private long linToGpa(HostVcpu v, long lin) {
+        ByteBuffer run = v.run;
+        long cr0 = run.getLong(RUN_S_SREGS + SREGS_CR0);
+        if ((cr0 & 0x80000000L) == 0) return lin & 0xffffffffL;
+        long page = lin & HostMemory.PAGE_MASK;
+        if (page == linTlbPage) return linTlbGpa | (lin & 0xfff);
+        long cr3 = run.getLong(RUN_S_SREGS + SREGS_CR3), cr4 = run.getLong(RUN_S_SREGS + SREGS_CR4);
+        long efer = run.getLong(RUN_S_SREGS + SREGS_EFER);
+        long gpa;
+        final long addr = 0x000ffffffffff000L;
+        if ((efer & 0x400) != 0 || (cr4 & 0x20) != 0) {
+            boolean lma = (efer & 0x400) != 0;
+            long table;
+            int level;
+            if (lma) { table = cr3 & addr; level = 4; }
+            else {
+                long pdpte = readGuest64(v, (cr3 & 0xffffffe0L) + ((lin >>> 30) & 3) * 8);
+                if (pdpte == -1 || (pdpte & 1) == 0) return -1;
+                table = pdpte & addr; level = 2;
+            }
+            for (;; level--) {
+                long e = readGuest64(v, table + ((lin >>> (12 + 9 * (level - 1))) & 511) * 8);
+                if (e == -1 || (e & 1) == 0) return -1;
+                if (level == 1 || (level <= 3 && (e & 0x80) != 0)) {
+                    long mask = (1L << (12 + 9 * (level - 1))) - 1;
+                    gpa = (e & addr & ~mask) | (lin & mask);
+                    break;
+                }
+                table = e & addr;
+            }
+        } else {
+            long pde = readGuest32(v, (cr3 & 0xfffff000L) + ((lin >>> 22) & 1023) * 4);
+            if (pde < 0 || (pde & 1) == 0) return -1;
+            if ((pde & 0x80) != 0 && (cr4 & 0x10) != 0) gpa = (pde & 0xffc00000L) | (lin & 0x3fffff);
+            else {
+                long pte = readGuest32(v, (pde & 0xfffff000L) + ((lin >>> 12) & 1023) * 4);
+                if (pte < 0 || (pte & 1) == 0) return -1;
+                gpa = (pte & 0xfffff000L) | (lin & 0xfff);
+            }
+        }
+        linTlbPage = page;
+        linTlbGpa = gpa & HostMemory.PAGE_MASK;
+        return gpa;
+    }
+
+    private long readGuest64(HostVcpu v, long gpa) {
+        long x = 0;
+        for (int i = 0; i < 8; i++) {
+            int b = readGuest8(v, gpa + i);
+            if (b < 0) return -1;
+            x |= (long) b << (8 * i);
+        }
+        return x;
+    }
+
+    private long readGuest32(HostVcpu v, long gpa) {
+        long x = 0;
+        for (int i = 0; i < 4; i++) {
+            int b = readGuest8(v, gpa + i);
+            if (b < 0) return -1;
+            x |= (long) b << (8 * i);
+        }
+        return x;
+    }
+
+    /** One byte of guest memory at a guest-physical address through the EPT, or -1. */
     private int readGuest8(HostVcpu v, long gpa) {
         long page = gpa & HostMemory.PAGE_MASK;
         if (page != tlbGpaPage || tlbRoot != v.vm.eptRoot) {
@@ -1170,8 +1373,14 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
             }
             return false;
         }
-        eptWalk(v.vm.eptRoot, gpa, perms);
+        long mapped = eptWalk(v.vm.eptRoot, gpa, perms);
         int p = perms[0];
+        if (mapped >= 0 && mem.regionAtHpa(mapped) == null && (p & (write ? 2 : 1)) != 0) {
+            // The EPT allows it, but there is no memory behind that host-physical address: like a bus with
+            // nothing on it, reads return all ones and writes are dropped.
+            if (!write) for (int i = 0; i < len; i++) run.put(RUN_MMIO_DATA + i, (byte) 0xff);
+            return false;
+        }
         // Save the state as it is before the instruction completes (for a read the host has not executed it).
         saveState(v);
         long preRip = vr(GUEST_RIP);
@@ -1192,60 +1401,218 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
         completions++;
         v.pending = PEND_NONE;
         v.expect[16] = -1;      // force a register push at the next entry
-        eptViolation(gpa, (write ? 2 : 1) | (p << 3), true);
+        eptViolation(gpa, (write ? 2 : 1) | (p << 3), -2);
         return true;
     }
 
-    private void eptViolation(long gpa, long qual, boolean linearIsGpa) {
-        boolean paging = (vr(GUEST_CR0) & 0x80000000L) != 0;
-        if (linearIsGpa && !paging) {
+    /** EPT violation (SDM 27.2.1, Table 27-7); {@code linear} -1 when the guest-linear address is not known. */
+    private void eptViolation(long gpa, long qual, long linear) {
+        if (linear == -2) linear = (vr(GUEST_CR0) & 0x80000000L) == 0 ? gpa : -1;
+        if (linear != -1) {
             qual |= (1 << 7) | (1 << 8);      // guest-linear address valid, access to its translation
-            vw(GUEST_LINEAR_ADDRESS, gpa);
+            vw(GUEST_LINEAR_ADDRESS, linear);
         }
         vw(GUEST_PHYSICAL_ADDRESS, gpa);
         exitInfo(EXIT_REASON_EPT_VIOLATION, qual, 0);
     }
 
     /**
-     * The start of the store instruction that ended at {@code rip} and wrote {@code len} bytes at
-     * {@code gpa}: MOV moffs (A2/A3), MOV r/m,r (88/89), MOV r/m,imm (C6/C7), STOS (AA/AB) with
-     * 66/67/segment prefixes, 16-bit addressing. -1 when no candidate fits.
+     * Where the store that the host has already executed started, for an EPT violation on a write: this
+     * host reports an MMIO write after the instruction is done (RIP past it). Candidates ending at
+     * {@code rip} (or, for a REP string store still in progress, starting at it) are decoded and kept
+     * only if their effective address, computed from the registers before the instruction, is the
+     * written address and their operand size is the access length. Forms: MOV r/m,r (88/89), MOV r/m,imm
+     * (C6/C7), MOV moffs (A2/A3), MOV r/m,Sreg (8C), STOS (AA/AB), MOVS (A4/A5), with 16- and 32-bit
+     * addressing and the 66/67/segment/REP prefixes. Registers a string store advanced are put back in
+     * regs(). Returns -1 when nothing fits (GUEST_RIP then stays past the instruction).
      */
     private long findStore(HostVcpu v, long csBase, long rip, long gpa, int len) {
         long lin = csBase + rip;
-        for (int l = 1; l <= 8; l++) {
-            int op = -1, k;
-            // skip prefixes forward from candidate start
-            long s = lin - l;
-            for (k = 0; k < l; k++) {
-                int b = readGuest8(v, s + k);
-                if (b == 0x66 || b == 0x67 || b == 0x26 || b == 0x2e || b == 0x36 || b == 0x3e || b == 0x64 || b == 0x65 || b == 0xf3) continue;
-                op = b;
-                break;
-            }
-            if (op < 0) continue;
-            int rest = l - k - 1;   // bytes after the opcode
-            boolean ok;
-            switch (op) {
-                case 0xa2: case 0xa3: ok = rest == 2 || rest == 4; break;
-                case 0xaa: case 0xab: ok = rest == 0; break;
-                case 0x88: case 0x89: ok = rest >= 1 && rest == modrmLen16(readGuest8(v, s + k + 1)); break;
-                case 0xc6: ok = rest >= 2 && rest == modrmLen16(readGuest8(v, s + k + 1)) + 1; break;
-                case 0xc7: { int m = modrmLen16(readGuest8(v, s + k + 1)); ok = rest == m + 2 || rest == m + 4; break; }
-                default: ok = false;
-            }
-            if (ok) return rip - l;
+        if (decodeStore(v, lin, gpa, len, true) > 0) { undoStringStore(); return rip; }
+        for (int l = 1; l <= 15; l++) {
+            if (decodeStore(v, lin - l, gpa, len, false) == l) { undoStringStore(); return rip - l; }
         }
         return -1;
     }
 
-    /** Length of a 16-bit ModRM encoding (ModRM byte plus displacement), or -1 for a register operand. */
-    private static int modrmLen16(int modrm) {
-        if (modrm < 0) return -1;
+    // decodeStore's findings for the string forms: which index registers to step back, by how much
+    private int storeStringSize;
+    private boolean storeStringMovs, storeStringRep;
+    private long storeAddrMask;
+
+    private void undoStringStore() {
+        if (storeStringSize == 0) return;
+        boolean df = (vr(GUEST_RFLAGS) & (1 << 10)) != 0;
+        long step = df ? -storeStringSize : storeStringSize, m = storeAddrMask;
+        regs[RDI] = (regs[RDI] & ~m) | ((regs[RDI] - step) & m);
+        if (storeStringMovs) regs[RSI] = (regs[RSI] & ~m) | ((regs[RSI] - step) & m);
+        if (storeStringRep) regs[RCX] = (regs[RCX] & ~m) | ((regs[RCX] + 1) & m);
+    }
+
+    /** Decodes a store at {@code at}; its length if it writes {@code len} bytes at {@code gpa}, else -1. */
+    private int decodeStore(HostVcpu v, long at, long gpa, int len, boolean repOnly) {
+        storeStringSize = 0;
+        boolean lm = (vr(GUEST_CS_AR_BYTES) & (1 << 13)) != 0 && (vr(VM_ENTRY_CONTROLS) & VM_ENTRY_IA32E_MODE) != 0;
+        boolean pm = (vr(GUEST_CR0) & 1) != 0;
+        boolean d = lm || (pm && (vr(GUEST_CS_AR_BYTES) & (1 << 14)) != 0);
+        boolean opsz = false, adsz = false, rep = false, rexW = false;
+        int rex = 0;
+        int seg = -1, k = 0, op;
+        for (;; k++) {
+            if (k >= 15) return -1;
+            op = readLin8(v, at + k);
+            if (op < 0) return -1;
+            if (op == 0x66) opsz = true;
+            else if (op == 0x67) adsz = true;
+            else if (op == 0xf2 || op == 0xf3) rep = true;
+            else if (op == 0x26 || op == 0x2e || op == 0x36 || op == 0x3e) seg = (op >> 3) & 3;
+            else if (op == 0x64 || op == 0x65) seg = op - 0x60;
+            else if (lm && (op & 0xf0) == 0x40) { rexW = (op & 8) != 0; rex = op; }
+            else break;
+        }
+        k++;
+        int osize = rexW ? 8 : (d != opsz) ? 4 : 2;
+        boolean a32 = lm ? !adsz : (d != adsz);
+        long amask = lm && !adsz ? -1L : a32 ? 0xffffffffL : 0xffffL;
+        int size;
+        long ea;
+        int defSeg = 3;
+        switch (op) {
+            case 0xaa: case 0xab: case 0xa4: case 0xa5: {
+                if (repOnly && !rep) return -1;
+                size = (op & 1) == 0 ? 1 : osize;
+                boolean df = (vr(GUEST_RFLAGS) & (1 << 10)) != 0;
+                long di = (regs[RDI] - (df ? -size : size)) & amask;
+                if (size != len || linToGpa(v, vr(GUEST_ES_BASE) + di) != gpa) return -1;
+                storeStringSize = size;
+                storeStringMovs = op == 0xa4 || op == 0xa5;
+                storeStringRep = rep;
+                storeAddrMask = amask;
+                return k;
+            }
+            default:
+                if (repOnly) return -1;
+        }
+        switch (op) {
+            case 0xa2: case 0xa3: {
+                size = op == 0xa2 ? 1 : osize;
+                int dl = lm && !adsz ? 8 : a32 ? 4 : 2;
+                long disp = 0;
+                for (int i = 0; i < dl; i++) {
+                    int b = readLin8(v, at + k + i);
+                    if (b < 0) return -1;
+                    disp |= (long) b << (8 * i);
+                }
+                ea = segBase(seg < 0 ? defSeg : seg) + (disp & amask);
+                k += dl;
+                break;
+            }
+            case 0x88: case 0x89: case 0x8c: case 0xc6: case 0xc7: {
+                size = op == 0x88 || op == 0xc6 ? 1 : op == 0x8c ? 2 : osize;
+                int modrm = readLin8(v, at + k);
+                if (modrm < 0 || (modrm >> 6) == 3) return -1;
+                if ((op == 0xc6 || op == 0xc7) && ((modrm >> 3) & 7) != 0) return -1;
+                long[] m = modrmEa;
+                if (!modrmEa(v, at + k, a32, lm, rex, m)) return -1;
+                k += (int) m[1];
+                if (op == 0xc6) k += 1;
+                else if (op == 0xc7) k += size == 2 ? 2 : 4;
+                // 64-bit mode: RIP-relative addresses count from the end of the instruction
+                long off = m[3] != 0 ? at + k - vr(GUEST_CS_BASE) + m[0] : m[0];
+                ea = (lm && seg != 4 && seg != 5 ? 0 : segBase(seg < 0 ? (int) m[2] : seg)) + (off & amask);
+                break;
+            }
+            default:
+                return -1;
+        }
+        if (size != len || linToGpa(v, ea) != gpa) return -1;
+        return k;
+    }
+
+    private final long[] modrmEa = new long[4];
+
+    private long segBase(int seg) { return vr(GUEST_ES_BASE + 2 * seg); }
+
+    /**
+     * Effective address (out[0]; the displacement alone when out[3] says RIP-relative), ModRM+SIB+displacement
+     * length (out[1]) and default segment (out[2]) of a memory ModRM; {@code rex} extends base and index in 64-bit mode.
+     */
+    private boolean modrmEa(HostVcpu v, long at, boolean a32, boolean lm, int rex, long[] out) {
+        out[3] = 0;
+        int modrm = readLin8(v, at);
         int mod = modrm >> 6, rm = modrm & 7;
-        if (mod == 3) return -1;
-        if (mod == 0) return rm == 6 ? 3 : 1;
-        return mod == 1 ? 2 : 3;
+        int n = 1;
+        long ea;
+        int seg = 3;
+        if (!a32) {
+            long bx = regs[RBX] & 0xffff, bp = regs[RBP] & 0xffff, si = regs[RSI] & 0xffff, di = regs[RDI] & 0xffff;
+            switch (rm) {
+                case 0: ea = bx + si; break;
+                case 1: ea = bx + di; break;
+                case 2: ea = bp + si; seg = 2; break;
+                case 3: ea = bp + di; seg = 2; break;
+                case 4: ea = si; break;
+                case 5: ea = di; break;
+                case 6: if (mod == 0) { ea = 0; } else { ea = bp; seg = 2; } break;
+                default: ea = bx;
+            }
+            int dl = mod == 1 ? 1 : mod == 2 || (mod == 0 && rm == 6) ? 2 : 0;
+            long disp = readDisp(v, at + n, dl);
+            if (disp == Long.MIN_VALUE) return false;
+            ea += disp;
+            n += dl;
+            out[0] = ea & 0xffff;
+        } else {
+            long base = 0;
+            if (rm == 4) {
+                int sib = readLin8(v, at + n);
+                if (sib < 0) return false;
+                n++;
+                int scale = sib >> 6, idx = (sib >> 3) & 7, b = sib & 7;
+                if (b == 5 && mod == 0) { long d32 = readDisp(v, at + n, 4); if (d32 == Long.MIN_VALUE) return false; base = d32; n += 4; }
+                else { base = reg(b | (rex & 1) << 3, lm); if (b == 4 || b == 5) seg = 2; }
+                int x = idx | (rex & 2) << 2;
+                if (x != 4) base += reg(x, lm) << scale;
+            } else if (rm == 5 && mod == 0) {
+                long d32 = readDisp(v, at + n, 4);
+                if (d32 == Long.MIN_VALUE) return false;
+                base = d32;
+                n += 4;
+                if (lm) out[3] = 1;
+            } else {
+                base = reg(rm | (rex & 1) << 3, lm);
+                if (rm == 5) seg = 2;
+            }
+            int dl = mod == 1 ? 1 : mod == 2 ? 4 : 0;
+            long disp = readDisp(v, at + n, dl);
+            if (disp == Long.MIN_VALUE) return false;
+            n += dl;
+            out[0] = lm ? base + disp : (base + disp) & 0xffffffffL;
+        }
+        out[1] = n;
+        out[2] = seg;
+        return true;
+    }
+
+    /** A register by its ModRM number (RAX RCX RDX RBX RSP RBP RSI RDI R8-R15); 32 bits outside 64-bit mode. */
+    private long reg(int r, boolean lm) {
+        // the ModRM register numbers are the VCPU_REGS indices
+        long x = r == RSP ? vr(GUEST_RSP) : regs[r];
+        return lm ? x : x & 0xffffffffL;
+    }
+
+    /** A sign-extended displacement of 0, 1, 2 or 4 bytes; Long.MIN_VALUE when unreadable. */
+    private long readDisp(HostVcpu v, long at, int n) {
+        long x = 0;
+        for (int i = 0; i < n; i++) {
+            int b = readLin8(v, at + i);
+            if (b < 0) return Long.MIN_VALUE;
+            x |= (long) b << (8 * i);
+        }
+        if (n == 1) return (byte) x;
+        if (n == 2) return (short) x;
+        if (n == 4) return (int) x;
+        return x;
     }
 
     /** KVM_EXIT_INTERNAL_ERROR: an instruction fetch from memory the host has no slot for, or something it cannot emulate. */
@@ -1254,21 +1621,20 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
         if (run.getInt(RUN_INTERNAL_SUBERROR) == KVM_INTERNAL_ERROR_EMULATION) {
             long csBase = run.getLong(RUN_S_SREGS + SREGS_CS + SEG_BASE);
             long rip = run.getLong(RUN_S_REGS + REGS_RIP);
-            boolean paging = (run.getLong(RUN_S_SREGS + SREGS_CR0) & 0x80000000L) != 0;
             long fetch = csBase + rip;
-            if (!paging) {
-                // the instruction may straddle into the next page
-                for (int k = 0; k < 2; k++) {
-                    long a = k == 0 ? fetch : fetch + 15;
-                    if (k == 1 && ((a ^ fetch) & HostMemory.PAGE_MASK) == 0) break;
-                    if (!v.vm.hasSlot(a & HostMemory.PAGE_MASK)) {
-                        if (mapAround(v, a)) return false;
-                        eptWalk(v.vm.eptRoot, a, perms);
-                        saveState(v);
-                        v.pending = PEND_NONE;
-                        eptViolation(a == fetch ? fetch : (fetch | 0xfff) + 1, 4 | (perms[0] << 3), true);
-                        return true;
-                    }
+            // the instruction may straddle into the next page
+            for (int k = 0; k < 2; k++) {
+                long lin = k == 0 ? fetch : (fetch | 0xfff) + 1;
+                if (k == 1 && ((fetch + 14) & HostMemory.PAGE_MASK) == (fetch & HostMemory.PAGE_MASK)) break;
+                long a = linToGpa(v, lin);
+                if (a < 0) break;      // not mapped by the guest itself: not an EPT matter
+                if (!v.vm.hasSlot(a & HostMemory.PAGE_MASK)) {
+                    if (mapAround(v, a)) return false;
+                    eptWalk(v.vm.eptRoot, a, perms);
+                    saveState(v);
+                    v.pending = PEND_NONE;
+                    eptViolation(a, 4 | (perms[0] << 3), lin);
+                    return true;
                 }
             }
         }

@@ -33,6 +33,11 @@ public final class HostKvm {
     public static final long KVM_SET_SREGS = 0x4138ae84L;
     public static final long KVM_INTERRUPT = 0x4004ae86L;
     public static final long KVM_SET_SIGNAL_MASK = 0x4004ae8bL;
+    public static final long KVM_GET_MSRS = 0xc008ae88L;
+    public static final long KVM_SET_MSRS = 0x4008ae89L;
+    public static final long KVM_GET_FPU = 0x81a0ae8cL;
+    public static final long KVM_SET_FPU = 0x41a0ae8dL;
+    public static final int SIZEOF_KVM_FPU = 416;
     public static final long KVM_GET_VCPU_EVENTS = 0x8040ae9fL;
     public static final long KVM_SET_VCPU_EVENTS = 0x4040aea0L;
 

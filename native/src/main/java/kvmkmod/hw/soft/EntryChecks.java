@@ -30,6 +30,10 @@ final class EntryChecks {
 
     private static String ctlCheck(VmxCapabilities caps, String name, int msr, int value) {
         long cap = caps.rdmsr(msr);
+        // SDM A.3.2 "Primary Processor-Based VM-Execution Controls": CR3-load and CR3-store exiting are
+        // default1 in IA32_VMX_PROCBASED_CTLS, but every processor with EPT lets them be 0 (its
+        // IA32_VMX_TRUE_PROCBASED_CTLS says so); the entry checks follow those true capabilities.
+        if (msr == MSR_IA32_VMX_PROCBASED_CTLS) cap &= ~(long) (CPU_BASED_CR3_LOAD_EXITING | CPU_BASED_CR3_STORE_EXITING);
         if (VmxCapabilities.controlsAllowed(cap, value)) return null;
         int must1 = (int) cap, may1 = (int) (cap >>> 32);
         int missing = must1 & ~value, forbidden = value & ~may1;

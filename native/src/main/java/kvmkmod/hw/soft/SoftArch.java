@@ -9,6 +9,7 @@ final class SoftArch {
     private SoftArch() {}
 
     // Exit reasons absent from the 2.6.33 header
+    static final int EXIT_REASON_INVD = 13;
     static final int EXIT_REASON_INVALID_STATE = 33;
     static final int EXIT_REASON_MSR_LOADING = 34;
     static final int EXIT_REASON_INVEPT = 50;

@@ -31,6 +31,8 @@ final class SoftCore {
     static final class FaultSignal extends RuntimeException {
         int vector, errorCode;
         boolean hasError;
+        /** The faulting linear address of a #PF (CR2, or the exit qualification). */
+        long address;
         FaultSignal() { super(null, null, false, false); }
     }
 
@@ -73,8 +75,11 @@ final class SoftCore {
     long cr0Mask, cr4Mask, cr0Shadow, cr4Shadow;
     long ioBitmapA, ioBitmapB, msrBitmap, tscOffset, eptp;
     int cr3TargetCount;
+    int pfecMask, pfecMatch;
     final long[] cr3Targets = new long[4];
     boolean eptOn, unrestricted;
+    /** The APIC-access page when "virtualize APIC accesses" is on, else -1. */
+    long apicAccessPage = -1;
     /** Whether the processor supports 2-MByte EPT pages (IA32_VMX_EPT_VPID_CAP bit 16). */
     boolean ept2mPages = true;
 
@@ -110,8 +115,12 @@ final class SoftCore {
     private int deliveringInfo, deliveringError;
 
     /** Recomputes the execution mode from CR0, RFLAGS.VM and the CS/SS attributes. */
+    private int lastCpl;
+
     void updateMode() {
         dropFetchWindow(); // CS base or mode may have changed
+        int c = (cr0 & CR0_PE) == 0 ? 0 : (eflags & VM) != 0 ? 3 : (ar[CS] >> 5) & 3;
+        if (c != lastCpl) { lastCpl = c; flushTlb(); } // cached permissions depend on the privilege level
         realMode = (cr0 & CR0_PE) == 0;
         v86 = !realMode && (eflags & VM) != 0;
         boolean prot = !realMode && !v86;
@@ -159,18 +168,26 @@ final class SoftCore {
      */
     private long translate(long lin, int acc) {
         long gpa = lin;
+        int guestPerms = 7;
         if ((cr0 & CR0_PG) != 0) {
-            shutdown("guest paging (CR0.PG=1) is not modelled by the soft CPU yet");
+            long r = pageWalk(lin, acc);
+            gpa = (r & ~0xfffL) | (lin & 0xfff);
+            guestPerms = (int) (r & 7);
         }
         long hpa;
         int perms;
         if (eptOn) {
-            long r = eptWalk(gpa, acc, lin);
+            long r = eptWalk(gpa, acc, lin, true);
             hpa = r & ~0xfffL | (gpa & 0xfff);
-            perms = (int) (r & 7);
+            perms = (int) (r & 7) & guestPerms;
         } else {
             hpa = gpa;
-            perms = 7;
+            perms = guestPerms;
+        }
+        if ((hpa & ~0xfffL) == apicAccessPage) {
+            // SDM 29.4 "Virtualizing Memory-Mapped APIC Accesses", Table 27-6: offset and access type
+            int type = acc == ACC_W ? 1 : acc == ACC_X ? 2 : 0;
+            vmexit(EXIT_REASON_APIC_ACCESS, (hpa & 0xfff) | (long) type << 12, 0);
         }
         HostMemory.Region reg = mem.regionAtHpa(hpa);
         if (reg != null) {
@@ -185,25 +202,128 @@ final class SoftCore {
         return hpa;
     }
 
+    // ---------------------------------------------------------------- guest paging
+
+    /** Host-physical address of a guest-physical address used by the guest page walk. */
+    private long walkHpa(long gpa, int acc, long lin) {
+        if (!eptOn) return gpa;
+        long r = eptWalk(gpa, acc, lin, false);
+        return (r & ~0xfffL) | (gpa & 0xfff);
+    }
+
+    private long walkRead(long gpa, boolean wide, long lin) {
+        long hpa = walkHpa(gpa, ACC_R, lin);
+        return wide ? mem.read64(hpa) : mem.read32(hpa) & 0xffffffffL;
+    }
+
+    /** Sets accessed/dirty bits in a paging-structure entry (SDM 4.8 "Accessed and Dirty Flags"). */
+    private void walkSetBits(long gpa, long entry, long bits, boolean wide, long lin) {
+        if ((entry & bits) == bits) return;
+        long hpa = walkHpa(gpa, ACC_W, lin);
+        if (wide) mem.write64(hpa, entry | bits); else mem.write32(hpa, (int) (entry | bits));
+    }
+
+    /**
+     * The guest's own paging (SDM 4.3 "32-Bit Paging" and 4.4 "PAE Paging"): linear to guest-physical,
+     * with the effective R/W/X permissions for the current privilege level in bits 2:0 (W only once the
+     * dirty flag is set, so the first write comes back here to set it). Faults are #PF.
+     */
+    private long pageWalk(long lin, int acc) {
+        boolean user = cpl() == 3;
+        boolean write = acc == ACC_W, fetch = acc == ACC_X;
+        boolean pae = (cr4 & CR4_PAE) != 0;
+        boolean nxe = pae && (efer & 0x800) != 0;
+        boolean wp = (cr0 & CR0_WP) != 0;
+        int err = (write ? 2 : 0) | (user ? 4 : 0) | (fetch && nxe ? 16 : 0);
+        boolean rw = true, us = true, nx = false;
+        long frame, leaf, leafAddr;
+        if (!pae) {
+            long pdeA = (cr3 & 0xfffff000L) + ((lin >>> 22) & 0x3ff) * 4;
+            long pde = walkRead(pdeA, false, lin);
+            if ((pde & 1) == 0) pageFault(lin, err);
+            rw = (pde & 2) != 0;
+            us = (pde & 4) != 0;
+            if ((pde & 0x80) != 0 && (cr4 & CR4_PSE) != 0) {
+                frame = (pde & 0xffc00000L) | (lin & 0x3ff000L);
+                leaf = pde;
+                leafAddr = pdeA;
+            } else {
+                walkSetBits(pdeA, pde, 0x20, false, lin);
+                long pteA = (pde & 0xfffff000L) + ((lin >>> 12) & 0x3ff) * 4;
+                long pte = walkRead(pteA, false, lin);
+                if ((pte & 1) == 0) pageFault(lin, err);
+                rw &= (pte & 2) != 0;
+                us &= (pte & 4) != 0;
+                frame = pte & 0xfffff000L;
+                leaf = pte;
+                leafAddr = pteA;
+            }
+        } else {
+            long rsvd = 0x000fff0000000000L; // above a 40-bit MAXPHYADDR
+            long pdpteA = (cr3 & 0xffffffe0L) + ((lin >>> 30) & 3) * 8;
+            long pdpte = walkRead(pdpteA, true, lin);
+            if ((pdpte & 1) == 0) pageFault(lin, err);
+            if ((pdpte & (rsvd | 0x1e6L | Long.MIN_VALUE)) != 0) pageFault(lin, err | 9);
+            long pdeA = (pdpte & 0xffffffffff000L) + ((lin >>> 21) & 0x1ff) * 8;
+            long pde = walkRead(pdeA, true, lin);
+            if ((pde & 1) == 0) pageFault(lin, err);
+            if ((pde & rsvd) != 0 || (!nxe && pde < 0)) pageFault(lin, err | 9);
+            rw = (pde & 2) != 0;
+            us = (pde & 4) != 0;
+            nx = nxe && pde < 0;
+            if ((pde & 0x80) != 0) {
+                if ((pde & 0x1fe000L) != 0) pageFault(lin, err | 9);
+                frame = (pde & 0xfffffffe00000L) | (lin & 0x1ff000L);
+                leaf = pde;
+                leafAddr = pdeA;
+            } else {
+                walkSetBits(pdeA, pde, 0x20, true, lin);
+                long pteA = (pde & 0xffffffffff000L) + ((lin >>> 12) & 0x1ff) * 8;
+                long pte = walkRead(pteA, true, lin);
+                if ((pte & 1) == 0) pageFault(lin, err);
+                if ((pte & rsvd) != 0 || (!nxe && pte < 0)) pageFault(lin, err | 9);
+                rw &= (pte & 2) != 0;
+                us &= (pte & 4) != 0;
+                nx |= nxe && pte < 0;
+                frame = pte & 0xffffffffff000L;
+                leaf = pte;
+                leafAddr = pteA;
+            }
+        }
+        boolean canWrite = user ? rw && us : rw || !wp;
+        if (user && !us) pageFault(lin, err | 1);
+        if (write && !canWrite) pageFault(lin, err | 1);
+        if (fetch && nx) pageFault(lin, err | 1);
+        walkSetBits(leafAddr, leaf, write ? 0x60 : 0x20, pae, lin);
+        boolean dirty = write || (leaf & 0x40) != 0;
+        int perms = (user && !us ? 0 : ACC_R) | (canWrite && dirty ? ACC_W : 0) | (nx || (user && !us) ? 0 : ACC_X);
+        return frame | perms;
+    }
+
+    private void pageFault(long lin, int err) {
+        faultSignal.address = lin;
+        raise(PF_FAULT, err);
+    }
+
     /**
      * Walks the EPT paging structures for a guest-physical address (SDM 28.2.2 "EPT Translation
      * Mechanism"). Returns the page frame of the translation with the effective R/W/X permissions in
      * bits 2:0; an absent or forbidding translation is an EPT violation, a misconfigured entry an EPT
      * misconfiguration (SDM 28.2.3 "EPT-Induced VM Exits").
      */
-    private long eptWalk(long gpa, int acc, long lin) {
+    private long eptWalk(long gpa, int acc, long lin, boolean finalAccess) {
         long table = eptp & 0x000ffffffffff000L;
         int perms = 7;
         for (int level = 4; level >= 1; level--) {
             int idx = (int) (gpa >>> (12 + 9 * (level - 1))) & 511;
             long e = mem.read64(table + idx * 8L);
             int rwx = (int) (e & 7);
-            if (rwx == 0) eptViolation(gpa, lin, acc, 0);
+            if (rwx == 0) eptViolation(gpa, lin, acc, 0, finalAccess);
             boolean large = level == 2 && (e & VMX_EPT_LARGE_PAGE) != 0 && ept2mPages;
             boolean leaf = level == 1 || large;
             // SDM 28.2.3.1 "EPT Misconfigurations": write without read, reserved bits, bad memory type
             if ((rwx & 3) == 2) eptMisconfig(gpa);
-            if ((e & 0x000ff00000000000L) != 0) eptMisconfig(gpa); // bits 51:44 above MAXPHYADDR 44
+            if ((e & 0x000fff0000000000L) != 0) eptMisconfig(gpa); // bits 51:40, above MAXPHYADDR (40, CPUID 80000008H)
             if (leaf) {
                 int mt = (int) (e >>> 3) & 7;
                 if (mt == 2 || mt == 3 || mt == 7) eptMisconfig(gpa);
@@ -213,7 +333,7 @@ final class SoftCore {
             }
             perms &= rwx;
             if (leaf) {
-                if ((acc & perms) != acc) eptViolation(gpa, lin, acc, perms);
+                if ((acc & perms) != acc) eptViolation(gpa, lin, acc, perms, finalAccess);
                 long frame = large ? (e & 0x000fffffffe00000L) | (gpa & 0x1ff000L) : e & 0x000ffffffffff000L;
                 return frame | perms;
             }
@@ -222,13 +342,14 @@ final class SoftCore {
         throw new IllegalStateException("unreachable");
     }
 
-    private void eptViolation(long gpa, long lin, int acc, int perms) {
+    private void eptViolation(long gpa, long lin, int acc, int perms, boolean finalAccess) {
         // SDM Table 27-7 "Exit Qualification for EPT Violations"
         long q = (acc & ACC_R) != 0 ? 1 : 0;
         if ((acc & ACC_W) != 0) q |= 2;
         if ((acc & ACC_X) != 0) q |= 4;
         q |= (long) perms << 3;
-        q |= 1L << 7 | 1L << 8;
+        q |= 1L << 7;
+        if (finalAccess) q |= 1L << 8; // not an access to a guest paging-structure entry
         exitGpa = gpa;
         exitGpaValid = true;
         exitGla = lin;
@@ -633,7 +754,7 @@ final class SoftCore {
         runner = Thread.currentThread();
         updateMode();
         attention = true;
-        shadowFresh = interruptibility != 0;
+        shadowFresh = (interruptibility & 3) != 0;
         deliveryDepth = 0;
         try {
             if ((injectInfo & INTR_INFO_VALID_MASK) != 0) {
@@ -644,6 +765,9 @@ final class SoftCore {
             return;
         } catch (FaultSignal f) {
             if (!handleFault()) return;
+        } catch (RuntimeException e) {
+            internalError(e);
+            return;
         }
         while (true) {
             try {
@@ -653,8 +777,23 @@ final class SoftCore {
                 return;
             } catch (FaultSignal f) {
                 if (!handleFault()) return;
+            } catch (RuntimeException e) {
+                internalError(e);
+                return;
             }
         }
+    }
+
+    /**
+     * A defect of this processor model, not guest behaviour: the guest stops with a defined exit (a
+     * triple fault) and the note says why, rather than a Java exception escaping VMLAUNCH.
+     */
+    private void internalError(RuntimeException e) {
+        rip = ip0;
+        exitNote = "soft CPU internal error at RIP " + Long.toHexString(ip0) + ": " + e;
+        exitReason = EXIT_REASON_TRIPLE_FAULT;
+        exitQual = 0;
+        activity = 2;
     }
 
     private void loop() {
@@ -663,21 +802,44 @@ final class SoftCore {
             ip0 = pc = rip;
             step();
             rip = pc & ipMask;
-            if ((++icount & 4095) == 0 && kicked) kickExit();
+            if ((++icount & 4095) == 0 && (kicked || icount >= stopAt)) budgetCheck();
         }
     }
 
     /** Instruction-boundary work that is only needed now and then (SDM 6.8.3 interrupt shadows). */
     private void boundary() {
-        if (interruptibility != 0) {
+        if ((interruptibility & 3) != 0) {
             if (shadowFresh) shadowFresh = false;
-            else interruptibility = 0;
+            else interruptibility &= ~3;
         }
-        attention = interruptibility != 0;
-        // SDM 25.6.5 "Interrupt-Window Exiting": exit before an instruction when interrupts are open
-        if ((procControls & CPU_BASED_VIRTUAL_INTR_PENDING) != 0 && (flags() & IF) != 0 && interruptibility == 0) {
+        attention = (interruptibility & 3) != 0;
+        windowExits();
+        if (kicked || icount >= stopAt) budgetCheck();
+    }
+
+    /**
+     * SDM 25.6.5 "Interrupt-Window Exiting" and 25.6.6 "NMI-Window Exiting" (virtual NMIs): a VM exit
+     * before an instruction once the guest could take an interrupt / NMI.
+     */
+    private void windowExits() {
+        if ((procControls & CPU_BASED_VIRTUAL_NMI_PENDING) != 0 && (interruptibility & (GUEST_INTR_STATE_NMI | GUEST_INTR_STATE_MOV_SS)) == 0) {
+            pc = ip0 = rip;
+            vmexit(EXIT_REASON_NMI_WINDOW, 0, 0);
+        }
+        if ((procControls & CPU_BASED_VIRTUAL_INTR_PENDING) != 0 && (flags() & IF) != 0 && (interruptibility & 3) == 0) {
             pc = ip0 = rip;
             vmexit(EXIT_REASON_PENDING_INTERRUPT, 0, 0);
+        }
+    }
+
+    /** Test and debugging aid: after this many retired instructions the guest takes an external-interrupt exit. */
+    long stopAt = Long.MAX_VALUE;
+
+    private void budgetCheck() {
+        if (icount >= stopAt) {
+            stopAt = Long.MAX_VALUE;
+            pc = ip0 = rip;
+            vmexit(EXIT_REASON_EXTERNAL_INTERRUPT, 0, 0);
         }
         if (kicked) kickExit();
     }
@@ -695,10 +857,7 @@ final class SoftCore {
     private void waitInactive() {
         while (true) {
             if (kicked) kickExit();
-            if (activity == 1 && (procControls & CPU_BASED_VIRTUAL_INTR_PENDING) != 0 && (flags() & IF) != 0) {
-                pc = ip0 = rip;
-                vmexit(EXIT_REASON_PENDING_INTERRUPT, 0, 0);
-            }
+            if (activity == 1) windowExits();
             LockSupport.parkNanos(this, 50_000_000L);
         }
     }
@@ -727,20 +886,33 @@ final class SoftCore {
      */
     private void exception(int vector, int type, boolean hasErr, int err, long retIp) {
         if (deliveryDepth > 0) {
-            if (vector == DBL_FAULT || deliveryDepth >= 2 || deliveringVector() == DBL_FAULT) {
+            // SDM 6.15, Table 6-5 "Conditions for Generating a Double Fault"
+            int first = (deliveringInfo & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_HARD_EXCEPTION ? deliveringVector() : -1;
+            boolean secondBad = contributory(vector) || vector == PF_FAULT;
+            if (first == DBL_FAULT || deliveryDepth >= 2) {
                 deliveryDepth = 0;
                 exitNote = "triple fault: exception " + vector + " while delivering vector " + deliveringVector();
                 activity = 2;
                 vmexit(EXIT_REASON_TRIPLE_FAULT, 0, 0);
             }
-            vector = DBL_FAULT;
-            type = INTR_TYPE_HARD_EXCEPTION;
-            hasErr = !realMode;
-            err = 0;
-            retIp = ip0;
+            if ((contributory(first) && contributory(vector)) || (first == PF_FAULT && secondBad)) {
+                vector = DBL_FAULT;
+                type = INTR_TYPE_HARD_EXCEPTION;
+                hasErr = !realMode;
+                err = 0;
+                retIp = ip0;
+            } else {
+                deliveryDepth = 0; // handled serially: the second event is delivered on its own
+            }
         }
-        if (vector < 32 && (exceptionBitmap & (1 << vector)) != 0
-                && (type == INTR_TYPE_HARD_EXCEPTION || type == INTR_TYPE_SOFT_EXCEPTION)) {
+        boolean exits = vector < 32 && (exceptionBitmap & (1 << vector)) != 0;
+        if (vector == PF_FAULT) {
+            // SDM 25.2: #PF exits per bit 14 of the exception bitmap, unless the error code mismatches
+            boolean match = (err & pfecMask) == pfecMatch;
+            exits = exits == match;
+        }
+        if (exits && (type == INTR_TYPE_HARD_EXCEPTION || type == INTR_TYPE_SOFT_EXCEPTION)) {
+            if (vector == PF_FAULT) exitQual = faultSignal.address;
             exitIntrInfo = vector | type | INTR_INFO_VALID_MASK | (hasErr ? INTR_INFO_DELIVER_CODE_MASK : 0);
             exitIntrError = err;
             if (deliveryDepth > 0) {
@@ -748,10 +920,14 @@ final class SoftCore {
                 idtVectoringError = deliveringError;
             }
             deliveryDepth = 0;
-            vmexit(EXIT_REASON_EXCEPTION_NMI, 0, type == INTR_TYPE_SOFT_EXCEPTION ? (int) (retIp - ip0) : 0);
+            vmexit(EXIT_REASON_EXCEPTION_NMI, vector == PF_FAULT ? faultSignal.address : 0,
+                    type == INTR_TYPE_SOFT_EXCEPTION ? (int) (retIp - ip0) : 0);
         }
+        if (vector == PF_FAULT && type == INTR_TYPE_HARD_EXCEPTION) cr2 = faultSignal.address;
         deliver(vector, type, hasErr, err, retIp);
     }
+
+    private static boolean contributory(int v) { return v == DE || (v >= TS && v <= GP); }
 
     private int deliveringVector() { return deliveringInfo & 0xff; }
 
@@ -765,6 +941,7 @@ final class SoftCore {
             ret = (rip + len) & ipMask;
         ip0 = pc = rip;
         deliver(vector, type, he, err, ret);
+        if (type == INTR_TYPE_NMI_INTR) interruptibility |= GUEST_INTR_STATE_NMI; // SDM 26.5.1.2: NMIs now blocked
     }
 
     /** Delivers an event through the real-mode IVT (SDM 20.1.4) or the protected-mode IDT (SDM 6.12). */
@@ -776,7 +953,13 @@ final class SoftCore {
         // A guest fault inside delivery propagates with deliveringInfo still naming this event.
         try {
             if (realMode) deliverReal(vector, retIp);
-            else if (v86) shutdown("interrupt delivery from virtual-8086 mode is not modelled yet");
+            else if (v86) {
+                // SDM 20.4.2 "Class of Software Interrupt Handling" (method 5): with CR4.VME and the
+                // software interrupt's bit clear in the TSS redirection bitmap, INT n goes through the
+                // 8086 IVT at linear address 0, as in real mode.
+                if (type == INTR_TYPE_SOFT_INTR && (cr4 & 1) != 0 && !v86Redirected(vector)) deliverV86(vector, retIp);
+                else shutdown("delivery of vector " + vector + " from virtual-8086 mode through the protected-mode IDT is not modelled yet");
+            }
             else deliverProtected(vector, type, hasErr, err, retIp);
         } catch (VmExitSignal e) {
             if (exitReason == EXIT_REASON_EPT_VIOLATION || exitReason == EXIT_REASON_EPT_MISCONFIG) {
@@ -790,6 +973,27 @@ final class SoftCore {
         deliveringInfo = saveInfo;
         deliveringError = saveErr;
         deliveryDepth--;
+    }
+
+    private boolean v86Redirected(int vector) {
+        long tss = base[TR];
+        int iomap = (int) rd(tss + 0x66, 2);
+        return ((rd8(tss + iomap - 32 + (vector >> 3)) >> (vector & 7)) & 1) != 0;
+    }
+
+    private void deliverV86(int vector, long retIp) {
+        long entry = rd(vector * 4L, 4);
+        long sp = R[RSP_] & 0xffff;
+        long ss = base[SS];
+        long f = flags();
+        sp = (sp - 2) & 0xffff; wr(ss + sp, 2, f);
+        sp = (sp - 2) & 0xffff; wr(ss + sp, 2, sel[CS]);
+        sp = (sp - 2) & 0xffff; wr(ss + sp, 2, retIp);
+        R[RSP_] = (R[RSP_] & ~0xffffL) | sp;
+        eflags &= ~(IF | TF | RF);
+        loadSegReal(CS, (int) (entry >>> 16));
+        rip = pc = entry & 0xffff;
+        attention = true;
     }
 
     private void deliverReal(int vector, long retIp) {
@@ -1302,7 +1506,7 @@ final class SoftCore {
                 if (!ioplOk()) raise(GP, 0);
                 if ((eflags & IF) == 0) {
                     eflags |= IF;
-                    interruptibility = GUEST_INTR_STATE_STI;
+                    interruptibility = (interruptibility & ~3) | GUEST_INTR_STATE_STI;
                     shadowFresh = true;
                 }
                 attention = true;
@@ -1348,8 +1552,8 @@ final class SoftCore {
     }
 
     private void movSsShadow() {
-        if (interruptibility == 0) {
-            interruptibility = GUEST_INTR_STATE_MOV_SS;
+        if ((interruptibility & 3) == 0) {
+            interruptibility |= GUEST_INTR_STATE_MOV_SS;
             shadowFresh = true;
             attention = true;
         }
@@ -1481,6 +1685,7 @@ final class SoftCore {
         setSp(s + 3L * sz);
         writeFlags(f, sz);
         pc = off & ipMask;
+        interruptibility &= ~GUEST_INTR_STATE_NMI; // IRET unblocks NMIs (SDM 6.7.1)
     }
 
     private void softInt(int vector, int type) {
@@ -1762,7 +1967,12 @@ final class SoftCore {
             count = (count - 1) & cm;
             setReg(1, asz, count);
             if (count == 0 || stop) return;
-            if ((++iter & 4095) == 0 && kicked) { pc = ip0; return; } // resumable between iterations
+            icount++; // each further iteration takes time: the soft TSC counts it
+            if ((++iter & 4095) == 0 && (kicked || icount >= stopAt)) { // resumable between iterations
+                pc = ip0;
+                attention = true;
+                return;
+            }
         }
     }
 
@@ -1781,7 +1991,25 @@ final class SoftCore {
         return false;
     }
 
+    /**
+     * SDM 18.5.2 "I/O Permission Bit Map": in virtual-8086 mode, or when CPL > IOPL, the TSS bitmap
+     * decides; its #GP has priority over the I/O VM exit (SDM 25.1.1).
+     */
+    private void ioPermission(int port, int sz) {
+        if (realMode) return;
+        if (!v86 && cpl() <= ((eflags >> 12) & 3)) return;
+        long tss = base[TR];
+        long lim = limit[TR] & 0xffffffffL;
+        if (lim < 0x67) raise(GP, 0);
+        int iomap = (int) rd(tss + 0x66, 2);
+        long off = iomap + (port >> 3);
+        if (off + 1 > lim) raise(GP, 0);
+        int bits = (int) rd(tss + off, 2);
+        if (((bits >> (port & 7)) & ((1 << sz) - 1)) != 0) raise(GP, 0);
+    }
+
     private void io(boolean in, int port, int sz, boolean imm) {
+        ioPermission(port, sz);
         if (ioExits(port, sz)) {
             // SDM Table 27-5 "Exit Qualification for I/O Instructions"
             long q = (sz - 1) | (in ? 8 : 0) | (imm ? 64 : 0) | ((long) port << 16);
@@ -1795,6 +2023,7 @@ final class SoftCore {
         int port = (int) R[2] & 0xffff;
         long cm = MASK[asz];
         int srcSeg = segOv >= 0 ? segOv : DS;
+        ioPermission(port, sz);
         if (ioExits(port, sz)) {
             long q = (sz - 1) | (in ? 8 : 0) | 16 | (rep != 0 ? 32 : 0) | ((long) port << 16);
             // SDM 27.2.4 "Information for VM Exits Due to Instruction Execution": INS/OUTS info
@@ -1819,6 +2048,12 @@ final class SoftCore {
             count = (count - 1) & cm;
             if (rep != 0) setReg(1, asz, count);
             else break;
+            icount++;
+            if ((count & 4095) == 0 && count != 0 && (kicked || icount >= stopAt)) {
+                pc = ip0;
+                attention = true;
+                return;
+            }
         }
     }
 
@@ -1860,6 +2095,7 @@ final class SoftCore {
             }
             case 0x08: case 0x09:
                 if (cpl() != 0) raise(GP, 0);
+                if (op == 0x08) instrExit(EXIT_REASON_INVD, 0); // INVD exits unconditionally (SDM 25.1.2)
                 if (op == 0x09 && (proc2Controls & SECONDARY_EXEC_WBINVD_EXITING) != 0 && secondary())
                     instrExit(EXIT_REASON_WBINVD, 0);
                 return;
@@ -2247,7 +2483,7 @@ final class SoftCore {
             case 0x175: if (write) { sysenterEsp = v; return; } out = sysenterEsp; break;
             case 0x176: if (write) { sysenterEip = v; return; } out = sysenterEip; break;
             case 0x277: if (write) { guestPat = v; return; } out = guestPat; break;
-            case 0xc0000080: if (write) { efer = v; updateMode(); return; } out = efer; break;
+            case 0xc0000080: if (write) { efer = v; flushTlb(); return; } out = efer; break;
             case 0xc0000100: if (write) { guestFsBase = v; return; } out = guestFsBase; break;
             case 0xc0000101: if (write) { guestGsBase = v; return; } out = guestGsBase; break;
             case 0xc0000102: if (write) { guestKernelGsBase = v; return; } out = guestKernelGsBase; break;

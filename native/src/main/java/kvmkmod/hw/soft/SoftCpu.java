@@ -89,6 +89,9 @@ public final class SoftCpu implements VmxCpu {
     /** Guest instructions retired on this processor (the soft TSC). */
     public long instructionsRetired() { return core.icount; }
 
+    /** Test aid: the guest takes an external-interrupt exit after about {@code n} more instructions (4096 granularity). */
+    void stopAfter(long n) { core.stopAt = core.icount + n; }
+
     // ---------------------------------------------------------------- MSRs, CPUID, CR4
 
     @Override public long rdmsr(int msr) {
@@ -337,6 +340,8 @@ public final class SoftCpu implements VmxCpu {
         c.procControls = vr32(CPU_BASED_VM_EXEC_CONTROL);
         c.proc2Controls = (c.procControls & CPU_BASED_ACTIVATE_SECONDARY_CONTROLS) != 0 ? vr32(SECONDARY_VM_EXEC_CONTROL) : 0;
         c.exceptionBitmap = vr32(EXCEPTION_BITMAP);
+        c.pfecMask = vr32(PAGE_FAULT_ERROR_CODE_MASK);
+        c.pfecMatch = vr32(PAGE_FAULT_ERROR_CODE_MATCH);
         c.cr0Mask = vr(CR0_GUEST_HOST_MASK);
         c.cr4Mask = vr(CR4_GUEST_HOST_MASK);
         c.cr0Shadow = vr(CR0_READ_SHADOW);
@@ -349,9 +354,10 @@ public final class SoftCpu implements VmxCpu {
         for (int k = 0; k < 4; k++) c.cr3Targets[k] = vr(CR3_TARGET_VALUE0 + 2 * k);
         c.eptOn = (c.proc2Controls & SECONDARY_EXEC_ENABLE_EPT) != 0;
         c.unrestricted = (c.proc2Controls & SECONDARY_EXEC_UNRESTRICTED_GUEST) != 0;
+        c.apicAccessPage = (c.proc2Controls & SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES) != 0 ? vr(APIC_ACCESS_ADDR) & ~0xfffL : -1;
         long eptp = c.eptOn ? vr(EPT_POINTER) : -2;
         // SDM 28.3.3 "Invalidation of Cached Translations": we drop them whenever the EPTP or VMCS changes
-        if (eptp != lastEptp || currentVmcs != lastEntryVmcs) c.flushTlb();
+        if (eptp != lastEptp || currentVmcs != lastEntryVmcs || (vr(GUEST_CR0) & CR0_PG) != 0) c.flushTlb();
         lastEptp = eptp;
         lastEntryVmcs = currentVmcs;
         c.eptp = eptp;
@@ -379,7 +385,7 @@ public final class SoftCpu implements VmxCpu {
         regs[RSP] = vr(GUEST_RSP);
         c.rip = vr(GUEST_RIP);
         c.setFlags(vr(GUEST_RFLAGS));
-        c.interruptibility = vr32(GUEST_INTERRUPTIBILITY_INFO) & 3;
+        c.interruptibility = vr32(GUEST_INTERRUPTIBILITY_INFO) & 0xb;
         c.activity = vr32(GUEST_ACTIVITY_STATE);
         c.updateMode();
     }

@@ -453,4 +453,134 @@ class SoftCpuExitTest {
         long a = h.exitReason(), b = h.qual(), c = h.regs()[VmxCpu.RAX], d = h.rip();
         return new long[]{a, b, c, d};
     }
+
+    @Test void nmiInjectionBlocksNmisUntilIretAndNmiWindowExitFollows() {
+        h.ivt(2, 0, 0x3000);
+        h.load(0x3000, 0x90, 0xcf);              // nmi handler: nop; iret
+        h.load(0x1000, 0x90, 0x90, 0xf4);
+        h.w(VM_ENTRY_INTR_INFO_FIELD, INTR_INFO_VALID_MASK | INTR_TYPE_NMI_INTR | 2);
+        int proc = (int) h.r(CPU_BASED_VM_EXEC_CONTROL);
+        h.w(CPU_BASED_VM_EXEC_CONTROL, proc | CPU_BASED_VIRTUAL_NMI_PENDING);
+        h.launch();
+        // blocked while in the handler; the window opens right after IRET
+        assertThat(h.exitReason()).isEqualTo(EXIT_REASON_NMI_WINDOW);
+        assertThat(h.rip()).isEqualTo(0x1000);
+        assertThat(h.r(GUEST_INTERRUPTIBILITY_INFO) & GUEST_INTR_STATE_NMI).isZero();
+        h.w(CPU_BASED_VM_EXEC_CONTROL, proc);
+        h.resume();
+        assertThat(h.exitReason()).isEqualTo(EXIT_REASON_HLT);
+    }
+
+    @Test void apicAccessPageExits() {
+        int proc2 = (int) h.r(SECONDARY_VM_EXEC_CONTROL);
+        h.w(SECONDARY_VM_EXEC_CONTROL, proc2 | SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES);
+        h.w(APIC_ACCESS_ADDR, h.ram.hpa + 0x9000);   // the page EPT maps at gpa 0x9000
+        h.load(0x1000,
+                0xb8, 0x00, 0x09,        // mov ax, 0x900
+                0x8e, 0xd8,              // mov ds, ax
+                0xc7, 0x06, 0x80, 0x00, 0x10, 0x00, // mov word [0x80], 0x10
+                0xf4);
+        h.launch();
+        assertThat(h.exitReason()).isEqualTo(EXIT_REASON_APIC_ACCESS);
+        assertThat(h.qual()).isEqualTo(0x1080L); // linear write (1) at offset 0x80
+        assertThat(h.rip()).isEqualTo(0x1005);
+    }
+
+    @Test void repInswQualificationAndAddressSize32() {
+        h.load(0x1000,
+                0x66, 0xbf, 0x00, 0x30, 0x00, 0x00, // mov edi, 0x3000
+                0xba, 0x00, 0x90,                   // mov dx, 0x9000 (I/O bitmap B)
+                0x67, 0xf3, 0x6d,                   // rep insw with 32-bit addressing
+                0xf4);
+        h.launch();
+        assertThat(h.exitReason()).isEqualTo(EXIT_REASON_IO_INSTRUCTION);
+        // size 2 (1), IN (8), string (16), REP (32), port 0x9000
+        assertThat(h.qual()).isEqualTo(0x90000039L);
+        assertThat(h.len()).isEqualTo(3);
+        assertThat(h.r(VMX_INSTRUCTION_INFO) >> 7 & 7).as("address size 32").isEqualTo(1);
+        assertThat(h.r(GUEST_LINEAR_ADDRESS)).isEqualTo(0x3000);
+    }
+
+    @Test void ioBitmapBAndAWordAccessThatStraddlesAnExitingPort() {
+        h.ioPassThrough(0x9000, true);
+        h.ioPassThrough(0x70, true);
+        h.load(0x1000,
+                0xba, 0x00, 0x90,       // mov dx, 0x9000
+                0xec,                   // in al, dx     (passes)
+                0xe5, 0x70,             // in ax, 0x70   (0x71 exits)
+                0xf4);
+        h.launch();
+        assertThat(h.exitReason()).isEqualTo(EXIT_REASON_IO_INSTRUCTION);
+        assertThat(h.rip()).isEqualTo(0x1004);
+        assertThat(h.qual()).isEqualTo(0x00700049L);
+    }
+
+    @Test void segmentOverridesFarPointersAndMoffs() {
+        h.poke16(0x2000, 0x1234);                  // far pointer 0600:1234
+        h.poke16(0x2002, 0x0600);
+        h.poke16(0x6000 + 0x10, 0xabcd);
+        h.load(0x1000,
+                0xc4, 0x1e, 0x00, 0x20,         // les bx, [0x2000]
+                0x26, 0xa1, 0x10, 0x00,         // mov ax, es:[0x10]   (0x6010)
+                0x26, 0x89, 0x47, 0x02,         // mov es:[bx+2], ax   (0x6000 + 0x1236)
+                0xf4);
+        h.launch();
+        assertThat(h.exitReason()).isEqualTo(EXIT_REASON_HLT);
+        assertThat(h.r(GUEST_ES_SELECTOR)).isEqualTo(0x600);
+        assertThat(h.regs()[VmxCpu.RBX] & 0xffff).isEqualTo(0x1234);
+        assertThat(h.regs()[VmxCpu.RAX] & 0xffff).isEqualTo(0xabcd);
+        assertThat(h.peek16(0x6000 + 0x1236)).isEqualTo(0xabcd);
+    }
+
+    @Test void thirtyTwoBitAddressingWithSibInRealMode() {
+        h.ram.buf.putInt(0x4000 + 3 * 4 + 8, 0x11223344);
+        h.load(0x1000,
+                0x66, 0xbb, 0x00, 0x40, 0x00, 0x00,   // mov ebx, 0x4000
+                0x66, 0xbe, 0x03, 0x00, 0x00, 0x00,   // mov esi, 3
+                0x67, 0x66, 0x8b, 0x44, 0xb3, 0x08,   // mov eax, [ebx+esi*4+8]
+                0xf4);
+        h.launch();
+        assertThat(h.exitReason()).isEqualTo(EXIT_REASON_HLT);
+        assertThat(h.regs()[VmxCpu.RAX]).isEqualTo(0x11223344L);
+    }
+
+    @Test void enterLeaveAndXlat() {
+        for (int i = 0; i < 16; i++) h.put8(0x2000 + i, 0xa0 + i);
+        h.load(0x1000,
+                0xc8, 0x10, 0x00, 0x00,   // enter 16, 0
+                0xbb, 0x00, 0x20,         // mov bx, 0x2000
+                0xb0, 0x05,               // mov al, 5
+                0xd7,                     // xlat
+                0xc9,                     // leave
+                0xf4);
+        h.launch();
+        assertThat(h.exitReason()).isEqualTo(EXIT_REASON_HLT);
+        assertThat(h.regs()[VmxCpu.RAX] & 0xff).isEqualTo(0xa5);
+        assertThat(h.r(GUEST_RSP)).isEqualTo(0x8000);
+    }
+
+    @Test void msrBitmapDecidesWhetherRdmsrExits() {
+        // clear the read bit of IA32_SYSENTER_CS (0x174): RDMSR runs in the guest; 0x10 still exits
+        h.mem.write8(h.msrBitmap.hpa + (0x174 >> 3), h.mem.read8(h.msrBitmap.hpa + (0x174 >> 3)) & ~(1 << (0x174 & 7)));
+        h.load(0x1000,
+                0x66, 0xb9, 0x74, 0x01, 0x00, 0x00,   // mov ecx, 0x174
+                0x0f, 0x32,                           // rdmsr
+                0x66, 0xb9, 0x10, 0x00, 0x00, 0x00,   // mov ecx, 0x10
+                0x0f, 0x32,                           // rdmsr -> exit
+                0xf4);
+        h.w(GUEST_SYSENTER_CS, 0x42);
+        h.launch();
+        assertThat(h.exitReason()).isEqualTo(EXIT_REASON_MSR_READ);
+        assertThat(h.rip()).isEqualTo(0x100e);
+        assertThat(h.regs()[VmxCpu.RAX]).isEqualTo(0x42);
+    }
+
+    @Test void movFromCr3ExitsUnderCr3StoreExiting() {
+        int proc = (int) h.r(CPU_BASED_VM_EXEC_CONTROL);
+        h.w(CPU_BASED_VM_EXEC_CONTROL, proc | CPU_BASED_CR3_STORE_EXITING | CPU_BASED_CR3_LOAD_EXITING);
+        h.load(0x1000, 0x0f, 0x20, 0xda, 0xf4); // mov edx, cr3
+        h.launch();
+        assertThat(h.exitReason()).isEqualTo(EXIT_REASON_CR_ACCESS);
+        assertThat(h.qual()).isEqualTo(0x213L); // CR3, MOV from CR (1 << 4), GPR 2 (EDX)
+    }
 }

@@ -79,6 +79,8 @@ final class VmxHarness implements AutoCloseable {
                 MSR_IA32_VMX_PROCBASED_CTLS);
         int proc2 = adjust(caps, 0, SECONDARY_EXEC_ENABLE_EPT | SECONDARY_EXEC_UNRESTRICTED_GUEST | SECONDARY_EXEC_ENABLE_VPID,
                 MSR_IA32_VMX_PROCBASED_CTLS2);
+        if ((proc2 & SECONDARY_EXEC_ENABLE_EPT) != 0) // as setup_vmcs_config does with EPT
+            proc &= ~(CPU_BASED_CR3_LOAD_EXITING | CPU_BASED_CR3_STORE_EXITING | CPU_BASED_INVLPG_EXITING);
         w(PIN_BASED_VM_EXEC_CONTROL, pin);
         w(CPU_BASED_VM_EXEC_CONTROL, proc);
         w(SECONDARY_VM_EXEC_CONTROL, proc2);
@@ -186,6 +188,8 @@ final class VmxHarness implements AutoCloseable {
     void load(long gpa, int... bytes) {
         for (int i = 0; i < bytes.length; i++) ram.buf.put((int) gpa + i, (byte) bytes[i]);
     }
+
+    void put8(long gpa, int v) { ram.buf.put((int) gpa, (byte) v); }
 
     int peek8(long gpa) { return ram.buf.get((int) gpa) & 0xff; }
 
