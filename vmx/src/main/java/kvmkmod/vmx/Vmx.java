@@ -2308,9 +2308,6 @@ public final class Vmx implements KvmX86Ops {
         throw missing("handle_dr", "kvm_require_cpl (x86.c:316)");
     }
 
-    private static void kvm_report_emulation_failure(KvmVcpu vcpu, String context) {
-        throw missing("handle_invalid_guest_state", "kvm_report_emulation_failure (x86.c:2979)");
-    }
 
     // ---- vmx.c:2705-3450: the exit handlers ----
 
@@ -2357,8 +2354,7 @@ public final class Vmx implements KvmX86Ops {
         return 1;
     }
 
-    @Origin(file = "arch/x86/kvm/vmx.c", line = 2776, status = Origin.Status.SIMPLIFIED,
-            note = "kvm_vcpu_arch.halt_request is not mirrored (only the emulator sets it)")
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 2776)
     int handle_exception(KvmVcpu vcpu) {
         VcpuVmx vmx = to_vmx(vcpu);
         var kvm_run = vcpu.run;
@@ -2409,7 +2405,11 @@ public final class Vmx implements KvmX86Ops {
         }
 
         if (vmx.rmode.vm86_active != 0 && handle_rmode_exception(vcpu, intr_info & INTR_INFO_VECTOR_MASK, error_code) != 0) {
-            // the C finishes an emulated HLT here (arch.halt_request), which only emulate.c can request
+            // HLT faults in vm86; the emulator ran it and asks for the halt here
+            if (vcpu.arch.halt_request != 0) {
+                vcpu.arch.halt_request = 0;
+                return x86.kvm_emulate_halt(vcpu);
+            }
             return 1;
         }
 
@@ -2923,7 +2923,7 @@ public final class Vmx implements KvmX86Ops {
             if (err == EMULATE_DO_MMIO) return 0;
 
             if (err != EMULATE_DONE) {
-                kvm_report_emulation_failure(vcpu, "emulation failure");
+                x86.kvm_report_emulation_failure(vcpu, "emulation failure");
                 vcpu.run.exit_reason(KVM_EXIT_INTERNAL_ERROR);
                 vcpu.run.internal.suberror(KVM_INTERNAL_ERROR_EMULATION);
                 vcpu.run.internal.ndata(0);

@@ -88,10 +88,23 @@ class KvmApiTest {
         }
     }
 
-    @ParameterizedTest
-    @EnumSource(value = Backend.class, names = {"SOFT", "HOST"})
-    void real_mode_out_then_hlt(Backend backend) {
-        try (KvmIntel m = VmxTestSupport.load(backend)) {
+    static java.util.List<org.junit.jupiter.params.provider.Arguments> backendsAndRealModes() {
+        java.util.List<org.junit.jupiter.params.provider.Arguments> a = new java.util.ArrayList<>();
+        for (Backend b : new Backend[] {Backend.SOFT, Backend.HOST})
+            for (boolean ug : new boolean[] {true, false}) a.add(org.junit.jupiter.params.provider.Arguments.of(b, ug));
+        return a;
+    }
+
+    /**
+     * With unrestricted guest the processor runs real mode itself; without it vmx.c runs the guest in
+     * vm86 (enter_rmode, the rmode TSS) and HLT, privileged there, comes back as #GP for the emulator.
+     */
+    @ParameterizedTest(name = "{0} unrestricted_guest={1}")
+    @org.junit.jupiter.params.provider.MethodSource("backendsAndRealModes")
+    void real_mode_out_then_hlt(Backend backend, boolean unrestricted_guest) {
+        KvmIntel.Params params = new KvmIntel.Params();
+        params.enable_unrestricted_guest = unrestricted_guest;
+        try (KvmIntel m = VmxTestSupport.load(backend, kvmkmod.hw.VmxCapabilities.westmere(), params)) {
             VmxTestSupport.Vmm vmm = new VmxTestSupport.Vmm(m).withMemory();
             int vcpufd = (int) vmm.p.ioctl(vmm.vm, KVM_CREATE_VCPU, 0);
             assertThat(vcpufd).isGreaterThanOrEqualTo(0);
@@ -134,7 +147,8 @@ class KvmApiTest {
                 m.kvm_main().vcpu_put(v);
             }
             assertThat(v.launched).isEqualTo(1);
-            assertThat(v.exit_reason).isEqualTo(EXIT_REASON_HLT);
+            assertThat(v.rmode.vm86_active).isEqualTo(unrestricted_guest ? 0 : 1);
+            assertThat(v.exit_reason).isEqualTo(unrestricted_guest ? EXIT_REASON_HLT : EXIT_REASON_EXCEPTION_NMI);
             assertThat(v.stat.io_exits).isEqualTo(1);
             assertThat(v.stat.halt_exits).isEqualTo(1);
         }
