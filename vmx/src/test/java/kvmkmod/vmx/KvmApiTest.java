@@ -170,6 +170,43 @@ class KvmApiTest {
         }
     }
 
+    @ParameterizedTest
+    @EnumSource(value = Backend.class, names = {"SOFT", "HOST"})
+    void a_vcpu_that_moves_is_vmcleared_on_its_old_cpu(Backend backend) {
+        try (KvmIntel m = VmxTestSupport.load(backend)) {
+            Vmx vmx = m.vmx();
+            VmxTestSupport.Vmm vmm = new VmxTestSupport.Vmm(m).withMemory();
+            int vcpufd = (int) vmm.p.ioctl(vmm.vm, KVM_CREATE_VCPU, 0);
+            vmm.poke(RESET_GPA, OUT_HLT);
+            VcpuVmx v = (VcpuVmx) vmm.p.fget(vcpufd).private_data;
+            int first = v.cpu;
+            int other = 1 - first;
+            assertThat(vmx.vcpus_on_cpu.get(first)).contains(v);
+            assertThat(vmx.current_vmcs[first]).isSameAs(v.vmcs);
+
+            // this thread now runs on the other processor: vmx_vcpu_load VMCLEARs on the old one first
+            vmx.platform.get_cpu(other);
+            try {
+                assertThat(vmm.p.ioctl(vcpufd, KVM_RUN, 0)).isZero();
+                skipOnHostEmptyVmQuirk(backend, v.run);
+                assertThat(v.run.exit_reason()).isEqualTo(KVM_EXIT_IO);
+                assertThat(v.cpu).isEqualTo(other);
+                assertThat(vmx.vcpus_on_cpu.get(other)).contains(v);
+                assertThat(vmx.vcpus_on_cpu.get(first)).doesNotContain(v);
+                assertThat(vmx.current_vmcs[other]).isSameAs(v.vmcs);
+                assertThat(vmx.current_vmcs[first]).isNull();
+                assertThat(v.launched).isEqualTo(1);
+            } finally {
+                vmx.platform.put_cpu();
+            }
+
+            // and back: the launched VMCS is cleared again, so the next entry is a VMLAUNCH
+            assertThat(vmm.p.ioctl(vcpufd, KVM_RUN, 0)).isZero();
+            assertThat(v.run.exit_reason()).isEqualTo(KVM_EXIT_HLT);
+            assertThat(v.cpu).isEqualTo(first);
+        }
+    }
+
     /** mov dx,0x3f8; in al,dx; out dx,al; hlt */
     static final byte[] IN_OUT_HLT = {(byte) 0xba, (byte) 0xf8, 0x03, (byte) 0xec, (byte) 0xee, (byte) 0xf4};
 
