@@ -8,15 +8,15 @@ import static kvmkmod.x86.X86.*;
  * Constants vmx.c takes from kernel headers that no other module of the project defines, under their C
  * names: asm/msr-index.h, asm/kvm_host.h (guest CR masks, the real-mode TSS, DR6/DR7 bits),
  * asm/vmx.h (segment access rights, private memslots, vectoring-info masks), asm/kvm.h and linux/kvm.h
- * (guest-debug flags), asm/kvm_emulate.h (interrupt shadow), asm/mtrr.h, asm/pgtable_types.h and the
+ * (guest-debug flags), asm/mtrr.h, asm/pgtable_types.h and the
  * x86_64 kernel's GDT layout.
  *
  * <p>Everything else vmx.c uses has one definition elsewhere and is imported from there:
  * {@link kvmkmod.x86.X86} (CR0/CR4/EFLAGS/EFER bits, exception vectors, VCPU_SREG_*, EMULATE_*,
  * DR6/DR7_FIXED_1), {@link kvmkmod.x86.Mmu} (PT_* and root levels), {@link kvmkmod.kvm_main.KvmMain}
  * (KVM_REQ_*), {@link Kvm} (KVM_MEMORY_SLOTS), {@link kvmkmod.include.KvmVcpuArch} (VCPU_REGS_*,
- * VCPU_EXREG_PDPTR, KVM_MP_STATE_*) and {@link kvmkmod.hw.VmxArch} (VMCS fields, controls, exit
- * reasons, capability MSRs, EPT bits).
+ * VCPU_EXREG_PDPTR, KVM_MP_STATE_*), {@link kvmkmod.hw.VmxArch} (VMCS fields, controls, exit
+ * reasons, capability MSRs, EPT bits) and {@link kvmkmod.emulator.X86EmulateCtxt} (X86_SHADOW_INT_*).
  */
 public final class VmxDefs {
     private VmxDefs() {}
@@ -49,9 +49,6 @@ public final class VmxDefs {
     public static final int TASK_SWITCH_CALL = 0, TASK_SWITCH_IRET = 1, TASK_SWITCH_JMP = 2, TASK_SWITCH_GATE = 3;
     public static final long DR6_BD = 1L << 13, DR6_BS = 1L << 14, DR6_VOLATILE = 0x0000e00fL;
     public static final long DR7_BP_EN_MASK = 0xff, DR7_GD = 1L << 13, DR7_VOLATILE = 0xffff23ffL;
-
-    // asm/kvm_emulate.h
-    public static final int X86_SHADOW_INT_MOV_SS = 1, X86_SHADOW_INT_STI = 2;
 
     // asm/kvm.h, linux/kvm.h: kvm_guest_debug.control (SINGLESTEP lives in X86)
     public static final long KVM_GUESTDBG_ENABLE = 0x1, KVM_GUESTDBG_USE_SW_BP = 0x10000, KVM_GUESTDBG_USE_HW_BP = 0x20000;
