@@ -12,6 +12,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 import static kvmkmod.hw.VmxArch.*;
 import static kvmkmod.include.Errno.*;
 import static kvmkmod.include.KvmVcpuArch.*;
+import static kvmkmod.x86.X86.UD_VECTOR;
 import static kvmkmod.include.Kvm_h.*;
 import static kvmkmod.vmx.VmxDefs.*;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -216,6 +217,36 @@ class KvmApiTest {
             assertThat(vmm.p.ioctl(vcpufd, KVM_RUN, 0)).isZero();
             assertThat(v.run.exit_reason()).isEqualTo(KVM_EXIT_HLT);
             assertThat(v.cpu).isEqualTo(first);
+        }
+    }
+
+    /**
+     * ud2 at the reset vector: the #UD exit goes to handle_exception, the emulator cannot take it
+     * (EMULTYPE_TRAP_UD), so it is queued and vmx_queue_exception injects it; the guest's own IVT
+     * handler then reports through the serial port.
+     */
+    @ParameterizedTest
+    @EnumSource(value = Backend.class, names = {"SOFT", "HOST"})
+    void an_invalid_opcode_is_reflected_to_the_guest(Backend backend) {
+        try (KvmIntel m = VmxTestSupport.load(backend)) {
+            VmxTestSupport.Vmm vmm = new VmxTestSupport.Vmm(m).withMemory();
+            int vcpufd = (int) vmm.p.ioctl(vmm.vm, KVM_CREATE_VCPU, 0);
+            vmm.poke(RESET_GPA, new byte[] {0x0f, 0x0b});                              // ud2
+            vmm.poke(UD_VECTOR * 4, new byte[] {0x00, 0x10, 0x00, 0x00});              // IVT[6] = 0000:1000
+            vmm.poke(0x1000, new byte[] {(byte) 0xba, (byte) 0xf8, 0x03, (byte) 0xb0, 0x55, (byte) 0xee, (byte) 0xf4});
+            VcpuVmx v = (VcpuVmx) vmm.p.fget(vcpufd).private_data;
+            KvmRun run = v.run;
+
+            assertThat(vmm.p.ioctl(vcpufd, KVM_RUN, 0)).isZero();
+            skipOnHostEmptyVmQuirk(backend, run);
+            assertThat(run.exit_reason()).isEqualTo(KVM_EXIT_IO);
+            assertThat(run.io.port()).isEqualTo(0x3f8);
+            assertThat(v.arch.pio_data.buf.get(KvmMain.pio_data_offset(v))).isEqualTo((byte) 'U');
+            assertThat(vmm.p.ioctl(vcpufd, KVM_RUN, 0)).isZero();
+            assertThat(run.exit_reason()).isEqualTo(KVM_EXIT_HLT);
+            // the #UD pushed FLAGS, CS and IP (f000:fff0) on the guest's stack at 0000:0000 - 6
+            assertThat(vmm.memRegion.buf.getShort(0x10000 - 6) & 0xffff).as("pushed IP").isEqualTo(0xfff0);
+            assertThat(vmm.memRegion.buf.getShort(0x10000 - 4) & 0xffff).as("pushed CS").isEqualTo(0xf000);
         }
     }
 
