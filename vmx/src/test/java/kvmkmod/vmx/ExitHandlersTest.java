@@ -63,6 +63,28 @@ class ExitHandlersTest {
     }
 
     @Test
+    void trace_kvm_exit_names_the_reason() {
+        try (KvmIntel m = VmxTestSupport.load(Backend.SOFT)) {
+            VmxTestSupport.Vmm vmm = new VmxTestSupport.Vmm(m).withMemory();
+            int vcpufd = (int) vmm.p.ioctl(vmm.vm, kvmkmod.include.Kvm_h.KVM_CREATE_VCPU, 0);
+            vmm.poke(KvmApiTest.RESET_GPA, KvmApiTest.OUT_HLT);
+            java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+            kvmkmod.include.trace.Ftrace.start(new java.io.PrintStream(out, true));
+            try {
+                vmm.p.ioctl(vcpufd, kvmkmod.include.Kvm_h.KVM_RUN, 0);
+                vmm.p.ioctl(vcpufd, kvmkmod.include.Kvm_h.KVM_RUN, 0);
+            } finally {
+                kvmkmod.include.trace.Ftrace.stop();
+            }
+            String trace = out.toString();
+            assertThat(trace).contains("kvm_exit: reason ept_violation rip 0xfff0");
+            assertThat(trace).contains("kvm_exit: reason io_instruction rip 0xfff5");
+            assertThat(trace).contains("kvm_pio: pio_write at 0x3f8 size 1 count 1");
+            assertThat(trace).contains("kvm_exit: reason halt rip 0xfff6");
+        }
+    }
+
+    @Test
     void an_exit_with_no_handler_goes_to_userspace_as_KVM_EXIT_UNKNOWN() {
         // RDTSC (16) has no slot in 2.6.33: what vmx_handle_exit does with any such reason
         try (KvmIntel m = VmxTestSupport.load(Backend.SOFT)) {

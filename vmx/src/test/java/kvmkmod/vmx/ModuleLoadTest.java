@@ -91,6 +91,19 @@ class ModuleLoadTest {
 
     @ParameterizedTest
     @EnumSource(value = Backend.class, names = {"SOFT", "HOST"})
+    void vmx_locked_off_by_the_bios_fails_insmod(Backend backend) {
+        kvmkmod.hw.Platform platform = VmxTestSupport.platform(backend);
+        // IA32_FEATURE_CONTROL locked with VMXON disabled: vmx_disabled_by_bios, kvm_arch_init -EOPNOTSUPP
+        for (int cpu = 0; cpu < platform.num_possible_cpus(); cpu++)
+            platform.cpu(cpu).wrmsr(MSR_IA32_FEATURE_CONTROL, FEATURE_CONTROL_LOCKED);
+        kvmkmod.include.Kernel kernel = new kvmkmod.include.Kernel(platform);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> KvmIntel.insmod(kernel))
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("EOPNOTSUPP");
+        assertThat(kernel.newProcess().open("/dev/kvm")).isEqualTo(-Errno.ENOENT);
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = Backend.class, names = {"SOFT", "HOST"})
     void rmmod_unregisters_dev_kvm(Backend backend) {
         KvmIntel m = VmxTestSupport.load(backend);
         Vfs p = m.kvm_main().kernel.newProcess();
