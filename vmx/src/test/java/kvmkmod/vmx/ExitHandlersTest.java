@@ -14,6 +14,8 @@ import static kvmkmod.hw.VmxArch.*;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** kvm_vmx_exit_handlers[] and vmx_exit_reasons_str[] against the 2.6.33 tables. */
+// a runaway guest fails its test instead of hanging the build
+@org.junit.jupiter.api.Timeout(value = 120, threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD)
 class ExitHandlersTest {
 
     /** The method a serializable method reference points at. */

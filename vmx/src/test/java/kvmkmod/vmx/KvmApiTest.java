@@ -22,6 +22,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * vmx_vcpu_reset), KVM_RUN of a real-mode guest (vmx_vcpu_run → vmx_handle_exit → handle_io / handle_halt)
  * and the errnos 2.6.33 gives for misuse.
  */
+// a runaway guest fails its test instead of hanging the build
+@org.junit.jupiter.api.Timeout(value = 120, threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD)
 class KvmApiTest {
     /** mov dx,0x3f8; mov al,'A'; out dx,al; hlt */
     static final byte[] OUT_HLT = {(byte) 0xba, (byte) 0xf8, 0x03, (byte) 0xb0, 0x41, (byte) 0xee, (byte) 0xf4};
