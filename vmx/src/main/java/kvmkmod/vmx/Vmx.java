@@ -3142,7 +3142,7 @@ public final class Vmx implements KvmX86Ops {
      * flags (CF or ZF set). {@link VmxCpu#regs()} is the register file the asm loads and saves.
      */
     @Origin(file = "arch/x86/kvm/vmx.c", line = 3687, status = Origin.Status.SIMPLIFIED,
-            note = "debug registers are not switched (kvm_vcpu_arch.switch_db_regs not mirrored)")
+            note = "debug registers are not switched (switch_db_regs not mirrored); no host DS/ES to reload")
     void vmx_vcpu_run(KvmVcpu vcpu) {
         VcpuVmx vmx = to_vmx(vcpu);
 
