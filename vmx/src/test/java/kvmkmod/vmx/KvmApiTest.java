@@ -46,6 +46,18 @@ class KvmApiTest {
             assertThat(v.kvm.arch.ept_identity_map_addr).isEqualTo(VMX_EPT_IDENTITY_PAGETABLE_ADDR);
             assertThat(v.kvm.arch.ept_identity_pagetable_done).isTrue();
 
+            // init_rmode_tss: the vm86 TSS in the private slot at the KVM_SET_TSS_ADDR address
+            byte[] b = new byte[4];
+            assertThat(km.kvm_read_guest(v.kvm, VmxTestSupport.TSS_ADDR + TSS_IOPB_BASE_OFFSET, b, 0, 2)).isZero();
+            assertThat((b[0] & 0xff) | (b[1] & 0xff) << 8).as("I/O bitmap offset").isEqualTo(TSS_BASE_SIZE + TSS_REDIRECTION_SIZE);
+            assertThat(km.kvm_read_guest(v.kvm, VmxTestSupport.TSS_ADDR + RMODE_TSS_SIZE - 1, b, 0, 1)).isZero();
+            assertThat(b[0]).as("last byte of the I/O bitmap").isEqualTo((byte) 0xff);
+            assertThat(v.kvm.memslots[TSS_PRIVATE_MEMSLOT].npages).isEqualTo(3);
+            // init_rmode_identity_map: 4 MiB pages mapping guest-physical 1:1 for real mode under EPT
+            assertThat(v.kvm.memslots[IDENTITY_PAGETABLE_PRIVATE_MEMSLOT].base_gfn).isEqualTo(VMX_EPT_IDENTITY_PAGETABLE_ADDR >> 12);
+            assertThat(km.kvm_read_guest(v.kvm, VMX_EPT_IDENTITY_PAGETABLE_ADDR + 4, b, 0, 4)).isZero();
+            assertThat(java.nio.ByteBuffer.wrap(b).order(java.nio.ByteOrder.LITTLE_ENDIAN).getInt()).isEqualTo(0x004000e7);
+
             km.vcpu_load(v); // VMPTRLD on this thread's processor
             try {
                 assertThat(vmx.vmcs_read64(IO_BITMAP_A)).isEqualTo(vmx.vmx_io_bitmap_a.hpa);
