@@ -268,6 +268,49 @@ class KvmApiTest {
         }
     }
 
+    /**
+     * mov eax,cr0; or al,1; mov cr0,eax; mov eax,0x1000; mov cr3,eax; mov ebx,cr3; hlt. CR0 is fully
+     * owned by the host (CR0_GUEST_HOST_MASK ~0) and CR3 accesses exit while paging is off, so each MOV
+     * to or from a CR is a CR_ACCESS exit for handle_cr (kvm_set_cr0 → vmx_set_cr0, kvm_set_cr3, the read).
+     */
+    static final byte[] CR_ACCESS = {0x0f, 0x20, (byte) 0xc0, 0x0c, 0x01, 0x0f, 0x22, (byte) 0xc0,
+            0x66, (byte) 0xb8, 0x00, 0x10, 0x00, 0x00, 0x0f, 0x22, (byte) 0xd8, 0x0f, 0x20, (byte) 0xdb, (byte) 0xf4};
+
+    @ParameterizedTest
+    @EnumSource(value = Backend.class, names = {"SOFT", "HOST"})
+    void control_register_moves_go_through_handle_cr(Backend backend) {
+        try (KvmIntel m = VmxTestSupport.load(backend)) {
+            VmxTestSupport.Vmm vmm = new VmxTestSupport.Vmm(m).withMemory();
+            int vcpufd = (int) vmm.p.ioctl(vmm.vm, KVM_CREATE_VCPU, 0);
+            vmm.poke(RESET_GPA - 0x10, CR_ACCESS);
+            VcpuVmx v = (VcpuVmx) vmm.p.fget(vcpufd).private_data;
+            // start 16 bytes earlier so the code fits below 1 MiB
+            assertThat(vmm.p.ioctl(vcpufd, KVM_GET_REGS, vmm.arg)).isZero();
+            KvmRegs regs = new KvmRegs().read(vmm.argRegion.buf, 0);
+            regs.rip = 0xffe0;
+            regs.write(vmm.argRegion.buf, 0);
+            assertThat(vmm.p.ioctl(vcpufd, KVM_SET_REGS, vmm.arg)).isZero();
+
+            assertThat(vmm.p.ioctl(vcpufd, KVM_RUN, 0)).isZero();
+            skipOnHostEmptyVmQuirk(backend, v.run);
+            assertThat(v.run.exit_reason()).isEqualTo(KVM_EXIT_HLT);
+            assertThat(v.arch.cr0 & kvmkmod.x86.X86.X86_CR0_PE).as("protected mode").isNotZero();
+            assertThat(v.arch.cr3).isEqualTo(0x1000);
+            assertThat(v.stat.exits).as("at least CR0 write, CR3 write, CR3 read, HLT").isGreaterThanOrEqualTo(4);
+            assertThat(vmm.p.ioctl(vcpufd, KVM_GET_REGS, vmm.arg)).isZero();
+            regs = new KvmRegs().read(vmm.argRegion.buf, 0);
+            assertThat(regs.rbx).isEqualTo(0x1000);
+            assertThat(regs.rip).isEqualTo(0xffe0 + CR_ACCESS.length);
+            m.kvm_main().vcpu_load(v);
+            try {
+                assertThat(m.vmx().vmcs_readl(CR0_READ_SHADOW) & 1).isEqualTo(1);
+                assertThat(m.vmx().vmcs_readl(GUEST_CR0) & 1).isEqualTo(1);
+            } finally {
+                m.kvm_main().vcpu_put(v);
+            }
+        }
+    }
+
     /** mov dx,0x3f8; in al,dx; out dx,al; hlt */
     static final byte[] IN_OUT_HLT = {(byte) 0xba, (byte) 0xf8, 0x03, (byte) 0xec, (byte) 0xee, (byte) 0xf4};
 
