@@ -2356,7 +2356,8 @@ public final class Vmx implements KvmX86Ops {
         return 1;
     }
 
-    @Origin(file = "arch/x86/kvm/vmx.c", line = 2776)
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 2776, status = Origin.Status.SIMPLIFIED,
+            note = "a #PF exit (no EPT) during event re-injection throws: kvm_mmu_unprotect_page_virt is not mirrored yet")
     int handle_exception(KvmVcpu vcpu) {
         VcpuVmx vmx = to_vmx(vcpu);
         var kvm_run = vcpu.run;
