@@ -132,7 +132,6 @@ class KvmApiTest {
             KvmRun run = new KvmRun(rr.buf, (int) (runVa - rr.va));
 
             assertThat(vmm.p.ioctl(vcpufd, KVM_RUN, 0)).isZero();
-            skipOnHostEmptyVmQuirk(backend, run);
             if (!unrestricted_guest) skipOnHostLimit(backend, run, KVM_EXIT_IO, "vm86 real mode is not runnable through the host backend");
             assertThat(run.exit_reason()).as("exit reason").isEqualTo(KVM_EXIT_IO);
             assertThat(run.io.direction()).isEqualTo(KVM_EXIT_IO_OUT);
@@ -176,9 +175,6 @@ class KvmApiTest {
      * ends otherwise than the SOFT one is skipped with the reason printed; once the backend does it, the
      * test simply passes. The known cases, reported to the host backend:
      * <ul>
-     * <li>its synthesized first EPT violation of a VM with no host memslot (KVM with TDP always starts with
-     * an empty EPT) leaves v.fresh false, so the segment registers are never pushed and the guest resumes
-     * at the host's reset CS base 0xffff0000 (KVM_EXIT_INTERNAL_ERROR); setting v.fresh there fixes it;</li>
      * <li>vm86-mode guest state (real mode without unrestricted guest) is not runnable on the host's KVM;</li>
      * <li>the SDM 26.3 guest-state checks are not made, so invalid state runs and shuts down;</li>
      * <li>an injected event whose delivery touches guest memory the EPT does not map yet (the IVT, the
@@ -199,12 +195,6 @@ class KvmApiTest {
         }
     }
 
-    static final String EMPTY_VM_QUIRK = "the host backend loses the guest segment state after its synthesized first EPT violation";
-
-    static void skipOnHostEmptyVmQuirk(Backend backend, KvmRun run) {
-        if (run.exit_reason() == KVM_EXIT_INTERNAL_ERROR) skipOnHostLimit(backend, run, -1, EMPTY_VM_QUIRK);
-    }
-
     @ParameterizedTest
     @EnumSource(value = Backend.class, names = {"SOFT", "HOST"})
     void a_vcpu_that_moves_is_vmcleared_on_its_old_cpu(Backend backend) {
@@ -223,7 +213,6 @@ class KvmApiTest {
             vmx.platform.get_cpu(other);
             try {
                 assertThat(vmm.p.ioctl(vcpufd, KVM_RUN, 0)).isZero();
-                skipOnHostEmptyVmQuirk(backend, v.run);
                 assertThat(v.run.exit_reason()).isEqualTo(KVM_EXIT_IO);
                 assertThat(v.cpu).isEqualTo(other);
                 assertThat(vmx.vcpus_on_cpu.get(other)).contains(v);
@@ -260,7 +249,6 @@ class KvmApiTest {
             KvmRun run = v.run;
 
             assertThat(vmm.p.ioctl(vcpufd, KVM_RUN, 0)).isZero();
-            skipOnHostEmptyVmQuirk(backend, run);
             skipOnHostLimit(backend, run, KVM_EXIT_IO, "the host backend does not turn an injected event's access to"
                     + " not-yet-mapped guest memory (IVT, stack) into an EPT violation with IDT-vectoring info");
             assertThat(run.exit_reason()).isEqualTo(KVM_EXIT_IO);
@@ -298,7 +286,6 @@ class KvmApiTest {
             assertThat(vmm.p.ioctl(vcpufd, KVM_SET_REGS, vmm.arg)).isZero();
 
             assertThat(vmm.p.ioctl(vcpufd, KVM_RUN, 0)).isZero();
-            skipOnHostEmptyVmQuirk(backend, v.run);
             assertThat(v.run.exit_reason()).isEqualTo(KVM_EXIT_HLT);
             skipOnHostIf(backend, (v.arch.cr0 & kvmkmod.x86.X86.X86_CR0_PE) == 0,
                     "the host backend makes no CR_ACCESS exits (the host's KVM executes MOV CR itself)");
@@ -335,7 +322,6 @@ class KvmApiTest {
             KvmRun run = new KvmRun(rr.buf, base);
 
             assertThat(vmm.p.ioctl(vcpufd, KVM_RUN, 0)).isZero();
-            skipOnHostEmptyVmQuirk(backend, run);
             assertThat(run.exit_reason()).isEqualTo(KVM_EXIT_IO);
             assertThat(run.io.direction()).isEqualTo(KVM_EXIT_IO_IN);
             assertThat(run.io.port()).isEqualTo(0x3f8);
@@ -391,7 +377,6 @@ class KvmApiTest {
                 m.kvm_main().vcpu_put(v);
             }
             assertThat(vmm.p.ioctl(vcpufd, KVM_RUN, 0)).isZero();
-            skipOnHostEmptyVmQuirk(backend, v.run);
             skipOnHostLimit(backend, v.run, KVM_EXIT_UNKNOWN, "the host backend does not make the SDM 26.3 guest-state checks");
             // 2.6.33 has no handler for a failed entry: userspace sees the raw reason
             assertThat(v.run.exit_reason()).isEqualTo(KVM_EXIT_UNKNOWN);
