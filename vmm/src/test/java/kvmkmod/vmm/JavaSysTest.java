@@ -86,4 +86,35 @@ class JavaSysTest {
             }
         }
     }
+
+    /**
+     * An exit through the whole stack (VMM, kvm_main, x86, vmx, the native processor and back) allocates
+     * nothing, on either backend: the exit path is what the benchmark times.
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.EnumSource(value = Backend.class, names = {"SOFT", "HOST"})
+    void theWholeStackDoesNotAllocatePerExit(Backend backend) {
+        java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+        Transports.skipIf(!(mx instanceof com.sun.management.ThreadMXBean), "theWholeStackDoesNotAllocatePerExit",
+                "this JVM cannot count allocated bytes per thread");
+        com.sun.management.ThreadMXBean tmx = (com.sun.management.ThreadMXBean) mx;
+        if (backend == Backend.HOST) Transports.realKvm("theWholeStackDoesNotAllocatePerExit HOST").close();
+        try (JavaSys sys = Transports.java("theWholeStackDoesNotAllocatePerExit", backend)) {
+            Vmm.Config c = new Vmm.Config();
+            c.output = new ByteArrayOutputStream();
+            c.recordExits = false;
+            try (Vmm vmm = new Vmm(sys, c)) {
+                vmm.loadImage(kvmkmod.guests.Guests.load("bench-out").image());
+                vmm.maxExits(20_000);
+                vmm.kvm_run();                           // warm-up: class loading, first EPT faults, JIT
+                long exits = 30_000;
+                vmm.maxExits(20_000 + exits);
+                long before = tmx.getThreadAllocatedBytes(Thread.currentThread().getId());
+                RunResult r = vmm.kvm_run();
+                long allocated = tmx.getThreadAllocatedBytes(Thread.currentThread().getId()) - before;
+                assertThat(r.outcome()).isEqualTo(Outcome.MAX_EXITS);
+                assertThat(allocated).as("bytes allocated for %d exits", exits).isLessThan(exits / 4);
+            }
+        }
+    }
 }
