@@ -295,8 +295,9 @@ public final class Vmm implements AutoCloseable {
      * exits cannot be stopped (no real signal is sent).
      */
     public void requestStop() {
-        stopRequested = true;
+        // immediate_exit before the flag: the loop resets immediate_exit only after it saw the flag
         if (run != null) run.immediate_exit(1);
+        stopRequested = true;
         Thread t = runningThread;
         if (t != null && sys instanceof JavaSys) ((JavaSys) sys).kill(t);
     }
@@ -329,7 +330,12 @@ public final class Vmm implements AutoCloseable {
             if (cfg.maxExits > 0 && exits >= cfg.maxExits) { outcome = Outcome.MAX_EXITS; break; }
             long r = sys.ioctl(vcpu_fd, KVM_RUN, 0);
             if (r < 0) {
-                if (r == -Errno.EINTR || r == -Errno.EAGAIN) { interrupted++; continue; }
+                if (r == -Errno.EINTR || r == -Errno.EAGAIN) {
+                    interrupted++;
+                    // a stop request that raced with the end of the previous run must not refuse every entry
+                    if (!stopRequested && run.immediate_exit() != 0) run.immediate_exit(0);
+                    continue;
+                }
                 outcome = Outcome.IOCTL_ERROR;
                 message = "KVM_RUN failed: " + Errno.name(r);
                 break;
