@@ -489,6 +489,8 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
             if (!mapAround(v, fetch)) {
                 long q = 4 | (eptPerms(v, fetch) << 3);
                 v.expect[16] = -1;
+                // The host never ran, so it still lacks the state prepareEntry staged: push it all next time.
+                v.fresh = true;
                 eptViolation(fetch, q, fetch);
                 curBuf.putInt(curBase + Vmcs.LAUNCH_STATE_OFFSET, Vmcs.LAUNCH_STATE_LAUNCHED);
                 return succeed();
