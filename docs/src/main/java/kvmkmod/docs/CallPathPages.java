@@ -65,7 +65,8 @@ public final class CallPathPages {
                             + "and calls `vmx_vcpu_run` through `kvm_x86_ops`, which enters the guest with VMLAUNCH or VMRESUME "
                             + "and returns at the next VM exit. The tree shown is the second `KVM_RUN` of the run: "
                             + "it starts by completing the port write of the first one.",
-                    Set.of("vmx_save_host_state", "kvm_load_guest_fpu", "inject_pending_event", "kvm_mmu_reload",
+                    Set.of("kvm_arch_vcpu_load", "vmx_vcpu_load", "vcpu_put", "kvm_arch_vcpu_put", "vmx_vcpu_put",
+                            "vmx_save_host_state", "kvm_load_guest_fpu", "inject_pending_event", "kvm_mmu_reload",
                             "vmx_handle_exit", "vmx_complete_interrupts", "post_kvm_run_save"),
                     Set.of(),
                     t -> firstRoot(t, "kvm_vcpu_ioctl", c -> c.children().stream().anyMatch(
@@ -88,7 +89,9 @@ public final class CallPathPages {
                             + "and a VMCS, clears the VMCS, makes it current on this processor and fills it in with "
                             + "`vmx_vcpu_setup`. Back in the generic layer, `kvm_arch_vcpu_setup` resets the vCPU to its "
                             + "power-on state and sets up its MMU.",
-                    Set.of(), Set.of("vmcs_writel"),
+                    Set.of("kvm_arch_vcpu_init", "kvm_mmu_create", "vmx_vcpu_reset", "kvm_arch_vcpu_load",
+                            "kvm_arch_vcpu_put", "vmx_vcpu_put"),
+                    Set.of("vmx_vcpu_setup>vmcs_writel"),
                     t -> firstRoot(t, "kvm_vm_ioctl", c -> c.childNames().contains("kvm_vm_ioctl_create_vcpu"))));
 
     private CallPathPages() {}

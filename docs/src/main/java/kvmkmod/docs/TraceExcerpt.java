@@ -31,21 +31,26 @@ public final class TraceExcerpt {
 
     /**
      * What to keep: a call whose function is in {@code path}, or one with such a call below it;
-     * functions in {@code directOnly} only when called directly from a {@code path} call, and at most
-     * {@code maxRepeats} of them in a row.
+     * {@code directOnly} entries {@code "caller>callee"} keep {@code callee} only where {@code caller}
+     * calls it directly (a helper called from everywhere, such as vmcs_writel). Runs of the same call
+     * that lead to nothing further are cut to {@code maxRepeats}.
      */
     public record Selection(Set<String> path, Set<String> directOnly, int maxRepeats) {
-        boolean anchors(String fn) { return path.contains(fn) && !directOnly.contains(fn); }
+        boolean anchors(String fn) {
+            if (!path.contains(fn)) return false;
+            for (String d : directOnly) if (d.endsWith(">" + fn)) return false;
+            return true;
+        }
     }
 
     private TraceExcerpt() {}
 
     /** The pruned forest of {@code roots} (and the top-level events between them). */
     public static List<Node> prune(List<Item> roots, Selection sel) {
-        return pruneItems(roots, 0, sel, true);
+        return pruneItems(roots, 0, sel, "");
     }
 
-    private static List<Node> pruneItems(List<Item> items, int depth, Selection sel, boolean parentOnPath) {
+    private static List<Node> pruneItems(List<Item> items, int depth, Selection sel, String parent) {
         List<Node> out = new ArrayList<>();
         int folded = 0;
         String lastFn = null;
@@ -60,7 +65,7 @@ public final class TraceExcerpt {
             Call c = (Call) i;
             boolean leads = leadsToPath(c, sel);
             boolean keep = sel.anchors(c.function()) || leads
-                    || (parentOnPath && sel.directOnly().contains(c.function()));
+                    || sel.directOnly().contains(parent + ">" + c.function());
             if (keep) {
                 run = c.function().equals(lastFn) ? run + 1 : 1;
                 // a long run of the same call that leads nowhere further is shown a few times only
@@ -73,7 +78,7 @@ public final class TraceExcerpt {
             lastFn = c.function();
             if (folded > 0) { out.add(new Gap(folded, depth)); folded = 0; }
             boolean on = sel.path().contains(c.function());
-            List<Node> kids = c.leaf() ? List.of() : pruneItems(c.items(), depth + 1, sel, on);
+            List<Node> kids = c.leaf() ? List.of() : pruneItems(c.items(), depth + 1, sel, c.function());
             out.add(new Fn(c.function(), depth, c.leaf(), c.durationUs().isPresent() ? c.durationUs().getAsDouble() : null, on, kids));
         }
         if (folded > 0) out.add(new Gap(folded, depth));
