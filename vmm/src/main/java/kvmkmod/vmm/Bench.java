@@ -56,38 +56,71 @@ public final class Bench {
 
     /** The VMM's own run loop over a transport: warm-up exits, then {@code n} timed exits. */
     public static Measurement vmmLoop(String label, Supplier<Sys> transport, long n, long warmup) {
+        return vmmLoop(label, transport, n, warmup, 0);
+    }
+
+    /**
+     * As {@link #vmmLoop(String, Supplier, long, long)}, stopped by a watchdog ({@link Vmm#requestStop})
+     * after {@code timeoutSeconds} (0: none), when it reports "unavailable: timed out".
+     */
+    public static Measurement vmmLoop(String label, Supplier<Sys> transport, long n, long warmup, long timeoutSeconds) {
         Sys sys;
         try {
             sys = transport.get();
         } catch (Throwable t) {
             return Measurement.unavailable(label, JavaSys.describe(t));
         }
+        java.util.concurrent.ScheduledExecutorService watchdog = null;
         try (Sys s = sys; Vmm vmm = new Vmm(s, benchConfig())) {
+            if (timeoutSeconds > 0) {
+                watchdog = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                    Thread t = new Thread(r, "bench-watchdog");
+                    t.setDaemon(true);
+                    return t;
+                });
+                watchdog.schedule(vmm::requestStop, timeoutSeconds, java.util.concurrent.TimeUnit.SECONDS);
+            }
             vmm.loadImage(Guests.load("bench-out").image());
-            vmm.maxExits(warmup);
-            RunResult w = vmm.kvm_run();
-            if (w.outcome() != Outcome.MAX_EXITS) return Measurement.unavailable(label, "warm-up ended with " + w.outcome() + ": " + w.message());
+            if (warmup > 0) {   // (a limit of 0 would mean none)
+                vmm.maxExits(warmup);
+                RunResult w = vmm.kvm_run();
+                if (w.outcome() == Outcome.STOPPED) return Measurement.unavailable(label, "timed out after " + timeoutSeconds + " s in warm-up");
+                if (w.outcome() != Outcome.MAX_EXITS) return Measurement.unavailable(label, "warm-up ended with " + w.outcome() + ": " + w.message());
+            }
             vmm.maxExits(warmup + n);
             RunResult r = vmm.kvm_run();
+            if (r.outcome() == Outcome.STOPPED) return Measurement.unavailable(label, "timed out after " + timeoutSeconds + " s");
             if (r.outcome() != Outcome.MAX_EXITS) return Measurement.unavailable(label, "run ended with " + r.outcome() + ": " + r.message());
             return new Measurement(label, n, r.elapsedNanos(), null);
         } catch (Throwable t) {
             return Measurement.unavailable(label, JavaSys.describe(t));
+        } finally {
+            if (watchdog != null) watchdog.shutdownNow();
         }
     }
 
     /** The baseline: KVM_RUN in a tight loop on the host's /dev/kvm, nothing done with the exits. */
-    public static Measurement bareLoop(String label, long n, long warmup) {
+    public static Measurement bareLoop(String label, long n, long warmup) { return bareLoop(label, n, warmup, 0); }
+
+    /** As {@link #bareLoop(String, long, long)}, giving up after {@code timeoutSeconds} (0: never). */
+    public static Measurement bareLoop(String label, long n, long warmup, long timeoutSeconds) {
         String why = HostSys.whyNotUsable();
         if (why != null) return Measurement.unavailable(label, why);
         try (HostSys s = new HostSys(); Vmm vmm = new Vmm(s, benchConfig())) {
             vmm.loadImage(Guests.load("bench-out").image());
             int fd = vmm.vcpuFd();
-            for (long i = 0; i < warmup; i++)
+            long deadline = timeoutSeconds > 0 ? System.nanoTime() + timeoutSeconds * 1_000_000_000L : Long.MAX_VALUE;
+            for (long i = 0; i < warmup; i++) {
                 if (s.ioctl(fd, Kvm_h.KVM_RUN, 0) < 0) return Measurement.unavailable(label, "KVM_RUN failed in warm-up");
+                if ((i & 4095) == 0 && System.nanoTime() > deadline)
+                    return Measurement.unavailable(label, "timed out after " + timeoutSeconds + " s in warm-up");
+            }
             long t0 = System.nanoTime();
-            for (long i = 0; i < n; i++)
+            for (long i = 0; i < n; i++) {
                 if (s.ioctl(fd, Kvm_h.KVM_RUN, 0) < 0) return Measurement.unavailable(label, "KVM_RUN failed");
+                if ((i & 4095) == 0 && System.nanoTime() > deadline)
+                    return Measurement.unavailable(label, "timed out after " + timeoutSeconds + " s");
+            }
             long t = System.nanoTime() - t0;
             if (vmm.kvmRun().exit_reason() != Kvm_h.KVM_EXIT_IO)
                 return Measurement.unavailable(label, "last exit was " + ExitEvent.reasonName(vmm.kvmRun().exit_reason()) + ", not IO");
@@ -124,6 +157,10 @@ public final class Bench {
         @Option(names = "--runs", paramLabel = "R", defaultValue = "3", description = "runs per configuration; the median is shown (default: ${DEFAULT-VALUE})")
         int runs;
 
+        @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "300",
+                description = "give up on a configuration's run after this long (default: ${DEFAULT-VALUE})")
+        long timeout;
+
         @Option(names = "--backend", paramLabel = "soft|host|auto", defaultValue = "host",
                 description = "native backend under our KVM for (a) (default: ${DEFAULT-VALUE})")
         Main.BackendOption backend;
@@ -141,13 +178,13 @@ public final class Bench {
             out.printf("bench-out: %d timed exits after %d warm-up exits, median of %d runs%n", exits, warmup, runs);
             out.flush();
             Measurement a = median(runs, () -> vmmLoop("(a) kvm-run -> our Java KVM -> " + backend + " backend",
-                    () -> JavaSys.create(b), exits, warmup));
+                    () -> JavaSys.create(b), exits, warmup, timeout));
             out.println(a);
             out.flush();
-            Measurement bare = median(runs, () -> bareLoop("(b) bare KVM_RUN loop on the host /dev/kvm (JNA)", exits, warmup));
+            Measurement bare = median(runs, () -> bareLoop("(b) bare KVM_RUN loop on the host /dev/kvm (JNA)", exits, warmup, timeout));
             out.println(bare);
             out.flush();
-            Measurement c = median(runs, () -> vmmLoop("(c) kvm-run -> host /dev/kvm (JNA)", HostSys::new, exits, warmup));
+            Measurement c = median(runs, () -> vmmLoop("(c) kvm-run -> host /dev/kvm (JNA)", HostSys::new, exits, warmup, timeout));
             out.println(c);
             if (a.ok() && bare.ok())
                 out.printf("ratio (a)/(b): %.2fx the time per exit%n", a.usPerExit() / bare.usPerExit());

@@ -32,25 +32,46 @@ public final class GuestRunner {
     }
 
     /** Runs {@code image} under {@code cfg} (its output sink is replaced by a capture) on {@code sys}. */
-    public static Run run(Sys sys, byte[] image, Vmm.Config cfg) {
+    public static Run run(Sys sys, byte[] image, Vmm.Config cfg) { return run(sys, image, cfg, 0); }
+
+    /**
+     * As {@link #run(Sys, byte[], Vmm.Config)}, but a watchdog calls {@link Vmm#requestStop()} after
+     * {@code timeoutMillis} (0: never), so a vCPU that never comes back ends as {@link Outcome#STOPPED}
+     * — provided the kernel honours the stop (our kernel: the thread's interrupt is its signal).
+     */
+    public static Run run(Sys sys, byte[] image, Vmm.Config cfg, long timeoutMillis) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         Vmm.Config c = cfg.copy();
         c.output = out;
         c.flushOnNewline = false;
         try (Vmm vmm = new Vmm(sys, c)) {
             vmm.loadImage(image);
-            RunResult r = vmm.kvm_run();
-            return new Run(r, out.toByteArray());
+            java.util.Timer watchdog = null;
+            if (timeoutMillis > 0) {
+                watchdog = new java.util.Timer("guest-watchdog", true);
+                watchdog.schedule(new java.util.TimerTask() {
+                    @Override public void run() { vmm.requestStop(); }
+                }, timeoutMillis);
+            }
+            try {
+                RunResult r = vmm.kvm_run();
+                return new Run(r, out.toByteArray());
+            } finally {
+                if (watchdog != null) watchdog.cancel();
+            }
         }
     }
 
     /** Runs a bundled guest with default settings and a safety limit of 100000 exits. */
-    public static Run run(Sys sys, String guest) {
+    public static Run run(Sys sys, String guest) { return run(sys, guest, 0); }
+
+    /** As {@link #run(Sys, String)}, stopped after {@code timeoutMillis} (0: never). */
+    public static Run run(Sys sys, String guest, long timeoutMillis) {
         Guests.Guest g = Guests.load(guest);
         Vmm.Config c = new Vmm.Config();
         c.loadAddr = g.loadAddress;
         c.maxExits = 100_000;
-        return run(sys, g.image(), c);
+        return run(sys, g.image(), c, timeoutMillis);
     }
 
     /** The transports by name: "real" (host /dev/kvm), "java-host", "java-soft", "java-auto". */

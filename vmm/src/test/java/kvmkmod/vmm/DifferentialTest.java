@@ -17,6 +17,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class DifferentialTest {
 
+    /** Each guest is done in milliseconds on the real KVM; our kernel gets this long before a stop is requested. */
+    static final long GUEST_TIMEOUT_MS = 30_000;
+
     static Stream<String> guests() {
         return Guests.names().stream().filter(n -> !n.equals("bench-out"))
                 .filter(n -> !n.equals("triple-fault") || Boolean.getBoolean("kvmkmod.slowTests"));
@@ -32,8 +35,11 @@ class DifferentialTest {
         GuestRunner.Observed expected = reference(guest);
         GuestRunner.Observed actual;
         try (JavaSys sys = Transports.java("DifferentialTest " + guest + " on java-" + backend.name().toLowerCase(), backend)) {
-            actual = GuestRunner.run(sys, guest).observed();
+            actual = GuestRunner.run(sys, guest, GUEST_TIMEOUT_MS).observed();
         }
+        if (actual.outcome() == Outcome.STOPPED)
+            org.assertj.core.api.Assertions.fail("%s on %s: stopped by the watchdog after %d ms; exits until then: %s; "
+                    + "the real KVM gave: %s", guest, backend, GUEST_TIMEOUT_MS, actual.exitLog(), expected.exitLog());
         // String I/O may be split differently into exits by different kernels: compare item by item.
         assertThat(ExitEvent.itemised(actual.exitLog())).as("%s: exit log on %s vs host /dev/kvm", guest, backend)
                 .containsExactlyElementsOf(ExitEvent.itemised(expected.exitLog()));
@@ -43,10 +49,13 @@ class DifferentialTest {
         assertThat(actual.outcome()).as("%s: outcome", guest).isEqualTo(expected.outcome());
     }
 
+    // A kernel that ignores the stop request would hang the suite: give up on the test thread after 2 min.
+    @org.junit.jupiter.api.Timeout(value = 120, threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD)
     @ParameterizedTest(name = "{0}: java kvm over HOST == host /dev/kvm")
     @MethodSource("guests")
     void javaOverHostBackendMatchesRealKvm(String guest) { compare(guest, Backend.HOST); }
 
+    @org.junit.jupiter.api.Timeout(value = 120, threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD)
     @ParameterizedTest(name = "{0}: java kvm over SOFT == host /dev/kvm")
     @MethodSource("guests")
     void javaOverSoftBackendMatchesRealKvm(String guest) { compare(guest, Backend.SOFT); }

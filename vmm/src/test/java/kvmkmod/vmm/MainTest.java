@@ -116,6 +116,18 @@ class MainTest {
     }
 
     @Test
+    void traceFileGetsTheTrace(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        Transports.realKvm("MainTest.traceFileGetsTheTrace").close();
+        Path trace = dir.resolve("trace.txt");
+        Outcome o = run("--real-kvm", "--guest", "pio-both", "--trace-file", trace.toString());
+        assertThat(o.code()).isZero();
+        assertThat(o.out()).isEqualTo("12345\n");
+        assertThat(Files.readString(trace)).contains("vmm_exit: IO out port=0x3f8 size=1 count=1 data=31")
+                .contains("vmm_exit: HLT");
+        assertThat(kvmkmod.include.trace.Ftrace.on).as("tracing switched off after the run").isFalse();
+    }
+
+    @Test
     void imageThatDoesNotFitIsAUsageError(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
         Path img = dir.resolve("big.bin");
         Files.write(img, new byte[8192]);

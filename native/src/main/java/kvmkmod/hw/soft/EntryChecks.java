@@ -185,7 +185,6 @@ final class EntryChecks {
             return G_CR + "DR7 bits 63:32 must be 0 (GUEST_DR7 " + hex(cpu.field(GUEST_DR7)) + ")";
         if (ia32e && ((cr0 & CR0_PG) == 0 || (cr4 & CR4_PAE) == 0))
             return G_CR + "\"IA-32e mode guest\" is 1 but CR0.PG or CR4.PAE is 0";
-        if (ia32e) return G_CR + "\"IA-32e mode guest\": 64-bit guests are not modelled by the soft CPU yet";
         if ((entry & VM_ENTRY_LOAD_IA32_EFER) != 0) {
             long efer = cpu.field(GUEST_IA32_EFER);
             if ((efer & ~0xd01L) != 0) return G_CR + "guest IA32_EFER " + hex(efer) + " sets reserved bits";
@@ -199,7 +198,9 @@ final class EntryChecks {
         boolean v86 = (rflags & VM) != 0;
         if (v86 && (ia32e || (cr0 & CR0_PE) == 0)) return G_RIP + "RFLAGS.VM is 1 but CR0.PE is 0 or the guest is IA-32e";
         long rip = cpu.field(GUEST_RIP);
-        if ((rip >>> 32) != 0) return G_RIP + "RIP " + hex(rip) + " has bits 63:32 set outside IA-32e mode";
+        boolean csL = (cpu.field(GUEST_CS_AR_BYTES) & 0x2000) != 0;
+        if (!(ia32e && csL) && (rip >>> 32) != 0) return G_RIP + "RIP " + hex(rip) + " has bits 63:32 set outside 64-bit mode";
+        if (ia32e && csL && !canonical(rip)) return G_RIP + "RIP " + hex(rip) + " is not canonical";
         int info = (int) cpu.field(VM_ENTRY_INTR_INFO_FIELD);
         boolean injExt = (info & INTR_INFO_VALID_MASK) != 0 && (info & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_EXT_INTR;
         if (injExt && (rflags & IF) == 0) return G_RIP + "an external interrupt is injected but RFLAGS.IF is 0";
@@ -245,6 +246,8 @@ final class EntryChecks {
                 if ((lim[k] & 0xfff) != 0xfff && (a & 0x8000) != 0) return G_SEG + nm + "G is 1 but limit " + hex(lim[k] & 0xffffffffL) + " has a 0 in bits 11:0";
                 if ((lim[k] & 0xfff00000) != 0 && (a & 0x8000) == 0) return G_SEG + nm + "G is 0 but limit " + hex(lim[k] & 0xffffffffL) + " has a 1 in bits 31:20";
             }
+            if (ia32e && (ar[CS] & 0x6000) == 0x6000) return G_SEG + "CS access rights " + hex(ar[CS]) + ": L and D/B are both 1 in an IA-32e mode guest";
+            if (!ia32e && (ar[CS] & 0x2000) != 0) return G_SEG + "CS access rights " + hex(ar[CS]) + ": L is 1 but the guest is not IA-32e";
             int csType = ar[CS] & 15, csDpl = (ar[CS] >> 5) & 3, ssDpl = (ar[SS] >> 5) & 3;
             if (csType == 3 && csDpl != 0) return G_SEG + "CS type 3 (unrestricted guest) requires CS.DPL 0";
             if ((csType == 9 || csType == 11) && csDpl != ssDpl) return G_SEG + "non-conforming CS.DPL " + csDpl + " differs from SS.DPL " + ssDpl;

@@ -34,6 +34,9 @@ final class SoftArch {
             OF = 0x800, IOPL = 0x3000, NT = 0x4000, RF = 0x10000, VM = 0x20000, AC = 0x40000;
     static final int ARITH_FLAGS = CF | PF | AF | ZF | SF | OF;
 
+    // EFER
+    static final long EFER_SCE = 1, EFER_LME = 0x100, EFER_LMA = 0x400, EFER_NXE = 0x800;
+
     // CR0 / CR4
     static final long CR0_PE = 1, CR0_MP = 2, CR0_EM = 4, CR0_TS = 8, CR0_ET = 0x10, CR0_NE = 0x20,
             CR0_WP = 0x10000, CR0_NW = 0x20000000L, CR0_CD = 0x40000000L, CR0_PG = 0x80000000L;

@@ -101,8 +101,18 @@ final class SoftCore {
 
     // ---------------------------------------------------------------- mode and decode state
 
-    boolean realMode, v86, code32, stack32;
+    boolean realMode, v86, code32, stack32, code64, longMode;
     long ipMask = 0xffff, spMask = 0xffff;
+    /** Linear addresses are 32 bits wide outside 64-bit mode. */
+    long linMask = 0xffffffffL;
+    /**
+     * Segment bases as address computations use them: in 64-bit mode ES, CS, SS and DS have base 0
+     * whatever their descriptor says (SDM 3.2.4 "Segmentation in IA-32e Mode").
+     */
+    final long[] ebase = new long[8];
+    /** The REX prefix of the current instruction (0 if none); any REX makes SPL..DIL addressable. */
+    private int rex;
+    private boolean rexByte;
     private long ip0, pc;
     private int osz, asz, segOv, rep;
     private int mrMod, mrReg, mrRm;
@@ -119,21 +129,26 @@ final class SoftCore {
 
     void updateMode() {
         dropFetchWindow(); // CS base or mode may have changed
-        int c = (cr0 & CR0_PE) == 0 ? 0 : (eflags & VM) != 0 ? 3 : (ar[CS] >> 5) & 3;
+        int c = (cr0 & CR0_PE) == 0 ? 0 : (eflags & VM) != 0 ? 3 : (ar[SS] >> 5) & 3;
         if (c != lastCpl) { lastCpl = c; flushTlb(); } // cached permissions depend on the privilege level
         realMode = (cr0 & CR0_PE) == 0;
-        v86 = !realMode && (eflags & VM) != 0;
+        longMode = (efer & EFER_LMA) != 0;
+        v86 = !realMode && !longMode && (eflags & VM) != 0;
         boolean prot = !realMode && !v86;
-        code32 = prot && (ar[CS] & 0x4000) != 0;
-        stack32 = prot && (ar[SS] & 0x4000) != 0;
-        ipMask = code32 ? 0xffffffffL : 0xffff;
-        spMask = stack32 ? 0xffffffffL : 0xffff;
+        code64 = prot && longMode && (ar[CS] & 0x2000) != 0;
+        code32 = prot && !code64 && (ar[CS] & 0x4000) != 0;
+        stack32 = prot && !code64 && (ar[SS] & 0x4000) != 0;
+        ipMask = code64 ? -1L : code32 ? 0xffffffffL : 0xffff;
+        spMask = code64 ? -1L : stack32 ? 0xffffffffL : 0xffff;
+        linMask = code64 ? -1L : 0xffffffffL;
+        for (int s = 0; s < 8; s++) ebase[s] = code64 && s < FS ? 0 : base[s];
     }
 
+    /** Current privilege level: SS.DPL in protected mode, as the VMCS guest state defines it (SDM 24.4.1). */
     int cpl() {
         if (realMode) return 0;
         if (v86) return 3;
-        return (ar[CS] >> 5) & 3;
+        return (ar[SS] >> 5) & 3;
     }
 
     // ---------------------------------------------------------------- translation: linear -> host buffer
@@ -162,11 +177,14 @@ final class SoftCore {
     }
 
     /**
-     * Translates a linear address for one access and caches the page. Guest paging is not modelled yet:
-     * with CR0.PG=0 the linear address is the guest-physical address (SDM 4.1.1 "Three Paging Modes").
-     * Returns the host-physical address; a failed EPT translation ends in a VM exit.
+     * Translates a linear address for one access and caches the page: through the guest's paging when
+     * CR0.PG=1 (else the linear address is the guest-physical address, SDM 4.1.1 "Three Paging Modes"),
+     * then through EPT when enabled. Returns the host-physical address; a guest #PF is raised as a
+     * fault, a failed EPT translation or an APIC-access page ends in a VM exit.
      */
     private long translate(long lin, int acc) {
+        // SDM 3.3.7.1 "Canonical Addressing": a non-canonical address faults in 64-bit mode
+        if (code64 && ((lin << 16) >> 16) != lin) raise(GP, 0);
         long gpa = lin;
         int guestPerms = 7;
         if ((cr0 & CR0_PG) != 0) {
@@ -232,7 +250,7 @@ final class SoftCore {
         boolean user = cpl() == 3;
         boolean write = acc == ACC_W, fetch = acc == ACC_X;
         boolean pae = (cr4 & CR4_PAE) != 0;
-        boolean nxe = pae && (efer & 0x800) != 0;
+        boolean nxe = pae && (efer & EFER_NXE) != 0;
         boolean wp = (cr0 & CR0_WP) != 0;
         int err = (write ? 2 : 0) | (user ? 4 : 0) | (fetch && nxe ? 16 : 0);
         boolean rw = true, us = true, nx = false;
@@ -260,17 +278,41 @@ final class SoftCore {
             }
         } else {
             long rsvd = 0x000fff0000000000L; // above a 40-bit MAXPHYADDR
-            long pdpteA = (cr3 & 0xffffffe0L) + ((lin >>> 30) & 3) * 8;
-            long pdpte = walkRead(pdpteA, true, lin);
-            if ((pdpte & 1) == 0) pageFault(lin, err);
-            if ((pdpte & (rsvd | 0x1e6L | Long.MIN_VALUE)) != 0) pageFault(lin, err | 9);
-            long pdeA = (pdpte & 0xffffffffff000L) + ((lin >>> 21) & 0x1ff) * 8;
+            long pdBase;
+            if (longMode) {
+                // SDM 4.5 "IA-32e Paging": PML4 and PDPT levels above the PAE-style directory
+                long pml4eA = (cr3 & 0xffffffffff000L) + ((lin >>> 39) & 0x1ff) * 8;
+                long pml4e = walkRead(pml4eA, true, lin);
+                if ((pml4e & 1) == 0) pageFault(lin, err);
+                if ((pml4e & (rsvd | 0x80)) != 0 || (!nxe && pml4e < 0)) pageFault(lin, err | 9);
+                rw = (pml4e & 2) != 0;
+                us = (pml4e & 4) != 0;
+                nx = nxe && pml4e < 0;
+                walkSetBits(pml4eA, pml4e, 0x20, true, lin);
+                long pdpteA = (pml4e & 0xffffffffff000L) + ((lin >>> 30) & 0x1ff) * 8;
+                long pdpte = walkRead(pdpteA, true, lin);
+                if ((pdpte & 1) == 0) pageFault(lin, err);
+                // 1-GByte pages are not reported (CPUID.80000001H:EDX.Page1GB = 0), so PS is reserved
+                if ((pdpte & (rsvd | 0x80)) != 0 || (!nxe && pdpte < 0)) pageFault(lin, err | 9);
+                rw &= (pdpte & 2) != 0;
+                us &= (pdpte & 4) != 0;
+                nx |= nxe && pdpte < 0;
+                walkSetBits(pdpteA, pdpte, 0x20, true, lin);
+                pdBase = pdpte & 0xffffffffff000L;
+            } else {
+                long pdpteA = (cr3 & 0xffffffe0L) + ((lin >>> 30) & 3) * 8;
+                long pdpte = walkRead(pdpteA, true, lin);
+                if ((pdpte & 1) == 0) pageFault(lin, err);
+                if ((pdpte & (rsvd | 0x1e6L | Long.MIN_VALUE)) != 0) pageFault(lin, err | 9);
+                pdBase = pdpte & 0xffffffffff000L;
+            }
+            long pdeA = pdBase + ((lin >>> 21) & 0x1ff) * 8;
             long pde = walkRead(pdeA, true, lin);
             if ((pde & 1) == 0) pageFault(lin, err);
             if ((pde & rsvd) != 0 || (!nxe && pde < 0)) pageFault(lin, err | 9);
-            rw = (pde & 2) != 0;
-            us = (pde & 4) != 0;
-            nx = nxe && pde < 0;
+            rw &= (pde & 2) != 0;
+            us &= (pde & 4) != 0;
+            nx |= nxe && pde < 0;
             if ((pde & 0x80) != 0) {
                 if ((pde & 0x1fe000L) != 0) pageFault(lin, err | 9);
                 frame = (pde & 0xfffffffe00000L) | (lin & 0x1ff000L);
@@ -366,7 +408,7 @@ final class SoftCore {
     // ---------------------------------------------------------------- memory access by linear address
 
     long rd8(long lin) {
-        lin &= 0xffffffffL;
+        lin &= linMask;
         long p = lin >>> 12;
         int i = (int) p & TLB_MASK;
         if (tagR[i] == p) return tbuf[i].get(tbase[i] + ((int) lin & 0xfff)) & 0xff;
@@ -376,7 +418,7 @@ final class SoftCore {
 
     long rd(long lin, int sz) {
         if (sz == 1) return rd8(lin);
-        lin &= 0xffffffffL;
+        lin &= linMask;
         long p = lin >>> 12;
         int i = (int) p & TLB_MASK;
         int o = (int) lin & 0xfff;
@@ -407,7 +449,7 @@ final class SoftCore {
     }
 
     void wr8(long lin, long v) {
-        lin &= 0xffffffffL;
+        lin &= linMask;
         long p = lin >>> 12;
         int i = (int) p & TLB_MASK;
         if (tagW[i] == p) { tbuf[i].put(tbase[i] + ((int) lin & 0xfff), (byte) v); return; }
@@ -417,7 +459,7 @@ final class SoftCore {
 
     void wr(long lin, int sz, long v) {
         if (sz == 1) { wr8(lin, v); return; }
-        lin &= 0xffffffffL;
+        lin &= linMask;
         long p = lin >>> 12;
         int i = (int) p & TLB_MASK;
         int o = (int) lin & 0xfff;
@@ -437,7 +479,7 @@ final class SoftCore {
         if (((lin & 0xfff) + sz) > 4096) {
             // Check both pages first so a fault on the second leaves memory untouched.
             translate(lin, ACC_W);
-            translate((lin + sz - 1) & 0xffffffffL, ACC_W);
+            translate((lin + sz - 1) & linMask, ACC_W);
             for (int k = 0; k < sz; k++) wr8(lin + k, v >>> (8 * k));
             return;
         }
@@ -451,11 +493,11 @@ final class SoftCore {
 
     /** Checks that a write to [lin, lin+sz) would succeed, without writing. */
     private void probeWrite(long lin, int sz) {
-        lin &= 0xffffffffL;
+        lin &= linMask;
         long p = lin >>> 12;
         if (tagW[(int) p & TLB_MASK] != p) translate(lin, ACC_W);
-        long q = ((lin + sz - 1) & 0xffffffffL) >>> 12;
-        if (q != p && tagW[(int) q & TLB_MASK] != q) translate((lin + sz - 1) & 0xffffffffL, ACC_W);
+        long q = ((lin + sz - 1) & linMask) >>> 12;
+        if (q != p && tagW[(int) q & TLB_MASK] != q) translate((lin + sz - 1) & linMask, ACC_W);
     }
 
     // ---------------------------------------------------------------- instruction fetch
@@ -482,7 +524,7 @@ final class SoftCore {
 
     private int fetch8Slow() {
         if (pc - ip0 >= 15) raise(GP, 0); // SDM 2.3.11: instructions are at most 15 bytes
-        long lin = (base[CS] + pc) & 0xffffffffL;
+        long lin = (ebase[CS] + pc) & linMask;
         long p = lin >>> 12;
         int i = (int) p & TLB_MASK;
         if (tagX[i] != p) {
@@ -506,6 +548,11 @@ final class SoftCore {
         }
         int lo = fetch8();
         return lo | fetch8() << 8;
+    }
+
+    private long fetch64() {
+        long lo = fetch32();
+        return lo | fetch32() << 32;
     }
 
     private long fetch32() {
@@ -535,7 +582,7 @@ final class SoftCore {
 
     long getReg(int r, int sz) {
         switch (sz) {
-            case 1: return r < 4 ? R[r] & 0xff : (R[r - 4] >>> 8) & 0xff;
+            case 1: return r < 4 || rexByte ? R[r] & 0xff : (R[r - 4] >>> 8) & 0xff;
             case 2: return R[r] & 0xffff;
             case 4: return R[r] & 0xffffffffL;
             default: return R[r];
@@ -545,7 +592,7 @@ final class SoftCore {
     void setReg(int r, int sz, long v) {
         switch (sz) {
             case 1:
-                if (r < 4) R[r] = (R[r] & ~0xffL) | (v & 0xff);
+                if (r < 4 || rexByte) R[r] = (R[r] & ~0xffL) | (v & 0xff);
                 else R[r - 4] = (R[r - 4] & ~0xff00L) | ((v & 0xff) << 8);
                 return;
             case 2: R[r] = (R[r] & ~0xffffL) | (v & 0xffff); return;
@@ -953,6 +1000,7 @@ final class SoftCore {
         // A guest fault inside delivery propagates with deliveringInfo still naming this event.
         try {
             if (realMode) deliverReal(vector, retIp);
+            else if (longMode) deliverLong(vector, type, hasErr, err, retIp);
             else if (v86) {
                 // SDM 20.4.2 "Class of Software Interrupt Handling" (method 5): with CR4.VME and the
                 // software interrupt's bit clear in the TSS redirection bitmap, INT n goes through the
@@ -984,7 +1032,7 @@ final class SoftCore {
     private void deliverV86(int vector, long retIp) {
         long entry = rd(vector * 4L, 4);
         long sp = R[RSP_] & 0xffff;
-        long ss = base[SS];
+        long ss = ebase[SS];
         long f = flags();
         sp = (sp - 2) & 0xffff; wr(ss + sp, 2, f);
         sp = (sp - 2) & 0xffff; wr(ss + sp, 2, sel[CS]);
@@ -1000,7 +1048,7 @@ final class SoftCore {
         if (vector * 4L + 3 > idtLimit) raise(GP, vector * 8 + 2);
         long entry = rd(idtBase + vector * 4L, 4);
         long sp = R[RSP_] & 0xffff;
-        long ss = base[SS];
+        long ss = ebase[SS];
         long f = flags();
         sp = (sp - 2) & 0xffff; wr(ss + sp, 2, f);
         sp = (sp - 2) & 0xffff; wr(ss + sp, 2, sel[CS]);
@@ -1009,6 +1057,44 @@ final class SoftCore {
         eflags &= ~(IF | TF | AC | RF);
         loadSegReal(CS, (int) (entry >>> 16));
         rip = pc = entry & 0xffff;
+        attention = true;
+    }
+
+    /** IA-32e mode delivery through 16-byte IDT gates (SDM 6.14 "Exception and Interrupt Handling in 64-bit Mode"). */
+    private void deliverLong(int vector, int type, boolean hasErr, int err, long retIp) {
+        if (vector * 16L + 15 > idtLimit) raise(GP, vector * 8 + 2);
+        long lo = rd(idtBase + vector * 16L, 8), hi = rd(idtBase + vector * 16L + 8, 8);
+        int gtype = (int) (lo >>> 40) & 0x1f;
+        if (gtype != 0x0e && gtype != 0x0f) raise(GP, vector * 8 + 2);
+        if ((lo & (1L << 47)) == 0) raise(NP, vector * 8 + 2);
+        if ((type == INTR_TYPE_SOFT_INTR || type == INTR_TYPE_SOFT_EXCEPTION) && ((lo >>> 45) & 3) < cpl())
+            raise(GP, vector * 8 + 2);
+        int cs = (int) (lo >>> 16) & 0xffff;
+        long off = (lo & 0xffff) | ((lo >>> 32) & 0xffff0000L) | (hi << 32);
+        int ist = (int) (lo >>> 32) & 7;
+        long[] d = descriptor(cs, NP);
+        if ((d[2] & 0x6000) != 0x2000 || (d[2] & 0x18) != 0x18) raise(GP, cs & ~3); // 64-bit code: L=1, D=0
+        int oldCpl = cpl();
+        int newCpl = (d[2] & 4) != 0 ? oldCpl : (int) (d[2] >> 5) & 3; // conforming code keeps CPL
+        if (newCpl > oldCpl) raise(GP, cs & ~3);
+        long[] keep = {d[0], d[1], d[2]};
+        long rsp = R[RSP_];
+        if (ist != 0) rsp = rd(base[TR] + 0x24 + 8L * (ist - 1), 8);
+        else if (newCpl < oldCpl) rsp = rd(base[TR] + 4 + 8L * newCpl, 8);
+        rsp &= ~0xfL;
+        long f = flags();
+        long[] frame = {sel[SS], R[RSP_], f, sel[CS], retIp};
+        long sp = rsp;
+        for (long v : frame) { sp -= 8; wr(sp, 8, v); }
+        if (hasErr) { sp -= 8; wr(sp, 8, err & 0xffffffffL); }
+        if (newCpl < oldCpl) {
+            sel[SS] = newCpl; base[SS] = ebase[SS] = 0; ar[SS] = 0x10000 | (newCpl << 5) | 0x93;
+        }
+        R[RSP_] = sp;
+        if ((gtype & 1) == 0) eflags &= ~IF;
+        eflags &= ~(TF | NT | RF | VM);
+        commitSeg(CS, (cs & ~3) | newCpl, keep);
+        rip = pc = off;
         attention = true;
     }
 
@@ -1022,24 +1108,55 @@ final class SoftCore {
         boolean gate32;
         if (gtype == 0x0e || gtype == 0x0f) gate32 = true;
         else if (gtype == 0x06 || gtype == 0x07) { gate32 = false; off &= 0xffff; }
+        else if (gtype == 0x05) {
+            // an event through a task gate is a task switch: VM exit, with the event in IDT-vectoring info
+            idtVectoringInfo = deliveringInfo;
+            idtVectoringError = deliveringError;
+            deliveryDepth = 0;
+            vmexit(EXIT_REASON_TASK_SWITCH, (lo >>> 16) & 0xffff | 3L << 30, 0);
+            return;
+        }
         else { raise(GP, vector * 8 + 2); return; }
         if ((type == INTR_TYPE_SOFT_INTR || type == INTR_TYPE_SOFT_EXCEPTION) && ((hi >>> 13) & 3) < cpl())
             raise(GP, vector * 8 + 2);
         long[] d = descriptor(cs, GP);
-        int dpl = (int) (d[2] >> 5) & 3;
-        if (dpl != cpl()) shutdown("interrupt delivery with a privilege change needs a TSS, not modelled yet");
+        long[] dk = {d[0], d[1], d[2]};
+        if ((dk[2] & 0x18) != 0x18) raise(GP, cs & ~3);
+        int oldCpl = cpl();
+        int newCpl = (dk[2] & 4) != 0 ? oldCpl : (int) (dk[2] >> 5) & 3; // conforming code keeps CPL
+        if (newCpl > oldCpl) raise(GP, cs & ~3);
         int sz = gate32 ? 4 : 2;
-        long sp = R[RSP_] & spMask;
-        long ss = base[SS];
         long f = flags();
-        sp = (sp - sz) & spMask; wr(ss + sp, sz, f);
-        sp = (sp - sz) & spMask; wr(ss + sp, sz, sel[CS]);
-        sp = (sp - sz) & spMask; wr(ss + sp, sz, retIp);
-        if (hasErr) { sp = (sp - sz) & spMask; wr(ss + sp, sz, err); }
-        setSp(sp);
+        if (newCpl < oldCpl) {
+            // SDM 6.12.1 "Exception- or Interrupt-Handler Procedures": the inner stack comes from the TSS
+            if (v86) shutdown("interrupt delivery from virtual-8086 mode to ring 0 is not modelled yet");
+            long tss = base[TR];
+            boolean tss32 = (ar[TR] & 8) != 0;
+            long nsp = tss32 ? rd(tss + 4 + 8L * newCpl, 4) : rd(tss + 2 + 4L * newCpl, 2);
+            int nss = (int) rd(tss + (tss32 ? 8 + 8L * newCpl : 4 + 4L * newCpl), 2);
+            if ((nss & ~3) == 0 || (nss & 3) != newCpl) raise(TS, nss & ~3);
+            long[] sd = descriptor(nss, SS_FAULT);
+            long[] sdk = {sd[0], sd[1], sd[2]};
+            if ((sdk[2] & 0x1a) != 0x12 || ((sdk[2] >> 5) & 3) != newCpl) raise(TS, nss & ~3);
+            long m = (sdk[2] & 0x4000) != 0 ? 0xffffffffL : 0xffff;
+            long sp = nsp & m;
+            long[] frame = {sel[SS], R[RSP_] & spMask, f, sel[CS], retIp};
+            for (long v : frame) { sp = (sp - sz) & m; wr(sdk[0] + sp, sz, v); }
+            if (hasErr) { sp = (sp - sz) & m; wr(sdk[0] + sp, sz, err); }
+            commitSeg(SS, nss, sdk);
+            setSp(sp);
+        } else {
+            long sp = R[RSP_] & spMask;
+            long ss = ebase[SS];
+            sp = (sp - sz) & spMask; wr(ss + sp, sz, f);
+            sp = (sp - sz) & spMask; wr(ss + sp, sz, sel[CS]);
+            sp = (sp - sz) & spMask; wr(ss + sp, sz, retIp);
+            if (hasErr) { sp = (sp - sz) & spMask; wr(ss + sp, sz, err); }
+            setSp(sp);
+        }
         if ((gtype & 1) == 0) eflags &= ~IF;
         eflags &= ~(TF | NT | RF | VM);
-        commitSeg(CS, (cs & ~3) | cpl(), d);
+        commitSeg(CS, (cs & ~3) | newCpl, dk);
         rip = pc = off & ipMask;
         attention = true;
     }
@@ -1050,7 +1167,7 @@ final class SoftCore {
 
     void loadSegReal(int s, int selector) {
         sel[s] = selector & 0xffff;
-        base[s] = (long) (selector & 0xffff) << 4;
+        base[s] = ebase[s] = (long) (selector & 0xffff) << 4;
         if (v86) { limit[s] = 0xffff; ar[s] = 0xf3; }
         if (s == CS || s == SS) updateMode();
     }
@@ -1060,9 +1177,9 @@ final class SoftCore {
         if (realMode || v86) { loadSegReal(s, selector); return; }
         selector &= 0xffff;
         if ((selector & ~3) == 0) {
-            if (s == CS || s == SS) raise(GP, 0);
+            if (s == CS || (s == SS && !code64)) raise(GP, 0);
             sel[s] = selector;
-            base[s] = 0;
+            base[s] = ebase[s] = 0;
             limit[s] = 0;
             ar[s] = 0x10000; // unusable
             return;
@@ -1073,12 +1190,25 @@ final class SoftCore {
         if (s == SS && (a & 0xa) != 2) raise(GP, selector & ~3);
         if (s != CS && s != SS && (a & 0xa) == 8) raise(GP, selector & ~3);
         if (s == CS && (a & 8) == 0) raise(GP, selector & ~3);
-        commitSeg(s, s == CS ? (selector & ~3) | cpl() : selector, d);
+        // SDM 5.6 "Privilege Level Checking When Accessing Data Segments", 5.8.1 "Direct Calls or Jumps
+        // to Code Segments", 6.4 of SS loads; these keep the state consistent for the next VM entry
+        int dpl = (a >> 5) & 3, rpl = selector & 3, c = cpl();
+        if (s == CS) {
+            boolean conforming = (a & 4) != 0;
+            if (conforming ? dpl > c : (dpl != c || rpl > c)) raise(GP, selector & ~3);
+            if (longMode && (a & 0x6000) == 0x6000) raise(GP, selector & ~3); // L and D both set
+        } else if (s == SS) {
+            if (rpl != c || dpl != c) raise(GP, selector & ~3);
+        } else if ((a & 0xc) != 0xc && dpl < Math.max(c, rpl)) {
+            raise(GP, selector & ~3);
+        }
+        commitSeg(s, s == CS ? (selector & ~3) | c : selector, d);
     }
 
     private void commitSeg(int s, int selector, long[] d) {
         sel[s] = selector;
         base[s] = d[0];
+        ebase[s] = code64 && s < FS ? 0 : d[0];
         limit[s] = (int) d[1];
         ar[s] = (int) d[2] | 1; // accessed
         if (s == CS || s == SS) updateMode();
@@ -1110,40 +1240,55 @@ final class SoftCore {
     private long sp() { return R[RSP_] & spMask; }
 
     private void setSp(long v) {
-        if (stack32) R[RSP_] = v & 0xffffffffL;
+        if (code64) R[RSP_] = v;
+        else if (stack32) R[RSP_] = v & 0xffffffffL;
         else R[RSP_] = (R[RSP_] & ~0xffffL) | (v & 0xffff);
     }
 
     private void push(long v, int sz) {
         long s = (sp() - sz) & spMask;
-        wr(base[SS] + s, sz, v);
+        wr(ebase[SS] + s, sz, v);
         setSp(s);
     }
 
     private long pop(int sz) {
         long s = sp();
-        long v = rd(base[SS] + s, sz);
+        long v = rd(ebase[SS] + s, sz);
         setSp(s + sz);
         return v;
     }
 
     // ---------------------------------------------------------------- ModRM
 
-    private void modrm() {
+    private void modrm() { modrm(0); }
+
+    /**
+     * Decodes a ModRM byte (and SIB, displacement). {@code immLen} is the size of an immediate that
+     * follows, needed for RIP-relative addresses (SDM 2.2.1.6): negative means group 3, whose /0 and /1
+     * forms carry an immediate of -immLen bytes.
+     */
+    private void modrm(int immLen) {
         int m = fetch8();
         mrMod = m >> 6;
-        mrReg = (m >> 3) & 7;
-        mrRm = m & 7;
+        mrReg = ((m >> 3) & 7) | (rex & 4) << 1;
+        mrRm = (m & 7) | (rex & 1) << 3;
         if (mrMod != 3) {
-            if (asz == 2) ea16(); else ea32();
-            ea = (base[eaSeg] + eaOff) & 0xffffffffL;
+            if (asz == 2) ea16(); else ea32(m & 7);
+            if (ripRelative) {
+                int imm = immLen >= 0 ? immLen : ((m >> 3) & 7) < 2 ? -immLen : 0;
+                eaOff = (eaOff + pc + imm) & MASK[asz];
+            }
+            ea = (ebase[eaSeg] + eaOff) & linMask;
         }
     }
+
+    private boolean ripRelative;
 
     private void ea16() {
         long off;
         int seg = DS;
         eaScale = 0;
+        ripRelative = false;
         switch (mrRm) {
             case 0: off = R[3] + R[6]; eaBase = 3; eaIndex = 6; break;
             case 1: off = R[3] + R[7]; eaBase = 3; eaIndex = 7; break;
@@ -1162,35 +1307,38 @@ final class SoftCore {
         eaSeg = segOv >= 0 ? segOv : seg;
     }
 
-    private void ea32() {
+    /** 32- and 64-bit addressing forms (SDM Tables 2-2 and 2-3, REX.X/REX.B extend index and base). */
+    private void ea32(int rm) {
         long off;
         int seg = DS;
-        int rm = mrRm;
+        int rb = (rex & 1) << 3;
         eaIndex = -1;
         eaScale = 0;
+        ripRelative = false;
         if (rm == 4) {
             int sib = fetch8();
-            int scale = sib >> 6, idx = (sib >> 3) & 7, b = sib & 7;
+            int scale = sib >> 6, idx = ((sib >> 3) & 7) | (rex & 2) << 2, b = sib & 7;
             eaScale = scale;
             off = 0;
-            if (idx != 4) { off = (R[idx] & 0xffffffffL) << scale; eaIndex = idx; }
+            if (idx != 4) { off = (asz == 8 ? R[idx] : R[idx] & 0xffffffffL) << scale; eaIndex = idx; }
             if (b == 5 && mrMod == 0) { off += (int) fetch32(); eaBase = -1; }
             else {
-                off += R[b];
-                eaBase = b;
+                off += R[b | rb];
+                eaBase = b | rb;
                 if (b == 4 || b == 5) seg = SS;
             }
         } else if (rm == 5 && mrMod == 0) {
             off = (int) fetch32();
             eaBase = -1;
+            ripRelative = code64; // disp32 is relative to the next instruction in 64-bit mode
         } else {
-            off = R[rm];
-            eaBase = rm;
+            off = R[rm | rb];
+            eaBase = rm | rb;
             if (rm == 5) seg = SS;
         }
         if (mrMod == 1) off += (byte) fetch8();
         else if (mrMod == 2) off += (int) fetch32();
-        eaOff = off & 0xffffffffL;
+        eaOff = off & MASK[asz];
         eaSeg = segOv >= 0 ? segOv : seg;
     }
 
@@ -1202,36 +1350,46 @@ final class SoftCore {
 
     /** Linear address of a memory operand at segment:offset, with the override applied. */
     private long linear(int defSeg, long off) {
-        return (base[segOv >= 0 ? segOv : defSeg] + off) & 0xffffffffL;
+        return (ebase[segOv >= 0 ? segOv : defSeg] + off) & linMask;
     }
 
     // ---------------------------------------------------------------- decode and execute
 
     private void step() {
-        int dsz = code32 ? 4 : 2;
+        int dsz = code32 || code64 ? 4 : 2;
         osz = dsz;
-        asz = dsz;
+        asz = code64 ? 8 : dsz;
         segOv = -1;
         rep = 0;
+        rex = 0;
         int op;
+        prefixes:
         for (int n = 0; ; n++) {
             if (n == 15) raise(GP, 0); // SDM 2.3.11: an instruction is at most 15 bytes
             op = fetch8();
             switch (op) {
-                case 0x66: osz = dsz ^ 6; continue;
-                case 0x67: asz = dsz ^ 6; continue;
-                case 0x26: segOv = ES; continue;
-                case 0x2e: segOv = CS; continue;
-                case 0x36: segOv = SS; continue;
-                case 0x3e: segOv = DS; continue;
-                case 0x64: segOv = FS; continue;
-                case 0x65: segOv = GS; continue;
-                case 0xf2: case 0xf3: rep = op; continue;
-                case 0xf0: continue; // LOCK: a single processor executes atomically anyway
-                default: break;
+                case 0x66: osz = dsz ^ 6; break;
+                case 0x67: asz = code64 ? 4 : dsz ^ 6; break;
+                case 0x26: segOv = ES; break;
+                case 0x2e: segOv = CS; break;
+                case 0x36: segOv = SS; break;
+                case 0x3e: segOv = DS; break;
+                case 0x64: segOv = FS; break;
+                case 0x65: segOv = GS; break;
+                case 0xf2: case 0xf3: rep = op; break;
+                case 0xf0: break; // LOCK: a single processor executes atomically anyway
+                case 0x40: case 0x41: case 0x42: case 0x43: case 0x44: case 0x45: case 0x46: case 0x47:
+                case 0x48: case 0x49: case 0x4a: case 0x4b: case 0x4c: case 0x4d: case 0x4e: case 0x4f:
+                    if (!code64) break prefixes;
+                    rex = op; // SDM 2.2.1: REX counts only as the last prefix
+                    continue;
+                default: break prefixes;
             }
-            break;
+            rex = 0;
         }
+        rexByte = rex != 0;
+        if ((rex & 8) != 0) osz = 8;
+        if (code64 && INVALID64[op]) raise(UD);
         int sz = osz;
         switch (op) {
             case 0x00: case 0x08: case 0x10: case 0x18: case 0x20: case 0x28: case 0x30: case 0x38:
@@ -1252,42 +1410,24 @@ final class SoftCore {
                 if (op != 0x3d) setReg(0, sz, r);
                 return;
             }
-            case 0x06: push(sel[ES], sz); return;
-            case 0x07: popSeg(ES); return;
-            case 0x0e: push(sel[CS], sz); return;
             case 0x0f: step0f(); return;
-            case 0x16: push(sel[SS], sz); return;
-            case 0x17: popSeg(SS); return;
-            case 0x1e: push(sel[DS], sz); return;
-            case 0x1f: popSeg(DS); return;
-            case 0x27: daa(false); return;
-            case 0x2f: daa(true); return;
-            case 0x37: aaa(false); return;
-            case 0x3f: aaa(true); return;
             case 0x40: case 0x41: case 0x42: case 0x43: case 0x44: case 0x45: case 0x46: case 0x47:
                 setReg(op & 7, sz, inc(getReg(op & 7, sz), sz, false)); return;
             case 0x48: case 0x49: case 0x4a: case 0x4b: case 0x4c: case 0x4d: case 0x4e: case 0x4f:
                 setReg(op & 7, sz, inc(getReg(op & 7, sz), sz, true)); return;
-            case 0x50: case 0x51: case 0x52: case 0x53: case 0x54: case 0x55: case 0x56: case 0x57:
-                push(getReg(op & 7, sz), sz); return;
+            case 0x50: case 0x51: case 0x52: case 0x53: case 0x54: case 0x55: case 0x56: case 0x57: {
+                int s2 = ssz();
+                push(getReg((op & 7) | (rex & 1) << 3, s2), s2);
+                return;
+            }
             case 0x58: case 0x59: case 0x5a: case 0x5b: case 0x5c: case 0x5d: case 0x5e: case 0x5f: {
-                long v = pop(sz);
-                setReg(op & 7, sz, v);
+                int s2 = ssz();
+                long v = pop(s2);
+                setReg((op & 7) | (rex & 1) << 3, s2, v);
                 return;
             }
-            case 0x60: pusha(sz); return;
-            case 0x61: popa(sz); return;
-            case 0x68: push(fetchImm(sz), sz); return;
-            case 0x6a: push(sext(fetch8(), 1), sz); return;
-            case 0x69: case 0x6b: {
-                modrm();
-                long a = sext(rmRead(sz), sz);
-                long b = op == 0x6b ? (byte) fetch8() : sext(fetchImm(sz), sz);
-                setReg(mrReg, sz, imul2(a, b, sz));
-                return;
-            }
-            case 0x6c: case 0x6d: ioString(true, op == 0x6c ? 1 : Math.min(sz, 4)); return;
-            case 0x6e: case 0x6f: ioString(false, op == 0x6e ? 1 : Math.min(sz, 4)); return;
+            case 0x68: { int s2 = ssz(); push(fetchImm(s2), s2); return; }
+            case 0x6a: push(sext(fetch8(), 1), ssz()); return;
             case 0x70: case 0x71: case 0x72: case 0x73: case 0x74: case 0x75: case 0x76: case 0x77:
             case 0x78: case 0x79: case 0x7a: case 0x7b: case 0x7c: case 0x7d: case 0x7e: case 0x7f: {
                 long d = (byte) fetch8();
@@ -1295,14 +1435,14 @@ final class SoftCore {
                 return;
             }
             case 0x80: case 0x82: {
-                modrm();
+                modrm(1);
                 long a = rmRead(1);
                 long r = alu(mrReg, a, fetch8(), 1);
                 if (mrReg != 7) rmWrite(1, r);
                 return;
             }
             case 0x81: case 0x83: {
-                modrm();
+                modrm(op == 0x81 ? Math.min(sz, 4) : 1);
                 long a = rmRead(sz);
                 long b = op == 0x81 ? fetchImm(sz) : (byte) fetch8();
                 long r = alu(mrReg, a, b, sz);
@@ -1327,85 +1467,39 @@ final class SoftCore {
             case 0x89: modrm(); rmWrite(sz, getReg(mrReg, sz)); return;
             case 0x8a: modrm(); setReg(mrReg, 1, rmRead(1)); return;
             case 0x8b: modrm(); setReg(mrReg, sz, rmRead(sz)); return;
-            case 0x8c: {
-                modrm();
-                if (mrReg > 5) raise(UD);
-                rmWrite(mrMod == 3 ? sz : 2, sel[mrReg]);
-                return;
-            }
             case 0x8d: {
                 modrm();
                 if (mrMod == 3) raise(UD);
                 setReg(mrReg, sz, eaOff);
                 return;
             }
-            case 0x8e: {
-                modrm();
-                if (mrReg > 5 || mrReg == CS) raise(UD);
-                loadSeg(mrReg, (int) rmRead(2));
-                if (mrReg == SS) movSsShadow();
-                return;
-            }
-            case 0x8f: {
-                modrm();
-                long s0 = sp();
-                long v = pop(sz);
-                if (mrMod != 3) {
-                    // SDM POP: an ESP-based address uses ESP after the pop; undo on fault
-                    try { wr(ea, sz, v); } catch (RuntimeException e) { setSp(s0); throw e; }
-                } else setReg(mrRm, sz, v);
-                return;
-            }
             case 0x90:
-                if (rep == 0xf3 && (procControls & CPU_BASED_PAUSE_EXITING) != 0) instrExit(EXIT_REASON_PAUSE_INSTRUCTION, 0);
-                return;
+                if ((rex & 1) == 0) {
+                    if (rep == 0xf3 && (procControls & CPU_BASED_PAUSE_EXITING) != 0) instrExit(EXIT_REASON_PAUSE_INSTRUCTION, 0);
+                    return;
+                }
+                // with REX.B, 90 is XCHG r8, rAX
             case 0x91: case 0x92: case 0x93: case 0x94: case 0x95: case 0x96: case 0x97: {
+                int r = (op & 7) | (rex & 1) << 3;
                 long a = getReg(0, sz);
-                setReg(0, sz, getReg(op & 7, sz));
-                setReg(op & 7, sz, a);
+                setReg(0, sz, getReg(r, sz));
+                setReg(r, sz, a);
                 return;
             }
-            case 0x98:
-                if (sz == 2) setReg(0, 2, (byte) R[0]); else setReg(0, 4, (short) R[0]);
-                return;
-            case 0x99:
-                if (sz == 2) setReg(2, 2, ((short) R[0]) < 0 ? 0xffff : 0);
-                else setReg(2, 4, ((int) R[0]) < 0 ? 0xffffffffL : 0);
-                return;
-            case 0x9a: {
-                long off = fetchImm(sz);
-                int s = fetch16();
-                farCall(s, off, sz);
-                return;
-            }
-            case 0x9b: return; // WAIT: no x87 exceptions pending
-            case 0x9c: pushf(sz); return;
-            case 0x9d: popf(sz); return;
-            case 0x9e: {
-                long f = flags();
-                eflags = (f & ~0xd5L) | (R[0] >>> 8 & 0xd5) | 2;
-                return;
-            }
-            case 0x9f: setReg(4, 1, flags() & 0xd7 | 2); return;
-            case 0xa0: case 0xa1: case 0xa2: case 0xa3: {
-                int s = (op & 1) == 0 ? 1 : sz;
-                long off = asz == 2 ? fetch16() : fetch32();
-                long lin = linear(DS, off);
-                if (op < 0xa2) setReg(0, s, rd(lin, s)); else wr(lin, s, getReg(0, s));
-                return;
-            }
+            case 0x9c: pushf(ssz()); return;
+            case 0x9d: popf(ssz()); return;
             case 0xa4: case 0xa5: case 0xa6: case 0xa7: case 0xaa: case 0xab: case 0xac: case 0xad: case 0xae: case 0xaf:
                 string(op, (op & 1) == 0 ? 1 : sz);
                 return;
             case 0xa8: logicFlags(R[0] & fetch8(), 1); return;
             case 0xa9: logicFlags(getReg(0, sz) & fetchImm(sz), sz); return;
             case 0xb0: case 0xb1: case 0xb2: case 0xb3: case 0xb4: case 0xb5: case 0xb6: case 0xb7:
-                setReg(op & 7, 1, fetch8()); return;
+                setReg((op & 7) | (rex & 1) << 3, 1, fetch8()); return;
             case 0xb8: case 0xb9: case 0xba: case 0xbb: case 0xbc: case 0xbd: case 0xbe: case 0xbf:
-                setReg(op & 7, sz, fetchImm(sz)); return;
+                setReg((op & 7) | (rex & 1) << 3, sz, sz == 8 ? fetch64() : fetchImm(sz)); return;
             case 0xc0: case 0xc1: case 0xd0: case 0xd1: case 0xd2: case 0xd3: {
                 int s = (op & 1) == 0 ? 1 : sz;
-                modrm();
+                modrm(op < 0xc2 ? 1 : 0);
                 int cnt = op < 0xc2 ? fetch8() : op < 0xd2 ? 1 : (int) R[1] & 0xff;
                 long a = rmRead(s);
                 long r = shift(mrReg, a, cnt, s);
@@ -1413,56 +1507,9 @@ final class SoftCore {
                 commitShiftFlags();
                 return;
             }
-            case 0xc2: {
-                int n = fetch16();
-                long t = pop(sz);
-                setSp(sp() + n);
-                pc = t;
-                return;
-            }
-            case 0xc3: pc = pop(sz); return;
-            case 0xc4: case 0xc5: loadFarPointer(op == 0xc4 ? ES : DS, sz); return;
-            case 0xc6: modrm(); rmWrite(1, fetch8()); return;
-            case 0xc7: modrm(); rmWrite(sz, fetchImm(sz)); return;
-            case 0xc8: enter(sz); return;
-            case 0xc9: {
-                long bp = getReg(5, stack32 ? 4 : 2);
-                long v = rd(base[SS] + (bp & spMask), sz);
-                setSp(bp + sz);
-                setReg(5, sz, v);
-                return;
-            }
-            case 0xca: case 0xcb: {
-                int n = op == 0xca ? fetch16() : 0;
-                farReturn(sz, n);
-                return;
-            }
-            case 0xcc: softInt(BP, INTR_TYPE_SOFT_EXCEPTION); return;
-            case 0xcd: softInt(fetch8(), INTR_TYPE_SOFT_INTR); return;
-            case 0xce: if (of()) softInt(OFV, INTR_TYPE_SOFT_EXCEPTION); return;
-            case 0xcf: iret(sz); return;
-            case 0xd4: {
-                int b = fetch8();
-                if (b == 0) raise(DE);
-                int al = (int) R[0] & 0xff;
-                setReg(0, 2, ((al / b) << 8) | (al % b));
-                logicFlags(al % b, 1);
-                return;
-            }
-            case 0xd5: {
-                int b = fetch8();
-                int v = ((int) (R[0] >>> 8 & 0xff) * b + (int) (R[0] & 0xff)) & 0xff;
-                setReg(0, 2, v);
-                logicFlags(v, 1);
-                return;
-            }
-            case 0xd6: setReg(0, 1, cf() ? 0xff : 0); return;
-            case 0xd7: setReg(0, 1, rd(linear(DS, (getReg(3, asz) + (R[0] & 0xff)) & MASK[asz]), 1)); return;
-            case 0xd8: case 0xd9: case 0xda: case 0xdb: case 0xdc: case 0xdd: case 0xde: case 0xdf:
-                // x87 is not modelled: with CR0.EM the architecture says #NM, otherwise we refuse with #UD
-                if ((cr0 & (CR0_EM | CR0_TS)) != 0) raise(NM);
-                raise(UD);
-                return;
+            case 0xc3: pc = pop(ssz()); return;
+            case 0xc6: modrm(1); rmWrite(1, fetch8()); return;
+            case 0xc7: modrm(Math.min(sz, 4)); rmWrite(sz, fetchImm(sz)); return;
             case 0xe0: case 0xe1: case 0xe2: {
                 long d = (byte) fetch8();
                 long c = (getReg(1, asz) - 1) & MASK[asz];
@@ -1476,28 +1523,16 @@ final class SoftCore {
                 if (getReg(1, asz) == 0) jumpRel(d);
                 return;
             }
-            case 0xe4: case 0xe5: io(true, fetch8(), op == 0xe4 ? 1 : Math.min(sz, 4), true); return;
-            case 0xe6: case 0xe7: io(false, fetch8(), op == 0xe6 ? 1 : Math.min(sz, 4), true); return;
-            case 0xec: case 0xed: io(true, (int) R[2] & 0xffff, op == 0xec ? 1 : Math.min(sz, 4), false); return;
-            case 0xee: case 0xef: io(false, (int) R[2] & 0xffff, op == 0xee ? 1 : Math.min(sz, 4), false); return;
             case 0xe8: {
-                long d = sext(fetchImm(sz), sz);
+                int s2 = ssz();
+                long d = sext(fetchImm(s2), s2);
                 long ret = pc;
-                push(ret, sz);
-                pc = (ret + d) & MASK[sz];
+                push(ret, s2);
+                pc = (ret + d) & MASK[s2];
                 return;
             }
             case 0xe9: jumpRel(sext(fetchImm(sz), sz)); return;
-            case 0xea: {
-                long off = fetchImm(sz);
-                int s = fetch16();
-                farJump(s, off);
-                return;
-            }
             case 0xeb: jumpRel((byte) fetch8()); return;
-            case 0xf1: softInt(DB, 0x500); return;
-            case 0xf4: hlt(); return;
-            case 0xf5: setFlagBit(CF, !cf()); return;
             case 0xf6: case 0xf7: group3(op == 0xf6 ? 1 : sz); return;
             case 0xf8: setFlagBit(CF, false); return;
             case 0xf9: setFlagBit(CF, true); return;
@@ -1521,10 +1556,170 @@ final class SoftCore {
                 return;
             }
             case 0xff: group5(sz); return;
+
+            default:
+                stepRare(op, sz);
+        }
+    }
+
+    /** The less frequent one-byte opcodes, kept out of step() so the hot dispatch stays small. */
+    private void stepRare(int op, int sz) {
+        switch (op) {
+            case 0x06: push(sel[ES], sz); return;
+            case 0x07: popSeg(ES); return;
+            case 0x0e: push(sel[CS], sz); return;
+            case 0x16: push(sel[SS], sz); return;
+            case 0x17: popSeg(SS); return;
+            case 0x1e: push(sel[DS], sz); return;
+            case 0x1f: popSeg(DS); return;
+            case 0x27: daa(false); return;
+            case 0x2f: daa(true); return;
+            case 0x37: aaa(false); return;
+            case 0x3f: aaa(true); return;
+            case 0x63: // MOVSXD in 64-bit mode; ARPL elsewhere (not modelled)
+                if (!code64) raise(UD);
+                modrm();
+                setReg(mrReg, sz, sext(rmRead(4), 4));
+                return;
+            case 0x60: pusha(sz); return;
+            case 0x61: popa(sz); return;
+            case 0x69: case 0x6b: {
+                modrm(op == 0x6b ? 1 : Math.min(sz, 4));
+                long a = sext(rmRead(sz), sz);
+                long b = op == 0x6b ? (byte) fetch8() : sext(fetchImm(sz), sz);
+                setReg(mrReg, sz, imul2(a, b, sz));
+                return;
+            }
+            case 0x6c: case 0x6d: ioString(true, op == 0x6c ? 1 : Math.min(sz, 4)); return;
+            case 0x6e: case 0x6f: ioString(false, op == 0x6e ? 1 : Math.min(sz, 4)); return;
+            case 0x8c: {
+                modrm();
+                if (mrReg > 5) raise(UD);
+                rmWrite(mrMod == 3 ? sz : 2, sel[mrReg]);
+                return;
+            }
+            case 0x8e: {
+                modrm();
+                if (mrReg > 5 || mrReg == CS) raise(UD);
+                loadSeg(mrReg, (int) rmRead(2));
+                if (mrReg == SS) movSsShadow();
+                return;
+            }
+            case 0x8f: {
+                int s2 = ssz();
+                modrm();
+                long s0 = sp();
+                long v = pop(s2);
+                if (mrMod != 3) {
+                    // SDM POP: an ESP-based address uses ESP after the pop; undo on fault
+                    try { wr(ea, s2, v); } catch (RuntimeException e) { setSp(s0); throw e; }
+                } else setReg(mrRm, s2, v);
+                return;
+            }
+            case 0x98:
+                if (sz == 2) setReg(0, 2, (byte) R[0]); else if (sz == 4) setReg(0, 4, (short) R[0]); else R[0] = (int) R[0];
+                return;
+            case 0x99:
+                if (sz == 2) setReg(2, 2, ((short) R[0]) < 0 ? 0xffff : 0);
+                else if (sz == 4) setReg(2, 4, ((int) R[0]) < 0 ? 0xffffffffL : 0);
+                else R[2] = R[0] < 0 ? -1L : 0;
+                return;
+            case 0x9a: {
+                long off = fetchImm(sz);
+                int s = fetch16();
+                farCall(s, off, sz);
+                return;
+            }
+            case 0x9b: return; // WAIT: no x87 exceptions pending
+            case 0x9e: {
+                long f = flags();
+                eflags = (f & ~0xd5L) | (R[0] >>> 8 & 0xd5) | 2;
+                return;
+            }
+            case 0x9f: setReg(4, 1, flags() & 0xd7 | 2); return;
+            case 0xa0: case 0xa1: case 0xa2: case 0xa3: {
+                int s = (op & 1) == 0 ? 1 : sz;
+                long off = asz == 2 ? fetch16() : asz == 4 ? fetch32() : fetch64();
+                long lin = linear(DS, off);
+                if (op < 0xa2) setReg(0, s, rd(lin, s)); else wr(lin, s, getReg(0, s));
+                return;
+            }
+            case 0xc2: {
+                int n = fetch16();
+                long t = pop(ssz());
+                setSp(sp() + n);
+                pc = t;
+                return;
+            }
+            case 0xc4: case 0xc5: loadFarPointer(op == 0xc4 ? ES : DS, sz); return;
+            case 0xc8: enter(ssz()); return;
+            case 0xc9: {
+                int s2 = ssz();
+                long bp = getReg(5, code64 ? 8 : stack32 ? 4 : 2);
+                long v = rd(ebase[SS] + (bp & spMask), s2);
+                setSp(bp + s2);
+                setReg(5, s2, v);
+                return;
+            }
+            case 0xca: case 0xcb: {
+                int n = op == 0xca ? fetch16() : 0;
+                farReturn(sz, n);
+                return;
+            }
+            case 0xcc: softInt(BP, INTR_TYPE_SOFT_EXCEPTION); return;
+            case 0xcd: softInt(fetch8(), INTR_TYPE_SOFT_INTR); return;
+            case 0xce: if (of()) softInt(OFV, INTR_TYPE_SOFT_EXCEPTION); return;
+            case 0xcf: if (longMode) iret64(sz); else iret(sz); return;
+            case 0xd4: {
+                int b = fetch8();
+                if (b == 0) raise(DE);
+                int al = (int) R[0] & 0xff;
+                setReg(0, 2, ((al / b) << 8) | (al % b));
+                logicFlags(al % b, 1);
+                return;
+            }
+            case 0xd5: {
+                int b = fetch8();
+                int v = ((int) (R[0] >>> 8 & 0xff) * b + (int) (R[0] & 0xff)) & 0xff;
+                setReg(0, 2, v);
+                logicFlags(v, 1);
+                return;
+            }
+            case 0xd6: setReg(0, 1, cf() ? 0xff : 0); return;
+            case 0xd7: setReg(0, 1, rd(linear(DS, (getReg(3, asz) + (R[0] & 0xff)) & MASK[asz]), 1)); return;
+            case 0xd8: case 0xd9: case 0xda: case 0xdb: case 0xdc: case 0xdd: case 0xde: case 0xdf:
+                // x87 is not modelled: with CR0.EM the architecture says #NM, otherwise we refuse with #UD
+                if ((cr0 & (CR0_EM | CR0_TS)) != 0) raise(NM);
+                raise(UD);
+                return;
+            case 0xe4: case 0xe5: io(true, fetch8(), op == 0xe4 ? 1 : Math.min(sz, 4), true); return;
+            case 0xe6: case 0xe7: io(false, fetch8(), op == 0xe6 ? 1 : Math.min(sz, 4), true); return;
+            case 0xec: case 0xed: io(true, (int) R[2] & 0xffff, op == 0xec ? 1 : Math.min(sz, 4), false); return;
+            case 0xee: case 0xef: io(false, (int) R[2] & 0xffff, op == 0xee ? 1 : Math.min(sz, 4), false); return;
+            case 0xea: {
+                long off = fetchImm(sz);
+                int s = fetch16();
+                farJump(s, off);
+                return;
+            }
+            case 0xf1: softInt(DB, 0x500); return;
+            case 0xf4: hlt(); return;
+            case 0xf5: setFlagBit(CF, !cf()); return;
             default:
                 raise(UD);
         }
     }
+
+    /** One-byte opcodes that do not exist in 64-bit mode (SDM Appendix A, "i64"). */
+    private static final boolean[] INVALID64 = new boolean[256];
+    static {
+        for (int op : new int[]{0x06, 0x07, 0x0e, 0x16, 0x17, 0x1e, 0x1f, 0x27, 0x2f, 0x37, 0x3f, 0x60, 0x61, 0x62,
+                0x82, 0x9a, 0xc4, 0xc5, 0xce, 0xd4, 0xd5, 0xd6, 0xea})
+            INVALID64[op] = true;
+    }
+
+    /** Operand size of stack operations and near branches: 64 bits by default in 64-bit mode. */
+    private int ssz() { return code64 ? (osz == 2 ? 2 : 8) : osz; }
 
     private void aluRmReg(int op, int sz) {
         modrm();
@@ -1544,7 +1739,7 @@ final class SoftCore {
         if (op != 7) setReg(mrReg, sz, r);
     }
 
-    private void jumpRel(long d) { pc = (pc + d) & (osz == 2 ? 0xffff : 0xffffffffL); }
+    private void jumpRel(long d) { pc = (pc + d) & (code64 ? -1L : osz == 2 ? 0xffff : 0xffffffffL); }
 
     private boolean ioplOk() {
         if (realMode) return true;
@@ -1561,14 +1756,14 @@ final class SoftCore {
 
     private void popSeg(int s) {
         long s0 = sp();
-        int v = (int) pop(osz);
+        int v = (int) pop(ssz());
         try { loadSeg(s, v); } catch (RuntimeException e) { setSp(s0); throw e; }
         if (s == SS) movSsShadow();
     }
 
     private void pusha(int sz) {
         long s = sp();
-        long b = base[SS];
+        long b = ebase[SS];
         long orig = getReg(4, sz);
         for (int k = 0; k < 8; k++) {
             s = (s - sz) & spMask;
@@ -1579,7 +1774,7 @@ final class SoftCore {
 
     private void popa(int sz) {
         long s = sp();
-        long b = base[SS];
+        long b = ebase[SS];
         long[] v = scratch;
         for (int k = 7; k >= 0; k--) { v[k] = rd(b + s, sz); s = (s + sz) & spMask; }
         for (int k = 0; k < 8; k++) if (k != 4) setReg(k, sz, v[k]);
@@ -1626,7 +1821,7 @@ final class SoftCore {
         int size = fetch16();
         int level = fetch8() & 31;
         long s = sp();
-        long b = base[SS];
+        long b = ebase[SS];
         long bp = getReg(5, stack32 ? 4 : 2);
         s = (s - sz) & spMask;
         wr(b + s, sz, getReg(5, sz));
@@ -1643,18 +1838,47 @@ final class SoftCore {
     }
 
     private void farJump(int s, long off) {
+        taskSwitchCheck(s, 2);
         loadSeg(CS, s);
         pc = off & ipMask;
     }
 
+    /**
+     * Task switches cause VM exits unconditionally (SDM 25.1.2); the qualification (SDM Table 27-2
+     * "Exit Qualification for Task Switches") carries the TSS selector and the source: 0 CALL,
+     * 1 IRET, 2 JMP, 3 a task gate in the IDT. A far JMP/CALL names a task by a TSS descriptor or a
+     * task gate in the GDT/LDT.
+     */
+    private void taskSwitchCheck(int selector, int source) {
+        if (realMode || v86 || (selector & ~3) == 0) return;
+        long[] d = descriptor(selector, NP);
+        int a = (int) d[2];
+        if ((a & 0x10) != 0) return; // a code segment: an ordinary far transfer
+        int type = a & 0xf;
+        if (longMode) { // no tasks in IA-32e mode; 64-bit call gates are not modelled
+            if (type == 0xc) shutdown("far transfers through call gates are not modelled yet");
+            raise(GP, selector & ~3);
+        }
+        if (type == 5) { // task gate: its TSS selector is in bits 31:16 of the low doubleword
+            boolean ldt = (selector & 4) != 0;
+            long tb = ldt ? base[LDTR] : gdtBase;
+            int tss = (int) (rd(tb + (selector & ~7), 4) >>> 16);
+            instrExit(EXIT_REASON_TASK_SWITCH, tss | (long) source << 30);
+        }
+        if (type == 1 || type == 9) instrExit(EXIT_REASON_TASK_SWITCH, selector | (long) source << 30);
+        if (type == 0xc || type == 4) shutdown("far transfers through call gates are not modelled yet");
+        raise(GP, selector & ~3);
+    }
+
     private void farCall(int s, long off, int sz) {
         long sp0 = sp();
-        long b = base[SS];
+        long b = ebase[SS];
         long s1 = (sp0 - sz) & spMask, s2 = (s1 - sz) & spMask;
         probeWrite(b + s2, sz);
         probeWrite(b + s1, sz);
         int oldCs = sel[CS];
         long ret = pc;
+        taskSwitchCheck(s, 0);
         loadSeg(CS, s);
         wr(b + s1, sz, oldCs);
         wr(b + s2, sz, ret);
@@ -1664,7 +1888,7 @@ final class SoftCore {
 
     private void farReturn(int sz, int n) {
         long s = sp();
-        long b = base[SS];
+        long b = ebase[SS];
         long off = rd(b + s, sz);
         int cs = (int) rd(b + ((s + sz) & spMask), sz) & 0xffff;
         loadSeg(CS, cs);
@@ -1675,12 +1899,37 @@ final class SoftCore {
     private void iret(int sz) {
         if (v86 && ((eflags >> 12) & 3) < 3) raise(GP, 0);
         long s = sp();
-        long b = base[SS];
+        long b = ebase[SS];
         long off = rd(b + s, sz);
         int cs = (int) rd(b + ((s + sz) & spMask), sz) & 0xffff;
         long f = rd(b + ((s + 2L * sz) & spMask), sz);
-        if (!realMode && !v86 && ((f & VM) != 0 || (cs & 3) != cpl()))
-            shutdown("IRET to another privilege level or to virtual-8086 mode is not modelled yet");
+        if (!realMode && !v86) {
+            if ((f & VM) != 0 && sz == 4 && cpl() == 0)
+                shutdown("IRET to virtual-8086 mode is not modelled yet");
+            if ((eflags & NT) != 0) // a nested-task return: a task switch back to the TSS's back link
+                instrExit(EXIT_REASON_TASK_SWITCH, (rd(base[TR], 2) & 0xffff) | 1L << 30);
+            int rpl = cs & 3;
+            if (rpl < cpl()) raise(GP, cs & ~3);
+            if (rpl > cpl()) {
+                // SDM IRET, RETURN-TO-OUTER-PRIVILEGE-LEVEL: pops ESP and SS as well
+                long esp = rd(b + ((s + 3L * sz) & spMask), sz);
+                int ss = (int) rd(b + ((s + 4L * sz) & spMask), sz) & 0xffff;
+                long[] d = descriptor(cs, NP);
+                long[] dk = {d[0], d[1], d[2]};
+                if ((dk[2] & 0x18) != 0x18 || ((dk[2] & 4) == 0 && ((dk[2] >> 5) & 3) != rpl)) raise(GP, cs & ~3);
+                if ((ss & 3) != rpl || (ss & ~3) == 0) raise(GP, ss & ~3);
+                long[] sd = descriptor(ss, SS_FAULT);
+                long[] sdk = {sd[0], sd[1], sd[2]};
+                if ((sdk[2] & 0x1a) != 0x12 || ((sdk[2] >> 5) & 3) != rpl) raise(GP, ss & ~3);
+                writeFlags(f, sz);
+                commitSeg(CS, cs, dk);
+                commitSeg(SS, ss, sdk);
+                setSp(esp);
+                pc = off & ipMask;
+                interruptibility &= ~GUEST_INTR_STATE_NMI;
+                return;
+            }
+        }
         loadSeg(CS, cs);
         setSp(s + 3L * sz);
         writeFlags(f, sz);
@@ -1688,11 +1937,79 @@ final class SoftCore {
         interruptibility &= ~GUEST_INTR_STATE_NMI; // IRET unblocks NMIs (SDM 6.7.1)
     }
 
+    /** IRET in IA-32e mode (SDM "IRET/IRETD/IRETQ"): pops RIP, CS, RFLAGS, RSP and SS. */
+    private void iret64(int sz) {
+        if (!code64) shutdown("IRET in compatibility mode is not modelled yet");
+        long s = sp();
+        long b = ebase[SS];
+        long rip2 = rd(b + s, sz);
+        int cs = (int) rd(b + s + sz, sz) & 0xffff;
+        long f = rd(b + s + 2L * sz, sz);
+        long rsp = rd(b + s + 3L * sz, sz);
+        int ss = (int) rd(b + s + 4L * sz, sz) & 0xffff;
+        int oldCpl = cpl();
+        int newCpl = cs & 3;
+        if (newCpl < oldCpl) raise(GP, cs & ~3);
+        long[] d = descriptor(cs, NP);
+        int a = (int) d[2];
+        if ((a & 0x18) != 0x18 || (a & 0x6000) == 0x6000) raise(GP, cs & ~3);
+        int cdpl = (a >> 5) & 3;
+        if ((a & 4) == 0 ? cdpl != newCpl : cdpl > newCpl) raise(GP, cs & ~3);
+        long[] keep = {d[0], d[1], d[2]};
+        long[] ssk = null;
+        if ((ss & ~3) == 0) {
+            if (newCpl == 3) raise(GP, 0); // a null SS is only for CPL < 3 in 64-bit mode
+        } else {
+            long[] sd = descriptor(ss, SS_FAULT);
+            ssk = new long[]{sd[0], sd[1], sd[2]};
+            if ((ssk[2] & 0x1a) != 0x12 || ((ssk[2] >> 5) & 3) != newCpl || (ss & 3) != newCpl) raise(GP, ss & ~3);
+        }
+        writeFlags(f, sz == 2 ? 2 : 8);
+        commitSeg(CS, cs, keep);
+        if (ssk == null) {
+            sel[SS] = ss; base[SS] = ebase[SS] = 0; limit[SS] = 0xffffffff; ar[SS] = 0x10000 | (newCpl << 5) | 0x93;
+        } else {
+            commitSeg(SS, ss, ssk);
+        }
+        R[RSP_] = rsp;
+        updateMode();
+        pc = rip2 & ipMask;
+        interruptibility &= ~GUEST_INTR_STATE_NMI;
+    }
+
     private void softInt(int vector, int type) {
         if (v86 && type == INTR_TYPE_SOFT_INTR && ((eflags >> 12) & 3) < 3) raise(GP, 0);
         long next = pc & ipMask;
         exception(vector, type, false, 0, next);
         // delivery set rip/pc to the handler
+    }
+
+    /** SYSCALL (SDM 4 "SYSCALL"): 64-bit mode only here; compatibility-mode SYSCALL is #UD. */
+    private void syscall() {
+        if (!code64 || (efer & EFER_SCE) == 0) raise(UD);
+        R[1] = pc;
+        R[11] = flags();
+        int cs = (int) (star >>> 32) & 0xfffc;
+        sel[CS] = cs; base[CS] = ebase[CS] = 0; limit[CS] = 0xffffffff; ar[CS] = 0xa09b;
+        sel[SS] = cs + 8; base[SS] = ebase[SS] = 0; limit[SS] = 0xffffffff; ar[SS] = 0xc093;
+        eflags = (eflags & ~sfmask) | 2;
+        eflags &= ~RF;
+        updateMode();
+        pc = lstar;
+    }
+
+    private void sysret() {
+        if (!code64 || (efer & EFER_SCE) == 0) raise(UD);
+        if (cpl() != 0) raise(GP, 0);
+        int s = (int) (star >>> 48) & 0xffff;
+        boolean to64 = osz == 8;
+        if (to64) { sel[CS] = (s + 16) | 3; ar[CS] = 0xa0fb; } else { sel[CS] = s | 3; ar[CS] = 0xc0fb; }
+        base[CS] = 0; limit[CS] = 0xffffffff;
+        sel[SS] = (s + 8) | 3; base[SS] = 0; limit[SS] = 0xffffffff; ar[SS] = 0xc0f3;
+        setFlags((R[11] & 0x3c7fd7L) | 2);
+        attention = true;
+        updateMode();
+        pc = to64 ? R[1] : R[1] & 0xffffffffL;
     }
 
     private void hlt() {
@@ -1707,7 +2024,7 @@ final class SoftCore {
     // ---------------------------------------------------------------- group 3 / 5, shifts, mul/div
 
     private void group3(int sz) {
-        modrm();
+        modrm(-Math.min(sz, 4));
         switch (mrReg) {
             case 0: case 1: logicFlags(rmRead(sz) & fetchImm(sz), sz); return;
             case 2: rmWrite(sz, ~rmRead(sz) & MASK[sz]); return;
@@ -1727,8 +2044,9 @@ final class SoftCore {
         switch (mrReg) {
             case 0: case 1: rmWrite(sz, inc(rmRead(sz), sz, mrReg == 1)); return;
             case 2: {
-                long t = rmRead(sz);
-                push(pc, sz);
+                int s2 = ssz();
+                long t = rmRead(s2);
+                push(pc, s2);
                 pc = t & ipMask;
                 return;
             }
@@ -1739,8 +2057,8 @@ final class SoftCore {
                 if (mrReg == 3) farCall(s, off, sz); else farJump(s, off);
                 return;
             }
-            case 4: pc = rmRead(sz) & ipMask; return;
-            case 6: push(rmRead(sz), sz); return;
+            case 4: pc = rmRead(ssz()) & ipMask; return;
+            case 6: { int s2 = ssz(); push(rmRead(s2), s2); return; }
             default: raise(UD);
         }
     }
@@ -1775,7 +2093,7 @@ final class SoftCore {
 
     private void div(long src, int sz, boolean signed) {
         if ((src & MASK[sz]) == 0) raise(DE);
-        if (sz == 8) raise(UD); // 128-bit dividends arrive with 64-bit mode
+        if (sz == 8) { div128(src, signed); return; }
         int bits = sz * 8;
         long dividend = sz == 1 ? R[0] & 0xffff : (getReg(2, sz) << bits) | getReg(0, sz);
         long q, r;
@@ -1794,6 +2112,25 @@ final class SoftCore {
         if (sz == 1) setReg(0, 2, ((r & 0xff) << 8) | (q & 0xff));
         else { setReg(0, sz, q); setReg(2, sz, r); }
     }
+
+    /** RDX:RAX divided by a 64-bit source (rare enough to use BigInteger). */
+    private void div128(long src, boolean signed) {
+        java.math.BigInteger n = java.math.BigInteger.valueOf(R[2]).shiftLeft(64)
+                .or(java.math.BigInteger.valueOf(R[0]).and(U64));
+        java.math.BigInteger d = java.math.BigInteger.valueOf(src);
+        if (!signed) {
+            n = n.and(U128);
+            d = d.and(U64);
+        }
+        java.math.BigInteger[] qr = n.divideAndRemainder(d);
+        java.math.BigInteger q = qr[0];
+        if (signed ? q.bitLength() > 63 : q.bitLength() > 64) raise(DE);
+        R[0] = q.longValue();
+        R[2] = qr[1].longValue();
+    }
+
+    private static final java.math.BigInteger U64 = java.math.BigInteger.ONE.shiftLeft(64).subtract(java.math.BigInteger.ONE);
+    private static final java.math.BigInteger U128 = java.math.BigInteger.ONE.shiftLeft(128).subtract(java.math.BigInteger.ONE);
 
     private long shiftFlags;
     private boolean shiftFlagsPending;
@@ -1933,14 +2270,14 @@ final class SoftCore {
             boolean stop = false;
             switch (op & 0xfe) {
                 case 0xa4: {
-                    long v = rd(base[srcSeg] + si, sz);
-                    wr(base[ES] + di, sz, v);
+                    long v = rd(ebase[srcSeg] + si, sz);
+                    wr(ebase[ES] + di, sz, v);
                     setReg(6, asz, si + delta);
                     setReg(7, asz, di + delta);
                     break;
                 }
                 case 0xa6: {
-                    long a = rd(base[srcSeg] + si, sz), b = rd(base[ES] + di, sz);
+                    long a = rd(ebase[srcSeg] + si, sz), b = rd(ebase[ES] + di, sz);
                     alu(7, a, b, sz);
                     setReg(6, asz, si + delta);
                     setReg(7, asz, di + delta);
@@ -1948,15 +2285,15 @@ final class SoftCore {
                     break;
                 }
                 case 0xaa:
-                    wr(base[ES] + di, sz, getReg(0, sz));
+                    wr(ebase[ES] + di, sz, getReg(0, sz));
                     setReg(7, asz, di + delta);
                     break;
                 case 0xac:
-                    setReg(0, sz, rd(base[srcSeg] + si, sz));
+                    setReg(0, sz, rd(ebase[srcSeg] + si, sz));
                     setReg(6, asz, si + delta);
                     break;
                 default: { // SCAS
-                    long b = rd(base[ES] + di, sz);
+                    long b = rd(ebase[ES] + di, sz);
                     alu(7, getReg(0, sz), b, sz);
                     setReg(7, asz, di + delta);
                     stop = repeat && (rep == 0xf3 ? !zf() : zf());
@@ -2028,8 +2365,8 @@ final class SoftCore {
             long q = (sz - 1) | (in ? 8 : 0) | 16 | (rep != 0 ? 32 : 0) | ((long) port << 16);
             // SDM 27.2.4 "Information for VM Exits Due to Instruction Execution": INS/OUTS info
             exitInstrInfo = (asz == 2 ? 0 : asz == 4 ? 1 : 2) << 7 | (in ? ES : srcSeg) << 15;
-            exitGla = in ? base[ES] + (R[7] & cm) : base[srcSeg] + (R[6] & cm);
-            exitGla &= 0xffffffffL;
+            exitGla = in ? ebase[ES] + (R[7] & cm) : ebase[srcSeg] + (R[6] & cm);
+            exitGla &= linMask;
             exitGlaValid = true;
             instrExit(EXIT_REASON_IO_INSTRUCTION, q);
         }
@@ -2038,11 +2375,11 @@ final class SoftCore {
         while (count != 0) {
             if (in) {
                 long di = R[7] & cm;
-                wr(base[ES] + di, sz, MASK[sz]);
+                wr(ebase[ES] + di, sz, MASK[sz]);
                 setReg(7, asz, di + delta);
             } else {
                 long si = R[6] & cm;
-                rd(base[srcSeg] + si, sz);
+                rd(ebase[srcSeg] + si, sz);
                 setReg(6, asz, si + delta);
             }
             count = (count - 1) & cm;
@@ -2148,15 +2485,15 @@ final class SoftCore {
                 modrm();
                 rmWrite(1, cond(op) ? 1 : 0);
                 return;
-            case 0xa0: push(sel[FS], sz); return;
+            case 0xa0: push(sel[FS], ssz()); return;
             case 0xa1: popSeg(FS); return;
             case 0xa2: instrExit(EXIT_REASON_CPUID, 0); return; // CPUID exits unconditionally (SDM 25.1.2)
-            case 0xa8: push(sel[GS], sz); return;
+            case 0xa8: push(sel[GS], ssz()); return;
             case 0xa9: popSeg(GS); return;
             case 0xa3: case 0xab: case 0xb3: case 0xbb: bitTest(op, sz, false); return;
             case 0xba: bitTest(op, sz, true); return;
             case 0xa4: case 0xa5: case 0xac: case 0xad: {
-                modrm();
+                modrm((op & 1) == 0 ? 1 : 0);
                 int cnt = (op & 1) == 0 ? fetch8() : (int) R[1];
                 shiftDouble(op >= 0xac, sz, cnt);
                 return;
@@ -2204,9 +2541,14 @@ final class SoftCore {
                 return;
             }
             case 0xc7: group9(sz); return;
-            case 0xc8: case 0xc9: case 0xca: case 0xcb: case 0xcc: case 0xcd: case 0xce: case 0xcf:
-                setReg(op & 7, 4, Integer.reverseBytes((int) R[op & 7]) & 0xffffffffL);
+            case 0xc8: case 0xc9: case 0xca: case 0xcb: case 0xcc: case 0xcd: case 0xce: case 0xcf: {
+                int r = (op & 7) | (rex & 1) << 3;
+                if (sz == 8) R[r] = Long.reverseBytes(R[r]);
+                else setReg(r, 4, Integer.reverseBytes((int) R[r]) & 0xffffffffL);
                 return;
+            }
+            case 0x05: syscall(); return;
+            case 0x07: sysret(); return;
             default:
                 raise(UD);
         }
@@ -2231,6 +2573,14 @@ final class SoftCore {
                 case 0xc9:
                     if ((procControls & CPU_BASED_MWAIT_EXITING) != 0) instrExit(EXIT_REASON_MWAIT_INSTRUCTION, 0);
                     raise(UD); return;
+                case 0xf8: { // SWAPGS (64-bit mode only)
+                    if (!code64) raise(UD);
+                    if (cpl() != 0) raise(GP, 0);
+                    long t = base[GS];
+                    base[GS] = ebase[GS] = guestKernelGsBase;
+                    guestKernelGsBase = t;
+                    return;
+                }
                 default: break;
             }
             if (mrReg == 4) { setReg(mrRm, sz, cr0Read() & MASK[sz]); return; }
@@ -2238,22 +2588,24 @@ final class SoftCore {
             raise(UD);
             return;
         }
-        if (asz == 2) ea16(); else ea32();
-        ea = (base[eaSeg] + eaOff) & 0xffffffffL;
+        if (asz == 2) ea16(); else ea32(m & 7);
+        if (ripRelative) eaOff = (eaOff + pc) & MASK[asz];
+        ea = (ebase[eaSeg] + eaOff) & linMask;
         switch (mrReg) {
             case 0: case 1: {
                 long b = mrReg == 0 ? gdtBase : idtBase;
                 int l = mrReg == 0 ? gdtLimit : idtLimit;
-                probeWrite(ea, 6);
+                int bw = code64 ? 8 : 4;
+                probeWrite(ea, 2 + bw);
                 wr(ea, 2, l);
-                wr(ea + 2, 4, sz == 2 ? b & 0xffffff : b);
+                wr(ea + 2, bw, sz == 2 ? b & 0xffffff : b);
                 return;
             }
             case 2: case 3: {
                 if (cpl() != 0) raise(GP, 0);
                 int l = (int) rd(ea, 2);
-                long b = rd(ea + 2, 4);
-                if (sz == 2) b &= 0xffffff;
+                long b = rd(ea + 2, code64 ? 8 : 4);
+                if (sz == 2 && !code64) b &= 0xffffff;
                 if (mrReg == 2) { gdtLimit = l; gdtBase = b; } else { idtLimit = l; idtBase = b; }
                 return;
             }
@@ -2312,7 +2664,7 @@ final class SoftCore {
     }
 
     private void bitTest(int op, int sz, boolean imm) {
-        modrm();
+        modrm(imm ? 1 : 0);
         int kind;
         long bit;
         if (imm) {
@@ -2374,11 +2726,12 @@ final class SoftCore {
 
     private void movCr(boolean toCr) {
         int m = fetch8();
-        int cr = (m >> 3) & 7, gpr = m & 7;
+        int cr = ((m >> 3) & 7) | (rex & 4) << 1, gpr = (m & 7) | (rex & 1) << 3;
         if (cpl() != 0) raise(GP, 0);
         // SDM Table 27-3 "Exit Qualification for Control-Register Accesses"
         long qual = cr | (toCr ? 0 : 1 << 4) | (long) gpr << 8;
-        int sz = 4; // MOV CR always moves 32 bits outside 64-bit mode
+        int sz = code64 ? 8 : 4; // MOV CR moves 32 bits outside 64-bit mode
+        if (cr == 8) { movCr8(toCr, gpr, qual); return; }
         if (!toCr) {
             long v;
             switch (cr) {
@@ -2404,6 +2757,15 @@ final class SoftCore {
                 // too unless the guest is unrestricted) -- clearing one is a #GP
                 long fixed1 = unrestricted ? CR0_NE : CR0_NE | CR0_PE | CR0_PG;
                 if ((nv & fixed1) != fixed1) raise(GP, 0);
+                // SDM 9.8.5 "Initializing IA-32e Mode": paging on with EFER.LME activates IA-32e mode
+                boolean pgOn = (nv & CR0_PG) != 0 && (cr0 & CR0_PG) == 0, pgOff = (nv & CR0_PG) == 0 && (cr0 & CR0_PG) != 0;
+                if (pgOn && (efer & EFER_LME) != 0) {
+                    if ((cr4 & CR4_PAE) == 0) raise(GP, 0);
+                    efer |= EFER_LMA;
+                } else if (pgOff && (efer & EFER_LMA) != 0) {
+                    if (code64) raise(GP, 0);
+                    efer &= ~EFER_LMA;
+                }
                 cr0 = nv | CR0_ET;
                 flushTlb();
                 updateMode();
@@ -2425,11 +2787,42 @@ final class SoftCore {
                 if ((v & ~0x27ffL & ~cr4Mask) != 0) raise(GP, 0);
                 long n4 = (cr4 & cr4Mask) | (v & ~cr4Mask);
                 if ((n4 & CR4_VMXE) == 0) raise(GP, 0); // CR4.VMXE is fixed to 1 in VMX operation
+                if (longMode && (n4 & CR4_PAE) == 0) raise(GP, 0);
                 cr4 = n4;
                 flushTlb();
                 return;
             }
             default: raise(UD);
+        }
+    }
+
+    /** Task-priority level when neither the TPR shadow nor CR8 exiting applies. */
+    long cr8;
+    long virtualApicPage = -1;
+    int tprThreshold;
+
+    /**
+     * MOV to/from CR8 (64-bit mode): CR8-load/store exiting first, then the TPR shadow in the
+     * virtual-APIC page (SDM 25.1.3 and 29.1.2 "TPR Virtualization", with the TPR-below-threshold
+     * exit after a write that drops VTPR[7:4] below the threshold).
+     */
+    private void movCr8(boolean toCr, int gpr, long qual) {
+        if (!code64) raise(UD);
+        boolean shadow = (procControls & CPU_BASED_TPR_SHADOW) != 0;
+        if (toCr) {
+            if ((procControls & CPU_BASED_CR8_LOAD_EXITING) != 0) instrExit(EXIT_REASON_CR_ACCESS, qual);
+            long v = R[gpr];
+            if ((v & ~0xfL) != 0) raise(GP, 0);
+            if (!shadow) { cr8 = v; return; }
+            mem.write32(virtualApicPage + 0x80, (int) (v << 4));
+            if (v < (tprThreshold & 0xf)) {
+                rip = pc & ipMask;
+                pc = ip0 = rip;
+                vmexit(EXIT_REASON_TPR_BELOW_THRESHOLD, 0, 0);
+            }
+        } else {
+            if ((procControls & CPU_BASED_CR8_STORE_EXITING) != 0) instrExit(EXIT_REASON_CR_ACCESS, qual);
+            R[gpr] = shadow ? (mem.read32(virtualApicPage + 0x80) >>> 4) & 0xf : cr8;
         }
     }
 
@@ -2469,28 +2862,68 @@ final class SoftCore {
     }
 
     /** Guest MSRs the soft CPU keeps without exiting (the rest #GP). */
-    long guestPat = 0x0007040600070406L, guestFsBase, guestGsBase, guestKernelGsBase;
+    long guestPat = 0x0007040600070406L, guestKernelGsBase, star, lstar, cstar, sfmask;
 
     private void msr(boolean write) {
         if (cpl() != 0) raise(GP, 0);
         int idx = (int) R[1];
         if (msrExits(idx, write)) instrExit(write ? EXIT_REASON_MSR_WRITE : EXIT_REASON_MSR_READ, 0);
-        long v = (R[2] & 0xffffffffL) << 32 | (R[0] & 0xffffffffL);
-        long out;
-        switch (idx) {
-            case 0x10: if (write) { icount = v; return; } out = icount; break;
-            case 0x174: if (write) { sysenterCs = v; return; } out = sysenterCs; break;
-            case 0x175: if (write) { sysenterEsp = v; return; } out = sysenterEsp; break;
-            case 0x176: if (write) { sysenterEip = v; return; } out = sysenterEip; break;
-            case 0x277: if (write) { guestPat = v; return; } out = guestPat; break;
-            case 0xc0000080: if (write) { efer = v; flushTlb(); return; } out = efer; break;
-            case 0xc0000100: if (write) { guestFsBase = v; return; } out = guestFsBase; break;
-            case 0xc0000101: if (write) { guestGsBase = v; return; } out = guestGsBase; break;
-            case 0xc0000102: if (write) { guestKernelGsBase = v; return; } out = guestKernelGsBase; break;
-            default: raise(GP, 0); return;
+        if (write) {
+            if (!msrWrite(idx, (R[2] & 0xffffffffL) << 32 | (R[0] & 0xffffffffL))) raise(GP, 0);
+            return;
         }
+        long out = msrRead(idx);
+        if (!msrOk) raise(GP, 0);
         R[0] = out & 0xffffffffL;
         R[2] = out >>> 32;
+    }
+
+    private boolean msrOk;
+
+    /** A guest MSR (RDMSR without exit, the VM-exit MSR-store area); msrOk says whether it exists. */
+    long msrRead(int idx) {
+        msrOk = true;
+        switch (idx) {
+            case 0x10: return tsc();
+            case 0x174: return sysenterCs;
+            case 0x175: return sysenterEsp;
+            case 0x176: return sysenterEip;
+            case 0x277: return guestPat;
+            case 0xc0000080: return efer;
+            case 0xc0000081: return star;
+            case 0xc0000082: return lstar;
+            case 0xc0000083: return cstar;
+            case 0xc0000084: return sfmask;
+            case 0xc0000100: return base[FS];
+            case 0xc0000101: return base[GS];
+            case 0xc0000102: return guestKernelGsBase;
+            default: msrOk = false; return 0;
+        }
+    }
+
+    /** A guest MSR write (WRMSR without exit, the VM-entry MSR-load area); false where WRMSR would #GP. */
+    boolean msrWrite(int idx, long v) {
+        switch (idx) {
+            case 0x10: icount = v - (tsc() - icount); return true;
+            case 0x174: sysenterCs = v; return true;
+            case 0x175: sysenterEsp = v; return true;
+            case 0x176: sysenterEip = v; return true;
+            case 0x277: guestPat = v; return true;
+            case 0xc0000080:
+                if ((v & ~(EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE)) != 0) return false;
+                if ((cr0 & CR0_PG) != 0 && ((v ^ efer) & EFER_LME) != 0) return false;
+                efer = (v & ~EFER_LMA) | (efer & EFER_LMA); // LMA follows CR0.PG, not WRMSR
+                flushTlb();
+                return true;
+            case 0xc0000081: star = v; return true;
+            case 0xc0000082: lstar = v; return true;
+            case 0xc0000083: cstar = v; return true;
+            case 0xc0000084: sfmask = v; return true;
+            case 0xc0000100: base[FS] = ebase[FS] = v; return true;
+            case 0xc0000101: base[GS] = ebase[GS] = v; return true;
+            case 0xc0000102: guestKernelGsBase = v; return true;
+            default: return false;
+        }
     }
 
     /** SDM 24.6.9 "MSR-Bitmap Address": four 1-KiB bitmaps, read-low/read-high/write-low/write-high. */

@@ -86,6 +86,25 @@ public final class SoftCpu implements VmxCpu {
     /** A note on the last VM exit when it needs explaining (a triple fault, something not modelled), else null. */
     public String lastExitNote() { return core.exitNote; }
 
+    /**
+     * The guest's architectural state as of the last VM exit, one line per item, for log messages and
+     * for reading in a debugger (the VMCS holds the same values in its guest-state area).
+     */
+    public String guestStateDump() {
+        SoftCore c = core;
+        StringBuilder b = new StringBuilder();
+        String[] names = {"RAX", "RCX", "RDX", "RBX", "RSP", "RBP", "RSI", "RDI", "R8", "R9", "R10", "R11", "R12", "R13", "R14", "R15"};
+        for (int i = 0; i < 16; i++) b.append(String.format("%-3s=%016x%s", names[i], regs[i], i % 4 == 3 ? "\n" : " "));
+        b.append(String.format("RIP=%016x RFLAGS=%08x CPL=%d mode=%s%n", c.rip, c.flags(), c.cpl(),
+                c.realMode ? "real" : c.v86 ? "virtual-8086" : c.code64 ? "64-bit" : c.longMode ? "compatibility" : c.code32 ? "protected-32" : "protected-16"));
+        b.append(String.format("CR0=%08x CR2=%016x CR3=%016x CR4=%08x EFER=%x%n", c.cr0, c.cr2, c.cr3, c.cr4, c.efer));
+        for (int s = 0; s < 8; s++)
+            b.append(String.format("%-4s sel=%04x base=%016x limit=%08x ar=%05x%n", SEG_NAMES[s], c.sel[s], c.base[s], c.limit[s], c.ar[s]));
+        b.append(String.format("GDTR=%016x/%04x IDTR=%016x/%04x interruptibility=%x activity=%d%n",
+                c.gdtBase, c.gdtLimit, c.idtBase, c.idtLimit, c.interruptibility, c.activity));
+        return b.toString();
+    }
+
     /** Guest instructions retired on this processor (the soft TSC). */
     public long instructionsRetired() { return core.icount; }
 
@@ -129,7 +148,7 @@ public final class SoftCpu implements VmxCpu {
                 d = 0xbfebfbff;
                 break;
             case 0x80000000: a = 0x80000008; break;
-            case 0x80000001: c = 1; d = 1 << 29 | 1 << 20 | 1 << 11 | 1 << 27; break; // LM, NX, SYSCALL, RDTSCP
+            case 0x80000001: c = 1; d = 1 << 29 | 1 << 20 | 1 << 11; break; // LM, NX, SYSCALL
             case 0x80000008: a = 0x3028; break;               // 40 physical, 48 linear address bits
             default: break;
         }
@@ -318,17 +337,38 @@ public final class SoftCpu implements VmxCpu {
             vw(EXIT_QUALIFICATION, 0);
             return succeed();
         }
-        if (vr32(VM_ENTRY_MSR_LOAD_COUNT) != 0) {
-            lastEntryFailure = "SDM 26.4 Loading MSRs: the VM-entry MSR-load area is not modelled by the soft CPU yet";
-            vw(VM_EXIT_REASON, EXIT_REASON_MSR_LOADING | VMX_EXIT_REASONS_FAILED_VMENTRY);
-            vw(EXIT_QUALIFICATION, 1);
-            return succeed();
-        }
         loadGuest();
+        // SDM 26.4 "Loading MSRs": after the guest state, from the VM-entry MSR-load area
+        int n = vr32(VM_ENTRY_MSR_LOAD_COUNT);
+        long area = vr(VM_ENTRY_MSR_LOAD_ADDR);
+        for (int i = 0; i < n; i++) {
+            int idx = mem.read32(area + 16L * i);
+            long val = mem.read64(area + 16L * i + 8);
+            boolean bad = idx == 0xc0000100 || idx == 0xc0000101 || (idx >>> 8) == 8 || mem.read32(area + 16L * i + 4) != 0;
+            if (bad || !core.msrWrite(idx, val)) {
+                lastEntryFailure = String.format("SDM 26.4 Loading MSRs: entry %d of the VM-entry MSR-load area (MSR %#x, value %#x) cannot be loaded", i + 1, idx, val);
+                vw(VM_EXIT_REASON, EXIT_REASON_MSR_LOADING | VMX_EXIT_REASONS_FAILED_VMENTRY);
+                vw(EXIT_QUALIFICATION, i + 1);
+                return succeed();
+            }
+        }
         if (launch) vmcsBuf.putInt(vmcsOff + Vmcs.LAUNCH_STATE_OFFSET, Vmcs.LAUNCH_STATE_LAUNCHED);
         int inject = vr32(VM_ENTRY_INTR_INFO_FIELD);
         core.run(inject, vr32(VM_ENTRY_EXCEPTION_ERROR_CODE), vr32(VM_ENTRY_INSTRUCTION_LEN));
         saveGuest();
+        // SDM 27.4 "Saving MSRs" and 27.6 "Loading Host MSRs"
+        int ns = vr32(VM_EXIT_MSR_STORE_COUNT);
+        long store = vr(VM_EXIT_MSR_STORE_ADDR);
+        for (int i = 0; i < ns; i++) {
+            long v = core.msrRead(mem.read32(store + 16L * i));
+            mem.write64(store + 16L * i + 8, v);
+        }
+        int nl = vr32(VM_EXIT_MSR_LOAD_COUNT);
+        long load = vr(VM_EXIT_MSR_LOAD_ADDR);
+        for (int i = 0; i < nl; i++) {
+            int idx = mem.read32(load + 16L * i);
+            try { wrmsr(idx, mem.read64(load + 16L * i + 8)); } catch (IllegalArgumentException e) { /* a VMX abort on silicon */ }
+        }
         core.runner = null;
         return succeed();
     }
@@ -354,6 +394,8 @@ public final class SoftCpu implements VmxCpu {
         for (int k = 0; k < 4; k++) c.cr3Targets[k] = vr(CR3_TARGET_VALUE0 + 2 * k);
         c.eptOn = (c.proc2Controls & SECONDARY_EXEC_ENABLE_EPT) != 0;
         c.unrestricted = (c.proc2Controls & SECONDARY_EXEC_UNRESTRICTED_GUEST) != 0;
+        c.virtualApicPage = vr(VIRTUAL_APIC_PAGE_ADDR);
+        c.tprThreshold = vr32(TPR_THRESHOLD);
         c.apicAccessPage = (c.proc2Controls & SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES) != 0 ? vr(APIC_ACCESS_ADDR) & ~0xfffL : -1;
         long eptp = c.eptOn ? vr(EPT_POINTER) : -2;
         // SDM 28.3.3 "Invalidation of Cached Translations": we drop them whenever the EPTP or VMCS changes
@@ -380,7 +422,15 @@ public final class SoftCpu implements VmxCpu {
         c.sysenterCs = vr32(GUEST_SYSENTER_CS);
         c.sysenterEsp = vr(GUEST_SYSENTER_ESP);
         c.sysenterEip = vr(GUEST_SYSENTER_EIP);
-        if ((vr32(VM_ENTRY_CONTROLS) & VM_ENTRY_LOAD_IA32_EFER) != 0) c.efer = vr(GUEST_IA32_EFER);
+        int entryCtl = vr32(VM_ENTRY_CONTROLS);
+        if ((entryCtl & VM_ENTRY_LOAD_IA32_EFER) != 0) c.efer = vr(GUEST_IA32_EFER);
+        else {
+            // SDM 26.3.2.1: without "load IA32_EFER", LMA (and LME if paging) follow "IA-32e mode guest";
+            // the other bits are whatever the host left in IA32_EFER (vmx.c switches it as a shared MSR)
+            boolean ia32e = (entryCtl & VM_ENTRY_IA32E_MODE) != 0;
+            c.efer = rdmsr(0xc0000080) & (EFER_SCE | EFER_NXE);
+            if (ia32e) c.efer |= EFER_LMA | ((vr(GUEST_CR0) & CR0_PG) != 0 ? EFER_LME : 0);
+        }
         if ((vr32(VM_ENTRY_CONTROLS) & VM_ENTRY_LOAD_IA32_PAT) != 0) c.guestPat = vr(GUEST_IA32_PAT);
         regs[RSP] = vr(GUEST_RSP);
         c.rip = vr(GUEST_RIP);
@@ -432,6 +482,9 @@ public final class SoftCpu implements VmxCpu {
         vw(GUEST_INTERRUPTIBILITY_INFO, c.interruptibility);
         vw(GUEST_ACTIVITY_STATE, c.activity);
         vw(GUEST_PENDING_DBG_EXCEPTIONS, 0);
+        // SDM 27.3.1: the "IA-32e mode guest" entry control records EFER.LMA at every exit
+        int entryCtl = vr32(VM_ENTRY_CONTROLS);
+        vw(VM_ENTRY_CONTROLS, (c.efer & EFER_LMA) != 0 ? entryCtl | VM_ENTRY_IA32E_MODE : entryCtl & ~VM_ENTRY_IA32E_MODE);
     }
 
     // Accessors for EntryChecks

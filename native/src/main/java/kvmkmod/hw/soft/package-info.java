@@ -37,17 +37,25 @@
  * with the same inputs takes the same exits at the same TSC values.
  *
  * <h2>What is modelled, what is not (yet)</h2>
- * Modelled: real mode, 16/32-bit protected mode (GDT/LDT descriptors, IDT gates at the same privilege
- * level), virtual-8086 mode with VME redirection as vmx.c's enter_rmode uses it, 32-bit and PAE paging,
- * EPT with 2-MiB pages, unrestricted guest, the exits of SDM 25.1 for I/O (bitmaps), HLT, CPUID,
- * RDTSC, RDPMC, INVLPG, INVD, WBINVD, MOV CR/DR, RDMSR/WRMSR (MSR bitmaps), MONITOR/MWAIT, PAUSE, the
- * VMX instructions, exceptions (bitmap, #PF error-code mask/match), interrupt and NMI windows,
- * external interrupts (kick), triple fault, EPT violation/misconfiguration, APIC access.
+ * Modelled: real mode; 16/32-bit protected mode (GDT/LDT descriptors, IDT gates, privilege changes
+ * through the TSS stack, IRET to an outer level); IA-32e mode (64-bit and the decoding of REX,
+ * RIP-relative addressing, 16-byte IDT gates with RSP0/IST, IRETQ, SYSCALL/SYSRET/SWAPGS, CR8);
+ * virtual-8086 mode with VME redirection as vmx.c's enter_rmode uses it; 32-bit, PAE and 4-level
+ * paging with accessed/dirty bits; EPT with 2-MiB pages; unrestricted guest. VM exits (SDM 25.1/25.2):
+ * I/O (unconditional or bitmaps, with the TSS permission check first), HLT, CPUID, INVD, RDTSC (with
+ * TSC offsetting), RDPMC, INVLPG, WBINVD, MOV CR0/CR3/CR4/CR8 (masks, shadows, CR3 targets, TPR shadow
+ * and TPR-below-threshold), CLTS/LMSW, MOV DR, RDMSR/WRMSR (MSR bitmaps), MONITOR/MWAIT, PAUSE, every
+ * VMX instruction, task switches, exceptions (bitmap, #PF error-code mask/match, IDT-vectoring
+ * information), interrupt and NMI windows, external interrupts (kick), triple fault, EPT violation and misconfiguration, APIC
+ * access. Event injection at entry, including NMIs and their blocking until IRET. The VM-entry
+ * MSR-load, VM-exit MSR-store and VM-exit MSR-load areas.
  *
- * <p>Not yet: 64-bit mode (entry with "IA-32e mode guest" fails with an explanation), x87/SSE
- * (#UD), segment limit checks, privilege changes through gates and task switches, the VM-entry
- * MSR-load area (entry fails with an explanation), MTF, preemption timer, SMM. APIC-access exits are
- * taken for every access (no TPR virtualisation). The I/O bitmap of the TSS is consulted in
- * virtual-8086 mode and when CPL &gt; IOPL.
+ * <p>Not yet: x87/MMX/SSE instructions (#UD, though CPUID reports the features), segment limit and
+ * some descriptor checks, call gates, far transfers between privilege levels other than
+ * interrupts/IRET/SYSCALL/SYSRET, compatibility-mode IRET/SYSCALL, IRET to virtual-8086 mode and
+ * interrupts from it to ring 0, CMPXCHG16B, MTF, the preemption timer, SMM, INIT/SIPI. Task switches
+ * are not performed by the processor: they always exit (SDM 25.1.2), as KVM expects. APIC-access
+ * exits are taken for every access to the page (no TPR read/write virtualisation through it). PAE PDPTEs are read from memory at
+ * each walk rather than from the VMCS PDPTR fields.
  */
 package kvmkmod.hw.soft;

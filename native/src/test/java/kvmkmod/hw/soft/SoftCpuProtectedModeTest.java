@@ -120,4 +120,111 @@ class SoftCpuProtectedModeTest {
         assertThat(h.exitReason()).isEqualTo(EXIT_REASON_HLT);
         assertThat(h.ram.buf.getInt(0x5000)).isEqualTo(1);
     }
+
+    @Test void ringThreeAndBackThroughTheTss() {
+        // GDT with ring-0 and ring-3 flat segments, entered directly in 32-bit protected mode
+        h.load(0x1108,
+                0, 0, 0, 0, 0, 0, 0, 0,
+                0xff, 0xff, 0x00, 0x00, 0x00, 0x9a, 0xcf, 0x00,      // 0x08: ring-0 code
+                0xff, 0xff, 0x00, 0x00, 0x00, 0x92, 0xcf, 0x00,      // 0x10: ring-0 data
+                0xff, 0xff, 0x00, 0x00, 0x00, 0xfa, 0xcf, 0x00,      // 0x18: ring-3 code
+                0xff, 0xff, 0x00, 0x00, 0x00, 0xf2, 0xcf, 0x00);     // 0x20: ring-3 data
+        // IDT[0x30]: 32-bit interrupt gate, DPL 3 so ring 3 may INT to it
+        h.load(0x1400 + 0x30 * 8, 0x00, 0x13, 0x08, 0x00, 0x00, 0xee, 0x00, 0x00);
+        h.load(0x1300, 0x89, 0xe1, 0xcf);            // mov ecx, esp; iretd
+        h.ram.buf.putInt(0x30004, 0x9000);           // TSS.ESP0
+        h.ram.buf.putShort(0x30008, (short) 0x10);   // TSS.SS0
+        h.w(GUEST_CR0, 0x60010031L);
+        h.w(GUEST_CS_SELECTOR, 8);
+        h.w(GUEST_CS_LIMIT, 0xffffffffL);
+        h.w(GUEST_CS_AR_BYTES, 0xc09b);
+        for (int f : new int[]{0, 2, 3}) {
+            h.w(GUEST_ES_SELECTOR + 2 * f, 0x10);
+            h.w(GUEST_ES_LIMIT + 2 * f, 0xffffffffL);
+            h.w(GUEST_ES_AR_BYTES + 2 * f, 0xc093);
+        }
+        h.w(GUEST_TR_BASE, 0x30000);
+        h.w(GUEST_TR_LIMIT, 0x67);
+        h.w(GUEST_TR_AR_BYTES, 0x8b);
+        h.w(GUEST_GDTR_BASE, 0x1108);
+        h.w(GUEST_GDTR_LIMIT, 0x27);
+        h.w(GUEST_IDTR_BASE, 0x1400);
+        h.w(GUEST_IDTR_LIMIT, 0x7ff);
+        h.w(GUEST_RSP, 0x9000);
+        h.w(GUEST_RIP, 0x2000);
+        h.w(EXCEPTION_BITMAP, 1 << 13);
+        h.load(0x2000,
+                0x6a, 0x23,                     // push 0x23       (user SS)
+                0x68, 0x00, 0x70, 0x00, 0x00,   // push 0x7000     (user ESP)
+                0x9c,                           // pushfd
+                0x6a, 0x1b,                     // push 0x1b       (user CS)
+                0x68, 0x00, 0x21, 0x00, 0x00,   // push 0x2100     (user EIP)
+                0xcf);                          // iretd -> ring 3
+        h.load(0x2100,
+                0xcd, 0x30,                     // int 0x30 -> ring 0 and back
+                0xbb, 0x05, 0x00, 0x00, 0x00,   // mov ebx, 5
+                0xf4);                          // hlt at CPL 3 -> #GP
+        h.launch();
+        assertThat(h.exitReason()).as("%s", h.cpu.lastExitNote()).isEqualTo(EXIT_REASON_EXCEPTION_NMI);
+        assertThat(h.r(VM_EXIT_INTR_INFO)).isEqualTo(0x80000b0dL);
+        assertThat(h.rip()).isEqualTo(0x2107);
+        assertThat(h.regs()[kvmkmod.hw.VmxCpu.RCX]).as("ring-0 ESP inside the handler").isEqualTo(0x9000 - 20);
+        assertThat(h.regs()[kvmkmod.hw.VmxCpu.RBX]).isEqualTo(5);
+        assertThat(h.r(GUEST_CS_SELECTOR)).isEqualTo(0x1b);
+        assertThat(h.r(GUEST_SS_SELECTOR)).isEqualTo(0x23);
+        assertThat(h.r(GUEST_RSP)).isEqualTo(0x7000);
+        assertThat(h.r(GUEST_CS_AR_BYTES) >> 5 & 3).isEqualTo(3);
+    }
+
+    /** Enters 32-bit flat protected mode directly, with a TSS at 0x30000 (selector 0x28 in the GDT). */
+    private void enterFlat32() {
+        h.load(0x1108,
+                0, 0, 0, 0, 0, 0, 0, 0,
+                0xff, 0xff, 0x00, 0x00, 0x00, 0x9a, 0xcf, 0x00,      // 0x08: code
+                0xff, 0xff, 0x00, 0x00, 0x00, 0x92, 0xcf, 0x00,      // 0x10: data
+                0, 0, 0, 0, 0, 0, 0, 0,                              // 0x18
+                0, 0, 0, 0, 0, 0, 0, 0,                              // 0x20
+                0x67, 0x00, 0x00, 0x00, 0x03, 0x8b, 0x00, 0x00,      // 0x28: busy TSS at 0x30000
+                0x67, 0x00, 0x00, 0x10, 0x03, 0x89, 0x00, 0x00,      // 0x30: available TSS at 0x31000
+                0x00, 0x00, 0x30, 0x00, 0x00, 0x85, 0x00, 0x00);     // 0x38: task gate -> TSS 0x30
+        h.w(GUEST_CR0, 0x60010031L);
+        h.w(GUEST_CS_SELECTOR, 8);
+        h.w(GUEST_CS_LIMIT, 0xffffffffL);
+        h.w(GUEST_CS_AR_BYTES, 0xc09b);
+        for (int f : new int[]{0, 2, 3}) {
+            h.w(GUEST_ES_SELECTOR + 2 * f, 0x10);
+            h.w(GUEST_ES_LIMIT + 2 * f, 0xffffffffL);
+            h.w(GUEST_ES_AR_BYTES + 2 * f, 0xc093);
+        }
+        h.w(GUEST_TR_SELECTOR, 0x28);
+        h.w(GUEST_TR_BASE, 0x30000);
+        h.w(GUEST_TR_LIMIT, 0x67);
+        h.w(GUEST_TR_AR_BYTES, 0x8b);
+        h.w(GUEST_GDTR_BASE, 0x1108);
+        h.w(GUEST_GDTR_LIMIT, 0x3f);
+        h.w(GUEST_RSP, 0x9000);
+        h.w(GUEST_RIP, 0x2000);
+    }
+
+    @Test void taskSwitchesExitUnconditionally() {
+        enterFlat32();
+        h.load(0x2000, 0xea, 0x00, 0x00, 0x00, 0x00, 0x30, 0x00);    // jmp 0030:00000000 (a TSS)
+        h.launch();
+        assertThat(h.exitReason()).as("%s", h.cpu.lastExitNote()).isEqualTo(EXIT_REASON_TASK_SWITCH);
+        assertThat(h.qual()).isEqualTo(0x30L | 2L << 30);   // source JMP
+        assertThat(h.rip()).isEqualTo(0x2000);
+        assertThat(h.len()).isEqualTo(7);
+        // a far CALL through a task gate names the gate's TSS, source CALL
+        h.load(0x2000, 0x9a, 0x00, 0x00, 0x00, 0x00, 0x38, 0x00);
+        h.resume();
+        assertThat(h.exitReason()).isEqualTo(EXIT_REASON_TASK_SWITCH);
+        assertThat(h.qual()).isEqualTo(0x30L);
+        // IRET with NT: back to the TSS's previous-task link, source IRET
+        h.ram.buf.putShort(0x30000, (short) 0x30);
+        h.load(0x2000, 0xcf);
+        h.w(GUEST_RFLAGS, 0x4002);
+        h.resume();
+        assertThat(h.exitReason()).isEqualTo(EXIT_REASON_TASK_SWITCH);
+        assertThat(h.qual()).isEqualTo(0x30L | 1L << 30);
+    }
 }

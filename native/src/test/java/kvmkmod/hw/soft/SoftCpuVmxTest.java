@@ -163,4 +163,41 @@ class SoftCpuVmxTest {
         assertThat(h.cpu.vmxoff()).isEqualTo(VmxCpu.VM_SUCCEED);
         assertThatThrownBy(() -> h.cpu.vmread(GUEST_RIP)).hasMessageContaining("#UD");
     }
+
+    @Test void msrLoadAndStoreAreas() {
+        h = new VmxHarness();
+        var area = h.mem.allocPages(4096);
+        // entry load: IA32_SYSENTER_CS = 0x42, STAR = 0x0023001000000000; exit store: STAR, SYSENTER_CS
+        h.mem.write32(area.hpa, 0x174);
+        h.mem.write64(area.hpa + 8, 0x42);
+        h.mem.write32(area.hpa + 16, 0xc0000081);
+        h.mem.write64(area.hpa + 24, 0x0023001000000000L);
+        h.mem.write32(area.hpa + 1024, 0xc0000081);
+        h.mem.write32(area.hpa + 1040, 0x174);
+        h.w(VM_ENTRY_MSR_LOAD_ADDR, area.hpa);
+        h.w(VM_ENTRY_MSR_LOAD_COUNT, 2);
+        h.w(VM_EXIT_MSR_STORE_ADDR, area.hpa + 1024);
+        h.w(VM_EXIT_MSR_STORE_COUNT, 2);
+        h.load(0x1000, 0xf4);
+        assertThat(h.launch()).isEqualTo(VmxCpu.VM_SUCCEED);
+        assertThat(h.exitReason()).isEqualTo(EXIT_REASON_HLT);
+        assertThat(h.r(GUEST_SYSENTER_CS)).isEqualTo(0x42);
+        assertThat(h.mem.read64(area.hpa + 1024 + 8)).isEqualTo(0x0023001000000000L);
+        assertThat(h.mem.read64(area.hpa + 1040 + 8)).isEqualTo(0x42);
+    }
+
+    @Test void msrLoadOfFsBaseFailsTheEntry() {
+        h = new VmxHarness();
+        var area = h.mem.allocPages(4096);
+        h.mem.write32(area.hpa, 0x277);
+        h.mem.write64(area.hpa + 8, 0x0007040600070406L);
+        h.mem.write32(area.hpa + 16, 0xc0000100);
+        h.w(VM_ENTRY_MSR_LOAD_ADDR, area.hpa);
+        h.w(VM_ENTRY_MSR_LOAD_COUNT, 2);
+        h.load(0x1000, 0xf4);
+        h.launch();
+        assertThat(h.exitReason()).isEqualTo(0x80000022);   // 34 | failed VM entry
+        assertThat(h.qual()).isEqualTo(2);
+        assertThat(h.cpu.lastEntryFailure()).contains("SDM 26.4").contains("entry 2");
+    }
 }
