@@ -242,7 +242,7 @@ public final class CallPathPages {
                 .append("A hop whose two functions both have a Java mirror must appear in the trace, or the build fails.\n\n");
 
         sb.append("== Hops\n\n");
-        sb.append("[cols=\"1,5,4,2,3,4\",options=\"header\"]\n|===\n");
+        sb.append("[cols=\"2,6,5,3,4,4\",options=\"header\"]\n|===\n");
         sb.append("| # | caller \u2192 callee | Java (callee) | call site | callee defined at | in this run\n");
         for (Resolved r : hops) {
             Hop h = r.hop();
