@@ -33,10 +33,10 @@ public class KvmVcpu {
 
     public final KvmVcpuArch arch = new KvmVcpuArch();
 
+    /** What a signal to the thread in KVM_RUN runs to take this vCPU out of the guest (made once). */
+    public Runnable signal_waker;
     /** The thread in KVM_RUN, so another thread can kick it out of the guest. */
     public volatile Thread running;
-    /** Set from another thread to make KVM_RUN return -EINTR (the pending-signal check of __vcpu_run). */
-    public volatile boolean signal_pending;
 
     /** struct kvm_vcpu_stat (asm/kvm_host.h): the counters kvm_stat shows. */
     public static final class KvmVcpuStat {

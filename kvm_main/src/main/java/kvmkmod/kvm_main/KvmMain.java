@@ -440,7 +440,7 @@ public final class KvmMain {
                 vcpu.requests |= 1L << KVM_REQ_UNHALT;
                 break;
             }
-            if (vcpu.signal_pending) break;
+            if (Kernel.signal_pending()) break;
             synchronized (vcpu) {
                 try { vcpu.wait(1); } catch (InterruptedException e) { Thread.currentThread().interrupt(); break; }
             }

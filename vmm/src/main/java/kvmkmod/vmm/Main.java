@@ -40,10 +40,11 @@ import java.util.concurrent.Callable;
                 " 3:image file not found or unreadable, or no such bundled guest",
                 " 4:--real-kvm given but the host's /dev/kvm is not usable",
                 " 5:the guest stopped abnormally (shutdown, failed entry, internal error, ...)",
-                " 6:our Java KVM module cannot run here (not loadable, backend missing, set-up ioctl failed)"})
+                " 6:our Java KVM module cannot run here (not loadable, backend missing, set-up ioctl failed)",
+                " 7:stopped by --timeout before the guest halted"})
 public final class Main implements Callable<Integer> {
     public static final int EXIT_OK = 0, EXIT_INTERNAL = 1, EXIT_USAGE = 2, EXIT_NO_IMAGE = 3, EXIT_NO_DEV_KVM = 4,
-            EXIT_GUEST_ABNORMAL = 5, EXIT_NO_KVM_MODULE = 6;
+            EXIT_GUEST_ABNORMAL = 5, EXIT_NO_KVM_MODULE = 6, EXIT_TIMEOUT = 7;
 
     enum BackendOption { soft, host, auto }
 
@@ -74,6 +75,10 @@ public final class Main implements Callable<Integer> {
     @Option(names = "--max-exits", paramLabel = "N", defaultValue = "0",
             description = "stop after N userspace exits; 0 for no limit (default)")
     long maxExits;
+
+    @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "0",
+            description = "ask the vCPU to stop after this long; 0 for never (default)")
+    long timeout;
 
     @Option(names = "--value", paramLabel = "V", converter = AddressConverter.class,
             description = "what the value port 0x510 returns (default 0x1234abcd)")
@@ -147,6 +152,7 @@ public final class Main implements Callable<Integer> {
         if (guest == null && image == null) return fail(EXIT_USAGE, "nothing to run: give --guest NAME or an IMAGE path (try --help)");
         if (mem < 4096 || mem > Integer.MAX_VALUE) return fail(EXIT_USAGE, "--mem must be between 4K and 2047M");
         if (maxExits < 0) return fail(EXIT_USAGE, "--max-exits must not be negative");
+        if (timeout < 0) return fail(EXIT_USAGE, "--timeout must not be negative");
 
         byte[] bytes;
         long load;
@@ -208,7 +214,18 @@ public final class Main implements Callable<Integer> {
                 if (input != null) vmm.serial.feed(input.getBytes(StandardCharsets.ISO_8859_1));
                 if (vmm.ioeventfdError() != null) err.println("kvm-run: note: " + vmm.ioeventfdError());
                 vmm.loadImage(bytes);
-                r = vmm.kvm_run();
+                java.util.Timer watchdog = null;
+                if (timeout > 0) {
+                    watchdog = new java.util.Timer("kvm-run-timeout", true);
+                    watchdog.schedule(new java.util.TimerTask() {
+                        @Override public void run() { vmm.requestStop(); }
+                    }, timeout * 1000);
+                }
+                try {
+                    r = vmm.kvm_run();
+                } finally {
+                    if (watchdog != null) watchdog.cancel();
+                }
             } catch (Vmm.VmmException e) {
                 return fail(realKvm ? EXIT_INTERNAL : EXIT_NO_KVM_MODULE, "setting up the VM on " + s.name() + ": " + e.getMessage());
             } finally {
@@ -222,6 +239,9 @@ public final class Main implements Callable<Integer> {
                 err.println("kvm-run: registers: " + r.regs());
                 return EXIT_GUEST_ABNORMAL;
             }
+            if (r.outcome() == Outcome.STOPPED)
+                return fail(EXIT_TIMEOUT, "stopped by --timeout after " + timeout + " s and " + r.exits() + " exits; rip=0x"
+                        + Long.toHexString(r.regs().rip()));
             if (r.outcome() == Outcome.MAX_EXITS) err.println("kvm-run: stopped after " + r.exits() + " exits (--max-exits)");
             return EXIT_OK;
         } finally {

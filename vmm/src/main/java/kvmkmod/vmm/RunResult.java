@@ -6,7 +6,8 @@ import java.util.Map;
 
 /**
  * What one {@link Vmm#kvm_run()} did: how it ended, every exit (when recorded), the exit counts by
- * reason, the final registers and the ioeventfd's count.
+ * reason, the final registers and the ioeventfd's count. Exits, counts and the log cover the VM's whole
+ * life (every kvm_run so far); {@code elapsedNanos} is this call's time in the run loop.
  *
  * @param ioeventfdCount     times the kernel signalled the ioeventfd (in-kernel OUTs)
  * @param ioeventfdInKernel  whether KVM_IOEVENTFD was accepted

@@ -290,16 +290,15 @@ public final class Vmm implements AutoCloseable {
     /**
      * Asks a running {@link #kvm_run()} to return {@link Outcome#STOPPED}, from any thread. Three things
      * happen: a flag checked after every exit is set; kvm_run.immediate_exit is set (the host's /dev/kvm
-     * then refuses the next entry with -EINTR); and the thread inside KVM_RUN is interrupted, which is
-     * how a signal reaches our Java kernel (its signal_pending is the thread's interrupt status, so a
-     * runaway vCPU leaves KVM_RUN with -EINTR). On the host's /dev/kvm a guest that never exits cannot be
-     * stopped (no real signal is sent).
+     * then refuses the next entry with -EINTR); and on our Java kernel the thread inside KVM_RUN is sent
+     * a signal, so a runaway vCPU leaves KVM_RUN with -EINTR. On the host's /dev/kvm a guest that never
+     * exits cannot be stopped (no real signal is sent).
      */
     public void requestStop() {
         stopRequested = true;
         if (run != null) run.immediate_exit(1);
         Thread t = runningThread;
-        if (t != null && sys instanceof JavaSys) t.interrupt();
+        if (t != null && sys instanceof JavaSys) ((JavaSys) sys).kill(t);
     }
 
     private volatile Thread runningThread;
@@ -310,12 +309,20 @@ public final class Vmm implements AutoCloseable {
      * asked for.
      */
     public RunResult kvm_run() {
+        runningThread = Thread.currentThread();
+        try {
+            return kvm_run_loop();
+        } finally {
+            runningThread = null;
+        }
+    }
+
+    private RunResult kvm_run_loop() {
         long start = System.nanoTime();
         final KvmRun run = this.run;
         final boolean record = cfg.recordExits;
         Outcome outcome;
         String message = null;
-        runningThread = Thread.currentThread();
         loop:
         for (;;) {
             if (stopRequested) { outcome = Outcome.STOPPED; break; }
@@ -387,7 +394,6 @@ public final class Vmm implements AutoCloseable {
             if (record || Ftrace.on) note(ExitEvent.other(reason, detail(reason)), record);
             break;
         }
-        runningThread = null;
         if (outcome == Outcome.STOPPED) {
             stopRequested = false;
             run.immediate_exit(0);

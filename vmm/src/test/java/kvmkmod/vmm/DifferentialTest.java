@@ -18,7 +18,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class DifferentialTest {
 
     /** Each guest is done in milliseconds on the real KVM; our kernel gets this long before a stop is requested. */
-    static final long GUEST_TIMEOUT_MS = 30_000;
+    static final long GUEST_TIMEOUT_MS = 20_000;
 
     static Stream<String> guests() {
         return Guests.names().stream().filter(n -> !n.equals("bench-out"))
@@ -49,13 +49,13 @@ class DifferentialTest {
         assertThat(actual.outcome()).as("%s: outcome", guest).isEqualTo(expected.outcome());
     }
 
-    // A kernel that ignores the stop request would hang the suite: give up on the test thread after 2 min.
-    @org.junit.jupiter.api.Timeout(value = 120, threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD)
+    // A kernel that ignores the stop request would hang the suite: give up on the test thread after 1 min.
+    @org.junit.jupiter.api.Timeout(value = 60, threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD)
     @ParameterizedTest(name = "{0}: java kvm over HOST == host /dev/kvm")
     @MethodSource("guests")
     void javaOverHostBackendMatchesRealKvm(String guest) { compare(guest, Backend.HOST); }
 
-    @org.junit.jupiter.api.Timeout(value = 120, threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD)
+    @org.junit.jupiter.api.Timeout(value = 60, threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD)
     @ParameterizedTest(name = "{0}: java kvm over SOFT == host /dev/kvm")
     @MethodSource("guests")
     void javaOverSoftBackendMatchesRealKvm(String guest) { compare(guest, Backend.SOFT); }

@@ -157,7 +157,7 @@ class HostGuestsTest {
             assertThat(r.result().outcome()).isEqualTo(Outcome.MAX_EXITS);
             assertThat(r.result().exits()).isEqualTo(1000);
             assertThat(r.result().exitLog()).hasSize(1000)
-                    .allSatisfy(e -> assertThat(e.toString()).isEqualTo("IO out port=0x80 size=1 count=1 data=00"));
+                    .allSatisfy(e -> assertThat(e.toString()).isEqualTo("IO out port=0x520 size=1 count=1 data=00"));
         }
     }
 

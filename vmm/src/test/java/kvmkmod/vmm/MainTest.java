@@ -128,6 +128,15 @@ class MainTest {
     }
 
     @Test
+    void timeoutStopsAnEndlessGuest() {
+        Transports.realKvm("MainTest.timeoutStopsAnEndlessGuest").close();
+        Outcome o = run("--real-kvm", "--guest", "bench-out", "--timeout", "1");
+        assertThat(o.code()).isEqualTo(Main.EXIT_TIMEOUT);
+        assertThat(o.errLines()).isEqualTo(1);
+        assertThat(o.err()).contains("--timeout").contains("rip=0x7c0");
+    }
+
+    @Test
     void imageThatDoesNotFitIsAUsageError(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
         Path img = dir.resolve("big.bin");
         Files.write(img, new byte[8192]);

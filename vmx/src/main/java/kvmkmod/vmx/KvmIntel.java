@@ -1,13 +1,17 @@
 package kvmkmod.vmx;
 
+import kvmkmod.include.Errno;
 import kvmkmod.include.Kernel;
+import kvmkmod.kvm_main.KvmMain;
+import kvmkmod.x86.X86;
 
 /**
- * Loading and unloading kvm.ko and kvm-intel.ko into a {@link Kernel}: {@code insmod} runs the module
- * init path (vmx_init → kvm_init → ...) and registers /dev/kvm; {@link #close()} is rmmod.
+ * Loading and unloading kvm.ko and kvm-intel.ko into a {@link Kernel}: {@code insmod} links kvm.ko
+ * (kvm_main.c with x86.c as its architecture) and runs kvm-intel's module init, vmx_init → kvm_init → ...,
+ * which registers /dev/kvm; {@link #close()} is rmmod (vmx_exit).
  */
 public final class KvmIntel implements AutoCloseable {
-    /** Module parameters of kvm-intel with 2.6.33's names and defaults. */
+    /** Module parameters of kvm-intel with 2.6.33's names and defaults (vmx.c:44-62). */
     public static final class Params {
         public boolean enable_vpid = true;
         public boolean flexpriority_enabled = true;
@@ -17,12 +21,49 @@ public final class KvmIntel implements AutoCloseable {
         public boolean bypass_guest_pf = true;
     }
 
-    private KvmIntel() {}
+    private final KvmMain kvm_main;
+    private final Vmx vmx;
+    private boolean loaded;
 
-    /** insmod kvm.ko and kvm-intel.ko; throws {@link IllegalStateException} with the init error. */
-    public static KvmIntel insmod(Kernel kernel, Params params) { throw new UnsupportedOperationException("not yet"); }
+    private KvmIntel(KvmMain kvm_main, Vmx vmx) {
+        this.kvm_main = kvm_main;
+        this.vmx = vmx;
+    }
+
+    /** insmod kvm.ko and kvm-intel.ko; throws {@link IllegalStateException} naming the errno vmx_init returned. */
+    public static KvmIntel insmod(Kernel kernel, Params params) {
+        KvmMain km = new KvmMain(kernel);
+        X86 x86 = new X86(km);
+        km.arch = x86;
+
+        Vmx vmx = new Vmx(km, x86);
+        vmx.enable_vpid = params.enable_vpid ? 1 : 0;
+        vmx.flexpriority_enabled = params.flexpriority_enabled ? 1 : 0;
+        vmx.enable_ept = params.enable_ept ? 1 : 0;
+        vmx.enable_unrestricted_guest = params.enable_unrestricted_guest ? 1 : 0;
+        vmx.emulate_invalid_guest_state = params.emulate_invalid_guest_state ? 1 : 0;
+        vmx.bypass_guest_pf = params.bypass_guest_pf ? 1 : 0;
+
+        int r = vmx.vmx_init();
+        if (r != 0)
+            throw new IllegalStateException("insmod kvm-intel: vmx_init failed with -" + Errno.name(r) + " (" + r + ")");
+        KvmIntel m = new KvmIntel(km, vmx);
+        m.loaded = true;
+        return m;
+    }
 
     public static KvmIntel insmod(Kernel kernel) { return insmod(kernel, new Params()); }
 
-    @Override public void close() {}
+    /** The loaded kvm-intel module (vmx.c's globals and functions). */
+    public Vmx vmx() { return vmx; }
+
+    /** The kvm.ko it is linked against. */
+    public KvmMain kvm_main() { return kvm_main; }
+
+    /** rmmod: vmx_exit, which ends in kvm_exit. */
+    @Override public void close() {
+        if (!loaded) return;
+        loaded = false;
+        vmx.vmx_exit();
+    }
 }

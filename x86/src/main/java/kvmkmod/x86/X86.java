@@ -5,6 +5,7 @@ import kvmkmod.include.DescriptorTable;
 import kvmkmod.include.ErrPtr;
 import kvmkmod.include.File;
 import kvmkmod.include.Kvm;
+import kvmkmod.include.Kernel;
 import kvmkmod.include.KvmArchHooks;
 import kvmkmod.include.KvmMemorySlot;
 import kvmkmod.include.KvmPioRequest;
@@ -1053,7 +1054,7 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
         kvm_load_guest_fpu(vcpu);
 
         vcpu.requests &= ~(1L << KVM_REQ_KICK);
-        if (vcpu.requests != 0 || vcpu.signal_pending) {
+        if (vcpu.requests != 0 || Kernel.signal_pending()) {
             vcpu.requests |= 1L << KVM_REQ_KICK;
             return 1;
         }
@@ -1101,7 +1102,7 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
                 vcpu.run.exit_reason(KVM_EXIT_INTR);
                 ++vcpu.stat.request_irq_exits;
             }
-            if (vcpu.signal_pending) {
+            if (Kernel.signal_pending()) {
                 r = -EINTR;
                 vcpu.run.exit_reason(KVM_EXIT_INTR);
                 ++vcpu.stat.signal_exits;
@@ -1118,6 +1119,8 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
         int r;
         kvm_main.vcpu_load(vcpu);
         vcpu.running = Thread.currentThread();
+        if (vcpu.signal_waker == null) vcpu.signal_waker = () -> kvm_vcpu_kick(vcpu);
+        kvm_main.kernel.set_signal_waker(vcpu.signal_waker);
         try {
             if (vcpu.arch.mp_state == KVM_MP_STATE_UNINITIALIZED) {
                 kvm_main.kvm_vcpu_block(vcpu);
@@ -1147,7 +1150,8 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
             r = __vcpu_run(vcpu);
             return r;
         } finally {
-            vcpu.signal_pending = false;
+            kvm_main.kernel.set_signal_waker(null);
+            Kernel.deliver_signal();
             vcpu.running = null;
             kvm_main.vcpu_put(vcpu);
         }
@@ -1484,13 +1488,11 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
 
     /**
      * Makes a vCPU that is in KVM_RUN on another thread leave the guest: the request bit and the
-     * processor's external-interrupt exit are what smp_send_reschedule achieves in the C; the pending
-     * signal makes __vcpu_run return -EINTR.
+     * processor's external-interrupt exit are what smp_send_reschedule achieves in the C.
      */
     @Origin(file = "arch/x86/kvm/x86.c", line = 5220, status = Origin.Status.SIMPLIFIED,
             note = "kicks through the processor's external-interrupt exit; no wait queue to wake")
     public void kvm_vcpu_kick(KvmVcpu vcpu) {
-        vcpu.signal_pending = true;
         int cpu = vcpu.cpu;
         if (cpu >= 0 && cpu < kvm_main.kernel.platform.num_possible_cpus()) {
             vcpu.requests |= 1L << KVM_REQ_KICK;
