@@ -31,8 +31,9 @@ import kvmkmod.include.trace.FunctionGraphTrace.Item;
  * <p>Run by the docs build after the cross-reference:
  * {@code CallPathPages --repo DIR --reference DIR --out DIR [--trace FILE] [--guest NAME]}. With
  * {@code --trace} it reads a saved trace instead of running the guest. While the Java module cannot be
- * loaded yet (KvmIntel.insmod throws UnsupportedOperationException), it writes no pages, says why, and
- * the index says so too.
+ * loaded (KvmIntel.insmod throws UnsupportedOperationException, as it did before vmx.c was written), the
+ * build fails: the pages are made from that run. Without the reference list (call_paths.md) it writes
+ * no pages and the index says why.
  */
 public final class CallPathPages {
     /** The guest whose run the pages show: OUTs handled in the kernel (ioeventfd) and in userspace. */
@@ -130,9 +131,9 @@ public final class CallPathPages {
         } else {
             TraceCapture.Result r = TraceCapture.run(guest);
             if (r.unavailable() != null) {
-                System.out.println("CallPathPages: call-path pages skipped: " + r.unavailable());
-                writeIndexFragment(out, null, r.unavailable());
-                return;
+                // the module loads on main: a build where it cannot has lost the run these pages are made from
+                System.err.println("CallPathPages: no traced run to draw the call paths from: " + r.unavailable());
+                System.exit(1);
             }
             lines = r.lines();
             source = "the bundled guest `" + guest + "` run by the VMM through `JavaSys` on the SOFT backend";
