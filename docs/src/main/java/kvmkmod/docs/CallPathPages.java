@@ -86,7 +86,7 @@ public final class CallPathPages {
                     CallPathPages::ioRoots),
             new Page("d", "call-path-create-vcpu", "KVM_CREATE_VCPU: a vCPU and its VMCS",
                     "`KVM_CREATE_VCPU` on the VM's file descriptor asks the architecture layer for a vCPU, and x86 asks "
-                            + "vmx.c through `kvm_x86_ops->vcpu_create`. `vmx_create_vcpu` allocates the `vcpu_vmx`, a VPID "
+                            + "vmx.c through `+kvm_x86_ops->vcpu_create+`. `vmx_create_vcpu` allocates the `vcpu_vmx`, a VPID "
                             + "and a VMCS, clears the VMCS, makes it current on this processor and fills it in with "
                             + "`vmx_vcpu_setup`. Back in the generic layer, `kvm_arch_vcpu_setup` resets the vCPU to its "
                             + "power-on state and sets up its MMU.",

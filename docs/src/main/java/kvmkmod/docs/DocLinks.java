@@ -73,9 +73,11 @@ public final class DocLinks {
             if (!name.matches("\\w+")) continue;
             Mirror m = mirrored.get(name);
             String short_ = e.getValue()[1].substring(e.getValue()[1].lastIndexOf('/') + 1) + ":" + e.getValue()[2];
+            // Attribute values are substituted after inline formatting, so a value carries no backticks or
+            // plus signs; the macro (substituted after attributes) still becomes a link.
             String value = m != null
-                    ? "xref:xref.adoc#" + CrossReference.functionAnchor(m.origin().file(), name) + "[`+" + name + "+`]"
-                    : "`+" + name + "+` (`" + short_ + "`, not mirrored in Java yet)";
+                    ? "xref:xref.adoc#" + CrossReference.functionAnchor(m.origin().file(), name) + "[" + name + "]"
+                    : name + " (" + short_ + ", not mirrored in Java yet)";
             sb.append(":fn-").append(name).append(": ").append(value).append('\n');
         }
         Files.writeString(out.resolve("_links.adoc"), sb.toString(), StandardCharsets.UTF_8);

@@ -53,7 +53,11 @@ public final class Grade {
         }
         boolean failed = false, notRun = false;
         for (Lab l : labs) {
+            Path traces = repo.resolve("docs/target/lab-traces/lab" + l.number());
+            LabMachine.traceDir = traces;
             Report r = grade(l, solution ? l.solutionDir(repo) : l.studentDir(repo), repo, System.out);
+            if (java.nio.file.Files.isDirectory(traces))
+                System.out.println("  the traces of the grader's runs are in " + repo.relativize(traces) + "/\n");
             failed |= !r.failed().isEmpty();
             notRun |= !r.notRun().isEmpty();
         }
