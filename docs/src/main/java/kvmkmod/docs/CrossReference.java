@@ -43,14 +43,18 @@ public final class CrossReference {
         if (a.containsKey("--reference") && System.getProperty("kvmkmod.reference") == null)
             System.setProperty("kvmkmod.reference", a.get("--reference"));
         List<String> tried = new ArrayList<>();
-        Optional<ReferenceFunctions> ref = ReferenceFunctions.locateDirectory(repo, tried)
-                .map(d -> ReferenceFunctions.load(d.resolve("functions.tsv")));
+        Optional<Path> refDir = ReferenceFunctions.locateDirectory(repo, tried);
+        Optional<ReferenceFunctions> ref = refDir.map(d -> ReferenceFunctions.load(d.resolve("functions.tsv")));
+        Optional<CallPathSpec> paths = refDir.map(d -> d.resolve("call_paths.md")).filter(Files::isRegularFile)
+                .map(CallPathSpec::load);
         OriginScanner.Result scan = OriginScanner.scan(CrossReference.class.getClassLoader(), OriginScanner.KVM_PACKAGES);
         if (!scan.errors().isEmpty()) {
             scan.errors().forEach(e -> System.err.println("CrossReference: " + e));
             System.exit(1);
         }
-        String page = render(scan.mirrors(), ref.orElse(null), new JavaSources(repo), tried);
+        Map<String, Set<String>> onPaths = ref.isPresent() && paths.isPresent()
+                ? pathsByFunction(paths.get(), ref.get()) : Map.of();
+        String page = render(scan.mirrors(), ref.orElse(null), new JavaSources(repo), tried, onPaths);
         Path out = Path.of(a.get("--out"));
         Files.createDirectories(out.toAbsolutePath().getParent());
         Files.writeString(out, page, StandardCharsets.UTF_8);
@@ -58,8 +62,38 @@ public final class CrossReference {
                 + (ref.isPresent() ? "" : " (reference list not found)") + " -> " + out);
     }
 
+    /**
+     * For each C function ("file:name") that is a caller or callee of a hop in call_paths.md, the letters
+     * of the call paths it takes part in (a: module load, b: KVM_RUN, c: guest I/O, d: KVM_CREATE_VCPU).
+     */
+    static Map<String, Set<String>> pathsByFunction(CallPathSpec spec, ReferenceFunctions ref) {
+        Map<String, Set<String>> on = new java.util.HashMap<>();
+        for (CallPathSpec.Section sec : spec.sections())
+            for (CallPathSpec.Hop h : sec.hops())
+                for (Optional<CallPathSpec.CFunction> end : List.of(h.caller(), h.callee()))
+                    end.flatMap(f -> CallPathSpec.resolve(f, ref)).ifPresent(r ->
+                            on.computeIfAbsent(r.file() + ":" + r.name(), k -> new java.util.TreeSet<>()).add(sec.letter()));
+        return on;
+    }
+
+    /** The call-path pages' links for the letters of {@link #pathsByFunction}. */
+    private static String pathLinks(Set<String> letters) {
+        StringBuilder sb = new StringBuilder();
+        for (CallPathPages.Page p : CallPathPages.PAGES)
+            if (letters.contains(p.letter()))
+                sb.append(sb.length() == 0 ? "" : ", ").append("link:").append(p.slug()).append(".html[")
+                        .append(p.letter()).append("]");
+        return sb.toString();
+    }
+
     /** The page. {@code ref} may be null when the reference list is not available. */
     static String render(List<Mirror> mirrors, ReferenceFunctions ref, JavaSources sources, List<String> tried) {
+        return render(mirrors, ref, sources, tried, Map.of());
+    }
+
+    /** The page, with each function's call paths ({@link #pathsByFunction}) linked. */
+    static String render(List<Mirror> mirrors, ReferenceFunctions ref, JavaSources sources, List<String> tried,
+                         Map<String, Set<String>> onPaths) {
         StringBuilder sb = new StringBuilder();
         sb.append("= Cross-reference: Java and Linux 2.6.33.3\n");
         sb.append(":webfonts!:\n\n");
@@ -69,6 +103,9 @@ public final class CrossReference {
                 .append("This page is generated from those annotations at build time, ")
                 .append("and the test `kvmkmod.docs.CrossReferenceTest` checks each of them against the ")
                 .append("reference list of the 2.6.33.3 functions, so a line here that disagrees with the kernel fails the build.\n\n");
+        sb.append("The \"call paths\" column names the paths a function is a hop of and links to their pages: ")
+                .append("link:call-path-module-load.html[a] module load, link:call-path-kvm-run.html[b] `KVM_RUN`, ")
+                .append("link:call-path-guest-io.html[c] guest port I/O, link:call-path-create-vcpu.html[d] `KVM_CREATE_VCPU`.\n\n");
         sb.append("The C names link to the identifier search of Elixir for v2.6.33; ")
                 .append("the line numbers are those of 2.6.33.3, from which kvm-kmod 2.6.33.1's copies differ by a few lines ")
                 .append("(kvm-kmod's `.c` files also carry a 40-line header).\n\n");
@@ -117,8 +154,8 @@ public final class CrossReference {
             if (!rows.isEmpty())
                 sb.append(countReproduced(ms, ref)).append(" of the ").append(rows.size())
                         .append(" functions of this file are mirrored (kvm-kmod: ").append(mono(rows.get(0).kvmKmodFile())).append(").\n\n");
-            sb.append("[cols=\"2,7,8,9\",options=\"header\"]\n|===\n");
-            sb.append("| line | C function | Java | status\n");
+            sb.append("[cols=\"2,7,8,2,9\",options=\"header\"]\n|===\n");
+            sb.append("| line | C function | Java | call paths | status\n");
             Set<String> anchored = new java.util.HashSet<>();
             for (Mirror m : ms) {
                 Origin o = m.origin();
@@ -137,6 +174,7 @@ public final class CrossReference {
                 sb.append("| ").append(o.line())
                         .append(" | ").append(cell).append(known)
                         .append(" | ").append(java)
+                        .append(" | ").append(pathLinks(onPaths.getOrDefault(f + ":" + row.map(Function::name).orElse(c), Set.of())))
                         .append(" | ").append(o.status().name().toLowerCase())
                         .append(o.note().isBlank() ? "" : ": " + text(o.note())).append('\n');
             }

@@ -124,4 +124,19 @@ class CrossReferenceTest {
         // x86.c: __vcpu_run, vcpu_enter_guest and kvm_arch_vcpu_ioctl_run (claimed twice, counted once)
         assertThat(page).contains("3 of the 192 functions of this file are mirrored");
     }
+
+    /** Each function row names the call paths it is a hop of, linked to their pages. */
+    @Test
+    void rowsLinkTheCallPathsTheirFunctionTakesPartIn() throws java.io.IOException {
+        ReferenceFunctions ref = TestPaths.reference();
+        java.nio.file.Path md = ReferenceFunctions.locateDirectory(TestPaths.repo(), new java.util.ArrayList<>())
+                .orElseThrow().resolve("call_paths.md");
+        java.util.Map<String, java.util.Set<String>> on = CrossReference.pathsByFunction(CallPathSpec.load(md), ref);
+        assertThat(on.get("arch/x86/kvm/vmx.c:handle_io")).containsExactly("c");
+        assertThat(on.get("virt/kvm/kvm_main.c:kvm_vcpu_ioctl")).contains("b");
+        assertThat(on.get("arch/x86/kvm/vmx.c:alloc_vmcs_cpu")).containsExactly("a", "d");
+        assertThat(on).doesNotContainKey("arch/x86/kvm/emulate.c:x86_decode_insn");
+        String html = java.nio.file.Files.readString(TestPaths.site().resolve("xref.html"));
+        assertThat(html).contains("href=\"call-path-guest-io.html\"");
+    }
 }
