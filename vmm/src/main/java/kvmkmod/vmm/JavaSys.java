@@ -135,4 +135,7 @@ public final class JavaSys implements Sys {
 
     /** kill(2) of a thread of this process: our kernel's signal delivery (see {@link Kernel#send_sig}). */
     public void kill(Thread t) { kernel.send_sig(t); }
+
+    /** The machine under the module (its processors and memory), for debugging the soft processor. */
+    public kvmkmod.hw.Platform platform() { return kernel.platform; }
 }

@@ -99,6 +99,13 @@ public final class Main implements Callable<Integer> {
     @Option(names = "--log-exits", description = "print every userspace exit at the end (stderr)")
     boolean logExits;
 
+    @Option(names = "--break", paramLabel = "ADDR", converter = AddressConverter.class,
+            description = "soft processor only: stop before the instruction at this guest linear address and print the guest state (stderr); repeatable")
+    java.util.List<Long> breakpoints = new java.util.ArrayList<>();
+
+    @Option(names = "--step", description = "soft processor only: print the guest registers before every instruction (stderr)")
+    boolean step;
+
     @picocli.CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
     PrintStream out = System.out, err = System.err;
@@ -153,6 +160,10 @@ public final class Main implements Callable<Integer> {
         if (mem < 4096 || mem > Integer.MAX_VALUE) return fail(EXIT_USAGE, "--mem must be between 4K and 2047M");
         if (maxExits < 0) return fail(EXIT_USAGE, "--max-exits must not be negative");
         if (timeout < 0) return fail(EXIT_USAGE, "--timeout must not be negative");
+        boolean debugging = step || !breakpoints.isEmpty();
+        if (debugging && (realKvm || (backend.name().equalsIgnoreCase("host")
+                || (backend.name().equalsIgnoreCase("auto") && kvmkmod.hw.Platform.hostUsable()))))
+            return fail(EXIT_USAGE, "--break and --step need the soft processor: add --backend soft");
 
         byte[] bytes;
         long load;
@@ -202,6 +213,7 @@ public final class Main implements Callable<Integer> {
                 }
                 Tracing.enable(traceOut != null ? traceOut : err);
             }
+            if (debugging) attachDebugger(((JavaSys) s).platform());
             Vmm.Config cfg = new Vmm.Config();
             cfg.memSize = mem;
             cfg.loadAddr = load;
@@ -246,6 +258,22 @@ public final class Main implements Callable<Integer> {
             return EXIT_OK;
         } finally {
             if (traceOut != null) traceOut.close();
+        }
+    }
+
+    /** Breakpoints and single-step on every soft processor; each stop prints to stderr. */
+    private void attachDebugger(kvmkmod.hw.Platform platform) {
+        for (int i = 0; i < platform.num_possible_cpus(); i++) {
+            kvmkmod.hw.soft.SoftCpu cpu = (kvmkmod.hw.soft.SoftCpu) platform.cpu(i);
+            for (long b : breakpoints) cpu.addBreakpoint(b);
+            cpu.setSingleStep(step);
+            cpu.setDebugger((c, rip, bp) -> {
+                long[] r = c.regs();
+                if (bp) err.printf("kvm-run: breakpoint at %#x%n%s", rip, c.guestStateDump());
+                else err.printf("kvm-run: step %#x rax=%x rbx=%x rcx=%x rdx=%x rsi=%x rdi=%x rsp=%x rbp=%x%n", rip,
+                        r[0], r[3], r[1], r[2], r[6], r[7], r[4], r[5]);
+                return step;
+            });
         }
     }
 

@@ -172,4 +172,30 @@ class MainTest {
         assertThat(o.code()).isZero();
         assertThat(o.out()).contains("(a)").contains("(b)").contains("(c)").contains("ratio (a)/(b)").contains("us/exit");
     }
+
+    @Test
+    void stepPrintsTheRegistersBeforeEveryInstructionOnTheSoftProcessor() {
+        Outcome o = run("--guest", "in-read", "--backend", "soft", "--step");
+        assertThat(o.code()).isZero();
+        java.util.List<String> steps = o.err().lines().filter(l -> l.startsWith("kvm-run: step 0x")).toList();
+        assertThat(steps).isNotEmpty();
+        assertThat(steps.get(0)).startsWith("kvm-run: step 0x7c00 ");
+        // the IN from the value port lands in EAX and shows in a later step
+        assertThat(steps).anySatisfy(l -> assertThat(l).contains("rax=1234abcd"));
+    }
+
+    @Test
+    void breakPrintsTheGuestStateAtTheAddress() {
+        Outcome o = run("--guest", "in-read", "--backend", "soft", "--break", "0x7c05");
+        assertThat(o.code()).isZero();
+        assertThat(o.err()).contains("kvm-run: breakpoint at 0x7c05").contains("RIP=0000000000007c05").contains("mode=real");
+    }
+
+    @Test
+    void stepOnTheHostProcessorIsAUsageError() {
+        Outcome o = run("--guest", "hello", "--backend", "host", "--step");
+        assertThat(o.code()).isEqualTo(Main.EXIT_USAGE);
+        assertThat(o.err().lines().count()).isEqualTo(1);
+        assertThat(o.err()).contains("--backend soft");
+    }
 }

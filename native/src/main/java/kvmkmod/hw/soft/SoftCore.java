@@ -859,9 +859,25 @@ final class SoftCore {
             if (shadowFresh) shadowFresh = false;
             else interruptibility &= ~3;
         }
-        attention = (interruptibility & 3) != 0;
+        attention = (interruptibility & 3) != 0 || debugger != null;
         windowExits();
         if (kicked || icount >= stopAt) budgetCheck();
+        if (debugger != null) debugStop();
+    }
+
+    // ---------------------------------------------------------------- guest debugging (not architectural)
+
+    /** The debugger watching this processor, or null; while one is attached every boundary is checked. */
+    GuestDebugger debugger;
+    SoftCpu owner;
+    /** Linear addresses to stop at, sorted. */
+    long[] breakpoints = new long[0];
+    boolean singleStep;
+
+    private void debugStop() {
+        long lin = (base[CS] + rip) & (code64 ? -1L : 0xffffffffL);
+        boolean bp = java.util.Arrays.binarySearch(breakpoints, lin) >= 0;
+        if (singleStep || bp) singleStep = debugger.stopped(owner, lin, bp);
     }
 
     /**

@@ -98,6 +98,31 @@ public final class SoftCpu implements VmxCpu {
     /** Guest instructions retired on this processor (the soft TSC). */
     public long instructionsRetired() { return core.icount; }
 
+    /** The guest's RIP, live while a {@link GuestDebugger} is called, else as of the last VM exit. */
+    public long guestRip() { return core.rip; }
+
+    /**
+     * Attaches a debugger (null detaches it). It takes effect at the next VM entry, or at once when
+     * called from the debugger's own callback.
+     */
+    public void setDebugger(GuestDebugger debugger) {
+        core.owner = this;
+        core.debugger = debugger;
+    }
+
+    /** Stops before every instruction from the next VM entry on (needs a debugger). */
+    public void setSingleStep(boolean on) { core.singleStep = on; }
+
+    /** Stops before the instruction at guest linear address {@code linear} (needs a debugger). */
+    public void addBreakpoint(long linear) {
+        long[] b = java.util.Arrays.copyOf(core.breakpoints, core.breakpoints.length + 1);
+        b[b.length - 1] = linear;
+        java.util.Arrays.sort(b);
+        core.breakpoints = b;
+    }
+
+    public void clearBreakpoints() { core.breakpoints = new long[0]; }
+
     /** Test aid: the guest takes an external-interrupt exit after about {@code n} more instructions (4096 granularity). */
     void stopAfter(long n) { core.stopAt = core.icount + n; }
 
