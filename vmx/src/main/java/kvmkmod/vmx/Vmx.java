@@ -2913,7 +2913,7 @@ public final class Vmx implements KvmX86Ops {
         return 1;
     }
 
-    /** need_resched/schedule become Thread.yield; signal_pending is the vCPU's stop request. */
+    /** need_resched/schedule become Thread.yield; signal_pending(current) is the thread's interrupt status. */
     @Origin(file = "arch/x86/kvm/vmx.c", line = 3394)
     int handle_invalid_guest_state(KvmVcpu vcpu) {
         VcpuVmx vmx = to_vmx(vcpu);
@@ -2933,7 +2933,7 @@ public final class Vmx implements KvmX86Ops {
                 return 0;
             }
 
-            if (vcpu.signal_pending) return ret;
+            if (kvmkmod.include.Kernel.signal_pending()) return ret;
             Thread.yield();
         }
 
