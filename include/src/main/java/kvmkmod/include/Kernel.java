@@ -13,7 +13,8 @@ import java.util.function.Supplier;
 public final class Kernel implements AutoCloseable {
     public final Platform platform;
     private final Map<String, Supplier<File>> miscDevices = new ConcurrentHashMap<>();
-    private final Map<Thread, Runnable> signalWakers = new ConcurrentHashMap<>();
+    /** Per thread, the waker it registered (a cell, so registering on every KVM_RUN allocates nothing). */
+    private final Map<Thread, java.util.concurrent.atomic.AtomicReference<Runnable>> signalWakers = new ConcurrentHashMap<>();
 
     public Kernel(Platform platform) { this.platform = platform; }
 
@@ -36,7 +37,8 @@ public final class Kernel implements AutoCloseable {
      */
     public void send_sig(Thread t) {
         t.interrupt();
-        Runnable waker = signalWakers.get(t);
+        java.util.concurrent.atomic.AtomicReference<Runnable> cell = signalWakers.get(t);
+        Runnable waker = cell == null ? null : cell.get();
         if (waker != null) waker.run();
     }
 
@@ -48,8 +50,13 @@ public final class Kernel implements AutoCloseable {
 
     /** While {@code waker} is registered, a signal to the calling thread also runs it. */
     public void set_signal_waker(Runnable waker) {
-        if (waker == null) signalWakers.remove(Thread.currentThread());
-        else signalWakers.put(Thread.currentThread(), waker);
+        Thread t = Thread.currentThread();
+        java.util.concurrent.atomic.AtomicReference<Runnable> cell = signalWakers.get(t);
+        if (cell == null) {
+            if (waker == null) return;
+            cell = signalWakers.computeIfAbsent(t, k -> new java.util.concurrent.atomic.AtomicReference<>());
+        }
+        cell.set(waker);
     }
 
     /** A new userspace process with an empty file table. */

@@ -33,6 +33,8 @@ public class KvmVcpu {
 
     public final KvmVcpuArch arch = new KvmVcpuArch();
 
+    /** What a signal to the thread in KVM_RUN runs to take this vCPU out of the guest (made once). */
+    public Runnable signal_waker;
     /** The thread in KVM_RUN, so another thread can kick it out of the guest. */
     public volatile Thread running;
 

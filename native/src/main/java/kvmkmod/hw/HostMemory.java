@@ -37,6 +37,8 @@ public final class HostMemory implements AutoCloseable {
         /** Little-endian view of the whole region; use absolute get/put only (shared across threads). */
         public final ByteBuffer buf;
         final Memory owner;
+        /** False once freed, so a cached lookup never returns a dead region. */
+        volatile boolean live = true;
 
         Region(long hpa, long size, Kind kind, Memory owner, Pointer aligned) {
             this.hpa = hpa;
@@ -92,20 +94,36 @@ public final class HostMemory implements AutoCloseable {
     public synchronized void free(Region r) {
         if (r == null || byHpa.remove(r.hpa) == null) return;
         byVa.remove(r.va);
+        r.live = false;
         allocated -= r.size;
         r.owner.close();
     }
 
+    /** The last regions found, checked first: lookups repeat on the exit path and must not box keys. */
+    private volatile Region lastHpa, lastVa;
+
     /** The region holding this host-physical address, or null. */
-    public synchronized Region regionAtHpa(long hpa) {
-        Map.Entry<Long, Region> e = byHpa.floorEntry(hpa);
-        return e != null && e.getValue().containsHpa(hpa) ? e.getValue() : null;
+    public Region regionAtHpa(long hpa) {
+        Region r = lastHpa;
+        if (r != null && r.containsHpa(hpa) && r.live) return r;
+        synchronized (this) {
+            Map.Entry<Long, Region> e = byHpa.floorEntry(hpa);
+            r = e != null && e.getValue().containsHpa(hpa) ? e.getValue() : null;
+        }
+        if (r != null) lastHpa = r;
+        return r;
     }
 
     /** The region holding [va, va+len), or null: the access_ok check. */
-    public synchronized Region regionAtVa(long va, long len) {
-        Map.Entry<Long, Region> e = byVa.floorEntry(va);
-        return e != null && e.getValue().containsVa(va, len) ? e.getValue() : null;
+    public Region regionAtVa(long va, long len) {
+        Region r = lastVa;
+        if (r != null && r.containsVa(va, len) && r.live) return r;
+        synchronized (this) {
+            Map.Entry<Long, Region> e = byVa.floorEntry(va);
+            r = e != null && e.getValue().containsVa(va, len) ? e.getValue() : null;
+        }
+        if (r != null) lastVa = r;
+        return r;
     }
 
     /** Host-physical address behind a virtual address, or -1 when nothing is mapped there. */
@@ -135,7 +153,7 @@ public final class HostMemory implements AutoCloseable {
     public synchronized long allocatedBytes() { return allocated; }
 
     @Override public synchronized void close() {
-        for (Region r : byHpa.values()) r.owner.close();
+        for (Region r : byHpa.values()) { r.live = false; r.owner.close(); }
         byHpa.clear();
         byVa.clear();
         allocated = 0;

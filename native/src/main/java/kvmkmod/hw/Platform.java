@@ -25,7 +25,8 @@ public final class Platform implements AutoCloseable {
     private final int[] depth;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition freed = lock.newCondition();
-    private final ThreadLocal<Integer> current = new ThreadLocal<>();
+    /** The calling thread's processor, or -1; a per-thread cell, so claiming a processor allocates nothing. */
+    private final ThreadLocal<int[]> current = ThreadLocal.withInitial(() -> new int[] {-1});
 
     private Platform(Backend backend, HostMemory memory, VmxCpu[] cpus) {
         this.backend = backend;
@@ -67,8 +68,8 @@ public final class Platform implements AutoCloseable {
 
     /** Puts the calling thread on a processor (the one it already holds, else the first free one). */
     public int get_cpu() {
-        Integer c = current.get();
-        if (c != null) { depth[c]++; return c; }
+        int c = current.get()[0];
+        if (c >= 0) { depth[c]++; return c; }
         lock.lock();
         try {
             while (true) {
@@ -81,9 +82,9 @@ public final class Platform implements AutoCloseable {
 
     /** Puts the calling thread on processor {@code id}, waiting until it is free (on_each_cpu's IPI). */
     public void get_cpu(int id) {
-        Integer c = current.get();
-        if (c != null && c == id) { depth[id]++; return; }
-        if (c != null) throw new IllegalStateException("thread already runs on cpu " + c);
+        int c = current.get()[0];
+        if (c == id) { depth[id]++; return; }
+        if (c >= 0) throw new IllegalStateException("thread already runs on cpu " + c);
         lock.lock();
         try {
             while (owner[id] != null) freed.awaitUninterruptibly();
@@ -94,26 +95,26 @@ public final class Platform implements AutoCloseable {
     private int take(int i) {
         owner[i] = Thread.currentThread();
         depth[i] = 1;
-        current.set(i);
+        current.get()[0] = i;
         return i;
     }
 
     public void put_cpu() {
-        Integer c = current.get();
-        if (c == null) throw new IllegalStateException("put_cpu without get_cpu");
+        int c = current.get()[0];
+        if (c < 0) throw new IllegalStateException("put_cpu without get_cpu");
         if (--depth[c] > 0) return;
         lock.lock();
         try {
             owner[c] = null;
-            current.remove();
+            current.get()[0] = -1;
             freed.signalAll();
         } finally { lock.unlock(); }
     }
 
     /** The processor the calling thread is on; it must hold one. */
     public int smp_processor_id() {
-        Integer c = current.get();
-        if (c == null) throw new IllegalStateException("smp_processor_id outside get_cpu/put_cpu");
+        int c = current.get()[0];
+        if (c < 0) throw new IllegalStateException("smp_processor_id outside get_cpu/put_cpu");
         return c;
     }
 
@@ -121,9 +122,9 @@ public final class Platform implements AutoCloseable {
 
     /** Runs {@code fn} on every processor in turn, the calling thread standing in for the IPI. */
     public void on_each_cpu(IntConsumer fn) {
-        Integer c = current.get();
+        int c = current.get()[0];
         for (int i = 0; i < cpus.length; i++) {
-            if (c != null && c != i) {
+            if (c >= 0 && c != i) {
                 // A thread cannot hold two processors; the others run the function through a helper thread.
                 final int cpu = i;
                 Thread t = new Thread(() -> { get_cpu(cpu); try { fn.accept(cpu); } finally { put_cpu(); } }, "ipi-cpu" + i);

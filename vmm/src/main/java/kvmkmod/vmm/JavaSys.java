@@ -81,14 +81,6 @@ public final class JavaSys implements Sys {
                 : t.getClass().getSimpleName() + (m == null ? "" : ": " + m);
     }
 
-    /**
-     * A transport over a kernel into which something else registered /dev/kvm (a test double of the
-     * module, say); {@code module} is closed with the transport, before the kernel.
-     */
-    static JavaSys over(Kernel kernel, AutoCloseable module, String name) {
-        return new JavaSys(kernel, module, kernel.newProcess(), name);
-    }
-
     /** Null when {@link #create} works for this backend now; otherwise one line saying why not. */
     public static String whyNotUsable(Backend backend) {
         try (JavaSys s = create(backend)) {

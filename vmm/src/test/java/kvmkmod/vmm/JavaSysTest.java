@@ -1,9 +1,7 @@
 package kvmkmod.vmm;
 
 import kvmkmod.hw.Backend;
-import kvmkmod.hw.Platform;
 import kvmkmod.include.Errno;
-import kvmkmod.include.Kernel;
 import org.junit.jupiter.api.Test;
 
 import java.io.ByteArrayOutputStream;
@@ -11,30 +9,12 @@ import java.nio.ByteBuffer;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/**
- * The {@link JavaSys} transport and the VMM over it, with a scripted test double of the module
- * ({@link FakeKvm}) standing in for KvmIntel until that can be loaded.
- */
+/** The {@link JavaSys} transport over our module on the soft processor, and the VMM over it. */
 class JavaSysTest {
-
-    private static JavaSys fakeSys(FakeKvm[] fake) {
-        Kernel k;
-        try {
-            k = new Kernel(Platform.create(Backend.SOFT));
-        } catch (RuntimeException e) {
-            Transports.skipIf(true, "JavaSysTest", "the soft platform cannot start: " + e.getMessage());
-            throw e;
-        }
-        fake[0] = new FakeKvm(k);
-        JavaSys sys = JavaSys.over(k, fake[0], "fake kvm");
-        fake[0].attach(sys.vfs());
-        return sys;
-    }
 
     @Test
     void systemCallsAnswerLikeLinux() {
-        FakeKvm[] fake = new FakeKvm[1];
-        try (JavaSys sys = fakeSys(fake)) {
+        try (JavaSys sys = Transports.java("JavaSysTest", Backend.SOFT)) {
             assertThat(sys.open("/dev/nothing")).isEqualTo(-Errno.ENOENT);
             assertThat(sys.ioctl(99, 0, 0)).isEqualTo(-Errno.EBADF);
             long va = sys.mmapAnonymous(8192);
@@ -56,25 +36,19 @@ class JavaSysTest {
 
     @Test
     void theVmmRunsOverTheJavaTransport() {
-        FakeKvm[] fake = new FakeKvm[1];
-        try (JavaSys sys = fakeSys(fake)) {
-            FakeKvm f = fake[0];
-            f.script.add(new FakeKvm.Step("KERNEL_OUT", 0x500, 1, 1));
-            f.script.add(new FakeKvm.Step("OUT", 0x3f8, 1, 'J'));
-            f.script.add(new FakeKvm.Step("KERNEL_OUT", 0x500, 1, 2));
-            f.script.add(new FakeKvm.Step("IN", 0x510, 4, 0));
-            f.script.add(new FakeKvm.Step("HLT", 0, 0, 0));
+        try (JavaSys sys = Transports.java("JavaSysTest", Backend.SOFT)) {
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             Vmm.Config c = new Vmm.Config();
             c.output = out;
             c.valuePortValue = 0xcafe;
             try (Vmm vmm = new Vmm(sys, c)) {
-                assertThat(f.memSlotSize).isEqualTo(1 << 20);
                 assertThat(vmm.ioeventfdRegistered()).isTrue();
-                vmm.loadImage(new byte[] {(byte) 0xf4});
-                assertThat(f.regs.rip).isEqualTo(0x7c00);
-                assertThat(f.regs.rflags).isEqualTo(2);
-                assertThat(f.sregs.cs.selector).isZero();
+                // out 0x500,al (kernel: ioeventfd); mov al,'J'; mov dx,0x3f8; out dx,al (userspace);
+                // out 0x500,al; in eax,dx with dx=0x510 (userspace); hlt
+                vmm.loadImage(new byte[] {(byte) 0xb0, 1, (byte) 0xba, 0x00, 0x05, (byte) 0xee,
+                        (byte) 0xb0, 'J', (byte) 0xba, (byte) 0xf8, 0x03, (byte) 0xee,
+                        (byte) 0xba, 0x00, 0x05, (byte) 0xee,
+                        (byte) 0xba, 0x10, 0x05, 0x66, (byte) 0xed, (byte) 0xf4});
                 RunResult r = vmm.kvm_run();
                 assertThat(r.outcome()).isEqualTo(Outcome.HLT);
                 assertThat(out.toString()).isEqualTo("J");
@@ -83,22 +57,22 @@ class JavaSysTest {
                         "IO out port=0x3f8 size=1 count=1 data=4a",
                         "IO in port=0x510 size=4 count=1 data=feca0000", "HLT");
                 assertThat(r.regs().rax()).isEqualTo(0xcafe);
+                assertThat(r.regs().rip()).isEqualTo(0x7c00 + 22);
             }
         }
     }
 
     @Test
     void aRunawayGuestIsStoppedFromAnotherThread() throws Exception {
-        FakeKvm[] fake = new FakeKvm[1];
-        try (JavaSys sys = fakeSys(fake)) {
-            fake[0].script.add(new FakeKvm.Step("OUT", 0x3f8, 1, 'x'));
-            fake[0].script.add(new FakeKvm.Step("SPIN", 0, 0, 0));
+        try (JavaSys sys = Transports.java("JavaSysTest", Backend.SOFT)) {
             Vmm.Config c = new Vmm.Config();
             c.output = new ByteArrayOutputStream();
             try (Vmm vmm = new Vmm(sys, c)) {
-                vmm.loadImage(new byte[] {(byte) 0xf4});
+                // mov dx,0x3f8; mov al,'x'; out dx,al; jmp $
+                vmm.loadImage(new byte[] {(byte) 0xba, (byte) 0xf8, 0x03, (byte) 0xb0, 'x', (byte) 0xee,
+                        (byte) 0xeb, (byte) 0xfe});
                 Thread stopper = new Thread(() -> {
-                    try { Thread.sleep(100); } catch (InterruptedException ignored) { }
+                    try { Thread.sleep(200); } catch (InterruptedException ignored) { }
                     vmm.requestStop();
                 });
                 stopper.start();
@@ -107,7 +81,39 @@ class JavaSysTest {
                 assertThat(r.outcome()).isEqualTo(Outcome.STOPPED);
                 assertThat(r.exits()).isEqualTo(1);
                 assertThat(r.interrupted()).isGreaterThanOrEqualTo(1);
-                assertThat(Thread.currentThread().isInterrupted()).as("interrupt left pending").isFalse();
+                assertThat(r.regs().rip()).isEqualTo(0x7c00 + 6);
+                assertThat(Thread.currentThread().isInterrupted()).as("signal left pending").isFalse();
+            }
+        }
+    }
+
+    /**
+     * An exit through the whole stack (VMM, kvm_main, x86, vmx, the native processor and back) allocates
+     * nothing, on either backend: the exit path is what the benchmark times.
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.EnumSource(value = Backend.class, names = {"SOFT", "HOST"})
+    void theWholeStackDoesNotAllocatePerExit(Backend backend) {
+        java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+        Transports.skipIf(!(mx instanceof com.sun.management.ThreadMXBean), "theWholeStackDoesNotAllocatePerExit",
+                "this JVM cannot count allocated bytes per thread");
+        com.sun.management.ThreadMXBean tmx = (com.sun.management.ThreadMXBean) mx;
+        if (backend == Backend.HOST) Transports.realKvm("theWholeStackDoesNotAllocatePerExit HOST").close();
+        try (JavaSys sys = Transports.java("theWholeStackDoesNotAllocatePerExit", backend)) {
+            Vmm.Config c = new Vmm.Config();
+            c.output = new ByteArrayOutputStream();
+            c.recordExits = false;
+            try (Vmm vmm = new Vmm(sys, c)) {
+                vmm.loadImage(kvmkmod.guests.Guests.load("bench-out").image());
+                vmm.maxExits(20_000);
+                vmm.kvm_run();                           // warm-up: class loading, first EPT faults, JIT
+                long exits = 30_000;
+                vmm.maxExits(20_000 + exits);
+                long before = tmx.getThreadAllocatedBytes(Thread.currentThread().getId());
+                RunResult r = vmm.kvm_run();
+                long allocated = tmx.getThreadAllocatedBytes(Thread.currentThread().getId()) - before;
+                assertThat(r.outcome()).isEqualTo(Outcome.MAX_EXITS);
+                assertThat(allocated).as("bytes allocated for %d exits", exits).isLessThan(exits / 4);
             }
         }
     }

@@ -5,6 +5,7 @@ import kvmkmod.hw.Platform;
 import kvmkmod.hw.VmxCpu;
 import kvmkmod.include.DescriptorTable;
 import kvmkmod.include.ErrPtr;
+import kvmkmod.include.Kernel;
 import kvmkmod.include.Kvm;
 import kvmkmod.include.KvmSegment;
 import kvmkmod.include.KvmUserspaceMemoryRegion;
@@ -2913,7 +2914,7 @@ public final class Vmx implements KvmX86Ops {
         return 1;
     }
 
-    /** need_resched/schedule become Thread.yield; signal_pending(current) is the thread's interrupt status. */
+    /** need_resched/schedule become Thread.yield; signal_pending is the thread's pending signal. */
     @Origin(file = "arch/x86/kvm/vmx.c", line = 3394)
     int handle_invalid_guest_state(KvmVcpu vcpu) {
         VcpuVmx vmx = to_vmx(vcpu);
@@ -2933,7 +2934,7 @@ public final class Vmx implements KvmX86Ops {
                 return 0;
             }
 
-            if (kvmkmod.include.Kernel.signal_pending()) return ret;
+            if (Kernel.signal_pending()) return ret;
             Thread.yield();
         }
 

@@ -519,7 +519,6 @@ public final class Mmu {
      */
     @Origin(file = "arch/x86/kvm/mmu.c", line = 2775)
     public int kvm_mmu_page_fault(KvmVcpu vcpu, long cr2, int error_code) {
-        KvmTrace.trace_kvm_page_fault(cr2, error_code);
         int r = vcpu.arch.mmu.page_fault.page_fault(vcpu, cr2, error_code);
         if (r < 0) return r;
         if (r == 0) return 1;

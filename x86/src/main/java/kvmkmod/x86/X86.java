@@ -1119,7 +1119,8 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
         int r;
         kvm_main.vcpu_load(vcpu);
         vcpu.running = Thread.currentThread();
-        kvm_main.kernel.set_signal_waker(() -> kvm_vcpu_kick(vcpu));
+        if (vcpu.signal_waker == null) vcpu.signal_waker = () -> kvm_vcpu_kick(vcpu);
+        kvm_main.kernel.set_signal_waker(vcpu.signal_waker);
         try {
             if (vcpu.arch.mp_state == KVM_MP_STATE_UNINITIALIZED) {
                 kvm_main.kvm_vcpu_block(vcpu);

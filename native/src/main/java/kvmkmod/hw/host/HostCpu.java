@@ -187,7 +187,14 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
     private long cr2;
     private long cr4 = 0x6f0;
     private long featureControl;
-    private final Map<Integer, Long> msrs = new HashMap<>();
+    /** Values of the PLAIN_MSRS, by index; the APIC base starts at its reset value. */
+    private final long[] msrs = initialMsrs();
+
+    private static long[] initialMsrs() {
+        long[] v = new long[PLAIN_MSRS.length];
+        v[plainMsr(0x1b)] = 0xfee00900L;
+        return v;
+    }
     /** IA32_EFER as the guest has it: 2.6.33 switches EFER by hand around VM entry (no VMCS field for it). */
     private long guestEfer;
 
@@ -255,17 +262,18 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
     private static final int[] PLAIN_MSRS = {0x10, 0x1b, 0x174, 0x175, 0x176, 0x277, MSR_EFER, 0xc0000081,
             0xc0000082, 0xc0000083, 0xc0000084, 0xc0000100, 0xc0000101, 0xc0000102, 0xc0000103};
 
-    private static boolean plainMsr(int msr) {
-        for (int m : PLAIN_MSRS) if (m == msr) return true;
-        return false;
+    /** Index of a host MSR in {@link #PLAIN_MSRS}, or -1: MSR reads sit on the entry path, so no boxing. */
+    private static int plainMsr(int msr) {
+        for (int i = 0; i < PLAIN_MSRS.length; i++) if (PLAIN_MSRS[i] == msr) return i;
+        return -1;
     }
 
     @Override public long rdmsr(int msr) {
         if (msr == MSR_IA32_FEATURE_CONTROL) return featureControl;
         if (msr >= MSR_IA32_VMX_BASIC && msr <= MSR_IA32_VMX_EPT_VPID_CAP) return caps.rdmsr(msr);
         if (msr == MSR_EFER) return guestEfer;
-        if (msr == 0x1b) return msrs.getOrDefault(msr, 0xfee00900L);
-        if (plainMsr(msr)) return msrs.getOrDefault(msr, 0L);
+        int i = plainMsr(msr);
+        if (i >= 0) return msrs[i];
         throw new IllegalArgumentException(String.format("#GP: rdmsr %#x", msr));
     }
 
@@ -275,13 +283,14 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
             featureControl = value;
             return;
         }
-        if (!plainMsr(msr)) throw new IllegalArgumentException(String.format("#GP: wrmsr %#x", msr));
+        int i = plainMsr(msr);
+        if (i < 0) throw new IllegalArgumentException(String.format("#GP: wrmsr %#x", msr));
         if (msr == MSR_EFER) {
             if (value != guestEfer && curVcpu != null) curVcpu.sregsDirty = true;
             guestEfer = value;
             return;
         }
-        msrs.put(msr, value);
+        msrs[i] = value;
     }
 
     @Override public void cpuid(int leaf, int subleaf, int[] out) {

@@ -42,6 +42,17 @@ final class EntryChecks {
                 + (forbidden != 0 ? ": bits " + hex(forbidden & 0xffffffffL) + " must be 0" : "");
     }
 
+    // Checked on every entry: constant tables and the CPU's scratch arrays keep the checks allocation-free.
+    private static final int[][] MSR_AREAS = {{VM_EXIT_MSR_STORE_COUNT, VM_EXIT_MSR_STORE_ADDR},
+            {VM_EXIT_MSR_LOAD_COUNT, VM_EXIT_MSR_LOAD_ADDR}, {VM_ENTRY_MSR_LOAD_COUNT, VM_ENTRY_MSR_LOAD_ADDR}};
+    private static final int[] HOST_SELECTORS = {HOST_ES_SELECTOR, HOST_CS_SELECTOR, HOST_SS_SELECTOR, HOST_DS_SELECTOR,
+            HOST_FS_SELECTOR, HOST_GS_SELECTOR, HOST_TR_SELECTOR};
+    private static final String[] HOST_SELECTOR_NAMES = {"ES", "CS", "SS", "DS", "FS", "GS", "TR"};
+    private static final int[] HOST_BASES = {HOST_FS_BASE, HOST_GS_BASE, HOST_GDTR_BASE, HOST_IDTR_BASE, HOST_TR_BASE};
+
+    /** "ES access rights 93H: ", built only when a check fails. */
+    private static String nm(int k, int a) { return SEG_NAMES[k] + " access rights " + hex(a) + ": "; }
+
     static String controls(SoftCpu cpu) {
         VmxCapabilities caps = cpu.caps();
         int pin = (int) cpu.field(PIN_BASED_VM_EXEC_CONTROL);
@@ -94,8 +105,7 @@ final class EntryChecks {
         }
         if ((proc2 & SECONDARY_EXEC_UNRESTRICTED_GUEST) != 0 && (proc2 & SECONDARY_EXEC_ENABLE_EPT) == 0)
             return CTL + "\"unrestricted guest\" is 1 but \"enable EPT\" is 0";
-        for (int[] f : new int[][]{{VM_EXIT_MSR_STORE_COUNT, VM_EXIT_MSR_STORE_ADDR}, {VM_EXIT_MSR_LOAD_COUNT, VM_EXIT_MSR_LOAD_ADDR},
-                {VM_ENTRY_MSR_LOAD_COUNT, VM_ENTRY_MSR_LOAD_ADDR}}) {
+        for (int[] f : MSR_AREAS) {
             if (cpu.field(f[0]) != 0 && (cpu.field(f[1]) & 0xf) != 0)
                 return CTL + "MSR area address " + hex(cpu.field(f[1])) + " is not 16-byte aligned";
         }
@@ -146,15 +156,13 @@ final class EntryChecks {
             return "SDM 26.2.4 Checks Related to Address-Space Size: the processor is in IA-32e mode, so the \"host address-space size\" VM-exit control must be 1";
         if ((cr4 & CR4_PAE) == 0) return "SDM 26.2.4 Checks Related to Address-Space Size: \"host address-space size\" is 1 but HOST_CR4.PAE is 0";
         if (!canonical(cpu.field(HOST_RIP))) return "SDM 26.2.4 Checks Related to Address-Space Size: HOST_RIP " + hex(cpu.field(HOST_RIP)) + " is not canonical";
-        int[] sels = {HOST_ES_SELECTOR, HOST_CS_SELECTOR, HOST_SS_SELECTOR, HOST_DS_SELECTOR, HOST_FS_SELECTOR, HOST_GS_SELECTOR, HOST_TR_SELECTOR};
-        String[] names = {"ES", "CS", "SS", "DS", "FS", "GS", "TR"};
-        for (int k = 0; k < sels.length; k++) {
-            long s = cpu.field(sels[k]);
-            if ((s & 7) != 0) return HOST_SEG + "host " + names[k] + " selector " + hex(s) + " must have RPL 0 and TI 0";
+        for (int k = 0; k < HOST_SELECTORS.length; k++) {
+            long s = cpu.field(HOST_SELECTORS[k]);
+            if ((s & 7) != 0) return HOST_SEG + "host " + HOST_SELECTOR_NAMES[k] + " selector " + hex(s) + " must have RPL 0 and TI 0";
         }
         if (cpu.field(HOST_CS_SELECTOR) == 0) return HOST_SEG + "the host CS selector must not be 0000H";
         if (cpu.field(HOST_TR_SELECTOR) == 0) return HOST_SEG + "the host TR selector must not be 0000H";
-        for (int f : new int[]{HOST_FS_BASE, HOST_GS_BASE, HOST_GDTR_BASE, HOST_IDTR_BASE, HOST_TR_BASE})
+        for (int f : HOST_BASES)
             if (!canonical(cpu.field(f))) return HOST_SEG + "host base field " + hex(f) + " holds non-canonical " + hex(cpu.field(f));
         return null;
     }
@@ -206,8 +214,8 @@ final class EntryChecks {
         if (injExt && (rflags & IF) == 0) return G_RIP + "an external interrupt is injected but RFLAGS.IF is 0";
 
         // 26.3.1.2
-        int[] s = new int[8], ar = new int[8], lim = new int[8];
-        long[] b = new long[8];
+        int[] s = cpu.chkSel, ar = cpu.chkAr, lim = cpu.chkLim;
+        long[] b = cpu.chkBase;
         for (int k = 0; k < 8; k++) {
             s[k] = (int) cpu.field(GUEST_ES_SELECTOR + 2 * k);
             ar[k] = (int) cpu.field(GUEST_ES_AR_BYTES + 2 * k);
@@ -230,21 +238,20 @@ final class EntryChecks {
                 if (k == CS && !usable) return G_SEG + "CS must be usable (access-rights bit 16 is set: " + hex(a) + ")";
                 if (!usable) continue;
                 int type = a & 15;
-                String nm = SEG_NAMES[k] + " access rights " + hex(a) + ": ";
                 if (k == CS) {
                     if (!(type == 9 || type == 11 || type == 13 || type == 15 || (ug && type == 3)))
-                        return G_SEG + nm + "CS type must be 9, 11, 13 or 15" + (ug ? " (or 3 with unrestricted guest)" : "");
+                        return G_SEG + nm(k, a) + "CS type must be 9, 11, 13 or 15" + (ug ? " (or 3 with unrestricted guest)" : "");
                 } else if (k == SS) {
-                    if (type != 3 && type != 7) return G_SEG + nm + "SS type must be 3 or 7";
+                    if (type != 3 && type != 7) return G_SEG + nm(k, a) + "SS type must be 3 or 7";
                 } else {
-                    if ((type & 1) == 0) return G_SEG + nm + "the accessed bit (type bit 0) must be 1";
-                    if ((type & 8) != 0 && (type & 2) == 0) return G_SEG + nm + "a code segment must be readable";
+                    if ((type & 1) == 0) return G_SEG + nm(k, a) + "the accessed bit (type bit 0) must be 1";
+                    if ((type & 8) != 0 && (type & 2) == 0) return G_SEG + nm(k, a) + "a code segment must be readable";
                 }
-                if ((a & 0x10) == 0) return G_SEG + nm + "S (descriptor type) must be 1";
-                if ((a & 0x80) == 0) return G_SEG + nm + "P (present) must be 1";
-                if ((a & 0xf00) != 0 || (a & 0xfffe0000) != 0) return G_SEG + nm + "reserved bits 11:8 or 31:17 are set";
-                if ((lim[k] & 0xfff) != 0xfff && (a & 0x8000) != 0) return G_SEG + nm + "G is 1 but limit " + hex(lim[k] & 0xffffffffL) + " has a 0 in bits 11:0";
-                if ((lim[k] & 0xfff00000) != 0 && (a & 0x8000) == 0) return G_SEG + nm + "G is 0 but limit " + hex(lim[k] & 0xffffffffL) + " has a 1 in bits 31:20";
+                if ((a & 0x10) == 0) return G_SEG + nm(k, a) + "S (descriptor type) must be 1";
+                if ((a & 0x80) == 0) return G_SEG + nm(k, a) + "P (present) must be 1";
+                if ((a & 0xf00) != 0 || (a & 0xfffe0000) != 0) return G_SEG + nm(k, a) + "reserved bits 11:8 or 31:17 are set";
+                if ((lim[k] & 0xfff) != 0xfff && (a & 0x8000) != 0) return G_SEG + nm(k, a) + "G is 1 but limit " + hex(lim[k] & 0xffffffffL) + " has a 0 in bits 11:0";
+                if ((lim[k] & 0xfff00000) != 0 && (a & 0x8000) == 0) return G_SEG + nm(k, a) + "G is 0 but limit " + hex(lim[k] & 0xffffffffL) + " has a 1 in bits 31:20";
             }
             if (ia32e && (ar[CS] & 0x6000) == 0x6000) return G_SEG + "CS access rights " + hex(ar[CS]) + ": L and D/B are both 1 in an IA-32e mode guest";
             if (!ia32e && (ar[CS] & 0x2000) != 0) return G_SEG + "CS access rights " + hex(ar[CS]) + ": L is 1 but the guest is not IA-32e";

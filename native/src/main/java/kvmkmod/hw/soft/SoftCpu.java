@@ -6,8 +6,6 @@ import kvmkmod.hw.VmxCapabilities;
 import kvmkmod.hw.VmxCpu;
 
 import java.nio.ByteBuffer;
-import java.util.HashMap;
-import java.util.Map;
 import java.util.concurrent.locks.LockSupport;
 
 import static kvmkmod.hw.VmxArch.*;
@@ -33,7 +31,18 @@ public final class SoftCpu implements VmxCpu {
     private long cr4 = 0x6f0; // PSE, PAE, MCE, PGE, OSFXSR, OSXMMEXCPT: a 64-bit kernel's CR4
     private long cr2;
     private long featureControl;
-    private final Map<Integer, Long> hostMsrs = new HashMap<>();
+    /**
+     * The host MSRs this processor has (TSC, APIC base, microcode id, MTRR cap, SYSENTER, DEBUGCTL, PAT,
+     * MTRR default type, EFER with SCE/LME/LMA/NXE, STAR/LSTAR/CSTAR/SFMASK, FS/GS/kernel-GS base,
+     * TSC_AUX) and their values, by index: the kernel reads some of them on every VM entry.
+     */
+    private static final int[] HOST_MSRS = {0x10, 0x1b, 0x8b, 0xfe, 0x174, 0x175, 0x176, 0x1d9, 0x277, 0x2ff, 0xc0000080, 0xc0000081, 0xc0000082, 0xc0000083, 0xc0000084, 0xc0000100, 0xc0000101, 0xc0000102, 0xc0000103};
+    private final long[] hostMsrVals = {0L, 0xfee00900L, 0L, 0x508L, 0x10L, 0L, 0L, 0L, 0x0007040600070406L, 0xc06L, 0xd01L, 0L, 0L, 0L, 0L, 0L, 0L, 0L, 0L};
+
+    private static int hostMsr(int msr) {
+        for (int i = 0; i < HOST_MSRS.length; i++) if (HOST_MSRS[i] == msr) return i;
+        return -1;
+    }
 
     private boolean vmxOperation;
     private long vmxonPtr = -1;
@@ -52,25 +61,6 @@ public final class SoftCpu implements VmxCpu {
         this.caps = caps;
         this.core = new SoftCore(mem, regs);
         core.ept2mPages = caps.ept2mPages;
-        hostMsrs.put(0x10, 0L);                      // IA32_TIME_STAMP_COUNTER
-        hostMsrs.put(0x1b, 0xfee00900L);             // IA32_APIC_BASE: enabled, BSP
-        hostMsrs.put(0x8b, 0L);                      // IA32_BIOS_SIGN_ID
-        hostMsrs.put(0xfe, 0x508L);                  // IA32_MTRRCAP
-        hostMsrs.put(0x174, 0x10L);                  // IA32_SYSENTER_CS
-        hostMsrs.put(0x175, 0L);
-        hostMsrs.put(0x176, 0L);
-        hostMsrs.put(0x1d9, 0L);                     // IA32_DEBUGCTL
-        hostMsrs.put(0x277, 0x0007040600070406L);    // IA32_PAT
-        hostMsrs.put(0x2ff, 0xc06L);                 // IA32_MTRR_DEF_TYPE
-        hostMsrs.put(0xc0000080, 0xd01L);            // EFER: SCE, LME, LMA, NXE
-        hostMsrs.put(0xc0000081, 0L);                // STAR
-        hostMsrs.put(0xc0000082, 0L);                // LSTAR
-        hostMsrs.put(0xc0000083, 0L);                // CSTAR
-        hostMsrs.put(0xc0000084, 0L);                // SYSCALL_MASK
-        hostMsrs.put(0xc0000100, 0L);                // FS_BASE
-        hostMsrs.put(0xc0000101, 0L);                // GS_BASE
-        hostMsrs.put(0xc0000102, 0L);                // KERNEL_GS_BASE
-        hostMsrs.put(0xc0000103, 0L);                // TSC_AUX
     }
 
     /** The factory {@link kvmkmod.hw.Platform} calls for each soft processor. */
@@ -113,13 +103,17 @@ public final class SoftCpu implements VmxCpu {
 
     // ---------------------------------------------------------------- MSRs, CPUID, CR4
 
+    /** Scratch for the guest-segment checks of every VM entry (EntryChecks.guest). */
+    final int[] chkSel = new int[8], chkAr = new int[8], chkLim = new int[8];
+    final long[] chkBase = new long[8];
+
     @Override public long rdmsr(int msr) {
         if (msr == MSR_IA32_FEATURE_CONTROL) return featureControl;
         if (msr >= MSR_IA32_VMX_BASIC && msr <= MSR_IA32_VMX_EPT_VPID_CAP) return caps.rdmsr(msr);
         if (msr == 0x10) return core.icount;
-        Long v = hostMsrs.get(msr);
-        if (v == null) throw new IllegalArgumentException(String.format("#GP: rdmsr of unknown MSR %#x", msr));
-        return v;
+        int i = hostMsr(msr);
+        if (i < 0) throw new IllegalArgumentException(String.format("#GP: rdmsr of unknown MSR %#x", msr));
+        return hostMsrVals[i];
     }
 
     @Override public void wrmsr(int msr, long value) {
@@ -133,8 +127,9 @@ public final class SoftCpu implements VmxCpu {
         }
         if (msr >= MSR_IA32_VMX_BASIC && msr <= MSR_IA32_VMX_EPT_VPID_CAP)
             throw new IllegalArgumentException(String.format("#GP: wrmsr to read-only VMX MSR %#x", msr));
-        if (!hostMsrs.containsKey(msr)) throw new IllegalArgumentException(String.format("#GP: wrmsr of unknown MSR %#x", msr));
-        hostMsrs.put(msr, value);
+        int i = hostMsr(msr);
+        if (i < 0) throw new IllegalArgumentException(String.format("#GP: wrmsr of unknown MSR %#x", msr));
+        hostMsrVals[i] = value;
     }
 
     @Override public void cpuid(int leaf, int subleaf, int[] out) {
