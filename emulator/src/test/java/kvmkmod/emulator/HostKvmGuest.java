@@ -37,7 +37,7 @@ final class HostKvmGuest implements AutoCloseable {
         if (LibC.loadError() != null) return "no JNA C library binding: " + LibC.loadError();
         int fd;
         try {
-            fd = LibC.open("/dev/kvm", LibC.O_RDWR | LibC.O_CLOEXEC);
+            fd = LibC.open(kvmkmod.hw.host.HostKvm.devicePath(), LibC.O_RDWR | LibC.O_CLOEXEC);
         } catch (LastErrorException e) {
             return "cannot open /dev/kvm read-write: errno " + e.getErrorCode();
         } catch (Throwable t) {
@@ -56,7 +56,7 @@ final class HostKvmGuest implements AutoCloseable {
     private static long req(int r) { return Integer.toUnsignedLong(r); }
 
     HostKvmGuest() {
-        kvm = LibC.open("/dev/kvm", LibC.O_RDWR | LibC.O_CLOEXEC);
+        kvm = LibC.open(kvmkmod.hw.host.HostKvm.devicePath(), LibC.O_RDWR | LibC.O_CLOEXEC);
         vm = LibC.ioctl(kvm, req(KVM_CREATE_VM), 0);
         LibC.ioctl(vm, req(KVM_SET_TSS_ADDR), 0xfffbd000L);
         ram = host.mmap(RAM);

@@ -2,6 +2,7 @@ package kvmkmod.vmm;
 
 import com.sun.jna.LastErrorException;
 import com.sun.jna.Pointer;
+import kvmkmod.hw.host.HostKvm;
 import kvmkmod.hw.host.LibC;
 import kvmkmod.include.Errno;
 import kvmkmod.include.Kvm_h;
@@ -17,7 +18,8 @@ import java.util.List;
  * path allocates nothing, so a KVM_RUN loop over this transport is garbage-free.
  */
 public final class HostSys implements Sys {
-    public static final String DEV_KVM = "/dev/kvm";
+    /** The device a VMM opens as "/dev/kvm" (see {@link HostKvm#devicePath()}). */
+    public static final String DEV_KVM = HostKvm.devicePath();
     private static final long PAGE = 4096;
 
     private final List<long[]> mappings = new ArrayList<>();
@@ -59,7 +61,7 @@ public final class HostSys implements Sys {
 
     @Override public int open(String path) {
         try {
-            return LibC.open(path, LibC.O_RDWR | LibC.O_CLOEXEC);
+            return LibC.open("/dev/kvm".equals(path) ? DEV_KVM : path, LibC.O_RDWR | LibC.O_CLOEXEC);
         } catch (LastErrorException e) {
             return -e.getErrorCode();
         }
