@@ -306,6 +306,33 @@ class KvmApiTest {
         }
     }
 
+    /**
+     * jmp $ never exits by itself. A signal to the vCPU thread kicks the processor: the guest takes an
+     * external-interrupt exit (handle_external_interrupt), and __vcpu_run returns -EINTR with KVM_EXIT_INTR.
+     */
+    @ParameterizedTest
+    @EnumSource(value = Backend.class, names = {"SOFT", "HOST"})
+    void a_signal_stops_a_spinning_guest(Backend backend) throws InterruptedException {
+        try (KvmIntel m = VmxTestSupport.load(backend)) {
+            VmxTestSupport.Vmm vmm = new VmxTestSupport.Vmm(m).withMemory();
+            int vcpufd = (int) vmm.p.ioctl(vmm.vm, KVM_CREATE_VCPU, 0);
+            vmm.poke(RESET_GPA, new byte[] {(byte) 0xeb, (byte) 0xfe});
+            VcpuVmx v = (VcpuVmx) vmm.p.fget(vcpufd).private_data;
+            long[] r = {1};
+            Thread t = new Thread(() -> r[0] = vmm.p.ioctl(vcpufd, KVM_RUN, 0), "vcpu0");
+            t.start();
+            while (v.stat.exits < 1 || t.getState() == Thread.State.NEW) Thread.sleep(5); // in the guest
+            Thread.sleep(50);
+            m.kvm_main().kernel.send_sig(t);
+            t.join(30_000);
+            assertThat(t.isAlive()).as("KVM_RUN returned").isFalse();
+            assertThat(r[0]).isEqualTo(-EINTR);
+            assertThat(v.run.exit_reason()).isEqualTo(KVM_EXIT_INTR);
+            assertThat(v.stat.irq_exits).as("handle_external_interrupt").isGreaterThanOrEqualTo(1);
+            assertThat(v.exit_reason).isEqualTo(EXIT_REASON_EXTERNAL_INTERRUPT);
+        }
+    }
+
     /** mov dx,0x3f8; in al,dx; out dx,al; hlt */
     static final byte[] IN_OUT_HLT = {(byte) 0xba, (byte) 0xf8, 0x03, (byte) 0xec, (byte) 0xee, (byte) 0xf4};
 

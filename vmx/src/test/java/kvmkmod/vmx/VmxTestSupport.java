@@ -23,12 +23,12 @@ final class VmxTestSupport {
     /** Where qemu-kvm of the era put the vm86 TSS: just above the EPT identity map. */
     static final long TSS_ADDR = 0xfffbd000L;
 
-    /** A 2-processor machine, or the test is skipped saying why. */
+    /** A 2-processor machine, or the test is skipped saying why (no usable /dev/kvm for HOST, say). */
     static Platform platform(Backend backend, VmxCapabilities caps) {
         try {
             return Platform.create(backend, 2, caps);
         } catch (UnsupportedOperationException | IllegalStateException e) {
-            String why = "skipped: the " + backend + " processor is not available yet (" + e.getMessage() + ")";
+            String why = "skipped: the " + backend + " processor is not available here (" + e.getMessage() + ")";
             System.out.println(why);
             Assumptions.abort(why);
             throw e;
