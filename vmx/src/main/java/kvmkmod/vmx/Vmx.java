@@ -253,20 +253,6 @@ public final class Vmx implements KvmX86Ops {
         dt.limit = 256 * 16 - 1;
     }
 
-    /** irqchip_in_kernel (irq.h); X86 keeps its own copy package-private. No in-kernel PIC/IOAPIC yet. */
-    private static boolean irqchip_in_kernel(Kvm kvm) { return false; }
-
-    /** kvm_cpu_has_interrupt (irq.c) without an in-kernel irqchip, as X86 answers it. */
-    private static boolean kvm_cpu_has_interrupt(KvmVcpu vcpu) { return false; }
-
-    /** kvm_exception_is_soft (x86.h): #BP and #OF are raised by INT3/INTO and need the instruction length. */
-    private static boolean kvm_exception_is_soft(int nr) { return nr == BP_VECTOR || nr == OF_VECTOR; }
-
-    /**
-     * kvm_vcpu_is_bsp (linux/kvm_host.h:581) compares vCPU ids. X86's copy compares kvm->bsp_vcpu, which
-     * kvm_vm_ioctl_create_vcpu sets only after vmx_vcpu_reset has run, so reset would never see the BSP.
-     */
-    private static boolean kvm_vcpu_is_bsp(KvmVcpu vcpu) { return vcpu.kvm.bsp_vcpu_id == vcpu.vcpu_id; }
 
     /** get_rdx_init_val (asm/kvm_host.h:757): RDX after reset holds the processor signature. */
     private static long get_rdx_init_val() { return 0x600; }

@@ -111,10 +111,13 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
     public static boolean is_long_mode(KvmVcpu vcpu) { return (vcpu.arch.shadow_efer & EFER_LMA) != 0; }
 
     /** irqchip_in_kernel (irq.h): no in-kernel PIC/IOAPIC is modelled yet, so userspace owns interrupts. */
-    static boolean irqchip_in_kernel(Kvm kvm) { return false; }
+    public static boolean irqchip_in_kernel(Kvm kvm) { return false; }
 
     /** kvm_cpu_has_interrupt (irq.c) without an in-kernel irqchip: nothing pending in the kernel. */
-    static boolean kvm_cpu_has_interrupt(KvmVcpu vcpu) { return false; }
+    public static boolean kvm_cpu_has_interrupt(KvmVcpu vcpu) { return false; }
+
+    /** x86.h: #BP and #OF are raised by INT3/INTO, so their injection needs the instruction length. */
+    public static boolean kvm_exception_is_soft(int nr) { return nr == BP_VECTOR || nr == OF_VECTOR; }
 
     // ---- APIC base, exceptions ----
 
@@ -157,7 +160,8 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
         return vcpu.arch.exception.pending || vcpu.arch.interrupt.pending || vcpu.arch.nmi_injected;
     }
 
-    public boolean kvm_vcpu_is_bsp(KvmVcpu vcpu) { return vcpu.kvm.bsp_vcpu == vcpu; }
+    /** linux/kvm_host.h: by id, since kvm->bsp_vcpu is only set once the vCPU is published. */
+    public static boolean kvm_vcpu_is_bsp(KvmVcpu vcpu) { return vcpu.kvm.bsp_vcpu_id == vcpu.vcpu_id; }
 
     // ---- shared MSRs and EFER ----
 
