@@ -2,6 +2,8 @@ package kvmkmod.emulator;
 
 import kvmkmod.include.KvmSegment;
 import kvmkmod.include.KvmVcpu;
+
+import static kvmkmod.hw.MsrIndex.*;
 import kvmkmod.include.Origin;
 
 import static kvmkmod.emulator.Operand.OP_IMM;
@@ -605,9 +607,6 @@ public final class Emulate {
     static final long X86_CR0_PE = 1;
     static final long EFER_LMA = 1 << 10;
     static final int SELECTOR_RPL_MASK = 3;
-    static final int MSR_IA32_SYSENTER_CS = 0x174, MSR_IA32_SYSENTER_ESP = 0x175, MSR_IA32_SYSENTER_EIP = 0x176;
-    static final int MSR_STAR = 0xc0000081, MSR_LSTAR = 0xc0000082, MSR_CSTAR = 0xc0000083,
-            MSR_SYSCALL_MASK = 0xc0000084;
     static final long PAGE_SIZE = 4096;
     /** sizeof(unsigned long) on the x86_64 host 2.6.33 was built for. */
     static final int SIZEOF_LONG = 8;

@@ -27,6 +27,7 @@ import static kvmkmod.hw.HostMemory.PAGE_SHIFT;
 import static kvmkmod.hw.HostMemory.PAGE_SIZE;
 import static kvmkmod.emulator.X86EmulateCtxt.X86_SHADOW_INT_MOV_SS;
 import static kvmkmod.emulator.X86EmulateCtxt.X86_SHADOW_INT_STI;
+import static kvmkmod.hw.MsrIndex.*;
 import static kvmkmod.hw.VmxArch.*;
 import static kvmkmod.include.Errno.*;
 import static kvmkmod.include.KvmVcpuArch.*;

@@ -21,14 +21,6 @@ import static kvmkmod.x86.X86.*;
 public final class VmxDefs {
     private VmxDefs() {}
 
-    // asm/msr-index.h
-    public static final int MSR_EFER = 0xc0000080, MSR_K6_STAR = 0xc0000081, MSR_LSTAR = 0xc0000082,
-            MSR_CSTAR = 0xc0000083, MSR_SYSCALL_MASK = 0xc0000084, MSR_FS_BASE = 0xc0000100,
-            MSR_GS_BASE = 0xc0000101, MSR_KERNEL_GS_BASE = 0xc0000102;
-    public static final int MSR_IA32_TSC = 0x10, MSR_IA32_APICBASE = 0x1b, MSR_IA32_SYSENTER_CS = 0x174,
-            MSR_IA32_SYSENTER_ESP = 0x175, MSR_IA32_SYSENTER_EIP = 0x176, MSR_IA32_CR_PAT = 0x277;
-    public static final long MSR_IA32_APICBASE_BSP = 1L << 8, MSR_IA32_APICBASE_ENABLE = 1L << 11;
-
     /** asm/cpufeature.h: CPUID.1:ECX bit 5, X86_FEATURE_VMX. */
     public static final int X86_FEATURE_VMX_ECX_BIT = 5;
 
@@ -87,8 +79,6 @@ public final class VmxDefs {
     public static final int __KERNEL_CS = GDT_ENTRY_KERNEL_CS * 8, __KERNEL_DS = GDT_ENTRY_KERNEL_DS * 8,
             __USER_DS = GDT_ENTRY_DEFAULT_USER_DS * 8 + 3;
 
-    /** asm-generic/errno-base.h: handle_apic_access's result; {@link kvmkmod.include.Errno} has no ENOEXEC. */
-    public static final int ENOEXEC = 8;
 
     // vmx.c's own defines
     /** vmx.c:64: the RFLAGS bits the guest owns while it runs in vm86 for real mode. */

@@ -16,6 +16,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.WeakHashMap;
 
+import static kvmkmod.hw.MsrIndex.MSR_EFER;
 import static kvmkmod.hw.VmxArch.*;
 import static kvmkmod.hw.host.HostKvm.*;
 
@@ -258,7 +259,6 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
     // ---------------------------------------------------------------------------------------------
     // MSRs, CPUID, CR4
 
-    static final int MSR_EFER = 0xc0000080;
     private static final int[] PLAIN_MSRS = {0x10, 0x1b, 0x174, 0x175, 0x176, 0x277, MSR_EFER, 0xc0000081,
             0xc0000082, 0xc0000083, 0xc0000084, 0xc0000100, 0xc0000101, 0xc0000102, 0xc0000103};
 
