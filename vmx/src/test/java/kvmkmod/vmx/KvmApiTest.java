@@ -14,6 +14,7 @@ import static kvmkmod.include.Errno.*;
 import static kvmkmod.include.KvmVcpuArch.*;
 import static kvmkmod.x86.X86.UD_VECTOR;
 import static kvmkmod.include.Kvm_h.*;
+import static kvmkmod.hw.MsrIndex.*;
 import static kvmkmod.vmx.VmxDefs.*;
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -11,6 +11,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 import static kvmkmod.hw.VmxArch.*;
 import static kvmkmod.include.Kvm_h.KVM_CREATE_VM;
+import static kvmkmod.hw.MsrIndex.*;
 import static kvmkmod.vmx.VmxDefs.*;
 import static kvmkmod.x86.X86.X86_CR4_VMXE;
 import static org.assertj.core.api.Assertions.assertThat;
