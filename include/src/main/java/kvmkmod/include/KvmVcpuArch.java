@@ -85,6 +85,9 @@ public final class KvmVcpuArch {
     /** KVM_MAX_MCE_BANKS banks of CTL, STATUS, ADDR, MISC. */
     public final long[] mce_banks = new long[32 * 4];
 
+    /** guest_fx_image: the guest's FXSAVE area, kept in KVM_GET/SET_FPU's shape (the soft CPU has no FPU to load it into). */
+    public final KvmFpu guest_fx_image = new KvmFpu();
+
     /** The emulator context (struct x86_emulate_ctxt), owned by x86.c and emulate.c. */
     public Object emulate_ctxt;
 }

@@ -8,6 +8,9 @@ import kvmkmod.include.Kvm;
 import kvmkmod.include.Kernel;
 import kvmkmod.include.KvmArchHooks;
 import kvmkmod.include.KvmCpuidEntry2;
+import kvmkmod.include.KvmFpu;
+import kvmkmod.include.KvmTranslation;
+import kvmkmod.include.KvmVcpuEvents;
 import kvmkmod.include.KvmMsrEntry;
 import kvmkmod.include.KvmMemorySlot;
 import kvmkmod.include.KvmPioRequest;
@@ -796,6 +799,47 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
         return 0;
     }
 
+    @Origin(file = "arch/x86/kvm/x86.c", line = 1873)
+    void kvm_vcpu_ioctl_x86_get_vcpu_events(KvmVcpu vcpu, KvmVcpuEvents events) {
+        kvm_main.vcpu_load(vcpu);
+        events.exception_injected = (byte) (vcpu.arch.exception.pending ? 1 : 0);
+        events.exception_nr = (byte) vcpu.arch.exception.nr;
+        events.exception_has_error_code = (byte) (vcpu.arch.exception.has_error_code ? 1 : 0);
+        events.exception_error_code = vcpu.arch.exception.error_code;
+        events.interrupt_injected = (byte) (vcpu.arch.interrupt.pending ? 1 : 0);
+        events.interrupt_nr = (byte) vcpu.arch.interrupt.nr;
+        events.interrupt_soft = (byte) (vcpu.arch.interrupt.soft ? 1 : 0);
+        events.nmi_injected = (byte) (vcpu.arch.nmi_injected ? 1 : 0);
+        events.nmi_pending = (byte) (vcpu.arch.nmi_pending ? 1 : 0);
+        events.nmi_masked = (byte) (kvm_x86_ops.get_nmi_mask(vcpu) ? 1 : 0);
+        events.sipi_vector = vcpu.arch.sipi_vector;
+        events.flags = KvmVcpuEvents.KVM_VCPUEVENT_VALID_NMI_PENDING | KvmVcpuEvents.KVM_VCPUEVENT_VALID_SIPI_VECTOR;
+        kvm_main.vcpu_put(vcpu);
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 1899, status = Origin.Status.SIMPLIFIED,
+            note = "no in-kernel PIC whose ISR acknowledgement to clear")
+    int kvm_vcpu_ioctl_x86_set_vcpu_events(KvmVcpu vcpu, KvmVcpuEvents events) {
+        if ((events.flags & ~(KvmVcpuEvents.KVM_VCPUEVENT_VALID_NMI_PENDING | KvmVcpuEvents.KVM_VCPUEVENT_VALID_SIPI_VECTOR)) != 0)
+            return -EINVAL;
+        kvm_main.vcpu_load(vcpu);
+        vcpu.arch.exception.pending = events.exception_injected != 0;
+        vcpu.arch.exception.nr = events.exception_nr & 0xff;
+        vcpu.arch.exception.has_error_code = events.exception_has_error_code != 0;
+        vcpu.arch.exception.error_code = events.exception_error_code;
+        vcpu.arch.interrupt.pending = events.interrupt_injected != 0;
+        vcpu.arch.interrupt.nr = events.interrupt_nr & 0xff;
+        vcpu.arch.interrupt.soft = events.interrupt_soft != 0;
+        vcpu.arch.nmi_injected = events.nmi_injected != 0;
+        if ((events.flags & KvmVcpuEvents.KVM_VCPUEVENT_VALID_NMI_PENDING) != 0)
+            vcpu.arch.nmi_pending = events.nmi_pending != 0;
+        kvm_x86_ops.set_nmi_mask(vcpu, events.nmi_masked != 0);
+        if ((events.flags & KvmVcpuEvents.KVM_VCPUEVENT_VALID_SIPI_VECTOR) != 0)
+            vcpu.arch.sipi_vector = events.sipi_vector;
+        kvm_main.vcpu_put(vcpu);
+        return 0;
+    }
+
     @Origin(file = "arch/x86/kvm/x86.c", line = 1932, status = Origin.Status.SIMPLIFIED,
             note = "no in-kernel LAPIC, TPR reporting, vAPIC, MCE or debug-register ioctls yet: they answer -EINVAL")
     @Override public long kvm_arch_vcpu_ioctl(File filp, int ioctl, long arg) {
@@ -832,6 +876,19 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
                 return msr_io(vcpu, arg, this::kvm_get_msr, true);
             case KVM_SET_MSRS:
                 return msr_io(vcpu, arg, this::do_set_msr, false);
+            case KVM_GET_VCPU_EVENTS: {
+                KvmVcpuEvents events = new KvmVcpuEvents();
+                kvm_vcpu_ioctl_x86_get_vcpu_events(vcpu, events);
+                HostMemory.Region u = Uaccess.access_ok(mm, arg, KvmVcpuEvents.SIZE);
+                if (u == null) return -EFAULT;
+                events.write(u.buf, Uaccess.off(u, arg));
+                return 0;
+            }
+            case KVM_SET_VCPU_EVENTS: {
+                HostMemory.Region u = Uaccess.access_ok(mm, arg, KvmVcpuEvents.SIZE);
+                if (u == null) return -EFAULT;
+                return kvm_vcpu_ioctl_x86_set_vcpu_events(vcpu, new KvmVcpuEvents().read(u.buf, Uaccess.off(u, arg)));
+            }
             default:
                 return -EINVAL;
         }
@@ -1890,6 +1947,23 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
         return 0;
     }
 
+    @Origin(file = "arch/x86/kvm/x86.c", line = 4205)
+    @Override public int kvm_arch_vcpu_ioctl_get_mpstate(KvmVcpu vcpu, int[] mp_state) {
+        kvm_main.vcpu_load(vcpu);
+        mp_state[0] = vcpu.arch.mp_state;
+        kvm_main.vcpu_put(vcpu);
+        return 0;
+    }
+
+    /** 2.6.33 takes any value, even one that is no KVM_MP_STATE_*. */
+    @Origin(file = "arch/x86/kvm/x86.c", line = 4214)
+    @Override public int kvm_arch_vcpu_ioctl_set_mpstate(KvmVcpu vcpu, int mp_state) {
+        kvm_main.vcpu_load(vcpu);
+        vcpu.arch.mp_state = mp_state;
+        kvm_main.vcpu_put(vcpu);
+        return 0;
+    }
+
     @Origin(file = "arch/x86/kvm/x86.c", line = 4223)
     void kvm_set_segment(KvmVcpu vcpu, KvmSegment var, int seg) { kvm_x86_ops.set_segment(vcpu, var, seg); }
 
@@ -1955,6 +2029,53 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
     // ---- FPU ----
 
     /** The guest's x87/SSE state is not modelled (the soft CPU has no FPU), so there is nothing to swap. */
+    @Origin(file = "arch/x86/kvm/x86.c", line = 4812)
+    @Override public int kvm_arch_vcpu_ioctl_translate(KvmVcpu vcpu, KvmTranslation tr) {
+        long vaddr = tr.linear_address;
+        kvm_main.vcpu_load(vcpu);
+        vcpu.kvm.slots_lock.readLock().lock();
+        long gpa;
+        try {
+            gpa = vcpu.arch.mmu.gva_to_gpa.gva_to_gpa(vcpu, vaddr);
+        } finally {
+            vcpu.kvm.slots_lock.readLock().unlock();
+        }
+        tr.physical_address = gpa;
+        tr.valid = (byte) (gpa != UNMAPPED_GVA ? 1 : 0);
+        // 2.6.33 answers writeable and supervisor whatever the page tables say
+        tr.writeable = 1;
+        tr.usermode = 0;
+        kvm_main.vcpu_put(vcpu);
+        return 0;
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 4831, status = Origin.Status.SIMPLIFIED,
+            note = "the soft CPU has no FPU: the state is only stored in guest_fx_image and given back, never loaded")
+    @Override public int kvm_arch_vcpu_ioctl_get_fpu(KvmVcpu vcpu, KvmFpu fpu) {
+        KvmFpu fx = vcpu.arch.guest_fx_image;
+        kvm_main.vcpu_load(vcpu);
+        System.arraycopy(fx.fpr, 0, fpu.fpr, 0, 128);
+        fpu.fcw = fx.fcw; fpu.fsw = fx.fsw; fpu.ftwx = fx.ftwx;
+        fpu.last_opcode = fx.last_opcode; fpu.last_ip = fx.last_ip; fpu.last_dp = fx.last_dp;
+        System.arraycopy(fx.xmm, 0, fpu.xmm, 0, 256);
+        // mxcsr is not copied in 2.6.33
+        kvm_main.vcpu_put(vcpu);
+        return 0;
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 4851, status = Origin.Status.SIMPLIFIED,
+            note = "the soft CPU has no FPU: the state is only stored in guest_fx_image and given back, never loaded")
+    @Override public int kvm_arch_vcpu_ioctl_set_fpu(KvmVcpu vcpu, KvmFpu fpu) {
+        KvmFpu fx = vcpu.arch.guest_fx_image;
+        kvm_main.vcpu_load(vcpu);
+        System.arraycopy(fpu.fpr, 0, fx.fpr, 0, 128);
+        fx.fcw = fpu.fcw; fx.fsw = fpu.fsw; fx.ftwx = fpu.ftwx;
+        fx.last_opcode = fpu.last_opcode; fx.last_ip = fpu.last_ip; fx.last_dp = fpu.last_dp;
+        System.arraycopy(fpu.xmm, 0, fx.xmm, 0, 256);
+        kvm_main.vcpu_put(vcpu);
+        return 0;
+    }
+
     @Origin(file = "arch/x86/kvm/x86.c", line = 4900, status = Origin.Status.SIMPLIFIED,
             note = "no FPU state to swap yet")
     void kvm_load_guest_fpu(KvmVcpu vcpu) {
