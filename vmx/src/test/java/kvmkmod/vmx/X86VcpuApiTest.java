@@ -3,6 +3,9 @@ package kvmkmod.vmx;
 import kvmkmod.hw.Backend;
 import kvmkmod.hw.HostMemory;
 import kvmkmod.include.KvmCpuidEntry2;
+import kvmkmod.include.KvmFpu;
+import kvmkmod.include.KvmTranslation;
+import kvmkmod.include.KvmVcpuEvents;
 import kvmkmod.include.KvmMsrEntry;
 import kvmkmod.include.KvmRegs;
 import kvmkmod.include.KvmRun;
@@ -366,6 +369,144 @@ class X86VcpuApiTest {
         try (Setup s = new Setup()) {
             assertThat(s.v().arch.nmi_pending).isFalse();
             assertThat(s.vmm.p.ioctl(s.vcpufd, KVM_NMI, 0)).isZero();
+            assertThat(s.v().arch.nmi_pending).isTrue();
+        }
+    }
+
+    /** mov sp,0x7000; sti; jmp $ */
+    static final byte[] STI_LOOP = {(byte) 0xbc, 0x00, 0x70, (byte) 0xfb, (byte) 0xeb, (byte) 0xfe};
+    /** The handler of vector 0x20 at 0000:0500: mov dx,0x3f8; mov al,'I'; out dx,al; hlt */
+    static final byte[] IRQ_HANDLER = {(byte) 0xba, (byte) 0xf8, 0x03, (byte) 0xb0, 'I', (byte) 0xee, (byte) 0xf4};
+
+    /**
+     * qemu-kvm's way of injecting an interrupt without an in-kernel PIC: ask for the interrupt window,
+     * wait for KVM_EXIT_IRQ_WINDOW_OPEN with ready_for_interrupt_injection, then KVM_INTERRUPT; the vector
+     * is delivered through the real-mode IVT.
+     */
+    @Test
+    void kvm_interrupt_is_delivered_through_the_ivt_when_the_window_opens() {
+        try (Setup s = new Setup()) {
+            s.vmm.poke(0xfff00, STI_LOOP);
+            s.vmm.poke(0xffff0, JMP_FF00);
+            s.vmm.poke(0x500, IRQ_HANDLER);
+            s.vmm.poke(0x20 * 4, new byte[] {0x00, 0x05, 0x00, 0x00}); // IVT[0x20] = 0000:0500
+            long mmapSize = s.vmm.p.ioctl(s.vmm.kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
+            long runVa = s.vmm.p.mmap(mmapSize, s.vcpufd, 0);
+            HostMemory.Region rr = s.vmm.p.mm().regionAtVa(runVa, 1);
+            KvmRun run = new KvmRun(rr.buf, (int) (runVa - rr.va));
+
+            run.request_interrupt_window(1);
+            assertThat(s.vmm.p.ioctl(s.vcpufd, KVM_RUN, 0)).isZero();
+            assertThat(run.exit_reason()).isEqualTo(KVM_EXIT_IRQ_WINDOW_OPEN);
+            assertThat(run.ready_for_interrupt_injection()).isEqualTo(1);
+            assertThat(run.if_flag()).isEqualTo(1);
+
+            s.arg.putInt(s.off(), 0x20);
+            assertThat(s.vcpu(KVM_INTERRUPT)).isZero();
+            run.request_interrupt_window(0);
+            assertThat(s.vmm.p.ioctl(s.vcpufd, KVM_RUN, 0)).isZero();
+            assertThat(run.exit_reason()).isEqualTo(KVM_EXIT_IO);
+            assertThat(run.io.port()).isEqualTo(0x3f8);
+            assertThat(rr.buf.get((int) (runVa - rr.va + run.io.data_offset()))).isEqualTo((byte) 'I');
+            assertThat(s.vmm.p.ioctl(s.vcpufd, KVM_RUN, 0)).isZero();
+            assertThat(run.exit_reason()).isEqualTo(KVM_EXIT_HLT);
+            assertThat(s.vcpu(KVM_GET_REGS)).isZero();
+            KvmRegs regs = new KvmRegs().read(s.arg, s.off());
+            assertThat(regs.rsp & 0xffff).as("FLAGS, CS, IP pushed").isEqualTo(0x7000 - 6);
+            assertThat(regs.rflags & X86_EFLAGS_IF).as("IF cleared by delivery").isZero();
+        }
+    }
+
+    // ---- MP state, translate, FPU, vCPU events ----
+
+    @Test
+    void mp_state_round_trip() {
+        try (Setup s = new Setup()) {
+            assertThat(s.vcpu(KVM_GET_MP_STATE)).isZero();
+            assertThat(s.arg.getInt(s.off())).as("the BSP starts runnable").isEqualTo(0);
+            s.arg.putInt(s.off(), 3); // KVM_MP_STATE_HALTED
+            assertThat(s.vcpu(KVM_SET_MP_STATE)).isZero();
+            s.arg.putInt(s.off(), -1);
+            assertThat(s.vcpu(KVM_GET_MP_STATE)).isZero();
+            assertThat(s.arg.getInt(s.off())).isEqualTo(3);
+            assertThat(s.vmm.p.ioctl(s.vcpufd, KVM_GET_MP_STATE, 0x10)).isEqualTo(-EFAULT);
+            assertThat(s.vmm.p.ioctl(s.vcpufd, KVM_SET_MP_STATE, 0x10)).isEqualTo(-EFAULT);
+        }
+    }
+
+    @Test
+    void translate_without_paging_is_the_identity() {
+        try (Setup s = new Setup()) {
+            // the MMU context is set up by the first KVM_RUN; run to the HLT first
+            s.vmm.poke(0xffff0, new byte[] {(byte) 0xf4});
+            assertThat(s.vmm.p.ioctl(s.vcpufd, KVM_RUN, 0)).isZero();
+            KvmTranslation tr = new KvmTranslation();
+            tr.linear_address = 0x12345;
+            tr.write(s.arg, s.off());
+            assertThat(s.vcpu(KVM_TRANSLATE)).isZero();
+            tr.read(s.arg, s.off());
+            assertThat(tr.physical_address).isEqualTo(0x12345);
+            assertThat(tr.valid).isEqualTo((byte) 1);
+            assertThat(tr.writeable).isEqualTo((byte) 1);
+            assertThat(tr.usermode).isEqualTo((byte) 0);
+            assertThat(s.vmm.p.ioctl(s.vcpufd, KVM_TRANSLATE, 0x10)).isEqualTo(-EFAULT);
+        }
+    }
+
+    @Test
+    void fpu_state_is_stored_and_given_back_without_mxcsr() {
+        try (Setup s = new Setup()) {
+            KvmFpu f = new KvmFpu();
+            f.fpr[0] = 0x11; f.fpr[127] = 0x22; f.fcw = 0x37f; f.fsw = 0x1234; f.ftwx = (byte) 0xff;
+            f.last_opcode = 0x7ff; f.last_ip = 0xdeadbeefL; f.last_dp = 0xcafeL; f.xmm[255] = 0x33; f.mxcsr = 0x1f80;
+            f.write(s.arg, s.off());
+            assertThat(s.vcpu(KVM_SET_FPU)).isZero();
+            new KvmFpu().write(s.arg, s.off());
+            assertThat(s.vcpu(KVM_GET_FPU)).isZero();
+            KvmFpu g = new KvmFpu().read(s.arg, s.off());
+            assertThat(g.fpr[0]).isEqualTo((byte) 0x11);
+            assertThat(g.fpr[127]).isEqualTo((byte) 0x22);
+            assertThat(g.fcw).isEqualTo((short) 0x37f);
+            assertThat(g.fsw).isEqualTo((short) 0x1234);
+            assertThat(g.ftwx).isEqualTo((byte) 0xff);
+            assertThat(g.last_opcode).isEqualTo((short) 0x7ff);
+            assertThat(g.last_ip).isEqualTo(0xdeadbeefL);
+            assertThat(g.last_dp).isEqualTo(0xcafeL);
+            assertThat(g.xmm[255]).isEqualTo((byte) 0x33);
+            assertThat(g.mxcsr).as("2.6.33 does not carry mxcsr").isZero();
+            assertThat(s.vmm.p.ioctl(s.vcpufd, KVM_SET_FPU, 0x10)).isEqualTo(-EFAULT);
+        }
+    }
+
+    @Test
+    void vcpu_events_round_trip_and_unknown_flags() {
+        try (Setup s = new Setup()) {
+            KvmVcpuEvents e = new KvmVcpuEvents();
+            e.interrupt_injected = 1; e.interrupt_nr = 0x31;
+            e.nmi_pending = 1;
+            e.sipi_vector = 0x9a;
+            e.flags = KvmVcpuEvents.KVM_VCPUEVENT_VALID_NMI_PENDING | KvmVcpuEvents.KVM_VCPUEVENT_VALID_SIPI_VECTOR;
+            e.write(s.arg, s.off());
+            assertThat(s.vcpu(KVM_SET_VCPU_EVENTS)).isZero();
+            assertThat(s.v().arch.interrupt.pending).isTrue();
+            assertThat(s.v().arch.interrupt.nr).isEqualTo(0x31);
+            assertThat(s.v().arch.nmi_pending).isTrue();
+
+            assertThat(s.vcpu(KVM_GET_VCPU_EVENTS)).isZero();
+            KvmVcpuEvents g = new KvmVcpuEvents().read(s.arg, s.off());
+            assertThat(g.interrupt_injected).isEqualTo((byte) 1);
+            assertThat(g.interrupt_nr).isEqualTo((byte) 0x31);
+            assertThat(g.nmi_pending).isEqualTo((byte) 1);
+            assertThat(g.sipi_vector).isEqualTo(0x9a);
+            assertThat(g.flags).isEqualTo(3);
+
+            e.flags = 4; // no such KVM_VCPUEVENT_VALID_* in 2.6.33
+            e.write(s.arg, s.off());
+            assertThat(s.vcpu(KVM_SET_VCPU_EVENTS)).isEqualTo(-EINVAL);
+            // without VALID_NMI_PENDING the pending NMI is left as it was
+            e.flags = 0; e.nmi_pending = 0;
+            e.write(s.arg, s.off());
+            assertThat(s.vcpu(KVM_SET_VCPU_EVENTS)).isZero();
             assertThat(s.v().arch.nmi_pending).isTrue();
         }
     }
