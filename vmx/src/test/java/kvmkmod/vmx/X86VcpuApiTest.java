@@ -510,4 +510,33 @@ class X86VcpuApiTest {
             assertThat(s.v().arch.nmi_pending).isTrue();
         }
     }
+
+    // ---- KVM_CHECK_EXTENSION ----
+
+    /** The capabilities whose ioctls this project answers, against kvm_capabilities.tsv's values for 2.6.33. */
+    @Test
+    void check_extension_matches_the_reference_for_what_is_built() throws Exception {
+        java.nio.file.Path tsv = java.nio.file.Path.of(System.getProperty("user.dir")).getParent()
+                .resolveSibling("shared").resolve("reference").resolve("kvm_capabilities.tsv");
+        org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.exists(tsv), "no reference at " + tsv);
+        java.util.Map<String, String> value = new java.util.HashMap<>();
+        java.util.Map<String, Integer> number = new java.util.HashMap<>();
+        for (String line : java.nio.file.Files.readAllLines(tsv)) {
+            String[] f = line.split("\t");
+            if (f[0].equals("name")) continue;
+            number.put(f[0], Integer.parseInt(f[1]));
+            value.put(f[0], f[3].split(" ")[0]);
+        }
+        String[] built = {"KVM_CAP_EXT_CPUID", "KVM_CAP_MP_STATE", "KVM_CAP_VCPU_EVENTS", "KVM_CAP_HLT",
+                "KVM_CAP_SET_TSS_ADDR", "KVM_CAP_SYNC_MMU", "KVM_CAP_IOEVENTFD", "KVM_CAP_SET_IDENTITY_MAP_ADDR",
+                "KVM_CAP_MMU_SHADOW_CACHE_CONTROL", "KVM_CAP_NR_VCPUS", "KVM_CAP_NR_MEMSLOTS",
+                // answered 0 by 2.6.33 itself although the ioctl exists
+                "KVM_CAP_USER_NMI", "KVM_CAP_SET_GUEST_DEBUG"};
+        try (Setup s = new Setup()) {
+            for (String cap : built) {
+                long r = s.vmm.p.ioctl(s.vmm.kvm, KVM_CHECK_EXTENSION, number.get(cap));
+                assertThat(r).as(cap).isEqualTo(Long.parseLong(value.get(cap)));
+            }
+        }
+    }
 }

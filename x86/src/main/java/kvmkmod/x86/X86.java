@@ -547,7 +547,8 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
     @Override public int kvm_dev_ioctl_check_extension(long ext) {
         if (ext == KVM_CAP_HLT || ext == KVM_CAP_SET_TSS_ADDR || ext == KVM_CAP_IOEVENTFD
                 || ext == KVM_CAP_SET_IDENTITY_MAP_ADDR || ext == KVM_CAP_MMU_SHADOW_CACHE_CONTROL
-                || ext == KVM_CAP_SYNC_MMU)
+                || ext == KVM_CAP_SYNC_MMU
+                || ext == KVM_CAP_EXT_CPUID || ext == KVM_CAP_MP_STATE || ext == KVM_CAP_VCPU_EVENTS)
             return 1;
         if (ext == KVM_CAP_VAPIC) return kvm_x86_ops.cpu_has_accelerated_tpr() ? 0 : 1;
         if (ext == KVM_CAP_NR_VCPUS) return Kvm.KVM_MAX_VCPUS;
