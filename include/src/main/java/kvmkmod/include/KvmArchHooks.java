@@ -39,6 +39,7 @@ public interface KvmArchHooks {
     default int kvm_arch_vcpu_ioctl_translate(KvmVcpu vcpu, KvmTranslation tr) { return -Errno.EINVAL; }
     default int kvm_arch_vcpu_ioctl_get_fpu(KvmVcpu vcpu, KvmFpu fpu) { return -Errno.EINVAL; }
     default int kvm_arch_vcpu_ioctl_set_fpu(KvmVcpu vcpu, KvmFpu fpu) { return -Errno.EINVAL; }
+    default int kvm_arch_vcpu_ioctl_set_guest_debug(KvmVcpu vcpu, KvmGuestDebug dbg) { return -Errno.EINVAL; }
     long kvm_arch_vcpu_ioctl(File filp, int ioctl, long arg);
     long kvm_arch_vm_ioctl(File filp, int ioctl, long arg);
     long kvm_arch_dev_ioctl(File filp, int ioctl, long arg);

@@ -61,6 +61,12 @@ public final class KvmVcpuArch {
     public long pat;
     public long dr6, dr7;
     public final long[] db = new long[4];
+    /** The debug registers the guest runs with: userspace's under KVM_GUESTDBG_USE_HW_BP, else the guest's own. */
+    public final long[] eff_db = new long[4];
+    public long switch_db_regs;
+    /** Where KVM_GUESTDBG_SINGLESTEP was armed: TF is forced on only while the guest is still there. */
+    public int singlestep_cs;
+    public long singlestep_rip;
 
     /** asm/kvm_host.h: the most CPUID entries a vCPU holds. */
     public static final int KVM_MAX_CPUID_ENTRIES = 40;

@@ -13,6 +13,7 @@ import kvmkmod.include.KvmIoDevice;
 import kvmkmod.include.KvmIoeventfd;
 import kvmkmod.include.KvmMemorySlot;
 import kvmkmod.include.KvmFpu;
+import kvmkmod.include.KvmGuestDebug;
 import kvmkmod.include.KvmRegs;
 import kvmkmod.include.KvmTranslation;
 import kvmkmod.include.KvmRun;
@@ -545,7 +546,7 @@ public final class KvmMain {
     }
 
     @Origin(file = "virt/kvm/kvm_main.c", line = 1257, status = Origin.Status.SIMPLIFIED,
-            note = "guest debug and signal mask ioctls are not built yet; they reach the arch and answer -EINVAL")
+            note = "KVM_SET_SIGNAL_MASK is not built yet; it reaches the arch and answers -EINVAL")
     long kvm_vcpu_ioctl(File filp, int ioctl, long arg) {
         KvmVcpu vcpu = (KvmVcpu) filp.private_data;
         Vfs mm = Vfs.current();
@@ -606,6 +607,11 @@ public final class KvmMain {
                 if (r != 0) return r;
                 tr.write(u.buf, Uaccess.off(u, arg));
                 return 0;
+            }
+            case KVM_SET_GUEST_DEBUG: {
+                HostMemory.Region u = Uaccess.access_ok(mm, arg, KvmGuestDebug.SIZE);
+                if (u == null) return -EFAULT;
+                return arch.kvm_arch_vcpu_ioctl_set_guest_debug(vcpu, new KvmGuestDebug().read(u.buf, Uaccess.off(u, arg)));
             }
             case KVM_GET_FPU: {
                 KvmFpu fpu = new KvmFpu(); // zeroed, as the kernel's kzalloc: mxcsr reads 0

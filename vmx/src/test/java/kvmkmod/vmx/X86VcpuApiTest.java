@@ -4,6 +4,7 @@ import kvmkmod.hw.Backend;
 import kvmkmod.hw.HostMemory;
 import kvmkmod.include.KvmCpuidEntry2;
 import kvmkmod.include.KvmFpu;
+import kvmkmod.include.KvmGuestDebug;
 import kvmkmod.include.KvmTranslation;
 import kvmkmod.include.KvmVcpuEvents;
 import kvmkmod.include.KvmMsrEntry;
@@ -537,6 +538,54 @@ class X86VcpuApiTest {
                 long r = s.vmm.p.ioctl(s.vmm.kvm, KVM_CHECK_EXTENSION, number.get(cap));
                 assertThat(r).as(cap).isEqualTo(Long.parseLong(value.get(cap)));
             }
+        }
+    }
+
+    // ---- KVM_SET_GUEST_DEBUG ----
+
+    @Test
+    void set_guest_debug_refuses_an_injection_on_a_pending_exception() {
+        try (Setup s = new Setup()) {
+            KvmVcpuEvents e = new KvmVcpuEvents();
+            e.exception_injected = 1; e.exception_nr = 6;
+            e.write(s.arg, s.off());
+            assertThat(s.vcpu(KVM_SET_VCPU_EVENTS)).isZero();
+            KvmGuestDebug dbg = new KvmGuestDebug();
+            dbg.control = (int) (VmxDefs.KVM_GUESTDBG_ENABLE | 0x80000); // KVM_GUESTDBG_INJECT_BP
+            dbg.write(s.arg, s.off());
+            assertThat(s.vcpu(KVM_SET_GUEST_DEBUG)).isEqualTo(-EBUSY);
+            // control without KVM_GUESTDBG_ENABLE switches debugging off
+            dbg.control = (int) KVM_GUESTDBG_SINGLESTEP;
+            dbg.write(s.arg, s.off());
+            assertThat(s.vcpu(KVM_SET_GUEST_DEBUG)).isZero();
+            assertThat(s.v().guest_debug).isZero();
+            assertThat(s.vmm.p.ioctl(s.vcpufd, KVM_SET_GUEST_DEBUG, 0x10)).isEqualTo(-EFAULT);
+        }
+    }
+
+    /**
+     * Arming single-step sets TF in the guest's RFLAGS (the VMCS) and intercepts #DB, while KVM_GET_REGS
+     * hides that TF. The SOFT processor does not raise the trap of TF yet, so a run is not checked here.
+     */
+    @Test
+    void single_step_arms_tf_and_hides_it_from_userspace() {
+        try (Setup s = new Setup()) {
+            KvmGuestDebug dbg = new KvmGuestDebug();
+            dbg.control = (int) (VmxDefs.KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP);
+            dbg.write(s.arg, s.off());
+            assertThat(s.vcpu(KVM_SET_GUEST_DEBUG)).isZero();
+            assertThat(s.v().arch.singlestep_rip).isEqualTo(0xfff0);
+            assertThat(s.v().arch.singlestep_cs).isEqualTo(0xf000);
+            Vmx vmx = s.m.vmx();
+            s.m.kvm_main().vcpu_load(s.v());
+            try {
+                assertThat(vmx.vmcs_readl(kvmkmod.hw.VmxArch.GUEST_RFLAGS) & X86_EFLAGS_TF).as("TF in the VMCS").isNotZero();
+                assertThat(vmx.vmcs_read32(kvmkmod.hw.VmxArch.EXCEPTION_BITMAP) & (1 << DB_VECTOR)).as("#DB intercepted").isNotZero();
+            } finally {
+                s.m.kvm_main().vcpu_put(s.v());
+            }
+            assertThat(s.vcpu(KVM_GET_REGS)).isZero();
+            assertThat(new KvmRegs().read(s.arg, s.off()).rflags & X86_EFLAGS_TF).as("hidden from userspace").isZero();
         }
     }
 }

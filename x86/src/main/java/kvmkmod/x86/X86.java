@@ -9,6 +9,7 @@ import kvmkmod.include.Kernel;
 import kvmkmod.include.KvmArchHooks;
 import kvmkmod.include.KvmCpuidEntry2;
 import kvmkmod.include.KvmFpu;
+import kvmkmod.include.KvmGuestDebug;
 import kvmkmod.include.KvmTranslation;
 import kvmkmod.include.KvmVcpuEvents;
 import kvmkmod.include.KvmMsrEntry;
@@ -69,6 +70,11 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
     public static final long CR8_RESERVED_BITS = ~0xfL;
     public static final long DR6_FIXED_1 = 0xffff0ff0L, DR7_FIXED_1 = 0x400L;
     public static final long KVM_GUESTDBG_SINGLESTEP = 0x2;
+    // not public: vmx.c's Java imports these names from its own VmxDefs
+    static final long KVM_GUESTDBG_ENABLE = 0x1, KVM_GUESTDBG_INJECT_DB = 0x40000, KVM_GUESTDBG_INJECT_BP = 0x80000,
+            KVM_GUESTDBG_USE_HW_BP = 0x20000;
+    static final long DR7_BP_EN_MASK = 0xff;
+    static final int KVM_NR_DB_REGS = 4;
     /** Exception vectors. */
     public static final int DE_VECTOR = 0, DB_VECTOR = 1, BP_VECTOR = 3, OF_VECTOR = 4, BR_VECTOR = 5, UD_VECTOR = 6,
             NM_VECTOR = 7, DF_VECTOR = 8, TS_VECTOR = 10, NP_VECTOR = 11, SS_VECTOR = 12, GP_VECTOR = 13,
@@ -2030,6 +2036,41 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
     // ---- FPU ----
 
     /** The guest's x87/SSE state is not modelled (the soft CPU has no FPU), so there is nothing to swap. */
+    @Origin(file = "arch/x86/kvm/x86.c", line = 4727)
+    @Override public int kvm_arch_vcpu_ioctl_set_guest_debug(KvmVcpu vcpu, KvmGuestDebug dbg) {
+        int r = 0;
+        kvm_main.vcpu_load(vcpu);
+        try {
+            if ((dbg.control & (KVM_GUESTDBG_INJECT_DB | KVM_GUESTDBG_INJECT_BP)) != 0) {
+                // one exception at a time: an injection on top of a pending one is refused
+                if (vcpu.arch.exception.pending) return r = -EBUSY;
+                if ((dbg.control & KVM_GUESTDBG_INJECT_DB) != 0) kvm_queue_exception(vcpu, DB_VECTOR);
+                else kvm_queue_exception(vcpu, BP_VECTOR);
+            }
+            // read RFLAGS while the old guest_debug still hides our own TF
+            long rflags = kvm_get_rflags(vcpu);
+            vcpu.guest_debug = dbg.control & 0xffffffffL;
+            if ((vcpu.guest_debug & KVM_GUESTDBG_ENABLE) == 0) vcpu.guest_debug = 0;
+            if ((vcpu.guest_debug & KVM_GUESTDBG_USE_HW_BP) != 0) {
+                for (int i = 0; i < KVM_NR_DB_REGS; ++i) vcpu.arch.eff_db[i] = dbg.debugreg[i];
+                vcpu.arch.switch_db_regs = dbg.debugreg[7] & DR7_BP_EN_MASK;
+            } else {
+                for (int i = 0; i < KVM_NR_DB_REGS; i++) vcpu.arch.eff_db[i] = vcpu.arch.db[i];
+                vcpu.arch.switch_db_regs = vcpu.arch.dr7 & DR7_BP_EN_MASK;
+            }
+            if ((vcpu.guest_debug & KVM_GUESTDBG_SINGLESTEP) != 0) {
+                vcpu.arch.singlestep_cs = get_segment_selector(vcpu, VCPU_SREG_CS);
+                vcpu.arch.singlestep_rip = kvm_rip_read(vcpu);
+            }
+            // writing RFLAGS back adds or removes the trap flag for the new mode
+            kvm_set_rflags(vcpu, rflags);
+            kvm_x86_ops.set_guest_debug(vcpu, dbg.debugreg);
+            return r;
+        } finally {
+            kvm_main.vcpu_put(vcpu);
+        }
+    }
+
     @Origin(file = "arch/x86/kvm/x86.c", line = 4812)
     @Override public int kvm_arch_vcpu_ioctl_translate(KvmVcpu vcpu, KvmTranslation tr) {
         long vaddr = tr.linear_address;
@@ -2269,7 +2310,13 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
         return rflags;
     }
 
-    @Origin(file = "arch/x86/kvm/x86.c", line = 5253, status = Origin.Status.SIMPLIFIED,
-            note = "guest single-step arrives with KVM_SET_GUEST_DEBUG")
-    public void kvm_set_rflags(KvmVcpu vcpu, long rflags) { kvm_x86_ops.set_rflags(vcpu, rflags); }
+    @Origin(file = "arch/x86/kvm/x86.c", line = 5253)
+    public void kvm_set_rflags(KvmVcpu vcpu, long rflags) {
+        // while single-stepping, TF stays on as long as the guest has not left the armed instruction
+        if ((vcpu.guest_debug & KVM_GUESTDBG_SINGLESTEP) != 0
+                && vcpu.arch.singlestep_cs == get_segment_selector(vcpu, VCPU_SREG_CS)
+                && vcpu.arch.singlestep_rip == kvm_rip_read(vcpu))
+            rflags |= X86_EFLAGS_TF | X86_EFLAGS_RF;
+        kvm_x86_ops.set_rflags(vcpu, rflags);
+    }
 }
