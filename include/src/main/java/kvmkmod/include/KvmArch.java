@@ -3,6 +3,8 @@ package kvmkmod.include;
 /** struct kvm_arch (asm/kvm_host.h): the x86 part of a VM. */
 public final class KvmArch {
     public int n_free_mmu_pages;
+    /** MSR_KVM_WALL_CLOCK: the guest-physical address of its wall-clock structure (stored only). */
+    public long wall_clock;
     public int n_requested_mmu_pages;
     public int n_alloc_mmu_pages;
     /** struct kvm_mmu_page objects, owned and typed by mmu.c. */

@@ -33,6 +33,13 @@ public interface KvmArchHooks {
     int kvm_arch_vcpu_ioctl_set_regs(KvmVcpu vcpu, KvmRegs regs);
     int kvm_arch_vcpu_ioctl_get_sregs(KvmVcpu vcpu, KvmSregs sregs);
     int kvm_arch_vcpu_ioctl_set_sregs(KvmVcpu vcpu, KvmSregs sregs);
+    /** The generic vCPU ioctls kvm_main.c hands to the architecture; -EINVAL where an arch has none. */
+    default int kvm_arch_vcpu_ioctl_get_mpstate(KvmVcpu vcpu, int[] mp_state) { return -Errno.EINVAL; }
+    default int kvm_arch_vcpu_ioctl_set_mpstate(KvmVcpu vcpu, int mp_state) { return -Errno.EINVAL; }
+    default int kvm_arch_vcpu_ioctl_translate(KvmVcpu vcpu, KvmTranslation tr) { return -Errno.EINVAL; }
+    default int kvm_arch_vcpu_ioctl_get_fpu(KvmVcpu vcpu, KvmFpu fpu) { return -Errno.EINVAL; }
+    default int kvm_arch_vcpu_ioctl_set_fpu(KvmVcpu vcpu, KvmFpu fpu) { return -Errno.EINVAL; }
+    default int kvm_arch_vcpu_ioctl_set_guest_debug(KvmVcpu vcpu, KvmGuestDebug dbg) { return -Errno.EINVAL; }
     long kvm_arch_vcpu_ioctl(File filp, int ioctl, long arg);
     long kvm_arch_vm_ioctl(File filp, int ioctl, long arg);
     long kvm_arch_dev_ioctl(File filp, int ioctl, long arg);

@@ -58,9 +58,41 @@ public final class KvmVcpuArch {
     public boolean nmi_pending;
     public boolean nmi_injected;
 
-    public int pat;
+    public long pat;
     public long dr6, dr7;
     public final long[] db = new long[4];
+    /** The debug registers the guest runs with: userspace's under KVM_GUESTDBG_USE_HW_BP, else the guest's own. */
+    public final long[] eff_db = new long[4];
+    public long switch_db_regs;
+    /** Where KVM_GUESTDBG_SINGLESTEP was armed: TF is forced on only while the guest is still there. */
+    public int singlestep_cs;
+    public long singlestep_rip;
+
+    /** asm/kvm_host.h: the most CPUID entries a vCPU holds. */
+    public static final int KVM_MAX_CPUID_ENTRIES = 40;
+    public int cpuid_nent;
+    public final KvmCpuidEntry2[] cpuid_entries = new KvmCpuidEntry2[KVM_MAX_CPUID_ENTRIES];
+    { for (int i = 0; i < KVM_MAX_CPUID_ENTRIES; i++) cpuid_entries[i] = new KvmCpuidEntry2(); }
+
+    public long ia32_misc_enable_msr;
+    /** kvmclock's MSR_KVM_SYSTEM_TIME value, stored only. */
+    public long time;
+
+    /** struct mtrr_state_type as 2.6.33 keeps it: the variable ranges (base/mask pairs 0x200..0x20f). */
+    public final long[] mtrr_var_ranges = new long[16];
+    /** The fixed ranges: 64K (0x250), 16K (0x258, 0x259), 4K (0x268..0x26f), 8 bytes each packed in a u64. */
+    public final long[] mtrr_fixed_ranges = new long[11];
+    public int mtrr_def_type;
+    public int mtrr_enabled;
+
+    public long mcg_cap;
+    public long mcg_status;
+    public long mcg_ctl;
+    /** KVM_MAX_MCE_BANKS banks of CTL, STATUS, ADDR, MISC. */
+    public final long[] mce_banks = new long[32 * 4];
+
+    /** guest_fx_image: the guest's FXSAVE area, kept in KVM_GET/SET_FPU's shape (the soft CPU has no FPU to load it into). */
+    public final KvmFpu guest_fx_image = new KvmFpu();
 
     /** The emulator context (struct x86_emulate_ctxt), owned by x86.c and emulate.c. */
     public Object emulate_ctxt;

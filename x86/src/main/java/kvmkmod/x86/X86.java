@@ -7,6 +7,12 @@ import kvmkmod.include.File;
 import kvmkmod.include.Kvm;
 import kvmkmod.include.Kernel;
 import kvmkmod.include.KvmArchHooks;
+import kvmkmod.include.KvmCpuidEntry2;
+import kvmkmod.include.KvmFpu;
+import kvmkmod.include.KvmGuestDebug;
+import kvmkmod.include.KvmTranslation;
+import kvmkmod.include.KvmVcpuEvents;
+import kvmkmod.include.KvmMsrEntry;
 import kvmkmod.include.KvmMemorySlot;
 import kvmkmod.include.KvmPioRequest;
 import kvmkmod.include.KvmRegs;
@@ -18,6 +24,7 @@ import kvmkmod.include.KvmVcpu;
 import kvmkmod.include.KvmX86Ops;
 import kvmkmod.include.Origin;
 import kvmkmod.include.Uaccess;
+import kvmkmod.include.Vfs;
 import kvmkmod.emulator.Emulate;
 import kvmkmod.emulator.EmulatorVcpuOps;
 import kvmkmod.emulator.X86EmulateCtxt;
@@ -29,6 +36,7 @@ import java.nio.ByteBuffer;
 import static kvmkmod.hw.HostMemory.PAGE_SIZE;
 import static kvmkmod.include.Errno.*;
 import static kvmkmod.include.KvmVcpuArch.*;
+import static kvmkmod.include.MsrIndex.*;
 import static kvmkmod.include.Kvm_h.*;
 import static kvmkmod.kvm_main.KvmMain.*;
 
@@ -62,6 +70,11 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
     public static final long CR8_RESERVED_BITS = ~0xfL;
     public static final long DR6_FIXED_1 = 0xffff0ff0L, DR7_FIXED_1 = 0x400L;
     public static final long KVM_GUESTDBG_SINGLESTEP = 0x2;
+    // not public: vmx.c's Java imports these names from its own VmxDefs
+    static final long KVM_GUESTDBG_ENABLE = 0x1, KVM_GUESTDBG_INJECT_DB = 0x40000, KVM_GUESTDBG_INJECT_BP = 0x80000,
+            KVM_GUESTDBG_USE_HW_BP = 0x20000;
+    static final long DR7_BP_EN_MASK = 0xff;
+    static final int KVM_NR_DB_REGS = 4;
     /** Exception vectors. */
     public static final int DE_VECTOR = 0, DB_VECTOR = 1, BP_VECTOR = 3, OF_VECTOR = 4, BR_VECTOR = 5, UD_VECTOR = 6,
             NM_VECTOR = 7, DF_VECTOR = 8, TS_VECTOR = 10, NP_VECTOR = 11, SS_VECTOR = 12, GP_VECTOR = 13,
@@ -146,6 +159,9 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
     /** x86.h: kvm_inject_gp. */
     public void kvm_inject_gp(KvmVcpu vcpu, int error_code) { kvm_queue_exception_e(vcpu, GP_VECTOR, error_code); }
 
+    @Origin(file = "arch/x86/kvm/x86.c", line = 296)
+    public void kvm_inject_nmi(KvmVcpu vcpu) { vcpu.arch.nmi_pending = true; }
+
     public void kvm_clear_exception_queue(KvmVcpu vcpu) { vcpu.arch.exception.pending = false; }
 
     public void kvm_clear_interrupt_queue(KvmVcpu vcpu) { vcpu.arch.interrupt.pending = false; }
@@ -179,6 +195,305 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
 
     @Origin(file = "arch/x86/kvm/x86.c", line = 617)
     public void kvm_enable_efer_bits(long mask) { efer_reserved_bits &= ~mask; }
+
+    // ---- MSRs (x86.c:557-1285) ----
+
+    static final int KVM_NR_VAR_MTRR = 8;
+    static final int MAX_IO_MSRS = 256;
+    static final int X86_FEATURE_FXSR_OPT = 25, X86_FEATURE_SVM = 2, X86_FEATURE_NX = 20;
+
+    /** The kvm module parameter ignore_msrs (x86.c:95): unknown MSRs read 0 and writes are dropped. */
+    public boolean ignore_msrs;
+
+    /** msrs_to_save (x86.c:557), x86_64 build; kvm_init_msr_list keeps those the host can rdmsr. */
+    static final int[] msrs_to_save_all = {
+        MSR_KVM_SYSTEM_TIME, MSR_KVM_WALL_CLOCK,
+        MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
+        MSR_K6_STAR, MSR_CSTAR, MSR_KERNEL_GS_BASE, MSR_SYSCALL_MASK, MSR_LSTAR,
+        MSR_IA32_TSC, MSR_IA32_PERF_STATUS, MSR_IA32_CR_PAT, MSR_VM_HSAVE_PA
+    };
+    final int[] msrs_to_save = new int[msrs_to_save_all.length];
+    int num_msrs_to_save;
+    static final int[] emulated_msrs = { MSR_IA32_MISC_ENABLE };
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 573)
+    void set_efer(KvmVcpu vcpu, long efer) {
+        if ((efer & efer_reserved_bits) != 0) { kvm_inject_gp(vcpu, 0); return; }
+        // LME may not change while paging is on
+        if (is_paging(vcpu) && (vcpu.arch.shadow_efer & EFER_LME) != (efer & EFER_LME)) { kvm_inject_gp(vcpu, 0); return; }
+        if ((efer & EFER_FFXSR) != 0) {
+            KvmCpuidEntry2 feat = kvm_find_cpuid_entry(vcpu, 0x80000001, 0);
+            if (feat == null || (feat.edx & (1 << X86_FEATURE_FXSR_OPT)) == 0) { kvm_inject_gp(vcpu, 0); return; }
+        }
+        if ((efer & EFER_SVME) != 0) {
+            KvmCpuidEntry2 feat = kvm_find_cpuid_entry(vcpu, 0x80000001, 0);
+            if (feat == null || (feat.ecx & (1 << X86_FEATURE_SVM)) == 0) { kvm_inject_gp(vcpu, 0); return; }
+        }
+        kvm_x86_ops.set_efer(vcpu, efer);
+        // LMA is the processor's to set, not the guest's
+        efer &= ~EFER_LMA;
+        efer |= vcpu.arch.shadow_efer & EFER_LMA;
+        vcpu.arch.shadow_efer = efer;
+        mmu.kvm_mmu_reset_context(vcpu);
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 629)
+    @Override public int kvm_set_msr(KvmVcpu vcpu, int msr_index, long data) { return kvm_x86_ops.set_msr(vcpu, msr_index, data); }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 637)
+    int do_set_msr(KvmVcpu vcpu, int index, long[] data) { return kvm_set_msr(vcpu, index, data[0]); }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 771)
+    static boolean msr_mtrr_valid(int msr) {
+        if (msr >= 0x200 && msr < 0x200 + 2 * KVM_NR_VAR_MTRR) return true;
+        if (msr == MSR_MTRRfix64K_00000 || msr == MSR_MTRRfix16K_80000 || msr == MSR_MTRRfix16K_A0000) return true;
+        if (msr >= MSR_MTRRfix4K_C0000 && msr <= MSR_MTRRfix4K_F8000) return true;
+        return msr == MSR_MTRRdefType || msr == MSR_IA32_CR_PAT || msr == 0x2f8;
+    }
+
+    private static boolean valid_pat_type(long t) { return t < 8 && ((1 << t) & 0xf3) != 0; }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 800)
+    static boolean valid_mtrr_type(long t) { return t < 8 && ((1 << t) & 0x73) != 0; }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 805)
+    static boolean mtrr_valid(KvmVcpu vcpu, int msr, long data) {
+        if (!msr_mtrr_valid(msr)) return false;
+        if (msr == MSR_IA32_CR_PAT) {
+            for (int i = 0; i < 8; i++) if (!valid_pat_type((data >>> (i * 8)) & 0xff)) return false;
+            return true;
+        } else if (msr == MSR_MTRRdefType) {
+            if ((data & ~0xcffL) != 0) return false;
+            return valid_mtrr_type(data & 0xff);
+        } else if (msr >= MSR_MTRRfix64K_00000 && msr <= MSR_MTRRfix4K_F8000) {
+            for (int i = 0; i < 8; i++) if (!valid_mtrr_type((data >>> (i * 8)) & 0xff)) return false;
+            return true;
+        }
+        return valid_mtrr_type(data & 0xff);
+    }
+
+    /** Where a fixed-range MTRR lives in the packed fixed_ranges (64K, 2x16K, 8x4K); -1 if it is not one. */
+    private static int mtrr_fixed_slot(int msr) {
+        if (msr == MSR_MTRRfix64K_00000) return 0;
+        if (msr == MSR_MTRRfix16K_80000 || msr == MSR_MTRRfix16K_A0000) return 1 + msr - MSR_MTRRfix16K_80000;
+        if (msr >= MSR_MTRRfix4K_C0000 && msr <= MSR_MTRRfix4K_F8000) return 3 + msr - MSR_MTRRfix4K_C0000;
+        return -1;
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 832, status = Origin.Status.SIMPLIFIED,
+            note = "a variable range is one u64 per base/mask MSR instead of the lo/hi halves of struct mtrr_var_range; 0x2f8 is accepted but stored nowhere, as in 2.6.33 it lands in var_ranges past the 8 pairs")
+    int set_msr_mtrr(KvmVcpu vcpu, int msr, long data) {
+        if (!mtrr_valid(vcpu, msr, data)) return 1;
+        int fixed = mtrr_fixed_slot(msr);
+        if (msr == MSR_MTRRdefType) {
+            vcpu.arch.mtrr_def_type = (int) (data & 0xff); // a u8 mtrr_type in struct mtrr_state_type
+            vcpu.arch.mtrr_enabled = (int) ((data & 0xc00) >> 10);
+        } else if (fixed >= 0) {
+            vcpu.arch.mtrr_fixed_ranges[fixed] = data;
+        } else if (msr == MSR_IA32_CR_PAT) {
+            vcpu.arch.pat = data;
+        } else if (msr - 0x200 < vcpu.arch.mtrr_var_ranges.length) {
+            vcpu.arch.mtrr_var_ranges[msr - 0x200] = data;
+        }
+        mmu.kvm_mmu_reset_context(vcpu);
+        return 0;
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 869)
+    int set_msr_mce(KvmVcpu vcpu, int msr, long data) {
+        long mcg_cap = vcpu.arch.mcg_cap;
+        int bank_num = (int) (mcg_cap & 0xff);
+        if (msr == MSR_IA32_MCG_STATUS) {
+            vcpu.arch.mcg_status = data;
+        } else if (msr == MSR_IA32_MCG_CTL) {
+            if ((mcg_cap & MCG_CTL_P) == 0) return 1;
+            if (data != 0 && data != ~0L) return -1;
+            vcpu.arch.mcg_ctl = data;
+        } else if (msr >= MSR_IA32_MC0_CTL && msr < MSR_IA32_MC0_CTL + 4 * bank_num) {
+            int offset = msr - MSR_IA32_MC0_CTL;
+            // MCi_CTL takes 0 or all ones; bit 10 of it is forgiven (old Linux clears it on K8)
+            if ((offset & 3) == 0 && data != 0 && (data | (1L << 10)) != ~0L) return -1;
+            vcpu.arch.mce_banks[offset] = data;
+        } else {
+            return 1;
+        }
+        return 0;
+    }
+
+    private static boolean in(int msr, int lo, int hi) { return Integer.compareUnsigned(msr, lo) >= 0 && Integer.compareUnsigned(msr, hi) <= 0; }
+
+    private void pr_unimpl(KvmVcpu vcpu, String what) {
+        System.err.println("kvm: " + Thread.currentThread().getId() + ": cpu" + vcpu.vcpu_id + " " + what);
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 937, status = Origin.Status.SIMPLIFIED,
+            note = "no x2APIC (no in-kernel APIC: those MSRs fail), kvmclock MSRs are stored but no clock page is written, no Xen HVM config MSR")
+    public int kvm_set_msr_common(KvmVcpu vcpu, int msr, long data) {
+        if (msr == MSR_EFER) {
+            set_efer(vcpu, data);
+        } else if (msr == MSR_K7_HWCR) {
+            data &= ~0x40L; // flush-filter disable is harmless
+            if (data != 0) { pr_unimpl(vcpu, String.format("unimplemented HWCR wrmsr: 0x%x", data)); return 1; }
+        } else if (msr == MSR_FAM10H_MMIO_CONF_BASE) {
+            if (data != 0) { pr_unimpl(vcpu, String.format("unimplemented MMIO_CONF_BASE wrmsr: 0x%x", data)); return 1; }
+        } else if (msr == MSR_AMD64_NB_CFG) {
+            // accepted and dropped
+        } else if (msr == MSR_IA32_DEBUGCTLMSR) {
+            if (data != 0) {
+                if ((data & ~(DEBUGCTLMSR_LBR | DEBUGCTLMSR_BTF)) != 0) return 1;
+                pr_unimpl(vcpu, String.format("MSR_IA32_DEBUGCTLMSR 0x%x, nop", data));
+            }
+        } else if (msr == MSR_IA32_UCODE_REV || msr == MSR_IA32_UCODE_WRITE || msr == MSR_VM_HSAVE_PA
+                || msr == MSR_AMD64_PATCH_LOADER) {
+            // accepted and dropped
+        } else if (in(msr, 0x200, 0x2ff)) {
+            return set_msr_mtrr(vcpu, msr, data);
+        } else if (msr == MSR_IA32_APICBASE) {
+            kvm_set_apic_base(vcpu, data);
+        } else if (in(msr, APIC_BASE_MSR, APIC_BASE_MSR + 0x3ff)) {
+            return 1; // kvm_x2apic_msr_write fails without an in-kernel APIC
+        } else if (msr == MSR_IA32_MISC_ENABLE) {
+            vcpu.arch.ia32_misc_enable_msr = data;
+        } else if (msr == MSR_KVM_WALL_CLOCK) {
+            vcpu.kvm.arch.wall_clock = data;
+        } else if (msr == MSR_KVM_SYSTEM_TIME) {
+            vcpu.arch.time = data;
+        } else if (msr == MSR_IA32_MCG_CTL || msr == MSR_IA32_MCG_STATUS
+                || in(msr, MSR_IA32_MC0_CTL, MSR_IA32_MC0_CTL + 4 * KVM_MAX_MCE_BANKS - 1)) {
+            return set_msr_mce(vcpu, msr, data);
+        } else if (msr == MSR_P6_EVNTSEL0 || msr == MSR_P6_EVNTSEL1 || in(msr, MSR_K7_EVNTSEL0, MSR_K7_EVNTSEL3)) {
+            // writing 0 disables a counter, which is exactly what we emulate
+            if (data != 0) pr_unimpl(vcpu, String.format("unimplemented perfctr wrmsr: 0x%x data 0x%x", msr, data));
+        } else if (msr == MSR_P6_PERFCTR0 || msr == MSR_P6_PERFCTR1 || in(msr, MSR_K7_PERFCTR0, MSR_K7_PERFCTR3)) {
+            pr_unimpl(vcpu, String.format("unimplemented perfctr wrmsr: 0x%x data 0x%x", msr, data));
+        } else if (!ignore_msrs) {
+            pr_unimpl(vcpu, String.format("unhandled wrmsr: 0x%x data %x", msr, data));
+            return 1;
+        } else {
+            pr_unimpl(vcpu, String.format("ignored wrmsr: 0x%x data %x", msr, data));
+        }
+        return 0;
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 1074)
+    @Override public int kvm_get_msr(KvmVcpu vcpu, int msr_index, long[] pdata) { return kvm_x86_ops.get_msr(vcpu, msr_index, pdata); }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 1079, status = Origin.Status.SIMPLIFIED,
+            note = "a variable range is one u64 per base/mask MSR; 0x2f8 reads 0")
+    int get_msr_mtrr(KvmVcpu vcpu, int msr, long[] pdata) {
+        if (!msr_mtrr_valid(msr)) return 1;
+        int fixed = mtrr_fixed_slot(msr);
+        if (msr == MSR_MTRRdefType) pdata[0] = vcpu.arch.mtrr_def_type + ((long) vcpu.arch.mtrr_enabled << 10);
+        else if (fixed >= 0) pdata[0] = vcpu.arch.mtrr_fixed_ranges[fixed];
+        else if (msr == MSR_IA32_CR_PAT) pdata[0] = vcpu.arch.pat;
+        else pdata[0] = msr - 0x200 < vcpu.arch.mtrr_var_ranges.length ? vcpu.arch.mtrr_var_ranges[msr - 0x200] : 0;
+        return 0;
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 1115)
+    int get_msr_mce(KvmVcpu vcpu, int msr, long[] pdata) {
+        long data;
+        long mcg_cap = vcpu.arch.mcg_cap;
+        int bank_num = (int) (mcg_cap & 0xff);
+        if (msr == MSR_IA32_P5_MC_ADDR || msr == MSR_IA32_P5_MC_TYPE) data = 0;
+        else if (msr == MSR_IA32_MCG_CAP) data = vcpu.arch.mcg_cap;
+        else if (msr == MSR_IA32_MCG_CTL) {
+            if ((mcg_cap & MCG_CTL_P) == 0) return 1;
+            data = vcpu.arch.mcg_ctl;
+        } else if (msr == MSR_IA32_MCG_STATUS) data = vcpu.arch.mcg_status;
+        else if (msr >= MSR_IA32_MC0_CTL && msr < MSR_IA32_MC0_CTL + 4 * bank_num) data = vcpu.arch.mce_banks[msr - MSR_IA32_MC0_CTL];
+        else return 1;
+        pdata[0] = data;
+        return 0;
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 1150, status = Origin.Status.SIMPLIFIED,
+            note = "no x2APIC MSRs (no in-kernel APIC: they fail)")
+    public int kvm_get_msr_common(KvmVcpu vcpu, int msr, long[] pdata) {
+        long data;
+        if (msr == MSR_IA32_PLATFORM_ID || msr == MSR_IA32_UCODE_REV || msr == MSR_IA32_EBL_CR_POWERON
+                || msr == MSR_IA32_DEBUGCTLMSR || in(msr, MSR_IA32_LASTBRANCHFROMIP, MSR_IA32_LASTINTTOIP)
+                || msr == MSR_K8_SYSCFG || msr == MSR_K7_HWCR || msr == MSR_VM_HSAVE_PA
+                || msr == MSR_P6_PERFCTR0 || msr == MSR_P6_PERFCTR1 || msr == MSR_P6_EVNTSEL0 || msr == MSR_P6_EVNTSEL1
+                || msr == MSR_K7_EVNTSEL0 || msr == MSR_K7_PERFCTR0 || msr == MSR_K8_INT_PENDING_MSG
+                || msr == MSR_AMD64_NB_CFG || msr == MSR_FAM10H_MMIO_CONF_BASE) {
+            data = 0;
+        } else if (msr == MSR_MTRRcap) {
+            data = 0x500 | KVM_NR_VAR_MTRR; // fixed ranges and write-combining, 8 variable ranges
+        } else if (in(msr, 0x200, 0x2ff)) {
+            return get_msr_mtrr(vcpu, msr, pdata);
+        } else if (msr == 0xcd) {
+            data = 3; // FSB frequency
+        } else if (msr == MSR_IA32_APICBASE) {
+            data = kvm_get_apic_base(vcpu);
+        } else if (in(msr, APIC_BASE_MSR, APIC_BASE_MSR + 0x3ff)) {
+            return 1;
+        } else if (msr == MSR_IA32_MISC_ENABLE) {
+            data = vcpu.arch.ia32_misc_enable_msr;
+        } else if (msr == MSR_IA32_PERF_STATUS) {
+            data = 1000L | (4L << 40); // TSC step per tick, CPU multiplier
+        } else if (msr == MSR_EFER) {
+            data = vcpu.arch.shadow_efer;
+        } else if (msr == MSR_KVM_WALL_CLOCK) {
+            data = vcpu.kvm.arch.wall_clock;
+        } else if (msr == MSR_KVM_SYSTEM_TIME) {
+            data = vcpu.arch.time;
+        } else if (msr == MSR_IA32_P5_MC_ADDR || msr == MSR_IA32_P5_MC_TYPE || msr == MSR_IA32_MCG_CAP
+                || msr == MSR_IA32_MCG_CTL || msr == MSR_IA32_MCG_STATUS
+                || in(msr, MSR_IA32_MC0_CTL, MSR_IA32_MC0_CTL + 4 * KVM_MAX_MCE_BANKS - 1)) {
+            return get_msr_mce(vcpu, msr, pdata);
+        } else if (!ignore_msrs) {
+            pr_unimpl(vcpu, String.format("unhandled rdmsr: 0x%x", msr));
+            return 1;
+        } else {
+            pr_unimpl(vcpu, String.format("ignored rdmsr: 0x%x", msr));
+            data = 0;
+        }
+        pdata[0] = data;
+        return 0;
+    }
+
+    interface DoMsr { int apply(KvmVcpu vcpu, int index, long[] data); }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 1236)
+    int __msr_io(KvmVcpu vcpu, int nmsrs, KvmMsrEntry[] entries, DoMsr do_msr) {
+        int i;
+        kvm_main.vcpu_load(vcpu);
+        vcpu.kvm.slots_lock.readLock().lock();
+        try {
+            long[] d = new long[1];
+            for (i = 0; i < nmsrs; ++i) {
+                d[0] = entries[i].data;
+                int failed = do_msr.apply(vcpu, entries[i].index, d);
+                entries[i].data = d[0];
+                if (failed != 0) break;
+            }
+        } finally {
+            vcpu.kvm.slots_lock.readLock().unlock();
+            kvm_main.vcpu_put(vcpu);
+        }
+        return i;
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 1261)
+    int msr_io(KvmVcpu vcpu, long user_msrs, DoMsr do_msr, boolean writeback) {
+        HostMemory.Region u = Uaccess.access_ok(vcpu.kvm.mm, user_msrs, KvmMsrEntry.MSRS_HEADER_SIZE);
+        if (u == null) return -EFAULT;
+        int nmsrs = u.buf.getInt(Uaccess.off(u, user_msrs));
+        if (Integer.compareUnsigned(nmsrs, MAX_IO_MSRS) >= 0) return -E2BIG;
+        long ents = user_msrs + KvmMsrEntry.MSRS_HEADER_SIZE;
+        int size = KvmMsrEntry.SIZE * nmsrs;
+        HostMemory.Region e = Uaccess.access_ok(vcpu.kvm.mm, ents, size);
+        if (e == null) return -EFAULT;
+        KvmMsrEntry[] entries = new KvmMsrEntry[nmsrs];
+        for (int i = 0; i < nmsrs; i++) entries[i] = new KvmMsrEntry().read(e.buf, Uaccess.off(e, ents) + i * KvmMsrEntry.SIZE);
+        int n = __msr_io(vcpu, nmsrs, entries, do_msr);
+        if (n < 0) return n;
+        if (writeback)
+            for (int i = 0; i < nmsrs; i++) entries[i].write(e.buf, Uaccess.off(e, ents) + i * KvmMsrEntry.SIZE);
+        return n;
+    }
+
 
     // ---- control registers ----
 
@@ -242,7 +557,8 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
     @Override public int kvm_dev_ioctl_check_extension(long ext) {
         if (ext == KVM_CAP_HLT || ext == KVM_CAP_SET_TSS_ADDR || ext == KVM_CAP_IOEVENTFD
                 || ext == KVM_CAP_SET_IDENTITY_MAP_ADDR || ext == KVM_CAP_MMU_SHADOW_CACHE_CONTROL
-                || ext == KVM_CAP_SYNC_MMU)
+                || ext == KVM_CAP_SYNC_MMU
+                || ext == KVM_CAP_EXT_CPUID || ext == KVM_CAP_MP_STATE || ext == KVM_CAP_VCPU_EVENTS)
             return 1;
         if (ext == KVM_CAP_VAPIC) return kvm_x86_ops.cpu_has_accelerated_tpr() ? 0 : 1;
         if (ext == KVM_CAP_NR_VCPUS) return Kvm.KVM_MAX_VCPUS;
@@ -251,8 +567,39 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
     }
 
     @Origin(file = "arch/x86/kvm/x86.c", line = 1363, status = Origin.Status.SIMPLIFIED,
-            note = "MSR index list, supported CPUID and MCE capabilities arrive with the vCPU API issue")
-    @Override public long kvm_arch_dev_ioctl(File filp, int ioctl, long arg) { return -EINVAL; }
+            note = "no KVM_X86_GET_MCE_CAP_SUPPORTED yet (MCE injection is not built): it answers -EINVAL")
+    @Override public long kvm_arch_dev_ioctl(File filp, int ioctl, long arg) {
+        Vfs mm = Vfs.current();
+        switch (ioctl) {
+            case KVM_GET_MSR_INDEX_LIST: {
+                HostMemory.Region u = Uaccess.access_ok(mm, arg, KvmMsrEntry.MSR_LIST_HEADER_SIZE);
+                if (u == null) return -EFAULT;
+                int n = u.buf.getInt(Uaccess.off(u, arg));
+                int nmsrs = num_msrs_to_save + emulated_msrs.length;
+                // the count needed goes back even when the buffer is too small
+                u.buf.putInt(Uaccess.off(u, arg), nmsrs);
+                if (Integer.compareUnsigned(n, nmsrs) < 0) return -E2BIG;
+                long indices = arg + KvmMsrEntry.MSR_LIST_HEADER_SIZE;
+                HostMemory.Region v = Uaccess.access_ok(mm, indices, 4L * nmsrs);
+                if (v == null) return -EFAULT;
+                for (int i = 0; i < num_msrs_to_save; i++) v.buf.putInt(Uaccess.off(v, indices) + 4 * i, msrs_to_save[i]);
+                for (int i = 0; i < emulated_msrs.length; i++)
+                    v.buf.putInt(Uaccess.off(v, indices) + 4 * (num_msrs_to_save + i), emulated_msrs[i]);
+                return 0;
+            }
+            case KVM_GET_SUPPORTED_CPUID: {
+                HostMemory.Region u = Uaccess.access_ok(mm, arg, KvmCpuidEntry2.HEADER_SIZE);
+                if (u == null) return -EFAULT;
+                int[] nent = {u.buf.getInt(Uaccess.off(u, arg))};
+                int r = kvm_dev_ioctl_get_supported_cpuid(mm, nent, arg + KvmCpuidEntry2.HEADER_SIZE);
+                if (r != 0) return r;
+                u.buf.putInt(Uaccess.off(u, arg), nent[0]);
+                return 0;
+            }
+            default:
+                return -EINVAL;
+        }
+    }
 
     // ---- vCPU load/put ----
 
@@ -268,9 +615,295 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
         kvm_put_guest_fpu(vcpu);
     }
 
+    // ---- CPUID tables (x86.c:1449-1760) ----
+
+    static final int X86_FEATURE_X2APIC = 21;
+    /** cpuid 1.edx (word 0) bits KVM passes on: FPU..SELFSNOOP without PSN, DS, ACPI, HTT, TM, PBE. */
+    static final int kvm_supported_word0_x86_features = 0x0f8bfbff & ~(1 << 10) & ~(1 << 18) & ~(1 << 21) & ~(1 << 22);
+    /** cpuid 0x80000001.edx (word 1), without NX, GBPAGES and LM, which depend on the host. */
+    static final int kvm_supported_word1_x86_features_base = 0xc3dbfbff & ~(1 << 10) & ~(1 << 18) & ~(1 << 19) & ~(1 << 21) & ~(1 << 26) & ~(1 << 27) & ~(1 << 28) & ~(1 << 29) & ~(1 << 20);
+    /** cpuid 1.ecx (word 4): SSE3, SSSE3, CX16, SSE4.1, SSE4.2, x2APIC, MOVBE, POPCNT. */
+    static final int kvm_supported_word4_x86_features = (1 << 0) | (1 << 9) | (1 << 13) | (1 << 19) | (1 << 20) | (1 << 21) | (1 << 22) | (1 << 23);
+    /** cpuid 0x80000001.ecx (word 6): LAHF_LM, CMP_LEGACY, SVM, CR8_LEGACY, ABM, SSE4A, MISALIGNSSE, 3DNOWPREFETCH, SSE5. */
+    static final int kvm_supported_word6_x86_features = (1 << 0) | (1 << 1) | (1 << 2) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 11);
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 1449)
+    boolean is_efer_nx() {
+        int[] r = new int[4];
+        kvm_main.kernel.platform.cpu(0).cpuid(0x80000001, 0, r);
+        return (r[3] & (1 << X86_FEATURE_NX)) != 0;
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 1457, status = Origin.Status.SIMPLIFIED,
+            note = "asks the host's CPUID for NX instead of its EFER")
+    void cpuid_fix_nx_cap(KvmVcpu vcpu) {
+        // a guest must not see NX when the host runs without it
+        KvmCpuidEntry2 e = null;
+        for (int i = 0; i < vcpu.arch.cpuid_nent; ++i) {
+            KvmCpuidEntry2 e1 = vcpu.arch.cpuid_entries[i];
+            if (e1.function == 0x80000001) { e = e1; break; }
+        }
+        if (e != null && (e.edx & (1 << X86_FEATURE_NX)) != 0 && !is_efer_nx()) {
+            e.edx &= ~(1 << X86_FEATURE_NX);
+            System.err.println("kvm: guest NX capability removed");
+        }
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 1477, status = Origin.Status.SIMPLIFIED,
+            note = "no in-kernel APIC, so no kvm_apic_set_version")
+    int kvm_vcpu_ioctl_set_cpuid(KvmVcpu vcpu, int nent, long entries) {
+        if (Integer.compareUnsigned(nent, KVM_MAX_CPUID_ENTRIES) > 0) return -E2BIG;
+        HostMemory.Region u = Uaccess.access_ok(vcpu.kvm.mm, entries, (long) nent * KvmCpuidEntry2.OLD_SIZE);
+        if (u == null) return -EFAULT;
+        for (int i = 0; i < nent; i++)
+            vcpu.arch.cpuid_entries[i].readOld(u.buf, Uaccess.off(u, entries) + i * KvmCpuidEntry2.OLD_SIZE);
+        vcpu.arch.cpuid_nent = nent;
+        cpuid_fix_nx_cap(vcpu);
+        return 0;
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 1518, status = Origin.Status.SIMPLIFIED,
+            note = "no in-kernel APIC, so no kvm_apic_set_version")
+    int kvm_vcpu_ioctl_set_cpuid2(KvmVcpu vcpu, int nent, long entries) {
+        if (Integer.compareUnsigned(nent, KVM_MAX_CPUID_ENTRIES) > 0) return -E2BIG;
+        HostMemory.Region u = Uaccess.access_ok(vcpu.kvm.mm, entries, (long) nent * KvmCpuidEntry2.SIZE);
+        if (u == null) return -EFAULT;
+        for (int i = 0; i < nent; i++)
+            vcpu.arch.cpuid_entries[i].read(u.buf, Uaccess.off(u, entries) + i * KvmCpuidEntry2.SIZE);
+        vcpu.arch.cpuid_nent = nent;
+        return 0;
+    }
+
+    /** Returns the errno; on -E2BIG nent[0] holds the count needed (2.6.33 does not copy it back to the user). */
+    @Origin(file = "arch/x86/kvm/x86.c", line = 1539)
+    int kvm_vcpu_ioctl_get_cpuid2(KvmVcpu vcpu, int[] nent, long entries) {
+        int r;
+        if (Integer.compareUnsigned(nent[0], vcpu.arch.cpuid_nent) < 0) {
+            r = -E2BIG;
+        } else {
+            HostMemory.Region u = Uaccess.access_ok(vcpu.kvm.mm, entries, (long) vcpu.arch.cpuid_nent * KvmCpuidEntry2.SIZE);
+            if (u != null) {
+                for (int i = 0; i < vcpu.arch.cpuid_nent; i++)
+                    vcpu.arch.cpuid_entries[i].write(u.buf, Uaccess.off(u, entries) + i * KvmCpuidEntry2.SIZE);
+                return 0;
+            }
+            r = -EFAULT;
+        }
+        nent[0] = vcpu.arch.cpuid_nent;
+        return r;
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 1559)
+    void do_cpuid_1_ent(KvmCpuidEntry2 entry, int function, int index) {
+        entry.function = function;
+        entry.index = index;
+        int[] r = new int[4];
+        kvm_main.kernel.platform.cpu(0).cpuid(function, index, r);
+        entry.eax = r[0]; entry.ebx = r[1]; entry.ecx = r[2]; entry.edx = r[3];
+        entry.flags = 0;
+    }
+
+    /** Fills entries[at..] for one function; nent[0] counts what the table holds. */
+    @Origin(file = "arch/x86/kvm/x86.c", line = 1571, status = Origin.Status.SIMPLIFIED,
+            note = "a 64-bit host build (LM passed on); GBPAGES is never offered (vmx_gb_page_enable is false)")
+    void do_cpuid_ent(KvmCpuidEntry2[] entries, int at, int function, int index, int[] nent, int maxnent) {
+        int f_nx = is_efer_nx() ? 1 << X86_FEATURE_NX : 0;
+        int f_lm = 1 << 29;
+        int word1 = kvm_supported_word1_x86_features_base | f_nx | f_lm;
+        KvmCpuidEntry2 entry = entries[at];
+        do_cpuid_1_ent(entry, function, index);
+        ++nent[0];
+        switch (function) {
+            case 0:
+                entry.eax = Integer.compareUnsigned(entry.eax, 0xb) < 0 ? entry.eax : 0xb;
+                break;
+            case 1:
+                entry.edx &= kvm_supported_word0_x86_features;
+                entry.ecx &= kvm_supported_word4_x86_features;
+                entry.ecx |= 1 << X86_FEATURE_X2APIC; // KVM emulates x2APIC whatever the host has
+                break;
+            case 2: {
+                // leaf 2 is stateful: AL says how many times to execute it
+                int times = entry.eax & 0xff;
+                entry.flags |= KvmCpuidEntry2.KVM_CPUID_FLAG_STATEFUL_FUNC | KvmCpuidEntry2.KVM_CPUID_FLAG_STATE_READ_NEXT;
+                for (int t = 1; t < times && nent[0] < maxnent; ++t) {
+                    do_cpuid_1_ent(entries[at + t], function, 0);
+                    entries[at + t].flags |= KvmCpuidEntry2.KVM_CPUID_FLAG_STATEFUL_FUNC;
+                    ++nent[0];
+                }
+                break;
+            }
+            case 4:
+            case 0xb: {
+                // indexed leaves: one entry per subleaf until the type field reads 0
+                entry.flags |= KvmCpuidEntry2.KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
+                for (int i = 1; nent[0] < maxnent; ++i) {
+                    KvmCpuidEntry2 prev = entries[at + i - 1];
+                    int type = function == 4 ? prev.eax & 0x1f : prev.ecx & 0xff00;
+                    if (type == 0) break;
+                    do_cpuid_1_ent(entries[at + i], function, i);
+                    entries[at + i].flags |= KvmCpuidEntry2.KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
+                    ++nent[0];
+                }
+                break;
+            }
+            case 0x80000000:
+                entry.eax = Integer.compareUnsigned(entry.eax, 0x8000001a) < 0 ? entry.eax : 0x8000001a;
+                break;
+            case 0x80000001:
+                entry.edx &= word1;
+                entry.ecx &= kvm_supported_word6_x86_features;
+                break;
+            default:
+                break;
+        }
+    }
+
+    /** Returns 0 with nent[0] the count written, or the errno. */
+    @Origin(file = "arch/x86/kvm/x86.c", line = 1696)
+    int kvm_dev_ioctl_get_supported_cpuid(Vfs mm, int[] cpuid_nent, long entries) {
+        if (Integer.compareUnsigned(cpuid_nent[0], 1) < 0) return -E2BIG;
+        int max = Integer.compareUnsigned(cpuid_nent[0], KVM_MAX_CPUID_ENTRIES) > 0 ? KVM_MAX_CPUID_ENTRIES : cpuid_nent[0];
+        KvmCpuidEntry2[] cpuid_entries = new KvmCpuidEntry2[max];
+        for (int i = 0; i < max; i++) cpuid_entries[i] = new KvmCpuidEntry2();
+        int[] nent = {0};
+        do_cpuid_ent(cpuid_entries, 0, 0, 0, nent, max);
+        int limit = cpuid_entries[0].eax;
+        for (int func = 1; Integer.compareUnsigned(func, limit) <= 0 && nent[0] < max; ++func)
+            do_cpuid_ent(cpuid_entries, nent[0], func, 0, nent, max);
+        if (nent[0] >= max) return -E2BIG;
+        do_cpuid_ent(cpuid_entries, nent[0], 0x80000000, 0, nent, max);
+        limit = cpuid_entries[nent[0] - 1].eax;
+        for (int func = 0x80000001; Integer.compareUnsigned(func, limit) <= 0 && nent[0] < max; ++func)
+            do_cpuid_ent(cpuid_entries, nent[0], func, 0, nent, max);
+        if (nent[0] >= max) return -E2BIG;
+        HostMemory.Region u = Uaccess.access_ok(mm, entries, (long) nent[0] * KvmCpuidEntry2.SIZE);
+        if (u == null) return -EFAULT;
+        for (int i = 0; i < nent[0]; i++) cpuid_entries[i].write(u.buf, Uaccess.off(u, entries) + i * KvmCpuidEntry2.SIZE);
+        cpuid_nent[0] = nent[0];
+        return 0;
+    }
+
+    // ---- event injection from userspace (x86.c:1765-1930) ----
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 1765)
+    int kvm_vcpu_ioctl_interrupt(KvmVcpu vcpu, int irq) {
+        if (irq < 0 || irq >= 256) return -EINVAL;
+        if (irqchip_in_kernel(vcpu.kvm)) return -ENXIO;
+        kvm_main.vcpu_load(vcpu);
+        try {
+            kvm_queue_interrupt(vcpu, irq, false);
+        } finally {
+            kvm_main.vcpu_put(vcpu);
+        }
+        return 0;
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 1781)
+    int kvm_vcpu_ioctl_nmi(KvmVcpu vcpu) {
+        kvm_main.vcpu_load(vcpu);
+        try {
+            kvm_inject_nmi(vcpu);
+        } finally {
+            kvm_main.vcpu_put(vcpu);
+        }
+        return 0;
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 1873)
+    void kvm_vcpu_ioctl_x86_get_vcpu_events(KvmVcpu vcpu, KvmVcpuEvents events) {
+        kvm_main.vcpu_load(vcpu);
+        events.exception_injected = (byte) (vcpu.arch.exception.pending ? 1 : 0);
+        events.exception_nr = (byte) vcpu.arch.exception.nr;
+        events.exception_has_error_code = (byte) (vcpu.arch.exception.has_error_code ? 1 : 0);
+        events.exception_error_code = vcpu.arch.exception.error_code;
+        events.interrupt_injected = (byte) (vcpu.arch.interrupt.pending ? 1 : 0);
+        events.interrupt_nr = (byte) vcpu.arch.interrupt.nr;
+        events.interrupt_soft = (byte) (vcpu.arch.interrupt.soft ? 1 : 0);
+        events.nmi_injected = (byte) (vcpu.arch.nmi_injected ? 1 : 0);
+        events.nmi_pending = (byte) (vcpu.arch.nmi_pending ? 1 : 0);
+        events.nmi_masked = (byte) (kvm_x86_ops.get_nmi_mask(vcpu) ? 1 : 0);
+        events.sipi_vector = vcpu.arch.sipi_vector;
+        events.flags = KvmVcpuEvents.KVM_VCPUEVENT_VALID_NMI_PENDING | KvmVcpuEvents.KVM_VCPUEVENT_VALID_SIPI_VECTOR;
+        kvm_main.vcpu_put(vcpu);
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 1899, status = Origin.Status.SIMPLIFIED,
+            note = "no in-kernel PIC whose ISR acknowledgement to clear")
+    int kvm_vcpu_ioctl_x86_set_vcpu_events(KvmVcpu vcpu, KvmVcpuEvents events) {
+        if ((events.flags & ~(KvmVcpuEvents.KVM_VCPUEVENT_VALID_NMI_PENDING | KvmVcpuEvents.KVM_VCPUEVENT_VALID_SIPI_VECTOR)) != 0)
+            return -EINVAL;
+        kvm_main.vcpu_load(vcpu);
+        vcpu.arch.exception.pending = events.exception_injected != 0;
+        vcpu.arch.exception.nr = events.exception_nr & 0xff;
+        vcpu.arch.exception.has_error_code = events.exception_has_error_code != 0;
+        vcpu.arch.exception.error_code = events.exception_error_code;
+        vcpu.arch.interrupt.pending = events.interrupt_injected != 0;
+        vcpu.arch.interrupt.nr = events.interrupt_nr & 0xff;
+        vcpu.arch.interrupt.soft = events.interrupt_soft != 0;
+        vcpu.arch.nmi_injected = events.nmi_injected != 0;
+        if ((events.flags & KvmVcpuEvents.KVM_VCPUEVENT_VALID_NMI_PENDING) != 0)
+            vcpu.arch.nmi_pending = events.nmi_pending != 0;
+        kvm_x86_ops.set_nmi_mask(vcpu, events.nmi_masked != 0);
+        if ((events.flags & KvmVcpuEvents.KVM_VCPUEVENT_VALID_SIPI_VECTOR) != 0)
+            vcpu.arch.sipi_vector = events.sipi_vector;
+        kvm_main.vcpu_put(vcpu);
+        return 0;
+    }
+
     @Origin(file = "arch/x86/kvm/x86.c", line = 1932, status = Origin.Status.SIMPLIFIED,
-            note = "the vCPU ioctls beyond the register set (interrupts, MSRs, CPUID, events) arrive with the vCPU API issue")
-    @Override public long kvm_arch_vcpu_ioctl(File filp, int ioctl, long arg) { return -EINVAL; }
+            note = "no in-kernel LAPIC, TPR reporting, vAPIC, MCE or debug-register ioctls yet: they answer -EINVAL")
+    @Override public long kvm_arch_vcpu_ioctl(File filp, int ioctl, long arg) {
+        KvmVcpu vcpu = (KvmVcpu) filp.private_data;
+        Vfs mm = Vfs.current();
+        switch (ioctl) {
+            case KVM_INTERRUPT: {
+                HostMemory.Region u = Uaccess.access_ok(mm, arg, 4);
+                if (u == null) return -EFAULT;
+                return kvm_vcpu_ioctl_interrupt(vcpu, u.buf.getInt(Uaccess.off(u, arg)));
+            }
+            case KVM_NMI:
+                return kvm_vcpu_ioctl_nmi(vcpu);
+            case KVM_SET_CPUID: {
+                HostMemory.Region u = Uaccess.access_ok(mm, arg, KvmCpuidEntry2.HEADER_SIZE);
+                if (u == null) return -EFAULT;
+                return kvm_vcpu_ioctl_set_cpuid(vcpu, u.buf.getInt(Uaccess.off(u, arg)), arg + KvmCpuidEntry2.HEADER_SIZE);
+            }
+            case KVM_SET_CPUID2: {
+                HostMemory.Region u = Uaccess.access_ok(mm, arg, KvmCpuidEntry2.HEADER_SIZE);
+                if (u == null) return -EFAULT;
+                return kvm_vcpu_ioctl_set_cpuid2(vcpu, u.buf.getInt(Uaccess.off(u, arg)), arg + KvmCpuidEntry2.HEADER_SIZE);
+            }
+            case KVM_GET_CPUID2: {
+                HostMemory.Region u = Uaccess.access_ok(mm, arg, KvmCpuidEntry2.HEADER_SIZE);
+                if (u == null) return -EFAULT;
+                int[] nent = {u.buf.getInt(Uaccess.off(u, arg))};
+                int r = kvm_vcpu_ioctl_get_cpuid2(vcpu, nent, arg + KvmCpuidEntry2.HEADER_SIZE);
+                if (r != 0) return r;
+                u.buf.putInt(Uaccess.off(u, arg), nent[0]);
+                return 0;
+            }
+            case KVM_GET_MSRS:
+                return msr_io(vcpu, arg, this::kvm_get_msr, true);
+            case KVM_SET_MSRS:
+                return msr_io(vcpu, arg, this::do_set_msr, false);
+            case KVM_GET_VCPU_EVENTS: {
+                KvmVcpuEvents events = new KvmVcpuEvents();
+                kvm_vcpu_ioctl_x86_get_vcpu_events(vcpu, events);
+                HostMemory.Region u = Uaccess.access_ok(mm, arg, KvmVcpuEvents.SIZE);
+                if (u == null) return -EFAULT;
+                events.write(u.buf, Uaccess.off(u, arg));
+                return 0;
+            }
+            case KVM_SET_VCPU_EVENTS: {
+                HostMemory.Region u = Uaccess.access_ok(mm, arg, KvmVcpuEvents.SIZE);
+                if (u == null) return -EFAULT;
+                return kvm_vcpu_ioctl_x86_set_vcpu_events(vcpu, new KvmVcpuEvents().read(u.buf, Uaccess.off(u, arg)));
+            }
+            default:
+                return -EINVAL;
+        }
+    }
 
     // ---- VM ioctls ----
 
@@ -335,12 +968,6 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
     static final long APIC_DEFAULT_PHYS_BASE = 0xfee00000L;
 
     private final Emulate emulator = new Emulate(this);
-
-    @Origin(file = "arch/x86/kvm/x86.c", line = 629)
-    @Override public int kvm_set_msr(KvmVcpu vcpu, int msr_index, long data) { return kvm_x86_ops.set_msr(vcpu, msr_index, data); }
-
-    @Origin(file = "arch/x86/kvm/x86.c", line = 1074)
-    @Override public int kvm_get_msr(KvmVcpu vcpu, int msr_index, long[] pdata) { return kvm_x86_ops.get_msr(vcpu, msr_index, pdata); }
 
     /** No in-kernel local APIC yet, so only devices on the VM's MMIO bus can claim an access. */
     @Origin(file = "arch/x86/kvm/x86.c", line = 2699, status = Origin.Status.SIMPLIFIED, note = "no in-kernel local APIC")
@@ -976,8 +1603,12 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
     }
 
     @Origin(file = "arch/x86/kvm/x86.c", line = 2683, status = Origin.Status.SIMPLIFIED,
-            note = "the MSR list for KVM_GET_MSR_INDEX_LIST arrives with the vCPU API issue")
-    void kvm_init_msr_list() { }
+            note = "keeps every MSR of msrs_to_save: the host is not probed with rdmsr_safe")
+    void kvm_init_msr_list() {
+        int j = 0;
+        for (int i = 0; i < msrs_to_save_all.length; i++) msrs_to_save[j++] = msrs_to_save_all[i];
+        num_msrs_to_save = j;
+    }
 
     @Origin(file = "arch/x86/kvm/x86.c", line = 3437)
     @Override public void kvm_arch_exit() {
@@ -986,6 +1617,75 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
     }
 
     // ---- the run loop ----
+
+    // ---- CPUID emulation (x86.c:3614-3708) ----
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 3614)
+    int move_to_next_stateful_cpuid_entry(KvmVcpu vcpu, int i) {
+        KvmCpuidEntry2 e = vcpu.arch.cpuid_entries[i];
+        int nent = vcpu.arch.cpuid_nent;
+        e.flags &= ~KvmCpuidEntry2.KVM_CPUID_FLAG_STATE_READ_NEXT;
+        // the next entry of the same function becomes the one to read; with none, e itself again
+        for (int j = (i + 1) % nent; ; j = (j + 1) % nent) {
+            KvmCpuidEntry2 ej = vcpu.arch.cpuid_entries[j];
+            if (ej.function == e.function) {
+                ej.flags |= KvmCpuidEntry2.KVM_CPUID_FLAG_STATE_READ_NEXT;
+                return j;
+            }
+        }
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 3633)
+    static boolean is_matching_cpuid_entry(KvmCpuidEntry2 e, int function, int index) {
+        if (e.function != function) return false;
+        if ((e.flags & KvmCpuidEntry2.KVM_CPUID_FLAG_SIGNIFCANT_INDEX) != 0 && e.index != index) return false;
+        if ((e.flags & KvmCpuidEntry2.KVM_CPUID_FLAG_STATEFUL_FUNC) != 0
+                && (e.flags & KvmCpuidEntry2.KVM_CPUID_FLAG_STATE_READ_NEXT) == 0) return false;
+        return true;
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 3646)
+    public KvmCpuidEntry2 kvm_find_cpuid_entry(KvmVcpu vcpu, int function, int index) {
+        KvmCpuidEntry2 best = null;
+        for (int i = 0; i < vcpu.arch.cpuid_nent; ++i) {
+            KvmCpuidEntry2 e = vcpu.arch.cpuid_entries[i];
+            if (is_matching_cpuid_entry(e, function, index)) {
+                if ((e.flags & KvmCpuidEntry2.KVM_CPUID_FLAG_STATEFUL_FUNC) != 0)
+                    move_to_next_stateful_cpuid_entry(vcpu, i);
+                best = e;
+                break;
+            }
+            // no exact match: the highest function of the same range (basic or extended) answers
+            if (((e.function ^ function) & 0x80000000) == 0)
+                if (best == null || Integer.compareUnsigned(e.function, best.function) > 0) best = e;
+        }
+        return best;
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 3672)
+    public int cpuid_maxphyaddr(KvmVcpu vcpu) {
+        KvmCpuidEntry2 best = kvm_find_cpuid_entry(vcpu, 0x80000008, 0);
+        return best != null ? best.eax & 0xff : 36;
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 3682, status = Origin.Status.SIMPLIFIED,
+            note = "no trace_kvm_cpuid tracepoint")
+    public void kvm_emulate_cpuid(KvmVcpu vcpu) {
+        int function = (int) kvm_register_read(vcpu, VCPU_REGS_RAX);
+        int index = (int) kvm_register_read(vcpu, VCPU_REGS_RCX);
+        kvm_register_write(vcpu, VCPU_REGS_RAX, 0);
+        kvm_register_write(vcpu, VCPU_REGS_RBX, 0);
+        kvm_register_write(vcpu, VCPU_REGS_RCX, 0);
+        kvm_register_write(vcpu, VCPU_REGS_RDX, 0);
+        KvmCpuidEntry2 best = kvm_find_cpuid_entry(vcpu, function, index);
+        if (best != null) {
+            kvm_register_write(vcpu, VCPU_REGS_RAX, best.eax & 0xffffffffL);
+            kvm_register_write(vcpu, VCPU_REGS_RBX, best.ebx & 0xffffffffL);
+            kvm_register_write(vcpu, VCPU_REGS_RCX, best.ecx & 0xffffffffL);
+            kvm_register_write(vcpu, VCPU_REGS_RDX, best.edx & 0xffffffffL);
+        }
+        kvm_x86_ops.skip_emulated_instruction(vcpu);
+    }
 
     @Origin(file = "arch/x86/kvm/x86.c", line = 3715)
     int dm_request_for_irq_injection(KvmVcpu vcpu) {
@@ -1258,6 +1958,23 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
         return 0;
     }
 
+    @Origin(file = "arch/x86/kvm/x86.c", line = 4205)
+    @Override public int kvm_arch_vcpu_ioctl_get_mpstate(KvmVcpu vcpu, int[] mp_state) {
+        kvm_main.vcpu_load(vcpu);
+        mp_state[0] = vcpu.arch.mp_state;
+        kvm_main.vcpu_put(vcpu);
+        return 0;
+    }
+
+    /** 2.6.33 takes any value, even one that is no KVM_MP_STATE_*. */
+    @Origin(file = "arch/x86/kvm/x86.c", line = 4214)
+    @Override public int kvm_arch_vcpu_ioctl_set_mpstate(KvmVcpu vcpu, int mp_state) {
+        kvm_main.vcpu_load(vcpu);
+        vcpu.arch.mp_state = mp_state;
+        kvm_main.vcpu_put(vcpu);
+        return 0;
+    }
+
     @Origin(file = "arch/x86/kvm/x86.c", line = 4223)
     void kvm_set_segment(KvmVcpu vcpu, KvmSegment var, int seg) { kvm_x86_ops.set_segment(vcpu, var, seg); }
 
@@ -1323,6 +2040,88 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
     // ---- FPU ----
 
     /** The guest's x87/SSE state is not modelled (the soft CPU has no FPU), so there is nothing to swap. */
+    @Origin(file = "arch/x86/kvm/x86.c", line = 4727)
+    @Override public int kvm_arch_vcpu_ioctl_set_guest_debug(KvmVcpu vcpu, KvmGuestDebug dbg) {
+        int r = 0;
+        kvm_main.vcpu_load(vcpu);
+        try {
+            if ((dbg.control & (KVM_GUESTDBG_INJECT_DB | KVM_GUESTDBG_INJECT_BP)) != 0) {
+                // one exception at a time: an injection on top of a pending one is refused
+                if (vcpu.arch.exception.pending) return r = -EBUSY;
+                if ((dbg.control & KVM_GUESTDBG_INJECT_DB) != 0) kvm_queue_exception(vcpu, DB_VECTOR);
+                else kvm_queue_exception(vcpu, BP_VECTOR);
+            }
+            // read RFLAGS while the old guest_debug still hides our own TF
+            long rflags = kvm_get_rflags(vcpu);
+            vcpu.guest_debug = dbg.control & 0xffffffffL;
+            if ((vcpu.guest_debug & KVM_GUESTDBG_ENABLE) == 0) vcpu.guest_debug = 0;
+            if ((vcpu.guest_debug & KVM_GUESTDBG_USE_HW_BP) != 0) {
+                for (int i = 0; i < KVM_NR_DB_REGS; ++i) vcpu.arch.eff_db[i] = dbg.debugreg[i];
+                vcpu.arch.switch_db_regs = dbg.debugreg[7] & DR7_BP_EN_MASK;
+            } else {
+                for (int i = 0; i < KVM_NR_DB_REGS; i++) vcpu.arch.eff_db[i] = vcpu.arch.db[i];
+                vcpu.arch.switch_db_regs = vcpu.arch.dr7 & DR7_BP_EN_MASK;
+            }
+            if ((vcpu.guest_debug & KVM_GUESTDBG_SINGLESTEP) != 0) {
+                vcpu.arch.singlestep_cs = get_segment_selector(vcpu, VCPU_SREG_CS);
+                vcpu.arch.singlestep_rip = kvm_rip_read(vcpu);
+            }
+            // writing RFLAGS back adds or removes the trap flag for the new mode
+            kvm_set_rflags(vcpu, rflags);
+            kvm_x86_ops.set_guest_debug(vcpu, dbg.debugreg);
+            return r;
+        } finally {
+            kvm_main.vcpu_put(vcpu);
+        }
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 4812)
+    @Override public int kvm_arch_vcpu_ioctl_translate(KvmVcpu vcpu, KvmTranslation tr) {
+        long vaddr = tr.linear_address;
+        kvm_main.vcpu_load(vcpu);
+        vcpu.kvm.slots_lock.readLock().lock();
+        long gpa;
+        try {
+            gpa = vcpu.arch.mmu.gva_to_gpa.gva_to_gpa(vcpu, vaddr);
+        } finally {
+            vcpu.kvm.slots_lock.readLock().unlock();
+        }
+        tr.physical_address = gpa;
+        tr.valid = (byte) (gpa != UNMAPPED_GVA ? 1 : 0);
+        // 2.6.33 answers writeable and supervisor whatever the page tables say
+        tr.writeable = 1;
+        tr.usermode = 0;
+        kvm_main.vcpu_put(vcpu);
+        return 0;
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 4831, status = Origin.Status.SIMPLIFIED,
+            note = "the soft CPU has no FPU: the state is only stored in guest_fx_image and given back, never loaded")
+    @Override public int kvm_arch_vcpu_ioctl_get_fpu(KvmVcpu vcpu, KvmFpu fpu) {
+        KvmFpu fx = vcpu.arch.guest_fx_image;
+        kvm_main.vcpu_load(vcpu);
+        System.arraycopy(fx.fpr, 0, fpu.fpr, 0, 128);
+        fpu.fcw = fx.fcw; fpu.fsw = fx.fsw; fpu.ftwx = fx.ftwx;
+        fpu.last_opcode = fx.last_opcode; fpu.last_ip = fx.last_ip; fpu.last_dp = fx.last_dp;
+        System.arraycopy(fx.xmm, 0, fpu.xmm, 0, 256);
+        // mxcsr is not copied in 2.6.33
+        kvm_main.vcpu_put(vcpu);
+        return 0;
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 4851, status = Origin.Status.SIMPLIFIED,
+            note = "the soft CPU has no FPU: the state is only stored in guest_fx_image and given back, never loaded")
+    @Override public int kvm_arch_vcpu_ioctl_set_fpu(KvmVcpu vcpu, KvmFpu fpu) {
+        KvmFpu fx = vcpu.arch.guest_fx_image;
+        kvm_main.vcpu_load(vcpu);
+        System.arraycopy(fpu.fpr, 0, fx.fpr, 0, 128);
+        fx.fcw = fpu.fcw; fx.fsw = fpu.fsw; fx.ftwx = fpu.ftwx;
+        fx.last_opcode = fpu.last_opcode; fx.last_ip = fpu.last_ip; fx.last_dp = fpu.last_dp;
+        System.arraycopy(fpu.xmm, 0, fx.xmm, 0, 256);
+        kvm_main.vcpu_put(vcpu);
+        return 0;
+    }
+
     @Origin(file = "arch/x86/kvm/x86.c", line = 4900, status = Origin.Status.SIMPLIFIED,
             note = "no FPU state to swap yet")
     void kvm_load_guest_fpu(KvmVcpu vcpu) {
@@ -1515,7 +2314,13 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
         return rflags;
     }
 
-    @Origin(file = "arch/x86/kvm/x86.c", line = 5253, status = Origin.Status.SIMPLIFIED,
-            note = "guest single-step arrives with KVM_SET_GUEST_DEBUG")
-    public void kvm_set_rflags(KvmVcpu vcpu, long rflags) { kvm_x86_ops.set_rflags(vcpu, rflags); }
+    @Origin(file = "arch/x86/kvm/x86.c", line = 5253)
+    public void kvm_set_rflags(KvmVcpu vcpu, long rflags) {
+        // while single-stepping, TF stays on as long as the guest has not left the armed instruction
+        if ((vcpu.guest_debug & KVM_GUESTDBG_SINGLESTEP) != 0
+                && vcpu.arch.singlestep_cs == get_segment_selector(vcpu, VCPU_SREG_CS)
+                && vcpu.arch.singlestep_rip == kvm_rip_read(vcpu))
+            rflags |= X86_EFLAGS_TF | X86_EFLAGS_RF;
+        kvm_x86_ops.set_rflags(vcpu, rflags);
+    }
 }
