@@ -818,9 +818,7 @@ public final class Vmx implements KvmX86Ops {
     @Origin(file = "arch/x86/kvm/vmx.c", line = 965)
     void guest_write_tsc(long guest_tsc, long host_tsc) { vmcs_write64(TSC_OFFSET, guest_tsc - host_tsc); }
 
-    /** kvm_get_msr_common (x86.c:1150) is not mirrored yet: the MSRs it answers throw. */
-    @Origin(file = "arch/x86/kvm/vmx.c", line = 975, status = Origin.Status.SIMPLIFIED,
-            note = "EFER and MSRs outside the VMCS need kvm_get_msr_common, not yet mirrored")
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 975)
     int vmx_get_msr(KvmVcpu vcpu, int msr_index, long[] pdata) {
         long data;
         VcpuVmx.SharedMsrEntry msr;
@@ -842,7 +840,7 @@ public final class Vmx implements KvmX86Ops {
                 data = to_vmx(vcpu).msr_guest_kernel_gs_base;
                 break;
             case MSR_EFER:
-                return kvm_get_msr_common(vcpu, msr_index, pdata);
+                return x86.kvm_get_msr_common(vcpu, msr_index, pdata);
             case MSR_IA32_TSC:
                 data = guest_read_tsc();
                 break;
@@ -863,23 +861,14 @@ public final class Vmx implements KvmX86Ops {
                     data = msr.data;
                     break;
                 }
-                return kvm_get_msr_common(vcpu, msr_index, pdata);
+                return x86.kvm_get_msr_common(vcpu, msr_index, pdata);
         }
 
         pdata[0] = data;
         return 0;
     }
 
-    private static int kvm_get_msr_common(KvmVcpu vcpu, int msr, long[] pdata) {
-        throw new UnsupportedOperationException("vmx.c: vmx_get_msr needs kvm_get_msr_common (x86.c:1150), not yet mirrored");
-    }
-
-    private static int kvm_set_msr_common(KvmVcpu vcpu, int msr, long data) {
-        throw new UnsupportedOperationException("vmx.c: vmx_set_msr needs kvm_set_msr_common (x86.c:937), not yet mirrored");
-    }
-
-    @Origin(file = "arch/x86/kvm/vmx.c", line = 1032, status = Origin.Status.SIMPLIFIED,
-            note = "EFER and MSRs outside the VMCS need kvm_set_msr_common, not yet mirrored")
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 1032)
     int vmx_set_msr(KvmVcpu vcpu, int msr_index, long data) {
         VcpuVmx vmx = to_vmx(vcpu);
         VcpuVmx.SharedMsrEntry msr;
@@ -888,7 +877,7 @@ public final class Vmx implements KvmX86Ops {
         switch (msr_index) {
             case MSR_EFER:
                 vmx_load_host_state(vmx);
-                ret = kvm_set_msr_common(vcpu, msr_index, data);
+                ret = x86.kvm_set_msr_common(vcpu, msr_index, data);
                 break;
             case MSR_FS_BASE:
                 vmcs_writel(GUEST_FS_BASE, data);
@@ -928,7 +917,7 @@ public final class Vmx implements KvmX86Ops {
                     msr.data = data;
                     break;
                 }
-                ret = kvm_set_msr_common(vcpu, msr_index, data);
+                ret = x86.kvm_set_msr_common(vcpu, msr_index, data);
         }
         return ret;
     }
@@ -2276,8 +2265,6 @@ public final class Vmx implements KvmX86Ops {
         return new UnsupportedOperationException("vmx.c: " + handler + " needs " + function + ", not yet mirrored");
     }
 
-    private static void kvm_emulate_cpuid(KvmVcpu vcpu) { throw missing("handle_cpuid", "kvm_emulate_cpuid (x86.c:3682)"); }
-
     private static int kvm_emulate_hypercall(KvmVcpu vcpu) { throw missing("handle_vmcall", "kvm_emulate_hypercall (x86.c:3468)"); }
 
     private static int kvm_task_switch(KvmVcpu vcpu, int tss_selector, int reason) {
@@ -2631,10 +2618,9 @@ public final class Vmx implements KvmX86Ops {
         return 1;
     }
 
-    @Origin(file = "arch/x86/kvm/vmx.c", line = 3087, status = Origin.Status.SIMPLIFIED,
-            note = "throws: kvm_emulate_cpuid is not mirrored yet")
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 3087)
     int handle_cpuid(KvmVcpu vcpu) {
-        kvm_emulate_cpuid(vcpu);
+        x86.kvm_emulate_cpuid(vcpu);
         return 1;
     }
 

@@ -21,7 +21,7 @@ import java.util.List;
 import static kvmkmod.include.Errno.*;
 import static kvmkmod.include.Kvm_h.*;
 import static kvmkmod.x86.X86.*;
-import static kvmkmod.include.MsrIndex.*;
+import static kvmkmod.hw.MsrIndex.*;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**

@@ -36,7 +36,7 @@ import java.nio.ByteBuffer;
 import static kvmkmod.hw.HostMemory.PAGE_SIZE;
 import static kvmkmod.include.Errno.*;
 import static kvmkmod.include.KvmVcpuArch.*;
-import static kvmkmod.include.MsrIndex.*;
+import static kvmkmod.hw.MsrIndex.*;
 import static kvmkmod.include.Kvm_h.*;
 import static kvmkmod.kvm_main.KvmMain.*;
 
