@@ -655,6 +655,10 @@ public final class DiffTester implements AutoCloseable {
 
     final int entryBase;
 
+    /** Self-check of the comparison: a bit flipped in one initial soft-CPU register (none by default). */
+    int perturbReg;
+    long perturbMask;
+
     static int adjust(VmxCapabilities caps, int min, int opt, int msr) {
         long v = caps.rdmsr(msr);
         int ctl = (min | opt) & (int) (v >>> 32);
@@ -768,6 +772,7 @@ public final class DiffTester implements AutoCloseable {
         w(GUEST_RSP, c.regs[4]);
         w(GUEST_RFLAGS, c.rflags);
         System.arraycopy(c.regs, 0, cpu.regs(), 0, 16);
+        cpu.regs()[perturbReg] ^= perturbMask;
         cpu.stopAfter(100_000);
         int st = launched ? cpu.vmresume() : cpu.vmlaunch();
         launched = true;
@@ -855,13 +860,14 @@ public final class DiffTester implements AutoCloseable {
     public static void main(String[] args) {
         String mode = "all";
         int cases = 1000, length = 40;
-        long seed = 1;
+        long seed = 1, perturb = 0;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--mode": mode = args[++i]; break;
                 case "--cases": cases = Integer.parseInt(args[++i]); break;
                 case "--seed": seed = Long.parseLong(args[++i]); break;
                 case "--length": length = Integer.parseInt(args[++i]); break;
+                case "--perturb": perturb = Long.parseLong(args[++i]); break;
                 default: System.err.println("usage: DiffTester --mode real|prot32|long|all --cases N --seed S [--length L]"); System.exit(2);
             }
         }
@@ -871,7 +877,7 @@ public final class DiffTester implements AutoCloseable {
             if (!mode.equals("all") && !mode.equals(MODE_NAMES[m])) continue;
             long t0 = System.nanoTime();
             Stats st;
-            try (DiffTester t = new DiffTester()) { st = t.run(m, seed, cases, length); }
+            try (DiffTester t = new DiffTester()) { t.perturbReg = 0; t.perturbMask = perturb; st = t.run(m, seed, cases, length); }
             for (String r : st.reports) System.out.println(r);
             System.out.printf("%-7s cases %d, instructions compared %d, divergences %d (%.1f s)%n", MODE_NAMES[m], st.cases,
                     st.instructions, st.divergences, (System.nanoTime() - t0) / 1e9);
