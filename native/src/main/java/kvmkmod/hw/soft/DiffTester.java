@@ -25,7 +25,8 @@ import static kvmkmod.hw.host.HostKvm.*;
  *   java -cp native/target/classes:jna.jar kvmkmod.hw.soft.DiffTester --mode real|prot32|long|all --cases N --seed S
  * </pre>
  *
- * Guest-physical layout (1 MiB, the same image in both): GDT 0x500, TSS 0x700, code 0x1000, scratch
+ * Guest-physical layout (1 MiB, the same image in both): GDT 0x500, IDT 0x600 (32 vectors), TSS 0x900,
+ * a HLT per exception vector at 0x5f80 + vector, code 0x1000, scratch
  * 0x6000-0x63ff (RBX points at it and is never written by generated code), stack top 0x9000 (RSP is only
  * moved by balanced PUSH/POP), 4-level page tables at 0x20000 for long mode (one 2-MiB page at 0).
  */
@@ -33,7 +34,7 @@ public final class DiffTester implements AutoCloseable {
     public static final int REAL = 0, PROT32 = 1, LONG = 2;
     public static final String[] MODE_NAMES = {"real", "prot32", "long"};
 
-    static final int RAM = 1 << 20, GDT = 0x500, TSS = 0x700, CODE = 0x1000, CODE_END = 0x5f00,
+    static final int RAM = 1 << 20, GDT = 0x500, TSS = 0x900, IDT = 0x600, HANDLERS = 0x5f80, CODE = 0x1000, CODE_END = 0x5f00,
             SCR = 0x6000, SCR_LEN = 0x400, STACK_TOP = 0x9000, STACK_CMP = 0x8e00, PML4 = 0x20000;
     static final int CF = 1, PF = 4, AF = 0x10, ZF = 0x40, SF = 0x80, DF = 0x400, OF = 0x800;
     static final int ARITH = CF | PF | AF | ZF | SF | OF;
@@ -142,7 +143,7 @@ public final class DiffTester implements AutoCloseable {
             for (int o : opc) b(o);
             if (mem) {
                 b(0x40 | (reg & 7) << 3 | (a16 ? 7 : 3));
-                b(rnd.nextInt(0x100 - 8) & 0xf8 | rnd.nextInt(8) & (size == 8 ? 7 : 0)); // disp8 in 0..0xf7
+                b(rnd.nextInt(0x78)); // disp8 in 0..0x77 (a signed byte: above 0x7f would leave the buffer)
             } else b(0xc0 | (reg & 7) << 3 | (rmReg & 7));
             imm(immV, immBytes);
         }
@@ -362,7 +363,7 @@ public final class DiffTester implements AutoCloseable {
             // the same location: rewind and emit BTS + BSF with one fixed displacement.
             insns.remove(insns.size() - 1); count--;
             pos = start;
-            int disp = rnd.nextInt(0xf0) & 0xf8;
+            int disp = rnd.nextInt(0x78);
             boolean a16 = mode == REAL;
             int d = pickDest(size);
             for (int pass = 0; pass < 2; pass++) {
@@ -429,7 +430,11 @@ public final class DiffTester implements AutoCloseable {
             return true;
         }
 
+        /** Set when the case ends in a divide error: nothing after it runs. */
+        boolean faulted;
+
         boolean div(int size) {
+            if (rnd.nextInt(8) == 0) return divFault(size);
             boolean signed = rnd.nextBoolean();
             long mask = size == 64 ? -1L : (1L << size) - 1;
             long d;
@@ -451,6 +456,35 @@ public final class DiffTester implements AutoCloseable {
             end();
             // SDM "DIV"/"IDIV": CF, OF, SF, ZF, AF and PF are undefined.
             flags(ARITH, ARITH);
+            return true;
+        }
+
+        /**
+         * A division that raises #DE (SDM "DIV"/"IDIV": divisor 0, or a quotient too large for the
+         * destination): the fault leaves registers and flags as they were, RIP at the DIV in the pushed
+         * frame. The flags are made all defined first (CMP) because the frame holds them.
+         */
+        boolean divFault(int size) {
+            boolean signed = rnd.nextBoolean();
+            long mask = size == 64 ? -1L : (1L << size) - 1;
+            int kind = rnd.nextInt(3);
+            long d = kind == 0 ? 0 : kind == 1 ? 1 + rnd.nextInt(15) : (signed ? mask : 1);
+            movImm(size, 1, d & mask);
+            if (!signed || kind == 1) { // high half at least the divisor: quotient overflow (or d = 0)
+                long hi = kind == 0 ? rnd.nextLong() : d + rnd.nextInt(100);
+                if (size == 8) { begin(); b(0xb4); imm(hi, 1); end(); } else movImm(size, 2, hi);
+            } else { // IDIV of the most negative value by -1
+                if (size == 8) { begin(); if (mode != REAL) b(0x66); b(0xb8); imm(0xff80, 2); end(); }
+                else { movImm(size, 0, size == 64 ? Long.MIN_VALUE : 1L << (size - 1)); begin(); opsize(size); if (size == 64) b(0x48); b(0x99); end(); }
+            }
+            begin(); rex = mode == LONG; b(0x48); b(0x83); b(0xf8); b(rnd.nextInt(256)); end(); // cmp rax, imm8: every flag defined
+            if (mode != LONG) { insns.remove(insns.size() - 1); count--; pos = start; begin(); b(0x83); b(0xf8); b(rnd.nextInt(256)); end(); }
+            flags(ARITH, 0);
+            begin();
+            rex = size == 64;
+            modrm(size, new int[]{size == 8 ? 0xf6 : 0xf7}, signed ? 7 : 6, 1, 0, 0);
+            end();
+            faulted = true;
             return true;
         }
 
@@ -512,7 +546,7 @@ public final class DiffTester implements AutoCloseable {
             if (p66) b(0x66);
             b(opc);
             b(0x40 | reg << 3 | (a16 ? 7 : 3));
-            b(rnd.nextInt(0xf0) & 0xfe);
+            b(rnd.nextInt(0x78));
         }
 
         boolean string(int size) {
@@ -543,7 +577,7 @@ public final class DiffTester implements AutoCloseable {
     static Case generate(int mode, Random rnd, int length) {
         Gen g = new Gen(mode, rnd);
         g.undef = 0;
-        while (g.count < length && g.pos < g.buf.length - 64) {
+        while (g.count < length && g.pos < g.buf.length - 64 && !g.faulted) {
             int save = g.pos, n = g.insns.size(), cnt = g.count, u = g.undef, sd = g.stackDepth;
             if (!g.one()) { g.pos = save; while (g.insns.size() > n) g.insns.remove(g.insns.size() - 1); g.count = cnt; g.undef = u; g.stackDepth = sd; }
         }
@@ -569,6 +603,13 @@ public final class DiffTester implements AutoCloseable {
         ram.putLong(GDT + 8, c.mode == LONG ? 0x00af9a000000ffffL : 0x00cf9a000000ffffL);
         ram.putLong(GDT + 16, 0x00cf92000000ffffL);
         ram.putLong(GDT + 24, 0x00008b000000ffffL | ((long) TSS << 16));
+        for (int v = 0; v < 32; v++) {
+            int h = HANDLERS + v;
+            ram.put(h, (byte) 0xf4);
+            if (c.mode == REAL) ram.putInt(v * 4, h);                                   // IVT: 0000:h
+            else if (c.mode == PROT32) ram.putLong(IDT + v * 8, (h & 0xffffL) | 8L << 16 | 0x8e00L << 32 | (long) (h >>> 16) << 48);
+            else { ram.putLong(IDT + v * 16, (h & 0xffffL) | 8L << 16 | 0x8e00L << 32 | (long) (h >>> 16) << 48); ram.putLong(IDT + v * 16 + 8, 0); }
+        }
         for (int i = 0; i < c.code.length; i++) ram.put(CODE + i, c.code[i]);
         for (int i = 0; i < SCR_LEN; i++) ram.put(SCR + i, c.scratch[i]);
         ram.putLong(PML4, (PML4 + 0x1000) | 7);
@@ -576,14 +617,16 @@ public final class DiffTester implements AutoCloseable {
         ram.putLong(PML4 + 0x2000, 0x87);
     }
 
+    static int idtLimit(int mode) { return mode == REAL ? 0x3ff : mode == PROT32 ? 32 * 8 - 1 : 32 * 16 - 1; }
+
     static long cr0(int mode) { return mode == REAL ? 0x60000010L : mode == PROT32 ? 0x00000031L : 0x80000031L; }
 
     // ---------------------------------------------------------------------------------------------
     // Host /dev/kvm
 
-    final int vm, vcpu;
-    final long runVa;
-    final ByteBuffer run;
+    int vm, vcpu;
+    long runVa;
+    ByteBuffer run;
     final Memory hostRam, scratchMem, regsMem, sregsMem;
     final ByteBuffer hram;
 
@@ -594,17 +637,12 @@ public final class DiffTester implements AutoCloseable {
     boolean launched;
 
     public DiffTester() {
-        vm = HostKvm.createVm();
         hostRam = new Memory(RAM + 4096);
-        Pointer p = hostRam.align(4096);
-        hram = p.getByteBuffer(0, RAM).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        hram = hostRam.align(4096).getByteBuffer(0, RAM).order(java.nio.ByteOrder.LITTLE_ENDIAN);
         scratchMem = new Memory(64);
         regsMem = new Memory(SIZEOF_KVM_REGS);
         sregsMem = new Memory(SIZEOF_KVM_SREGS);
-        HostKvm.setUserMemoryRegion(vm, scratchMem, 0, 0, 0, RAM, Pointer.nativeValue(p));
-        vcpu = HostKvm.createVcpu(vm, 0);
-        runVa = HostKvm.mapRun(vcpu);
-        run = HostKvm.runBuffer(runVa);
+        openHost();
 
         VmxCapabilities caps = VmxCapabilities.westmere();
         cpu = (SoftCpu) SoftCpu.create(0, mem, caps);
@@ -636,7 +674,7 @@ public final class DiffTester implements AutoCloseable {
         w(MSR_BITMAP, msr.hpa);
         w(EPT_POINTER, pml4.hpa | 6 | (3 << 3));
         w(VMCS_LINK_POINTER, -1L);
-        w(EXCEPTION_BITMAP, 0xffffffffL);
+        w(EXCEPTION_BITMAP, 0); // exceptions go through the guest IDT/IVT, as on the host
         w(CR0_GUEST_HOST_MASK, ~0L);
         w(CR4_GUEST_HOST_MASK, ~0x1dL & 0xffffffffL);
         w(HOST_CR0, 0x80050033L);
@@ -654,6 +692,21 @@ public final class DiffTester implements AutoCloseable {
     }
 
     final int entryBase;
+
+    /** A fresh host VM and vCPU (also after a case that ended other than in HLT: an exit may leave work pending). */
+    void openHost() {
+        vm = HostKvm.createVm();
+        HostKvm.setUserMemoryRegion(vm, scratchMem, 0, 0, 0, RAM, Pointer.nativeValue(hostRam.align(4096)));
+        vcpu = HostKvm.createVcpu(vm, 0);
+        runVa = HostKvm.mapRun(vcpu);
+        run = HostKvm.runBuffer(runVa);
+    }
+
+    void closeHost() {
+        LibC.munmap(runVa, HostKvm.vcpuMmapSize());
+        LibC.close(vcpu);
+        LibC.close(vm);
+    }
 
     /** Self-check of the comparison: a bit flipped in one initial soft-CPU register (none by default). */
     int perturbReg;
@@ -694,7 +747,7 @@ public final class DiffTester implements AutoCloseable {
         s.setByte(SREGS_TR + SEG_TYPE, (byte) 0xb); s.setByte(SREGS_TR + SEG_PRESENT, (byte) 1); s.setByte(SREGS_TR + SEG_S, (byte) 0);
         s.setByte(SREGS_TR + SEG_UNUSABLE, (byte) 0);
         s.setLong(SREGS_GDT + DT_BASE, GDT); s.setShort(SREGS_GDT + DT_LIMIT, (short) 0x1f);
-        s.setLong(SREGS_IDT + DT_BASE, 0); s.setShort(SREGS_IDT + DT_LIMIT, (short) (c.mode == REAL ? 0x3ff : 0));
+        s.setLong(SREGS_IDT + DT_BASE, c.mode == REAL ? 0 : IDT); s.setShort(SREGS_IDT + DT_LIMIT, (short) idtLimit(c.mode));
         s.setLong(SREGS_CR0, cr0(c.mode));
         s.setLong(SREGS_CR3, c.mode == LONG ? PML4 : 0);
         s.setLong(SREGS_CR4, c.mode == LONG ? 0x20 : 0);
@@ -726,6 +779,7 @@ public final class DiffTester implements AutoCloseable {
         r.rflags = regsMem.getLong(REGS_RFLAGS);
         for (int i = 0; i < SCR_LEN; i++) r.scratch[i] = hram.get(SCR + i);
         for (int i = 0; i < r.stack.length; i++) r.stack[i] = hram.get(STACK_CMP + i);
+        if (!"hlt".equals(r.exit)) { closeHost(); openHost(); }
         return r;
     }
 
@@ -755,8 +809,8 @@ public final class DiffTester implements AutoCloseable {
         w(GUEST_LDTR_AR_BYTES, 0x10000);
         w(GUEST_GDTR_BASE, GDT);
         w(GUEST_GDTR_LIMIT, 0x1f);
-        w(GUEST_IDTR_BASE, 0);
-        w(GUEST_IDTR_LIMIT, mode == REAL ? 0x3ff : 0);
+        w(GUEST_IDTR_BASE, mode == REAL ? 0 : IDT);
+        w(GUEST_IDTR_LIMIT, idtLimit(mode));
         w(GUEST_CR0, cr0(mode) | 0x20);
         w(CR0_READ_SHADOW, cr0(mode));
         w(GUEST_CR3, mode == LONG ? PML4 : 0);
@@ -850,9 +904,7 @@ public final class DiffTester implements AutoCloseable {
     }
 
     @Override public void close() {
-        LibC.munmap(runVa, HostKvm.vcpuMmapSize());
-        LibC.close(vcpu);
-        LibC.close(vm);
+        closeHost();
         hostRam.close();
         mem.close();
     }
