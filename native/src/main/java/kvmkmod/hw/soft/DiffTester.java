@@ -29,6 +29,17 @@ import static kvmkmod.hw.host.HostKvm.*;
  * a HLT per exception vector at 0x5f80 + vector, code 0x1000, scratch
  * 0x6000-0x63ff (RBX points at it and is never written by generated code), stack top 0x9000 (RSP is only
  * moved by balanced PUSH/POP), 4-level page tables at 0x20000 for long mode (one 2-MiB page at 0).
+ *
+ * <p>What is compared: the exit (both must end in HLT, possibly the HLT of an exception handler), the
+ * GPRs (low 32 bits outside long mode, where the upper halves are not architecturally kept), RIP,
+ * DF and the arithmetic flags minus those the SDM leaves undefined after their last writer (tracked per
+ * instruction by the generator, which also never lets an instruction read an undefined flag), the
+ * scratch buffer and the stack (including exception frames). "Instructions compared" counts the
+ * generated instructions, preludes included, each REP string instruction once.
+ *
+ * <p>Exclusions, each explained where it is made: CS-override writes in 32-bit protected mode (segment
+ * type checks are not modelled by the soft CPU); BSWAP of a 16-bit operand (undefined result); the
+ * undocumented SHL alias /6. No quirk of the host (PVM) was needed as an exclusion.
  */
 public final class DiffTester implements AutoCloseable {
     public static final int REAL = 0, PROT32 = 1, LONG = 2;
