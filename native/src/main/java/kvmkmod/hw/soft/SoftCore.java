@@ -931,6 +931,12 @@ final class SoftCore {
         boolean he = faultSignal.hasError;
         int err = faultSignal.errorCode;
         pc = rip = ip0;
+        // SDM Vol. 3, "Instruction-Breakpoint Exception Condition": a fault-class exception (other than
+        // an instruction breakpoint) is delivered with RF set in the EFLAGS image it pushes, so that the
+        // IRET restarting the faulting instruction takes no second instruction breakpoint (KVM's
+        // inject_pending_event sets RF for EXCPT_FAULT to reproduce this when it injects). Found by the
+        // differential tester: #DE in 32/64-bit mode pushed RF=0 here, RF=1 on the host.
+        faultRf = v != DB && v != BP && v != OFV && v != DBL_FAULT && v != 18;
         try {
             exception(v, INTR_TYPE_HARD_EXCEPTION, he, err, ip0);
             deliveryDepth = 0;
@@ -939,8 +945,13 @@ final class SoftCore {
             return false;
         } catch (FaultSignal f) {
             return handleFault();
+        } finally {
+            faultRf = false;
         }
     }
+
+    /** Set while a fault-class exception raised by an instruction is being delivered: the pushed RFLAGS has RF. */
+    private boolean faultRf;
 
     /**
      * An exception on its way to the guest: a VM exit if the exception bitmap says so (SDM 25.2
@@ -1098,7 +1109,7 @@ final class SoftCore {
         if (ist != 0) rsp = rd(base[TR] + 0x24 + 8L * (ist - 1), 8);
         else if (newCpl < oldCpl) rsp = rd(base[TR] + 4 + 8L * newCpl, 8);
         rsp &= ~0xfL;
-        long f = flags();
+        long f = flags() | (faultRf ? RF : 0);
         long[] frame = {sel[SS], R[RSP_], f, sel[CS], retIp};
         long sp = rsp;
         for (long v : frame) { sp -= 8; wr(sp, 8, v); }
@@ -1142,7 +1153,7 @@ final class SoftCore {
         int newCpl = (dk[2] & 4) != 0 ? oldCpl : (int) (dk[2] >> 5) & 3; // conforming code keeps CPL
         if (newCpl > oldCpl) raise(GP, cs & ~3);
         int sz = gate32 ? 4 : 2;
-        long f = flags();
+        long f = flags() | (faultRf ? RF : 0);
         if (newCpl < oldCpl) {
             // SDM 6.12.1 "Exception- or Interrupt-Handler Procedures": the inner stack comes from the TSS
             if (v86) shutdown("interrupt delivery from virtual-8086 mode to ring 0 is not modelled yet");
