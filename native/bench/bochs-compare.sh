@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Guest MIPS of the soft CPU next to Bochs 2.7 on the same loop, in the same run.
+# Needs GNU as/ld and Debian's bochs, bochsbios, vgabios and bochs-term packages
+# (apt-get install bochs bochsbios vgabios bochs-term); run from the repository root after `mvn -q -pl native compile`.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+command -v bochs >/dev/null || { echo "bochs-compare: bochs is not installed (apt-get install bochs bochsbios vgabios bochs-term)"; exit 2; }
+command -v script >/dev/null || { echo "bochs-compare: 'script' (util-linux) is needed to give Bochs a terminal"; exit 2; }
+N=${1:-250000000}
+work=$(mktemp -d)
+trap 'touch "$work"/empty.done "$work"/loop.done 2>/dev/null; pkill -f "bochs -q -f $work" 2>/dev/null || true; rm -rf "$work"' EXIT
+
+image() {   # image COUNT NAME
+    as --32 -defsym COUNT="$1" -o "$work/l.o" native/bench/bochs-loop.S
+    ld -m elf_i386 -Ttext=0x7c00 --oformat binary -o "$work/$2.bin" "$work/l.o"
+    dd if=/dev/zero of="$work/$2.img" bs=512 count=2880 2>/dev/null
+    dd if="$work/$2.bin" of="$work/$2.img" conv=notrunc 2>/dev/null
+    cat > "$work/$2.rc" <<RC
+megs: 16
+romimage: file=/usr/share/bochs/BIOS-bochs-latest
+vgaromimage: file=/usr/share/vgabios/vgabios.bin
+floppya: 1_44=$work/$2.img, status=inserted
+boot: floppy
+display_library: term
+log: /dev/null
+clock: sync=none
+cpu: count=1, reset_on_triple_fault=0
+RC
+}
+
+seconds() {  # seconds NAME: wall time from start until Bochs reports the shutdown port
+    local out="$work/$1.out" start end
+    start=$(date +%s.%N)
+    # Debian's Bochs starts in its debugger: "c" lets it run; the feeder keeps its terminal open until done
+    ( sleep 1; printf 'c\n'; while [ ! -e "$work/$1.done" ]; do sleep 0.2; done ) 2>/dev/null \
+        | script -qfc "bochs -q -f $work/$1.rc" /dev/null > "$out" 2>&1 &
+    until grep -q "Shutdown port" "$out" 2>/dev/null; do sleep 0.05; done
+    end=$(date +%s.%N)
+    touch "$work/$1.done"
+    pkill -f "bochs -q -f $work/$1.rc" 2>/dev/null || true
+    wait 2>/dev/null || true
+    echo "$end - $start" | bc
+}
+
+image 1 empty
+image "$N" loop
+t0=$(seconds empty)
+t1=$(seconds loop)
+mips=$(echo "scale=1; 4 * $N / ($t1 - $t0) / 1000000" | bc)
+echo "Bochs $(bochs --help 2>&1 | grep -o 'Bochs x86 Emulator [0-9.]*' | head -1 | awk '{print $4}'): $((4 * N)) guest instructions in $(echo "$t1 - $t0" | bc) s (start-up subtracted): $mips MIPS"
+jna=$(ls ~/.m2/repository/net/java/dev/jna/jna/*/jna-*.jar | tail -1)
+java -cp "native/target/classes:$jna" kvmkmod.hw.soft.SoftCpuBench | grep -E "best of|MIPS" | tail -2
