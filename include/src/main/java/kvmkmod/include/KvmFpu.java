@@ -14,6 +14,14 @@ public final class KvmFpu {
     public final byte[] xmm = new byte[256];
     public int mxcsr;
 
+    /** Copies every field but mxcsr, which 2.6.33's KVM_GET_FPU/KVM_SET_FPU do not carry. */
+    public void copyWithoutMxcsr(KvmFpu o) {
+        System.arraycopy(o.fpr, 0, fpr, 0, fpr.length);
+        fcw = o.fcw; fsw = o.fsw; ftwx = o.ftwx;
+        last_opcode = o.last_opcode; last_ip = o.last_ip; last_dp = o.last_dp;
+        System.arraycopy(o.xmm, 0, xmm, 0, xmm.length);
+    }
+
     public KvmFpu read(ByteBuffer b, int off) {
         b.get(off, fpr, 0, 128);
         fcw = b.getShort(off + 128); fsw = b.getShort(off + 130); ftwx = b.get(off + 132);

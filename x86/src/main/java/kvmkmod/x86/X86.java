@@ -2100,11 +2100,7 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
     @Override public int kvm_arch_vcpu_ioctl_get_fpu(KvmVcpu vcpu, KvmFpu fpu) {
         KvmFpu fx = vcpu.arch.guest_fx_image;
         kvm_main.vcpu_load(vcpu);
-        System.arraycopy(fx.fpr, 0, fpu.fpr, 0, 128);
-        fpu.fcw = fx.fcw; fpu.fsw = fx.fsw; fpu.ftwx = fx.ftwx;
-        fpu.last_opcode = fx.last_opcode; fpu.last_ip = fx.last_ip; fpu.last_dp = fx.last_dp;
-        System.arraycopy(fx.xmm, 0, fpu.xmm, 0, 256);
-        // mxcsr is not copied in 2.6.33
+        fpu.copyWithoutMxcsr(fx);
         kvm_main.vcpu_put(vcpu);
         return 0;
     }
@@ -2114,10 +2110,7 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
     @Override public int kvm_arch_vcpu_ioctl_set_fpu(KvmVcpu vcpu, KvmFpu fpu) {
         KvmFpu fx = vcpu.arch.guest_fx_image;
         kvm_main.vcpu_load(vcpu);
-        System.arraycopy(fpu.fpr, 0, fx.fpr, 0, 128);
-        fx.fcw = fpu.fcw; fx.fsw = fpu.fsw; fx.ftwx = fpu.ftwx;
-        fx.last_opcode = fpu.last_opcode; fx.last_ip = fpu.last_ip; fx.last_dp = fpu.last_dp;
-        System.arraycopy(fpu.xmm, 0, fx.xmm, 0, 256);
+        fx.copyWithoutMxcsr(fpu);
         kvm_main.vcpu_put(vcpu);
         return 0;
     }
