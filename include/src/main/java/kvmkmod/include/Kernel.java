@@ -30,23 +30,105 @@ public final class Kernel implements AutoCloseable {
         return s == null ? null : s.get();
     }
 
+    /** Signal numbers (asm/signal.h) the VMM side uses; a sigset_t bit is 1 << (sig - 1). */
+    public static final int SIGINT = 2, SIGKILL = 9, SIGUSR1 = 10, SIGUSR2 = 12, SIGALRM = 14, SIGSTOP = 19;
+    /** The signal qemu-kvm kicks a vCPU thread with (SIG_IPI). */
+    public static final int SIG_IPI = SIGUSR1;
+    public static final int SIG_BLOCK = 0, SIG_UNBLOCK = 1, SIG_SETMASK = 2;
+
+    public static long sigmask(int sig) { return 1L << (sig - 1); }
+
+    /** Per thread: its pending and blocked signal sets (task_struct's pending and blocked). */
+    private static final class SigState { long pending, blocked; }
+    private static final Map<Thread, SigState> SIGNALS = java.util.Collections.synchronizedMap(new java.util.WeakHashMap<>());
+
+    private static SigState sigState(Thread t) { return SIGNALS.computeIfAbsent(t, k -> new SigState()); }
+
     /**
-     * Sends a signal to a thread of a process (kill/tgkill). A Java thread's interrupt status is its
-     * pending signal; if the thread is in the kernel running guest code, the waker it registered
-     * makes the processor leave the guest, as the IPI of signal delivery does.
+     * recalc_sigpending: the thread's interrupt status is TIF_SIGPENDING, set while a signal is pending
+     * and not blocked. A Java interrupt that no signal explains (someone called Thread.interrupt) stays.
      */
-    public void send_sig(Thread t) {
+    private static void recalc_sigpending(Thread t, SigState st) {
+        if ((st.pending & ~st.blocked) != 0) t.interrupt();
+        else if (t == Thread.currentThread() && (st.pending & st.blocked) != 0) Thread.interrupted();
+    }
+
+    /** Sends SIG_IPI to a thread of a process: what stops a vCPU thread in KVM_RUN. */
+    public void send_sig(Thread t) { send_sig(SIG_IPI, t); }
+
+    /**
+     * Sends signal {@code sig} to a thread (tgkill). Blocked, it only stays pending; otherwise the thread's
+     * pending-signal state is set and, if the thread is in the kernel running guest code, the waker it
+     * registered makes the processor leave the guest, as the IPI of signal delivery does.
+     */
+    public void send_sig(int sig, Thread t) {
+        SigState st = sigState(t);
+        boolean wake;
+        synchronized (st) {
+            st.pending |= sigmask(sig);
+            wake = (sigmask(sig) & ~st.blocked) != 0;
+        }
+        if (!wake) return;
         t.interrupt();
         java.util.concurrent.atomic.AtomicReference<Runnable> cell = signalWakers.get(t);
         Runnable waker = cell == null ? null : cell.get();
         if (waker != null) waker.run();
     }
 
+    /** sigprocmask(2) of the calling thread; returns the previous mask. */
+    public static long sigprocmask(int how, long set) {
+        Thread t = Thread.currentThread();
+        SigState st = sigState(t);
+        synchronized (st) {
+            long old = st.blocked;
+            switch (how) {
+                case SIG_BLOCK: st.blocked |= set; break;
+                case SIG_UNBLOCK: st.blocked &= ~set; break;
+                default: st.blocked = set; break;
+            }
+            st.blocked &= ~(sigmask(SIGKILL) | sigmask(SIGSTOP));
+            recalc_sigpending(t, st);
+            return old;
+        }
+    }
+
+    /** sigpending(2): the calling thread's pending set (blocked signals stay there until unblocked or taken). */
+    public static long sigpending() {
+        SigState st = sigState(Thread.currentThread());
+        synchronized (st) { return st.pending; }
+    }
+
+    /** sigtimedwait(2) without waiting: takes the lowest pending signal of {@code set}, or returns 0. */
+    public static int sigtakepending(long set) {
+        Thread t = Thread.currentThread();
+        SigState st = sigState(t);
+        synchronized (st) {
+            long take = st.pending & set;
+            if (take == 0) return 0;
+            int sig = Long.numberOfTrailingZeros(take) + 1;
+            st.pending &= ~sigmask(sig);
+            recalc_sigpending(t, st);
+            return sig;
+        }
+    }
+
     /** signal_pending(current). */
     public static boolean signal_pending() { return Thread.currentThread().isInterrupted(); }
 
-    /** Marks the calling thread's pending signal delivered (the return to userspace handles it). */
-    public static void deliver_signal() { Thread.interrupted(); }
+    /**
+     * The return to userspace runs the handlers of the pending signals that are not blocked: they are no
+     * longer pending. Blocked ones stay pending.
+     */
+    public static void deliver_signal() {
+        Thread t = Thread.currentThread();
+        Thread.interrupted();
+        SigState st = SIGNALS.get(t);
+        if (st == null) return;
+        synchronized (st) {
+            st.pending &= st.blocked;
+            recalc_sigpending(t, st);
+        }
+    }
 
     /** While {@code waker} is registered, a signal to the calling thread also runs it. */
     public void set_signal_waker(Runnable waker) {

@@ -27,6 +27,14 @@ public final class Kvm {
     public final KvmIoBus pio_bus = new KvmIoBus();
     /** struct _ioeventfd entries registered with KVM_IOEVENTFD (eventfd.c). */
     public final List<Object> ioeventfds = new ArrayList<>();
+    /**
+     * The coalesced MMIO ring page (coalesced_mmio.c), shared with userspace: the region that holds it and
+     * the ring's offset there (it moves into the first vCPU mapping that maps it).
+     */
+    public kvmkmod.hw.HostMemory.Region coalesced_mmio_ring;
+    public int coalesced_mmio_ring_off;
+    /** struct kvm_coalesced_mmio_dev, owned by coalesced_mmio.c. */
+    public Object coalesced_mmio_dev;
     public final KvmArch arch = new KvmArch();
     public final AtomicInteger users_count = new AtomicInteger();
 

@@ -23,6 +23,7 @@ public final class KvmRun {
     public final Debug debug;
     public final Mmio mmio;
     public final Internal internal;
+    public final Hypercall hypercall;
 
     /** A view of the kvm_run structure at {@code off} in {@code buf} (little-endian). */
     public KvmRun(ByteBuffer buf, int off) {
@@ -35,6 +36,7 @@ public final class KvmRun {
         this.debug = new Debug();
         this.mmio = new Mmio();
         this.internal = new Internal();
+        this.hypercall = new Hypercall();
     }
 
     public ByteBuffer buffer() { return b; }
@@ -54,6 +56,13 @@ public final class KvmRun {
     public void cr8(long v) { b.putLong(o + 16, v); }
     public long apic_base() { return b.getLong(o + 24); }
     public void apic_base(long v) { b.putLong(o + 24, v); }
+
+    /** The hypercall member: u64 nr, u64 args[6], u64 ret, u32 longmode (KVM_EXIT_HYPERCALL, which 2.6.33 never raises). */
+    public final class Hypercall {
+        public long nr() { return b.getLong(o + UNION); }
+        public long ret() { return b.getLong(o + UNION + 56); }
+        public void ret(long v) { b.putLong(o + UNION + 56, v); }
+    }
 
     /** The hw member: an exit reason the kernel could not handle. */
     public final class Hw {

@@ -22,6 +22,8 @@ public class KvmVcpu {
     public int fpu_active;
     public int guest_fpu_loaded;
     public int sigset_active;
+    /** The signal mask KVM_RUN runs with while sigset_active (KVM_SET_SIGNAL_MASK); bit sig-1 blocks sig. */
+    public long sigset;
     public final KvmVcpuStat stat = new KvmVcpuStat();
 
     public int mmio_needed;

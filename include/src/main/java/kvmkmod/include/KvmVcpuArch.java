@@ -94,6 +94,9 @@ public final class KvmVcpuArch {
     /** guest_fx_image: the guest's FXSAVE area, kept in KVM_GET/SET_FPU's shape (the soft CPU has no FPU to load it into). */
     public final KvmFpu guest_fx_image = new KvmFpu();
 
+    /** struct kvm_pv_mmu_op_buffer for the KVM_HC_MMU_OP hypercall, owned by mmu.c's paravirtual part. */
+    public Object mmu_op_buffer;
+
     /** The emulator context (struct x86_emulate_ctxt), owned by x86.c and emulate.c. */
     public Object emulate_ctxt;
 }

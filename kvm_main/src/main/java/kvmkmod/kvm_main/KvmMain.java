@@ -51,6 +51,7 @@ public final class KvmMain {
     /** The architecture's kvm_arch_* functions (x86.c), bound when kvm.ko is assembled. */
     public KvmArchHooks arch;
     public final Eventfd eventfd = new Eventfd(this);
+    public final CoalescedMmio coalesced_mmio = new CoalescedMmio(this);
 
     // the file's globals
     final List<Kvm> vm_list = new ArrayList<>();
@@ -165,12 +166,20 @@ public final class KvmMain {
         Kvm kvm = arch.kvm_arch_create_vm();
         int r = hardware_enable_all();
         if (r != 0) throw new ErrPtr(r);
+        HostMemory.Region page = mem().allocPages(PAGE_SIZE);
+        if (page == null) {
+            hardware_disable_all();
+            throw new ErrPtr(-ENOMEM);
+        }
+        kvm.coalesced_mmio_ring = page;
+        kvm.coalesced_mmio_ring_off = 0;
         kvm.mm = Vfs.current();
         kvm_io_bus_init(kvm.pio_bus);
         eventfd.kvm_eventfd_init(kvm);
         kvm_io_bus_init(kvm.mmio_bus);
         kvm.users_count.set(1);
         synchronized (kvm_lock) { vm_list.add(kvm); }
+        coalesced_mmio.kvm_coalesced_mmio_init(kvm);
         return kvm;
     }
 
@@ -192,6 +201,10 @@ public final class KvmMain {
         synchronized (kvm_lock) { vm_list.remove(kvm); }
         kvm_io_bus_destroy(kvm.pio_bus);
         kvm_io_bus_destroy(kvm.mmio_bus);
+        // a ring that moved into a vCPU mapping belongs to that mapping now
+        if (kvm.coalesced_mmio_ring != null && kvm.coalesced_mmio_ring.kind == HostMemory.Kind.KERNEL)
+            mem().free(kvm.coalesced_mmio_ring);
+        kvm.coalesced_mmio_ring = null;
         arch.kvm_arch_flush_shadow(kvm);
         arch.kvm_arch_destroy_vm(kvm);
         hardware_disable_all();
@@ -450,6 +463,18 @@ public final class KvmMain {
         }
     }
 
+    /** A vCPU caught spinning in a PAUSE loop gives its processor away for 100 us, hoping the lock holder runs. */
+    @Origin(file = "virt/kvm/kvm_main.c", line = 1119)
+    public void kvm_vcpu_on_spin(KvmVcpu vcpu) {
+        long expires = System.nanoTime() + 100_000L;
+        synchronized (vcpu) {
+            // a pending signal ends the sleep early, as in TASK_INTERRUPTIBLE
+            for (long left; (left = expires - System.nanoTime()) > 0 && !Kernel.signal_pending(); ) {
+                try { vcpu.wait(left / 1_000_000L, (int) (left % 1_000_000L)); } catch (InterruptedException e) { Thread.currentThread().interrupt(); break; }
+            }
+        }
+    }
+
     /** Request bits of vcpu->requests (linux/kvm_host.h). */
     public static final int KVM_REQ_TLB_FLUSH = 0, KVM_REQ_MIGRATE_TIMER = 1, KVM_REQ_REPORT_TPR_ACCESS = 2,
             KVM_REQ_MMU_RELOAD = 3, KVM_REQ_TRIPLE_FAULT = 4, KVM_REQ_PENDING_TIMER = 5, KVM_REQ_UNHALT = 6,
@@ -463,7 +488,8 @@ public final class KvmMain {
      * into it on the first mmap, and kernel and VMM share them from then on, as in the C.
      */
     @Origin(file = "virt/kvm/kvm_main.c", line = 1160, status = Origin.Status.SIMPLIFIED,
-            note = "pages move into the user mapping at mmap time instead of being faulted in; coalesced ring page is zero")
+            note = "pages move into the user mapping at mmap time instead of being faulted in; the VM's coalesced "
+                    + "MMIO ring moves into the first vCPU mapping, a second vCPU's page 2 does not show it")
     long kvm_vcpu_mmap(File file, long length, long pgoff) {
         KvmVcpu vcpu = (KvmVcpu) file.private_data;
         if (pgoff != 0 || length > 3L * PAGE_SIZE) return -EINVAL;
@@ -479,6 +505,16 @@ public final class KvmMain {
             vcpu.arch.pio_data = shared;
             mem().free(oldRun);
             mem().free(oldPio);
+            Kvm kvm = vcpu.kvm;
+            synchronized (kvm.coalesced_mmio_ring) {
+                HostMemory.Region ring = kvm.coalesced_mmio_ring;
+                if (ring.kind == HostMemory.Kind.KERNEL) {
+                    copyPage(ring, shared, KVM_COALESCED_MMIO_PAGE_OFFSET * PAGE_SIZE);
+                    kvm.coalesced_mmio_ring_off = KVM_COALESCED_MMIO_PAGE_OFFSET * PAGE_SIZE;
+                    kvm.coalesced_mmio_ring = shared;
+                    mem().free(ring);
+                }
+            }
             return shared.va;
         }
     }
@@ -545,8 +581,22 @@ public final class KvmMain {
         return r;
     }
 
-    @Origin(file = "virt/kvm/kvm_main.c", line = 1257, status = Origin.Status.SIMPLIFIED,
-            note = "KVM_SET_SIGNAL_MASK is not built yet; it reaches the arch and answers -EINVAL")
+    /** SIGKILL and SIGSTOP cannot be blocked, not even while the guest runs. */
+    @Origin(file = "virt/kvm/kvm_main.c", line = 1246)
+    int kvm_vcpu_ioctl_set_sigmask(KvmVcpu vcpu, long[] sigset) {
+        if (sigset != null) {
+            vcpu.sigset_active = 1;
+            vcpu.sigset = sigset[0] & ~(Kernel.sigmask(Kernel.SIGKILL) | Kernel.sigmask(Kernel.SIGSTOP));
+        } else {
+            vcpu.sigset_active = 0;
+        }
+        return 0;
+    }
+
+    /** The size of sigset_t on x86_64, which struct kvm_signal_mask.len must give. */
+    static final int SIGSET_SIZE = 8;
+
+    @Origin(file = "virt/kvm/kvm_main.c", line = 1257)
     long kvm_vcpu_ioctl(File filp, int ioctl, long arg) {
         KvmVcpu vcpu = (KvmVcpu) filp.private_data;
         Vfs mm = Vfs.current();
@@ -613,6 +663,23 @@ public final class KvmMain {
                 if (u == null) return -EFAULT;
                 return arch.kvm_arch_vcpu_ioctl_set_guest_debug(vcpu, new KvmGuestDebug().read(u.buf, Uaccess.off(u, arg)));
             }
+            case KVM_SET_SIGNAL_MASK: {
+                // struct kvm_signal_mask: u32 len, then len bytes of sigset_t
+                long[] sigset = {0};
+                if (arg != 0) {
+                    HostMemory.Region u = Uaccess.access_ok(mm, arg, 4);
+                    if (u == null) return -EFAULT;
+                    int len = u.buf.getInt(Uaccess.off(u, arg));
+                    if (len != SIGSET_SIZE) return -EINVAL;
+                    u = Uaccess.access_ok(mm, arg + 4, SIGSET_SIZE);
+                    if (u == null) return -EFAULT;
+                    sigset[0] = u.buf.getLong(Uaccess.off(u, arg + 4));
+                }
+                // 2.6.33 hands over its local sigset even for a NULL argument (kvm_main.c:1410), so a
+                // NULL mask does not turn the mask off: it makes KVM_RUN run with an uninitialised one.
+                // Here that stack garbage is an empty set.
+                return kvm_vcpu_ioctl_set_sigmask(vcpu, sigset);
+            }
             case KVM_GET_FPU: {
                 KvmFpu fpu = new KvmFpu(); // zeroed, as the kernel's kzalloc: mxcsr reads 0
                 int r = arch.kvm_arch_vcpu_ioctl_get_fpu(vcpu, fpu);
@@ -635,7 +702,7 @@ public final class KvmMain {
     // ---- the VM file ----
 
     @Origin(file = "virt/kvm/kvm_main.c", line = 1450, status = Origin.Status.SIMPLIFIED,
-            note = "dirty log, coalesced MMIO, irqfd and device assignment arrive with later issues")
+            note = "dirty log, irqfd and device assignment arrive with later issues")
     long kvm_vm_ioctl(File filp, int ioctl, long arg) {
         Kvm kvm = (Kvm) filp.private_data;
         Vfs mm = Vfs.current();
@@ -648,6 +715,15 @@ public final class KvmMain {
                 if (u == null) return -EFAULT;
                 KvmUserspaceMemoryRegion kvm_userspace_mem = new KvmUserspaceMemoryRegion().read(u.buf, Uaccess.off(u, arg));
                 return kvm_vm_ioctl_set_memory_region(kvm, kvm_userspace_mem, 1);
+            }
+            case KVM_REGISTER_COALESCED_MMIO:
+            case KVM_UNREGISTER_COALESCED_MMIO: {
+                HostMemory.Region u = Uaccess.access_ok(mm, arg, CoalescedMmio.Zone.SIZE);
+                if (u == null) return -EFAULT;
+                CoalescedMmio.Zone zone = new CoalescedMmio.Zone().read(u.buf, Uaccess.off(u, arg));
+                return ioctl == KVM_REGISTER_COALESCED_MMIO
+                        ? coalesced_mmio.kvm_vm_ioctl_register_coalesced_mmio(kvm, zone)
+                        : coalesced_mmio.kvm_vm_ioctl_unregister_coalesced_mmio(kvm, zone);
             }
             case KVM_IOEVENTFD: {
                 HostMemory.Region u = Uaccess.access_ok(mm, arg, KvmIoeventfd.SIZE);

@@ -2025,9 +2025,7 @@ public final class Vmx implements KvmX86Ops {
         return 1;
     }
 
-    /** fx_init (x86.c:4871) is not called: the guest FPU state is not modelled yet. */
-    @Origin(file = "arch/x86/kvm/vmx.c", line = 2436, status = Origin.Status.SIMPLIFIED,
-            note = "no fx_init: the guest FPU state is not modelled yet")
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 2436)
     int vmx_vcpu_reset(KvmVcpu vcpu) {
         VcpuVmx vmx = to_vmx(vcpu);
         long msr;
@@ -2050,6 +2048,8 @@ public final class Vmx implements KvmX86Ops {
             msr = 0xfee00000L | MSR_IA32_APICBASE_ENABLE;
             if (kvm_vcpu_is_bsp(vmx)) msr |= MSR_IA32_APICBASE_BSP;
             x86.kvm_set_apic_base(vmx, msr);
+
+            x86.fx_init(vmx);
 
             seg_setup(VCPU_SREG_CS);
             // vm86 wants CS.base == CS.selector << 4, so the reset CS is f000:0 based at 0xf0000
@@ -2265,14 +2265,6 @@ public final class Vmx implements KvmX86Ops {
         return new UnsupportedOperationException("vmx.c: " + handler + " needs " + function + ", not yet mirrored");
     }
 
-    private static int kvm_emulate_hypercall(KvmVcpu vcpu) { throw missing("handle_vmcall", "kvm_emulate_hypercall (x86.c:3468)"); }
-
-    private static int kvm_task_switch(KvmVcpu vcpu, int tss_selector, int reason) {
-        throw missing("handle_task_switch", "kvm_task_switch (x86.c:4571)");
-    }
-
-    private static void kvm_vcpu_on_spin(KvmVcpu vcpu) { throw missing("handle_pause", "kvm_vcpu_on_spin (kvm_main.c:1119)"); }
-
     private static int kvm_mmu_get_spte_hierarchy(KvmVcpu vcpu, long gpa, long[] sptes) {
         throw missing("handle_ept_misconfig", "kvm_mmu_get_spte_hierarchy (mmu.c:3157)");
     }
@@ -2281,9 +2273,6 @@ public final class Vmx implements KvmX86Ops {
         throw missing("handle_exception", "kvm_mmu_unprotect_page_virt (mmu.c:2745)");
     }
 
-    private static boolean kvm_require_cpl(KvmVcpu vcpu, int required_cpl) {
-        throw missing("handle_dr", "kvm_require_cpl (x86.c:316)");
-    }
 
 
     // ---- vmx.c:2705-3450: the exit handlers ----
@@ -2542,13 +2531,12 @@ public final class Vmx implements KvmX86Ops {
     }
 
     /** Exit qualification (SDM table 27-4): DR in 2:0, direction in bit 4, GPR in 11:8. */
-    @Origin(file = "arch/x86/kvm/vmx.c", line = 2999, status = Origin.Status.SIMPLIFIED,
-            note = "needs kvm_require_cpl (not mirrored); kvm_vcpu_arch.eff_db and switch_db_regs are not mirrored")
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 2999)
     int handle_dr(KvmVcpu vcpu) {
         long exit_qualification, val;
         int dr, reg;
 
-        if (!kvm_require_cpl(vcpu, 0)) return 1;
+        if (!x86.kvm_require_cpl(vcpu, 0)) return 1;
         dr = (int) vmcs_readl(GUEST_DR7);
         if ((dr & DR7_GD) != 0) {
             // the exit wins over the #DB that DR7.GD asks for, so the #DB is made here
@@ -2591,6 +2579,7 @@ public final class Vmx implements KvmX86Ops {
             switch (dr) {
                 case 0: case 1: case 2: case 3:
                     vcpu.arch.db[dr] = val;
+                    if ((vcpu.guest_debug & KVM_GUESTDBG_USE_HW_BP) == 0) vcpu.arch.eff_db[dr] = val;
                     break;
                 case 4: case 5:
                     if ((vcpu.arch.cr4 & X86_CR4_DE) != 0) x86.kvm_queue_exception(vcpu, UD_VECTOR);
@@ -2608,7 +2597,10 @@ public final class Vmx implements KvmX86Ops {
                         break;
                     }
                     vcpu.arch.dr7 = (val & DR7_VOLATILE) | DR7_FIXED_1;
-                    if ((vcpu.guest_debug & KVM_GUESTDBG_USE_HW_BP) == 0) vmcs_writel(GUEST_DR7, vcpu.arch.dr7);
+                    if ((vcpu.guest_debug & KVM_GUESTDBG_USE_HW_BP) == 0) {
+                        vmcs_writel(GUEST_DR7, vcpu.arch.dr7);
+                        vcpu.arch.switch_db_regs = val & DR7_BP_EN_MASK;
+                    }
                     break;
                 default:
                     break;
@@ -2683,11 +2675,10 @@ public final class Vmx implements KvmX86Ops {
         return x86.kvm_emulate_halt(vcpu);
     }
 
-    @Origin(file = "arch/x86/kvm/vmx.c", line = 3164, status = Origin.Status.SIMPLIFIED,
-            note = "throws: kvm_emulate_hypercall is not mirrored yet")
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 3164)
     int handle_vmcall(KvmVcpu vcpu) {
         skip_emulated_instruction(vcpu);
-        kvm_emulate_hypercall(vcpu);
+        x86.kvm_emulate_hypercall(vcpu);
         return 1;
     }
 
@@ -2727,8 +2718,7 @@ public final class Vmx implements KvmX86Ops {
         return 1;
     }
 
-    @Origin(file = "arch/x86/kvm/vmx.c", line = 3213, status = Origin.Status.SIMPLIFIED,
-            note = "throws: kvm_task_switch is not mirrored yet")
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 3213)
     int handle_task_switch(KvmVcpu vcpu) {
         VcpuVmx vmx = to_vmx(vcpu);
         long exit_qualification;
@@ -2766,7 +2756,7 @@ public final class Vmx implements KvmX86Ops {
         if (!idt_v || (type != INTR_TYPE_HARD_EXCEPTION && type != INTR_TYPE_EXT_INTR && type != INTR_TYPE_NMI_INTR))
             skip_emulated_instruction(vcpu);
 
-        if (kvm_task_switch(vcpu, tss_selector, reason) == 0) return 0;
+        if (x86.kvm_task_switch(vcpu, tss_selector, reason) == 0) return 0;
 
         // the new task starts with its local breakpoints disabled
         vmcs_writel(GUEST_DR7, vmcs_readl(GUEST_DR7) & ~55L);
@@ -2916,11 +2906,10 @@ public final class Vmx implements KvmX86Ops {
     }
 
     /** Pause-loop exiting: the vCPU spins on a lock, so let another run. */
-    @Origin(file = "arch/x86/kvm/vmx.c", line = 3432, status = Origin.Status.SIMPLIFIED,
-            note = "throws: kvm_vcpu_on_spin is not mirrored yet")
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 3432)
     int handle_pause(KvmVcpu vcpu) {
         skip_emulated_instruction(vcpu);
-        kvm_vcpu_on_spin(vcpu);
+        kvm_main.kvm_vcpu_on_spin(vcpu);
         return 1;
     }
 
@@ -3117,7 +3106,7 @@ public final class Vmx implements KvmX86Ops {
      * flags (CF or ZF set). {@link VmxCpu#regs()} is the register file the asm loads and saves.
      */
     @Origin(file = "arch/x86/kvm/vmx.c", line = 3687, status = Origin.Status.SIMPLIFIED,
-            note = "debug registers are not switched (switch_db_regs not mirrored); no host DS/ES to reload")
+            note = "the processors model no DR0-3/DR6 registers, so switch_db_regs loads nothing; no host DS/ES to reload")
     void vmx_vcpu_run(KvmVcpu vcpu) {
         VcpuVmx vmx = to_vmx(vcpu);
 

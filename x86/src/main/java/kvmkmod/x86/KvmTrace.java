@@ -30,4 +30,9 @@ public final class KvmTrace {
         if (!Ftrace.on) return;
         Ftrace.event("kvm_page_fault", String.format("address %x error_code %x", fault_address, error_code));
     }
+
+    public static void trace_kvm_hypercall(long nr, long a0, long a1, long a2, long a3) {
+        if (!Ftrace.on) return;
+        Ftrace.event("kvm_hypercall", String.format("nr 0x%x a0 0x%x a1 0x%x a2 0x%x a3 0x%x", nr, a0, a1, a2, a3));
+    }
 }

@@ -52,6 +52,8 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
     /** The vendor module's operations, set by kvm_arch_init (x86.c:3423). */
     public KvmX86Ops kvm_x86_ops;
     public final Mmu mmu;
+    /** mmu.c's paravirtual MMU operations (the KVM_HC_MMU_OP hypercall). */
+    final PvMmu pv_mmu;
 
     // Control register and flag bits (asm/processor-flags.h) and reserved-bit masks (asm/kvm_host.h)
     public static final long X86_CR0_PE = 1L << 0, X86_CR0_MP = 1L << 1, X86_CR0_EM = 1L << 2, X86_CR0_TS = 1L << 3,
@@ -61,7 +63,7 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
             X86_CR4_PSE = 1L << 4, X86_CR4_PAE = 1L << 5, X86_CR4_MCE = 1L << 6, X86_CR4_PGE = 1L << 7,
             X86_CR4_PCE = 1L << 8, X86_CR4_OSFXSR = 1L << 9, X86_CR4_OSXMMEXCPT = 1L << 10, X86_CR4_VMXE = 1L << 13;
     public static final long X86_EFLAGS_CF = 1L << 0, X86_EFLAGS_TF = 1L << 8, X86_EFLAGS_IF = 1L << 9,
-            X86_EFLAGS_IOPL = 3L << 12, X86_EFLAGS_RF = 1L << 16, X86_EFLAGS_VM = 1L << 17;
+            X86_EFLAGS_IOPL = 3L << 12, X86_EFLAGS_NT = 1L << 14, X86_EFLAGS_RF = 1L << 16, X86_EFLAGS_VM = 1L << 17;
     public static final long EFER_SCE = 1L << 0, EFER_LME = 1L << 8, EFER_LMA = 1L << 10, EFER_NX = 1L << 11;
     public static final long CR0_RESERVED_BITS = ~(X86_CR0_PE | X86_CR0_MP | X86_CR0_EM | X86_CR0_TS | X86_CR0_ET
             | X86_CR0_NE | X86_CR0_WP | X86_CR0_AM | X86_CR0_NW | X86_CR0_CD | X86_CR0_PG) & 0xffffffffL;
@@ -96,6 +98,7 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
     public X86(KvmMain kvm_main) {
         this.kvm_main = kvm_main;
         this.mmu = new Mmu(this);
+        this.pv_mmu = new PvMmu(this);
     }
 
     // ---- x86.h and kvm_cache_regs.h inlines ----
@@ -154,6 +157,14 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
         vcpu.arch.exception.has_error_code = true;
         vcpu.arch.exception.nr = nr;
         vcpu.arch.exception.error_code = error_code;
+    }
+
+    /** A privileged instruction from CPL above {@code required_cpl} is refused with #GP(0). */
+    @Origin(file = "arch/x86/kvm/x86.c", line = 316)
+    public boolean kvm_require_cpl(KvmVcpu vcpu, int required_cpl) {
+        if (kvm_x86_ops.get_cpl(vcpu) <= required_cpl) return true;
+        kvm_queue_exception_e(vcpu, GP_VECTOR, 0);
+        return false;
     }
 
     /** x86.h: kvm_inject_gp. */
@@ -553,13 +564,14 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
     // ---- /dev/kvm capabilities ----
 
     @Origin(file = "arch/x86/kvm/x86.c", line = 1305, status = Origin.Status.SIMPLIFIED,
-            note = "answers 0 for what is not built yet (irqchip, PIT, coalesced MMIO, MCE, ...), never a false yes")
+            note = "answers 0 for what is not built yet (irqchip, PIT, MCE, ...), never a false yes")
     @Override public int kvm_dev_ioctl_check_extension(long ext) {
         if (ext == KVM_CAP_HLT || ext == KVM_CAP_SET_TSS_ADDR || ext == KVM_CAP_IOEVENTFD
                 || ext == KVM_CAP_SET_IDENTITY_MAP_ADDR || ext == KVM_CAP_MMU_SHADOW_CACHE_CONTROL
                 || ext == KVM_CAP_SYNC_MMU
                 || ext == KVM_CAP_EXT_CPUID || ext == KVM_CAP_MP_STATE || ext == KVM_CAP_VCPU_EVENTS)
             return 1;
+        if (ext == KVM_CAP_COALESCED_MMIO) return KVM_COALESCED_MMIO_PAGE_OFFSET;
         if (ext == KVM_CAP_VAPIC) return kvm_x86_ops.cpu_has_accelerated_tpr() ? 0 : 1;
         if (ext == KVM_CAP_NR_VCPUS) return Kvm.KVM_MAX_VCPUS;
         if (ext == KVM_CAP_NR_MEMSLOTS) return Kvm.KVM_MEMORY_SLOTS;
@@ -1402,6 +1414,53 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
         return 0;
     }
 
+    /** Hypercall numbers and results (linux/kvm_para.h). */
+    public static final int KVM_HC_VAPIC_POLL_IRQ = 1, KVM_HC_MMU_OP = 2;
+    public static final long KVM_ENOSYS = 1000, KVM_EFAULT = EFAULT, KVM_E2BIG = E2BIG, KVM_EPERM = EPERM;
+
+    /** x86.c's static inline hc_gpa: a 64-bit guest passes the address in one register, a 32-bit one in two. */
+    static long hc_gpa(KvmVcpu vcpu, long a0, long a1) { return is_long_mode(vcpu) ? a0 : a0 | (a1 << 32); }
+
+    /**
+     * The KVM hypercall ABI: number in RAX, arguments in RBX, RCX, RDX, RSI, result back in RAX. Only ring 0
+     * may call; an unknown number answers -KVM_ENOSYS (a value the guest sees, not a host errno).
+     */
+    @Origin(file = "arch/x86/kvm/x86.c", line = 3468)
+    public int kvm_emulate_hypercall(KvmVcpu vcpu) {
+        long nr, a0, a1, a2, a3;
+        long[] ret = new long[1];
+        int r = 1;
+
+        nr = kvm_register_read(vcpu, VCPU_REGS_RAX);
+        a0 = kvm_register_read(vcpu, VCPU_REGS_RBX);
+        a1 = kvm_register_read(vcpu, VCPU_REGS_RCX);
+        a2 = kvm_register_read(vcpu, VCPU_REGS_RDX);
+        a3 = kvm_register_read(vcpu, VCPU_REGS_RSI);
+
+        KvmTrace.trace_kvm_hypercall(nr, a0, a1, a2, a3);
+
+        if (!is_long_mode(vcpu)) {
+            nr &= 0xffffffffL;
+            a0 &= 0xffffffffL;
+            a1 &= 0xffffffffL;
+            a2 &= 0xffffffffL;
+            a3 &= 0xffffffffL;
+        }
+
+        if (kvm_x86_ops.get_cpl(vcpu) != 0) {
+            ret[0] = -KVM_EPERM;
+        } else if (nr == KVM_HC_VAPIC_POLL_IRQ) {
+            ret[0] = 0;
+        } else if (nr == KVM_HC_MMU_OP) {
+            r = pv_mmu.kvm_pv_mmu_op(vcpu, a0, hc_gpa(vcpu, a1, a2), ret);
+        } else {
+            ret[0] = -KVM_ENOSYS;
+        }
+        kvm_register_write(vcpu, VCPU_REGS_RAX, ret[0]);
+        ++vcpu.stat.hypercalls;
+        return r;
+    }
+
     // ---- helpers the emulator calls ----
 
     @Origin(file = "arch/x86/kvm/x86.c", line = 3512)
@@ -1514,6 +1573,36 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
         return r;
     }
 
+    /** Writes an 8-byte descriptor back into its table (the busy bit of a TSS descriptor). Non-zero on failure. */
+    @Origin(file = "arch/x86/kvm/x86.c", line = 4290)
+    int save_guest_segment_descriptor(KvmVcpu vcpu, int selector, long seg_desc) {
+        DescriptorTable dtable = new DescriptorTable();
+        int index = (selector & 0xffff) >>> 3;
+        get_segment_descriptor_dtable(vcpu, selector, dtable);
+        if ((dtable.limit & 0xffff) < index * 8 + 7) return 1;
+        byte[] b = new byte[8];
+        ByteBuffer.wrap(b).order(java.nio.ByteOrder.LITTLE_ENDIAN).putLong(0, seg_desc);
+        return kvm_write_guest_virt(dtable.base + index * 8L, b, 8, vcpu);
+    }
+
+    /** desc.h get_desc_base: bits 15:0 of the base in 31:16 of the low word, 23:16 and 31:24 in the high word. */
+    static long get_desc_base(long desc) {
+        return ((desc >>> 16) & 0xffffff) | (((desc >>> 56) & 0xff) << 24);
+    }
+
+    /** desc.h get_desc_limit: the raw 20-bit limit, granularity not applied (as 2.6.33 compares it). */
+    static int get_desc_limit(long desc) { return (int) (desc & 0xffff) | (int) ((desc >>> 32) & 0xf0000); }
+
+    static int desc_type(long desc) { return (int) (desc >>> 40) & 0xf; }
+    static int desc_dpl(long desc) { return (int) (desc >>> 45) & 3; }
+    static boolean desc_p(long desc) { return ((desc >>> 47) & 1) != 0; }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 4303)
+    long get_tss_base_addr(KvmVcpu vcpu, long seg_desc) {
+        long base_addr = get_desc_base(seg_desc);
+        return vcpu.arch.mmu.gva_to_gpa.gva_to_gpa(vcpu, base_addr);
+    }
+
     @Origin(file = "arch/x86/kvm/x86.c", line = 4311)
     int get_segment_selector(KvmVcpu vcpu, int seg) {
         KvmSegment kvm_seg = new KvmSegment();
@@ -1559,6 +1648,189 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
             kvm_seg.unusable = 1;
         kvm_set_segment(vcpu, kvm_seg, seg);
         return 0;
+    }
+
+    // ---- hardware task switches (x86.c:4378-4641), SDM 7.3 "Task Switching" ----
+
+    /** Task-switch sources, as the exit qualification gives them (asm/kvm_host.h); vmx.c has its own copy in VmxDefs. */
+    static final int TASK_SWITCH_CALL = 0, TASK_SWITCH_IRET = 1, TASK_SWITCH_JMP = 2, TASK_SWITCH_GATE = 3;
+
+    /** struct tss_segment_32 (tss.h) as bytes: the offsets of its fields, 104 bytes in all. */
+    static final int TSS32_SIZE = 104, TSS32_PREV_TASK_LINK = 0, TSS32_CR3 = 28, TSS32_EIP = 32, TSS32_EFLAGS = 36,
+            TSS32_EAX = 40, TSS32_ES = 72, TSS32_LDT = 96;
+    /** struct tss_segment_16 (tss.h): 44 bytes; every field is 16 bits. */
+    static final int TSS16_SIZE = 44, TSS16_PREV_TASK_LINK = 0, TSS16_IP = 14, TSS16_FLAG = 16, TSS16_AX = 18,
+            TSS16_ES = 34, TSS16_LDT = 42;
+    /** The general registers in TSS order (EAX, ECX, EDX, EBX, ESP, EBP, ESI, EDI) are VCPU_REGS_* 0..7. */
+    private static final int TSS_GPRS = 8;
+    /** Segment registers in TSS order: ES, CS, SS, DS, FS, GS. */
+    private static final int[] TSS_SREGS = {VCPU_SREG_ES, VCPU_SREG_CS, VCPU_SREG_SS, VCPU_SREG_DS, VCPU_SREG_FS, VCPU_SREG_GS};
+
+    static ByteBuffer le(byte[] b) { return ByteBuffer.wrap(b).order(java.nio.ByteOrder.LITTLE_ENDIAN); }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 4378)
+    void save_state_to_tss32(KvmVcpu vcpu, ByteBuffer tss) {
+        tss.putInt(TSS32_CR3, (int) vcpu.arch.cr3);
+        tss.putInt(TSS32_EIP, (int) kvm_rip_read(vcpu));
+        tss.putInt(TSS32_EFLAGS, (int) kvm_get_rflags(vcpu));
+        for (int r = 0; r < TSS_GPRS; r++) tss.putInt(TSS32_EAX + 4 * r, (int) kvm_register_read(vcpu, r));
+        for (int i = 0; i < TSS_SREGS.length; i++) tss.putInt(TSS32_ES + 4 * i, get_segment_selector(vcpu, TSS_SREGS[i]));
+        tss.putInt(TSS32_LDT, get_segment_selector(vcpu, VCPU_SREG_LDTR));
+    }
+
+    /** The selectors load with the accessed bit set (type_bits 1, CS 9 = accessed code), LDTR first. */
+    @Origin(file = "arch/x86/kvm/x86.c", line = 4401)
+    int load_state_from_tss32(KvmVcpu vcpu, ByteBuffer tss) {
+        kvm_set_cr3(vcpu, tss.getInt(TSS32_CR3) & 0xffffffffL);
+
+        kvm_rip_write(vcpu, tss.getInt(TSS32_EIP) & 0xffffffffL);
+        kvm_set_rflags(vcpu, (tss.getInt(TSS32_EFLAGS) & 0xffffffffL) | 2);
+
+        for (int r = 0; r < TSS_GPRS; r++) kvm_register_write(vcpu, r, tss.getInt(TSS32_EAX + 4 * r) & 0xffffffffL);
+
+        if (kvm_load_segment_descriptor(vcpu, tss.getInt(TSS32_LDT) & 0xffff, 0, VCPU_SREG_LDTR) != 0) return 1;
+        for (int i = 0; i < TSS_SREGS.length; i++) {
+            int seg = TSS_SREGS[i];
+            if (kvm_load_segment_descriptor(vcpu, tss.getInt(TSS32_ES + 4 * i) & 0xffff, seg == VCPU_SREG_CS ? 9 : 1, seg) != 0)
+                return 1;
+        }
+        return 0;
+    }
+
+    /** A 16-bit TSS has no CR3, FS or GS. */
+    @Origin(file = "arch/x86/kvm/x86.c", line = 4441)
+    void save_state_to_tss16(KvmVcpu vcpu, ByteBuffer tss) {
+        tss.putShort(TSS16_IP, (short) kvm_rip_read(vcpu));
+        tss.putShort(TSS16_FLAG, (short) kvm_get_rflags(vcpu));
+        for (int r = 0; r < TSS_GPRS; r++) tss.putShort(TSS16_AX + 2 * r, (short) kvm_register_read(vcpu, r));
+        for (int i = 0; i < 4; i++) tss.putShort(TSS16_ES + 2 * i, (short) get_segment_selector(vcpu, TSS_SREGS[i]));
+        tss.putShort(TSS16_LDT, (short) get_segment_selector(vcpu, VCPU_SREG_LDTR));
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 4462)
+    int load_state_from_tss16(KvmVcpu vcpu, ByteBuffer tss) {
+        kvm_rip_write(vcpu, tss.getShort(TSS16_IP) & 0xffffL);
+        kvm_set_rflags(vcpu, (tss.getShort(TSS16_FLAG) & 0xffffL) | 2);
+        for (int r = 0; r < TSS_GPRS; r++) kvm_register_write(vcpu, r, tss.getShort(TSS16_AX + 2 * r) & 0xffffL);
+
+        if (kvm_load_segment_descriptor(vcpu, tss.getShort(TSS16_LDT) & 0xffff, 0, VCPU_SREG_LDTR) != 0) return 1;
+        for (int i = 0; i < 4; i++) {
+            int seg = TSS_SREGS[i];
+            if (kvm_load_segment_descriptor(vcpu, tss.getShort(TSS16_ES + 2 * i) & 0xffff, seg == VCPU_SREG_CS ? 9 : 1, seg) != 0)
+                return 1;
+        }
+        return 0;
+    }
+
+    /**
+     * Saves the outgoing task into its TSS, links the new TSS back to it (only when old_tss_sel is not
+     * 0xffff) and loads the new task. 1 on success, 0 when a guest memory access or a segment load failed.
+     */
+    @Origin(file = "arch/x86/kvm/x86.c", line = 4493)
+    int kvm_task_switch_16(KvmVcpu vcpu, int tss_selector, int old_tss_sel, long old_tss_base, long nseg_desc) {
+        return task_switch_image(vcpu, old_tss_sel, old_tss_base, nseg_desc, false);
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 4532)
+    int kvm_task_switch_32(KvmVcpu vcpu, int tss_selector, int old_tss_sel, long old_tss_base, long nseg_desc) {
+        return task_switch_image(vcpu, old_tss_sel, old_tss_base, nseg_desc, true);
+    }
+
+    /** The body kvm_task_switch_16 and _32 share in the C, with the TSS layout as the only difference. */
+    private int task_switch_image(KvmVcpu vcpu, int old_tss_sel, long old_tss_base, long nseg_desc, boolean tss32) {
+        int size = tss32 ? TSS32_SIZE : TSS16_SIZE;
+        byte[] tss_segment = new byte[size];
+        ByteBuffer tss = le(tss_segment);
+        Kvm kvm = vcpu.kvm;
+
+        if (kvm_main.kvm_read_guest(kvm, old_tss_base, tss_segment, 0, size) != 0) return 0;
+        if (tss32) save_state_to_tss32(vcpu, tss);
+        else save_state_to_tss16(vcpu, tss);
+        if (kvm_main.kvm_write_guest(kvm, old_tss_base, tss_segment, 0, size) != 0) return 0;
+
+        if (kvm_main.kvm_read_guest(kvm, get_tss_base_addr(vcpu, nseg_desc), tss_segment, 0, size) != 0) return 0;
+
+        if (old_tss_sel != 0xffff) {
+            // prev_task_link is 32 bits wide in a 32-bit TSS, 16 in a 16-bit one
+            int link = tss32 ? 4 : 2;
+            if (tss32) tss.putInt(TSS32_PREV_TASK_LINK, old_tss_sel);
+            else tss.putShort(TSS16_PREV_TASK_LINK, (short) old_tss_sel);
+            if (kvm_main.kvm_write_guest(kvm, get_tss_base_addr(vcpu, nseg_desc), tss_segment, 0, link) != 0) return 0;
+        }
+
+        if ((tss32 ? load_state_from_tss32(vcpu, tss) : load_state_from_tss16(vcpu, tss)) != 0) return 0;
+        return 1;
+    }
+
+    /**
+     * A task switch the processor could not do itself under VMX (SDM 25.1.2: task switches always exit).
+     * As 2.6.33: no error code is pushed for an exception delivered through a task gate, the new task's
+     * descriptor is checked against the raw 20-bit limit, and failures reading the TSS leave the guest where
+     * it was (the C's FIXME).
+     */
+    @Origin(file = "arch/x86/kvm/x86.c", line = 4571)
+    public int kvm_task_switch(KvmVcpu vcpu, int tss_selector, int reason) {
+        KvmSegment tr_seg = new KvmSegment();
+        long[] cseg_desc = new long[1];
+        long[] nseg_desc = new long[1];
+        int ret = 0;
+        long old_tss_base = get_segment_base(vcpu, VCPU_SREG_TR) & 0xffffffffL;
+        int old_tss_sel = get_segment_selector(vcpu, VCPU_SREG_TR);
+        int desc_limit;
+
+        tss_selector &= 0xffff;
+        old_tss_base = vcpu.arch.mmu.gva_to_gpa.gva_to_gpa(vcpu, old_tss_base);
+
+        if (load_guest_segment_descriptor(vcpu, tss_selector, nseg_desc) != 0) return ret;
+        if (load_guest_segment_descriptor(vcpu, old_tss_sel, cseg_desc) != 0) return ret;
+
+        if (reason != TASK_SWITCH_IRET) {
+            int cpl = kvm_x86_ops.get_cpl(vcpu);
+            if ((tss_selector & 3) > desc_dpl(nseg_desc[0]) || cpl > desc_dpl(nseg_desc[0])) {
+                kvm_queue_exception_e(vcpu, GP_VECTOR, 0);
+                return 1;
+            }
+        }
+
+        desc_limit = get_desc_limit(nseg_desc[0]);
+        if (!desc_p(nseg_desc[0]) || ((desc_limit < 0x67 && (desc_type(nseg_desc[0]) & 8) != 0) || desc_limit < 0x2b)) {
+            kvm_queue_exception_e(vcpu, TS_VECTOR, tss_selector & 0xfffc);
+            return 1;
+        }
+
+        if (reason == TASK_SWITCH_IRET || reason == TASK_SWITCH_JMP) {
+            cseg_desc[0] &= ~(1L << (40 + 1)); // the outgoing TSS is no longer busy
+            save_guest_segment_descriptor(vcpu, old_tss_sel, cseg_desc[0]);
+        }
+
+        if (reason == TASK_SWITCH_IRET) {
+            long eflags = kvm_get_rflags(vcpu);
+            kvm_set_rflags(vcpu, eflags & ~X86_EFLAGS_NT);
+        }
+
+        // only CALL and task gates nest: the others leave the back link alone
+        if (reason != TASK_SWITCH_CALL && reason != TASK_SWITCH_GATE) old_tss_sel = 0xffff;
+
+        if ((desc_type(nseg_desc[0]) & 8) != 0)
+            ret = kvm_task_switch_32(vcpu, tss_selector, old_tss_sel, old_tss_base, nseg_desc[0]);
+        else
+            ret = kvm_task_switch_16(vcpu, tss_selector, old_tss_sel, old_tss_base, nseg_desc[0]);
+
+        if (reason == TASK_SWITCH_CALL || reason == TASK_SWITCH_GATE) {
+            long eflags = kvm_get_rflags(vcpu);
+            kvm_set_rflags(vcpu, eflags | X86_EFLAGS_NT);
+        }
+
+        if (reason != TASK_SWITCH_IRET) {
+            nseg_desc[0] |= 1L << (40 + 1);
+            save_guest_segment_descriptor(vcpu, tss_selector, nseg_desc[0]);
+        }
+
+        kvm_x86_ops.set_cr0(vcpu, vcpu.arch.cr0 | X86_CR0_TS);
+        seg_desct_to_kvm_desct(nseg_desc[0], tss_selector, tr_seg);
+        tr_seg.type = 11;
+        kvm_set_segment(vcpu, tr_seg, VCPU_SREG_TR);
+        return ret;
     }
 
     // The kvm_x86_ops members emulate.c calls directly (through the ops pointer in C).
@@ -1736,7 +2008,7 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
     }
 
     @Origin(file = "arch/x86/kvm/x86.c", line = 3823, status = Origin.Status.SIMPLIFIED,
-            note = "no timers, kvmclock, local APIC or debug registers to switch")
+            note = "no timers, kvmclock or local APIC; the processors model no DR0-3, so switch_db_regs loads nothing")
     int vcpu_enter_guest(KvmVcpu vcpu) {
         int r;
         boolean req_int_win = !irqchip_in_kernel(vcpu.kvm) && vcpu.run.request_interrupt_window() != 0;
@@ -1817,11 +2089,13 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
         return r;
     }
 
-    @Origin(file = "arch/x86/kvm/x86.c", line = 4024, status = Origin.Status.SIMPLIFIED,
-            note = "no signal mask; hypercall results arrive with the vCPU API issue")
+    @Origin(file = "arch/x86/kvm/x86.c", line = 4024)
     @Override public int kvm_arch_vcpu_ioctl_run(KvmVcpu vcpu, KvmRun kvm_run) {
         int r;
+        long sigsaved = 0;
         kvm_main.vcpu_load(vcpu);
+
+        if (vcpu.sigset_active != 0) sigsaved = Kernel.sigprocmask(Kernel.SIG_SETMASK, vcpu.sigset);
         vcpu.running = Thread.currentThread();
         if (vcpu.signal_waker == null) vcpu.signal_waker = () -> kvm_vcpu_kick(vcpu);
         kvm_main.kernel.set_signal_waker(vcpu.signal_waker);
@@ -1851,10 +2125,14 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
                 if (r == EMULATE_DO_MMIO) return 0;
             }
 
+            // userspace answering a KVM_EXIT_HYPERCALL puts the result in RAX
+            if (kvm_run.exit_reason() == KVM_EXIT_HYPERCALL) kvm_register_write(vcpu, VCPU_REGS_RAX, kvm_run.hypercall.ret());
+
             r = __vcpu_run(vcpu);
             return r;
         } finally {
             kvm_main.kernel.set_signal_waker(null);
+            if (vcpu.sigset_active != 0) Kernel.sigprocmask(Kernel.SIG_SETMASK, sigsaved);
             Kernel.deliver_signal();
             vcpu.running = null;
             kvm_main.vcpu_put(vcpu);
@@ -2113,6 +2391,28 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
         fx.copyWithoutMxcsr(fpu);
         kvm_main.vcpu_put(vcpu);
         return 0;
+    }
+
+    /**
+     * The guest's FPU starts as FNINIT leaves one (SDM 8.1.1: control word 0x37f, status 0, all tags empty),
+     * with MXCSR at its reset value 0x1f80 and the registers zero. The C produces the image by running
+     * FNINIT on the host FPU and saving it; here the same values are written directly.
+     */
+    @Origin(file = "arch/x86/kvm/x86.c", line = 4871, status = Origin.Status.SIMPLIFIED,
+            note = "writes the FNINIT values instead of running FNINIT and FXSAVE on a host FPU")
+    public void fx_init(KvmVcpu vcpu) {
+        KvmFpu fx = vcpu.arch.guest_fx_image;
+        fx.fcw = 0x37f;
+        fx.fsw = 0;
+        fx.ftwx = 0;
+        fx.last_opcode = 0;
+        fx.last_ip = 0;
+        fx.last_dp = 0;
+
+        vcpu.arch.cr0 |= X86_CR0_ET;
+        fx.mxcsr = 0x1f80;
+        java.util.Arrays.fill(fx.fpr, (byte) 0);
+        java.util.Arrays.fill(fx.xmm, (byte) 0);
     }
 
     @Origin(file = "arch/x86/kvm/x86.c", line = 4900, status = Origin.Status.SIMPLIFIED,
