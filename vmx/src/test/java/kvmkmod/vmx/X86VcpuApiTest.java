@@ -38,8 +38,10 @@ class X86VcpuApiTest {
         final int vcpufd;
         final ByteBuffer arg;
 
-        Setup() {
-            m = VmxTestSupport.load(Backend.SOFT);
+        Setup() { this(new KvmIntel.Params()); }
+
+        Setup(KvmIntel.Params params) {
+            m = VmxTestSupport.load(Backend.SOFT, kvmkmod.hw.VmxCapabilities.westmere(), params);
             vmm = new VmxTestSupport.Vmm(m).withMemory();
             vcpufd = (int) vmm.p.ioctl(vmm.vm, KVM_CREATE_VCPU, 0);
             assertThat(vcpufd).isGreaterThanOrEqualTo(0);

@@ -74,6 +74,8 @@ final class SoftCore {
     int pinControls, procControls, proc2Controls, exceptionBitmap;
     long cr0Mask, cr4Mask, cr0Shadow, cr4Shadow;
     long ioBitmapA, ioBitmapB, msrBitmap, tscOffset, eptp;
+    /** PAUSE-loop exiting: PLE_Gap and PLE_Window, the last PAUSE at CPL 0 and the first of its loop (-1: none since entry). */
+    long pleGap, pleWindow, pleLast = -1, pleFirst;
     int cr3TargetCount;
     int pfecMask, pfecMatch;
     final long[] cr3Targets = new long[4];
@@ -1140,7 +1142,9 @@ final class SoftCore {
             idtVectoringInfo = deliveringInfo;
             idtVectoringError = deliveringError;
             deliveryDepth = 0;
-            vmexit(EXIT_REASON_TASK_SWITCH, (lo >>> 16) & 0xffff | 3L << 30, 0);
+            // SDM 27.2.4: the instruction length is saved when a software interrupt or exception was delivered
+            boolean soft = type == INTR_TYPE_SOFT_INTR || type == INTR_TYPE_SOFT_EXCEPTION || type == 0x500;
+            vmexit(EXIT_REASON_TASK_SWITCH, (lo >>> 16) & 0xffff | 3L << 30, soft ? (int) ((retIp - ip0) & ipMask) : 0);
             return;
         }
         else { raise(GP, vector * 8 + 2); return; }
@@ -1502,7 +1506,10 @@ final class SoftCore {
             }
             case 0x90:
                 if ((rex & 1) == 0) {
-                    if (rep == 0xf3 && (procControls & CPU_BASED_PAUSE_EXITING) != 0) instrExit(EXIT_REASON_PAUSE_INSTRUCTION, 0);
+                    if (rep == 0xf3) {
+                        if ((procControls & CPU_BASED_PAUSE_EXITING) != 0) instrExit(EXIT_REASON_PAUSE_INSTRUCTION, 0);
+                        if ((proc2Controls & SECONDARY_EXEC_PAUSE_LOOP_EXITING) != 0 && secondary() && cpl() == 0) pauseLoop();
+                    }
                     return;
                 }
                 // with REX.B, 90 is XCHG r8, rAX
@@ -1876,6 +1883,18 @@ final class SoftCore {
      * 1 IRET, 2 JMP, 3 a task gate in the IDT. A far JMP/CALL names a task by a TSS descriptor or a
      * task gate in the GDT/LDT.
      */
+    /**
+     * SDM 25.1.3 "Instructions That Cause VM Exits Conditionally", PAUSE-loop exiting: a PAUSE more than
+     * PLE_Gap after the previous one starts a loop; once a loop has lasted more than PLE_Window, PAUSE
+     * exits. Time is the soft TSC (retired instructions).
+     */
+    private void pauseLoop() {
+        long now = icount;
+        if (pleLast < 0 || now - pleLast > pleGap) pleFirst = now;
+        pleLast = now;
+        if (now - pleFirst > pleWindow) instrExit(EXIT_REASON_PAUSE_INSTRUCTION, 0);
+    }
+
     private void taskSwitchCheck(int selector, int source) {
         if (realMode || v86 || (selector & ~3) == 0) return;
         long[] d = descriptor(selector, NP);

@@ -410,6 +410,9 @@ public final class SoftCpu implements VmxCpu {
         c.ioBitmapB = vr(IO_BITMAP_B);
         c.msrBitmap = vr(MSR_BITMAP);
         c.tscOffset = vr(TSC_OFFSET);
+        c.pleGap = vr32(PLE_GAP) & 0xffffffffL;
+        c.pleWindow = vr32(PLE_WINDOW) & 0xffffffffL;
+        c.pleLast = -1;
         c.cr3TargetCount = vr32(CR3_TARGET_COUNT);
         for (int k = 0; k < 4; k++) c.cr3Targets[k] = vr(CR3_TARGET_VALUE0 + 2 * k);
         c.eptOn = (c.proc2Controls & SECONDARY_EXEC_ENABLE_EPT) != 0;

@@ -1,0 +1,257 @@
+package kvmkmod.vmx;
+
+import kvmkmod.hw.Backend;
+import kvmkmod.hw.HostMemory;
+import kvmkmod.include.Kernel;
+import kvmkmod.include.KvmRun;
+import kvmkmod.include.KvmVcpu;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import static kvmkmod.include.Errno.*;
+import static kvmkmod.include.Kvm_h.*;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Exit handlers driven by small assembled guests through KVM_RUN on the SOFT processor: handle_vmcall,
+ * handle_task_switch, handle_pause, handle_dr, and KVM_SET_SIGNAL_MASK. Each guest reports with 32-bit
+ * OUTs to port 0x510, which this test collects as the VMM would.
+ */
+@org.junit.jupiter.api.Timeout(value = 120, threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD)
+class GuestExitsTest {
+    static final long LOAD = 0x7c00;
+    static final int PORT = 0x510;
+    /** At the reset vector: jmp 0000:7c00. */
+    static final byte[] JMP_7C00 = {(byte) 0xea, 0x00, 0x7c, 0x00, 0x00};
+
+    /** A VM with one vCPU, the guest at 0x7c00, kvm_run mapped. */
+    static final class Guest implements AutoCloseable {
+        final X86VcpuApiTest.Setup s;
+        final KvmRun run;
+        final HostMemory.Region rr;
+        final long runVa;
+        final List<Long> outs = new ArrayList<>();
+
+        Guest(String asm) { this(asm, new KvmIntel.Params()); }
+
+        Guest(String asm, KvmIntel.Params params) {
+            byte[] image = TestAsm.assemble(asm, LOAD);
+            s = new X86VcpuApiTest.Setup(params);
+            s.vmm.poke(LOAD, image);
+            s.vmm.poke(KvmApiTest.RESET_GPA, JMP_7C00);
+            long size = s.vmm.p.ioctl(s.vmm.kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
+            runVa = s.vmm.p.mmap(size, s.vcpufd, 0);
+            rr = s.vmm.p.mm().regionAtVa(runVa, 1);
+            run = new KvmRun(rr.buf, (int) (runVa - rr.va));
+        }
+
+        /** KVM_RUN until an exit other than an OUT to PORT; returns KVM_RUN's result. */
+        long runToExit() {
+            for (;;) {
+                long r = s.vmm.p.ioctl(s.vcpufd, KVM_RUN, 0);
+                if (r != 0) return r;
+                if (run.exit_reason() != KVM_EXIT_IO || run.io.port() != PORT) return r;
+                outs.add(rr.buf.getInt((int) (runVa - rr.va + run.io.data_offset())) & 0xffffffffL);
+            }
+        }
+
+        KvmVcpu v() { return s.v(); }
+
+        @Override public void close() { s.close(); }
+    }
+
+    /** Real mode to 32-bit protected mode with flat ring-0 code (0x08) and data (0x10) at GDT slots 1 and 2. */
+    static final String TO_PROTECTED = String.join("\n",
+            ".code16",
+            "_start:",
+            "  cli",
+            "  xor ax, ax",
+            "  mov ds, ax",
+            "  mov ss, ax",
+            "  mov sp, 0x7000",
+            "  lgdt [gdt_desc]",
+            "  mov eax, cr0",
+            "  or eax, 1",
+            "  mov cr0, eax",
+            "  .byte 0x66, 0xea",
+            "  .long pm",
+            "  .word 0x08",
+            ".code32",
+            "pm:",
+            "  mov ax, 0x10",
+            "  mov ds, ax",
+            "  mov es, ax",
+            "  mov ss, ax",
+            "  mov fs, ax",
+            "  mov gs, ax",
+            "  mov esp, 0x7000",
+            "");
+
+    /** The GDT: null, code, data, then {@code extra} quads; gdt_desc describes it. */
+    static String gdt(String... extra) {
+        StringBuilder b = new StringBuilder("\n.p2align 3\ngdt:\n  .quad 0\n  .quad 0x00cf9a000000ffff\n  .quad 0x00cf92000000ffff\n");
+        for (String q : extra) b.append("  .quad ").append(q).append('\n');
+        return b.append("gdt_end:\ngdt_desc:\n  .word gdt_end - gdt - 1\n  .long gdt\n").toString();
+    }
+
+    static final String OUT = "  mov edx, 0x510\n  out dx, eax\n";
+    static final String VMCALL = "  .byte 0x0f, 0x01, 0xc1\n";
+
+    // ---- handle_vmcall → kvm_emulate_hypercall ----
+
+    @Test
+    void hypercalls_answer_in_rax_and_mmu_op_writes_the_pte() {
+        String asm = String.join("\n",
+                ".code16",
+                "_start:",
+                "  xor ax, ax",
+                "  mov ds, ax",
+                "  mov eax, 1",                        // KVM_HC_VAPIC_POLL_IRQ
+                VMCALL + OUT,
+                "  mov eax, 1000",                     // no such hypercall
+                VMCALL + OUT,
+                // one KVM_MMU_OP_WRITE_PTE record at 0x600: pte at 0x700 := 0x55aa1234
+                "  mov dword ptr [0x600], 1",
+                "  mov dword ptr [0x604], 0",
+                "  mov dword ptr [0x608], 0x700",
+                "  mov dword ptr [0x60c], 0",
+                "  mov dword ptr [0x610], 0x55aa1234",
+                "  mov dword ptr [0x614], 0",
+                "  mov eax, 2",                        // KVM_HC_MMU_OP: bytes in EBX, address in ECX:EDX
+                "  mov ebx, 24",
+                "  mov ecx, 0x600",
+                "  xor edx, edx",
+                VMCALL + OUT,
+                "  mov eax, dword ptr [0x700]",
+                OUT,
+                "  hlt");
+        try (Guest g = new Guest(asm)) {
+            assertThat(g.runToExit()).isZero();
+            assertThat(g.run.exit_reason()).isEqualTo(KVM_EXIT_HLT);
+            assertThat(g.outs).containsExactly(0L, (-1000L) & 0xffffffffL, 24L, 0x55aa1234L);
+            assertThat(g.v().stat.hypercalls).isEqualTo(3);
+        }
+    }
+
+    @Test
+    void a_hypercall_from_ring_3_gets_minus_kvm_eperm() {
+        String asm = TO_PROTECTED + String.join("\n",
+                // iret to ring 3 (code 0x1b, data 0x23) with IOPL 3 so that OUT works there
+                "  push 0x23",
+                "  push 0x6000",
+                "  push 0x3002",
+                "  push 0x1b",
+                "  push offset ring3",
+                "  iret",
+                "ring3:",
+                "  mov eax, 1",
+                VMCALL + OUT,
+                "1: jmp 1b")
+                + gdt("0x00cffa000000ffff", "0x00cff2000000ffff");
+        try (Guest g = new Guest(asm)) {
+            long r = g.s.vmm.p.ioctl(g.s.vcpufd, KVM_RUN, 0);
+            while (r == 0 && g.run.exit_reason() == KVM_EXIT_IO && g.run.io.port() != PORT) r = g.s.vmm.p.ioctl(g.s.vcpufd, KVM_RUN, 0);
+            assertThat(r).isZero();
+            assertThat(g.run.exit_reason()).isEqualTo(KVM_EXIT_IO);
+            assertThat(g.rr.buf.getInt((int) (g.runVa - g.rr.va + g.run.io.data_offset()))).as("-KVM_EPERM").isEqualTo(-EPERM);
+            assertThat(g.v().stat.hypercalls).isEqualTo(1);
+        }
+    }
+
+    // ---- handle_task_switch → kvm_task_switch ----
+
+    /**
+     * Task A (TSS at 0x1000) CALLs task B (32-bit TSS at 0x1100), which IRETs back; INT 0x40 reaches B again
+     * through a task gate; then A JMPs to task C, whose TSS at 0x1200 is a 16-bit one.
+     */
+    static final String TASKS = TO_PROTECTED + String.join("\n",
+            "  mov ax, 0x18",
+            "  ltr ax",
+            // task B: 32-bit TSS image
+            "  mov dword ptr [0x1100 + 32], offset taskB",   // eip
+            "  mov dword ptr [0x1100 + 36], 2",              // eflags
+            "  mov dword ptr [0x1100 + 40], 0xb0b0",         // eax
+            "  mov dword ptr [0x1100 + 56], 0x6000",         // esp
+            "  mov dword ptr [0x1100 + 72], 0x10",           // es
+            "  mov dword ptr [0x1100 + 76], 0x08",           // cs
+            "  mov dword ptr [0x1100 + 80], 0x10",           // ss
+            "  mov dword ptr [0x1100 + 84], 0x10",           // ds
+            "  mov dword ptr [0x1100 + 88], 0x10",           // fs
+            "  mov dword ptr [0x1100 + 92], 0x10",           // gs
+            // task C: 16-bit TSS image
+            "  mov word ptr [0x1200 + 14], offset taskC",    // ip
+            "  mov word ptr [0x1200 + 16], 2",               // flag
+            "  mov word ptr [0x1200 + 18], 0xc0c0",          // ax
+            "  mov word ptr [0x1200 + 26], 0x5000",          // sp
+            "  mov word ptr [0x1200 + 34], 0x10",            // es
+            "  mov word ptr [0x1200 + 36], 0x08",            // cs
+            "  mov word ptr [0x1200 + 38], 0x10",            // ss
+            "  mov word ptr [0x1200 + 40], 0x10",            // ds
+            // IDT at 0x2000, vector 0x40 a task gate to TSS B
+            "  mov dword ptr [0x2200], 0x00200000",
+            "  mov dword ptr [0x2204], 0x00008500",
+            "  lidt [idt_desc]",
+            "  mov eax, 0xa0a0",
+            "  mov edx, 0x510",
+            "  .byte 0x9a",                                  // call 0x20:0
+            "  .long 0",
+            "  .word 0x20",
+            "  out dx, eax",
+            "  int 0x40",
+            "  out dx, eax",
+            "  movzx eax, byte ptr [gdt + 0x20 + 5]",
+            "  out dx, eax",
+            "  mov eax, dword ptr [0x1100]",                 // B's back link
+            "  out dx, eax",
+            "  .byte 0xea",                                  // jmp 0x28:0
+            "  .long 0",
+            "  .word 0x28",
+            "taskB:",
+            "  mov edx, 0x510",
+            "  out dx, eax",
+            "  pushfd",
+            "  pop eax",
+            "  and eax, 0x4000",
+            "  out dx, eax",
+            "  xor eax, eax",
+            "  str ax",
+            "  out dx, eax",
+            "  iret",
+            "  jmp taskB",
+            "taskC:",
+            "  mov edx, 0x510",
+            "  out dx, eax",
+            "  movzx eax, byte ptr [gdt + 0x18 + 5]",
+            "  out dx, eax",
+            "  movzx eax, byte ptr [gdt + 0x28 + 5]",
+            "  out dx, eax",
+            "  mov eax, dword ptr [0x1200]",                 // a JMP leaves C's back link alone
+            "  out dx, eax",
+            "  hlt",
+            "idt_desc:",
+            "  .word 0x40 * 8 + 7",
+            "  .long 0x2000")
+            + gdt("0x0000890010000067", "0x0000890011000067", "0x000081001200002b");
+
+    @Test
+    void call_iret_task_gate_and_jmp_switch_tasks_through_the_tss() {
+        try (Guest g = new Guest(TASKS)) {
+            assertThat(g.runToExit()).isZero();
+            assertThat(g.run.exit_reason()).as("exit %d, outs %s", g.run.exit_reason(), g.outs).isEqualTo(KVM_EXIT_HLT);
+            assertThat(g.outs).containsExactly(
+                    0xb0b0L, 0x4000L, 0x20L,    // CALL: B runs its TSS's EAX, NT set, TR = B
+                    0xa0a0L,                    // IRET: A's EAX saved in TSS A comes back
+                    0x20L, 0x4000L, 0x20L,      // INT 0x40 through the task gate: B resumes after its IRET, nested again
+                    0xa0a0L,
+                    0x89L,                      // B's descriptor is not busy once it returned
+                    0x18L,                      // B's back link names A
+                    0xc0c0L,                    // JMP to the 16-bit TSS: AX from it
+                    0x89L,                      // a JMP frees the outgoing task (A)
+                    0x83L,                      // and marks the 16-bit TSS busy
+                    0L);                        // without a back link
+            assertThat(g.v().arch.cr0 & kvmkmod.x86.X86.X86_CR0_TS).as("a task switch sets CR0.TS").isNotZero();
+        }
+    }
+}
