@@ -254,4 +254,108 @@ class GuestExitsTest {
             assertThat(g.v().arch.cr0 & kvmkmod.x86.X86.X86_CR0_TS).as("a task switch sets CR0.TS").isNotZero();
         }
     }
+
+    // ---- handle_pause → kvm_vcpu_on_spin ----
+
+    static final String SPIN = String.join("\n",
+            ".code16",
+            "_start:",
+            "  mov ecx, 100000",
+            "1: pause",
+            "  dec ecx",
+            "  jnz 1b",
+            "  mov eax, 0x5a",
+            OUT,
+            "  hlt");
+
+    /** A PAUSE loop longer than ple_window exits again and again; with ple_gap 0 vmx.c leaves PLE off. */
+    @Test
+    void a_pause_loop_exits_to_handle_pause_unless_ple_gap_is_0() {
+        long withPle, withoutPle;
+        try (Guest g = new Guest(SPIN)) {
+            assertThat(g.runToExit()).isZero();
+            assertThat(g.run.exit_reason()).isEqualTo(KVM_EXIT_HLT);
+            assertThat(g.outs).containsExactly(0x5aL);
+            withPle = g.v().stat.exits;
+        }
+        KvmIntel.Params off = new KvmIntel.Params();
+        off.ple_gap = 0;
+        try (Guest g = new Guest(SPIN, off)) {
+            assertThat(g.runToExit()).isZero();
+            assertThat(g.outs).containsExactly(0x5aL);
+            withoutPle = g.v().stat.exits;
+        }
+        // about 300000 instructions in loops of 3: one exit per PLE_WINDOW (4096) of them
+        assertThat(withPle - withoutPle).isBetween(50L, 100L);
+    }
+
+    // ---- handle_dr ----
+
+    @Test
+    void mov_dr_is_emulated_and_dr7_gd_raises_db_with_dr6_bd() {
+        String asm = String.join("\n",
+                ".code16",
+                "_start:",
+                "  xor ax, ax",
+                "  mov ds, ax",
+                "  mov ss, ax",
+                "  mov sp, 0x7000",
+                "  mov word ptr [4], offset db_handler",      // IVT vector 1
+                "  mov word ptr [6], 0",
+                "  mov eax, 0x12345678",
+                "  mov dr0, eax",
+                "  xor eax, eax",
+                "  mov eax, dr0",
+                OUT,
+                "  mov eax, 0x1",                             // L0
+                "  mov dr7, eax",
+                "  mov eax, dr7",
+                OUT,
+                "  mov eax, dr6",
+                OUT,
+                "  mov eax, 0x2000",                          // GD: the next MOV DR is a #DB
+                "  mov dr7, eax",
+                "  mov eax, dr0",
+                "  hlt",
+                "db_handler:",
+                "  mov eax, dr6",
+                OUT,
+                "  mov eax, dr7",
+                OUT,
+                "  hlt");
+        try (Guest g = new Guest(asm)) {
+            assertThat(g.runToExit()).isZero();
+            assertThat(g.run.exit_reason()).isEqualTo(KVM_EXIT_HLT);
+            assertThat(g.outs).containsExactly(0x12345678L, 0x401L, 0xffff0ff0L, 0xffff2ff0L, 0x400L);
+            // the guest's own breakpoints are the effective ones while userspace does not debug
+            assertThat(g.v().arch.eff_db[0]).isEqualTo(0x12345678L);
+            assertThat(g.v().arch.db[0]).isEqualTo(0x12345678L);
+        }
+    }
+
+    /** With KVM_GUESTDBG_USE_HW_BP userspace owns DR7: a guest's MOV DR7 with GD exits as KVM_EXIT_DEBUG. */
+    @Test
+    void dr7_gd_under_guest_debug_hw_bp_exits_to_userspace() {
+        String asm = String.join("\n",
+                ".code16",
+                "_start:",
+                "  mov eax, 0x12345678",
+                "  mov dr1, eax",
+                "  mov eax, dr0",
+                "  hlt");
+        try (Guest g = new Guest(asm)) {
+            // KVM_SET_GUEST_DEBUG: ENABLE | USE_HW_BP, debugreg[7] = GD
+            java.nio.ByteBuffer a = g.s.arg;
+            a.putInt(g.s.off(), 0x1 | 0x20000);
+            a.putLong(g.s.off() + 8 + 7 * 8, 0x2400L);
+            assertThat(g.s.vcpu(KVM_SET_GUEST_DEBUG)).isZero();
+            assertThat(g.runToExit()).isZero();
+            assertThat(g.run.exit_reason()).isEqualTo(KVM_EXIT_DEBUG);
+            assertThat(g.run.debug.exception()).isEqualTo(1);
+            assertThat(g.run.debug.dr7()).isEqualTo(0x2400L);
+            // the guest's DR1 write did not reach the effective registers: userspace's are in force
+            assertThat(g.v().arch.db[1]).isEqualTo(0L);
+            assertThat(g.v().arch.eff_db[1]).isEqualTo(0L);
+        }
+    }
 }
