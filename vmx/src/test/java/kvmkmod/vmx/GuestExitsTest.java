@@ -358,4 +358,105 @@ class GuestExitsTest {
             assertThat(g.v().arch.eff_db[1]).isEqualTo(0L);
         }
     }
+
+    // ---- KVM_SET_SIGNAL_MASK ----
+
+    /** Spins until the byte at 0x500 is set, reports 0x77, clears it and spins again. */
+    static final String WAIT_FLAG = String.join("\n",
+            ".code16",
+            "_start:",
+            "  xor ax, ax",
+            "  mov ds, ax",
+            "1: cmp byte ptr [0x500], 0",
+            "  je 1b",
+            "  mov eax, 0x77",
+            OUT,
+            "  mov byte ptr [0x500], 0",
+            "  jmp 1b");
+
+    /** KVM_SET_SIGNAL_MASK with a struct kvm_signal_mask of {@code len} and {@code set}. */
+    static long setSignalMask(Guest g, int len, long set) {
+        g.s.arg.putInt(g.s.off(), len);
+        g.s.arg.putLong(g.s.off() + 4, set);
+        return g.s.vcpu(KVM_SET_SIGNAL_MASK);
+    }
+
+    /**
+     * qemu-kvm's pattern: the vCPU thread blocks SIG_IPI, and KVM_RUN runs with a mask that unblocks it. A
+     * signal blocked in the vCPU's mask does not stop the guest and stays pending; unblocked it makes KVM_RUN
+     * return -EINTR, whether it was pending before or arrives while the guest runs.
+     */
+    @Test
+    void the_vcpu_signal_mask_decides_whether_a_signal_interrupts_kvm_run() throws Exception {
+        try (Guest g = new Guest(WAIT_FLAG)) {
+            assertThat(setSignalMask(g, 4, 0)).as("len must be sizeof(sigset_t)").isEqualTo(-EINVAL);
+            assertThat(g.s.vmm.p.ioctl(g.s.vcpufd, KVM_SET_SIGNAL_MASK, 0x10)).isEqualTo(-EFAULT);
+
+            long ipi = Kernel.sigmask(Kernel.SIG_IPI);
+            Kernel kernel = g.s.m.kvm_main().kernel;
+            java.util.concurrent.BlockingQueue<long[]> results = new java.util.concurrent.LinkedBlockingQueue<>();
+            java.util.concurrent.BlockingQueue<Long> go = new java.util.concurrent.LinkedBlockingQueue<>();
+            Thread vcpuThread = new Thread(() -> {
+                try {
+                    Kernel.sigprocmask(Kernel.SIG_BLOCK, ipi);
+                    for (long mask; (mask = go.take()) >= 0; ) {
+                        long set = setSignalMask(g, 8, mask);
+                        long r = g.s.vmm.p.ioctl(g.s.vcpufd, KVM_RUN, 0);
+                        results.add(new long[] {set, r, g.run.exit_reason(), Kernel.sigpending() & ipi, Kernel.sigtakepending(ipi)});
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            vcpuThread.start();
+            try {
+                // 1. SIG_IPI blocked while the guest runs: the signal waits, the guest goes on to its OUT
+                go.add(ipi);
+                awaitRunning(g);
+                kernel.send_sig(Kernel.SIG_IPI, vcpuThread);
+                Thread.sleep(200);
+                assertThat(results).as("a blocked signal does not stop KVM_RUN").isEmpty();
+                g.s.vmm.poke(0x500, new byte[] {1});
+                long[] r1 = results.poll(30, java.util.concurrent.TimeUnit.SECONDS);
+                assertThat(r1).isNotNull();
+                assertThat(r1[0]).isZero();
+                assertThat(r1[1]).isZero();
+                assertThat(r1[2]).isEqualTo(KVM_EXIT_IO);
+                assertThat(r1[3]).as("still pending after KVM_RUN").isEqualTo(ipi);
+                assertThat(r1[4]).as("sigtimedwait takes it").isEqualTo(Kernel.SIG_IPI);
+
+                // 2. the same signal pending before KVM_RUN, unblocked by the vCPU's mask: -EINTR at once
+                kernel.send_sig(Kernel.SIG_IPI, vcpuThread);
+                Thread.sleep(50);
+                go.add(0L);
+                long[] r2 = results.poll(30, java.util.concurrent.TimeUnit.SECONDS);
+                assertThat(r2).isNotNull();
+                assertThat(r2[1]).isEqualTo(-EINTR);
+                assertThat(r2[2]).isEqualTo(KVM_EXIT_INTR);
+                assertThat(r2[3]).as("blocked again outside KVM_RUN, it is still pending").isEqualTo(ipi);
+
+                // 3. unblocked, sent while the guest spins: -EINTR
+                go.add(0L);
+                awaitRunning(g);
+                Thread.sleep(50);
+                assertThat(results).isEmpty();
+                kernel.send_sig(Kernel.SIG_IPI, vcpuThread);
+                long[] r3 = results.poll(30, java.util.concurrent.TimeUnit.SECONDS);
+                assertThat(r3).isNotNull();
+                assertThat(r3[1]).isEqualTo(-EINTR);
+                assertThat(r3[2]).isEqualTo(KVM_EXIT_INTR);
+                assertThat(g.v().stat.signal_exits).isGreaterThanOrEqualTo(2);
+            } finally {
+                go.add(-1L);
+                vcpuThread.join(10_000);
+            }
+        }
+    }
+
+    private static void awaitRunning(Guest g) throws InterruptedException {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (g.v().running == null && System.nanoTime() < deadline) Thread.sleep(1);
+        assertThat(g.v().running).as("the vCPU thread entered KVM_RUN").isNotNull();
+        Thread.sleep(20);
+    }
 }
