@@ -1,13 +1,14 @@
 package kvmkmod.kvm_main;
 
-import kvmkmod.hw.HostMemory;
 import kvmkmod.include.Kvm;
+import kvmkmod.include.KvmCoalescedMmio.Zone;
 import kvmkmod.include.KvmIoDevice;
 import kvmkmod.include.Origin;
 
 import java.nio.ByteBuffer;
 
 import static kvmkmod.include.Errno.*;
+import static kvmkmod.include.KvmCoalescedMmio.*;
 
 /**
  * virt/kvm/coalesced_mmio.c: guest writes to zones userspace registered with KVM_REGISTER_COALESCED_MMIO
@@ -22,28 +23,6 @@ public final class CoalescedMmio {
 
     /** coalesced_mmio.h: how many zones one VM may register. */
     public static final int KVM_COALESCED_MMIO_ZONE_MAX = 100;
-
-    // struct kvm_coalesced_mmio_ring (linux/kvm.h): u32 first, u32 last, then the entries; each entry
-    // (struct kvm_coalesced_mmio) is u64 phys_addr, u32 len, u32 pad, u8 data[8].
-    public static final int RING_FIRST = 0, RING_LAST = 4, RING_ENTRIES = 8, ENTRY_SIZE = 24;
-    public static final int ENTRY_PHYS_ADDR = 0, ENTRY_LEN = 8, ENTRY_DATA = 16;
-    /** KVM_COALESCED_MMIO_MAX: the entries that fit in the page after the two indexes. */
-    public static final int KVM_COALESCED_MMIO_MAX = (HostMemory.PAGE_SIZE - RING_ENTRIES) / ENTRY_SIZE;
-
-    /** struct kvm_coalesced_mmio_zone: u64 addr, u32 size, u32 pad (16 bytes). */
-    public static final class Zone {
-        public static final int SIZE = 16;
-        public long addr;
-        public int size;
-
-        public Zone read(ByteBuffer b, int off) {
-            addr = b.getLong(off);
-            size = b.getInt(off + 8);
-            return this;
-        }
-
-        long end() { return addr + Integer.toUnsignedLong(size); }
-    }
 
     /** struct kvm_coalesced_mmio_dev: the bus device and its zones. */
     static final class Dev implements KvmIoDevice {

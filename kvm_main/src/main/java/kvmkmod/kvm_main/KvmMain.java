@@ -718,9 +718,9 @@ public final class KvmMain {
             }
             case KVM_REGISTER_COALESCED_MMIO:
             case KVM_UNREGISTER_COALESCED_MMIO: {
-                HostMemory.Region u = Uaccess.access_ok(mm, arg, CoalescedMmio.Zone.SIZE);
+                HostMemory.Region u = Uaccess.access_ok(mm, arg, kvmkmod.include.KvmCoalescedMmio.Zone.SIZE);
                 if (u == null) return -EFAULT;
-                CoalescedMmio.Zone zone = new CoalescedMmio.Zone().read(u.buf, Uaccess.off(u, arg));
+                kvmkmod.include.KvmCoalescedMmio.Zone zone = new kvmkmod.include.KvmCoalescedMmio.Zone().read(u.buf, Uaccess.off(u, arg));
                 return ioctl == KVM_REGISTER_COALESCED_MMIO
                         ? coalesced_mmio.kvm_vm_ioctl_register_coalesced_mmio(kvm, zone)
                         : coalesced_mmio.kvm_vm_ioctl_unregister_coalesced_mmio(kvm, zone);

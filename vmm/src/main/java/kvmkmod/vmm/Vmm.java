@@ -1,6 +1,7 @@
 package kvmkmod.vmm;
 
 import kvmkmod.include.Errno;
+import kvmkmod.include.KvmCoalescedMmio;
 import kvmkmod.include.KvmRegs;
 import kvmkmod.include.KvmRun;
 import kvmkmod.include.KvmSegment;
@@ -91,6 +92,10 @@ public final class Vmm implements AutoCloseable {
     public final ValuePort valuePort;
     public final CountingPort ioeventfdFallback = new CountingPort();
 
+    /** kvm-all.c KVMState.coalesced_mmio: the ring's page in the vCPU mapping (KVM_CAP_COALESCED_MMIO), 0 without. */
+    private int coalesced_mmio;
+    private long coalescedWrites;
+
     private boolean ioeventfdRegistered;
     private String ioeventfdError;
     private long ioeventfdSignals;
@@ -164,7 +169,59 @@ public final class Vmm implements AutoCloseable {
         if (version != KVM_API_VERSION)
             throw new VmmException("KVM API version " + version + " (this VMM speaks " + KVM_API_VERSION + ")");
         vm_fd = (int) check("KVM_CREATE_VM", kvm_ioctl(KVM_CREATE_VM, 0));
+        coalesced_mmio = (int) kvm_check_extension(KVM_CAP_COALESCED_MMIO);
     }
+
+    /**
+     * kvm-all.c kvm_coalesce_mmio_region: guest writes to {@code [start, start+size)} are queued in the
+     * kernel's ring instead of each leaving KVM_RUN; they reach {@link #mmio} when the ring is drained.
+     * -ENOSYS when the kernel has no coalesced MMIO.
+     */
+    public long kvm_coalesce_mmio_region(long start, int size) {
+        if (coalesced_mmio == 0) return -Errno.ENOSYS;
+        KvmCoalescedMmio.Zone zone = new KvmCoalescedMmio.Zone();
+        zone.addr = start;
+        zone.size = size;
+        zone.write(arg, 0);
+        return kvm_vm_ioctl(KVM_REGISTER_COALESCED_MMIO, argVa);
+    }
+
+    /** kvm-all.c kvm_uncoalesce_mmio_region: every zone inside the range goes back to one exit per write. */
+    public long kvm_uncoalesce_mmio_region(long start, int size) {
+        if (coalesced_mmio == 0) return -Errno.ENOSYS;
+        KvmCoalescedMmio.Zone zone = new KvmCoalescedMmio.Zone();
+        zone.addr = start;
+        zone.size = size;
+        zone.write(arg, 0);
+        return kvm_vm_ioctl(KVM_UNREGISTER_COALESCED_MMIO, argVa);
+    }
+
+    /**
+     * kvm-all.c kvm_flush_coalesced_mmio_buffer: replays the queued writes, oldest first, to the devices,
+     * then hands each slot back to the kernel. Runs after every return from KVM_RUN, before the exit is
+     * handled, so the device sees the writes in guest order even when the ring filled and a write exited.
+     */
+    void kvm_flush_coalesced_mmio_buffer() {
+        if (coalesced_mmio == 0) return;
+        final ByteBuffer b = runBuf;
+        final int ring = coalesced_mmio * 4096;
+        int first = b.getInt(ring + KvmCoalescedMmio.RING_FIRST);
+        while (first != b.getInt(ring + KvmCoalescedMmio.RING_LAST)) {
+            int e = ring + KvmCoalescedMmio.RING_ENTRIES + first * KvmCoalescedMmio.ENTRY_SIZE;
+            int len = Math.min(8, Math.max(0, b.getInt(e + KvmCoalescedMmio.ENTRY_LEN)));
+            long v = 0;
+            for (int i = len - 1; i >= 0; i--) v = (v << 8) | (b.get(e + KvmCoalescedMmio.ENTRY_DATA + i) & 0xff);
+            mmio.write(b.getLong(e + KvmCoalescedMmio.ENTRY_PHYS_ADDR), len, v);
+            coalescedWrites++;
+            // the slot is consumed before the kernel may reuse it (smp_wmb)
+            java.lang.invoke.VarHandle.releaseFence();
+            first = (first + 1) % KvmCoalescedMmio.KVM_COALESCED_MMIO_MAX;
+            b.putInt(ring + KvmCoalescedMmio.RING_FIRST, first);
+        }
+    }
+
+    /** Writes replayed from the coalesced MMIO ring so far. */
+    public long coalescedWrites() { return coalescedWrites; }
 
     /** kvm-all.c kvm_set_user_memory_region: one memslot, through the argument page. */
     public long kvm_set_user_memory_region(int slot, long guestPhys, long size, long userspaceAddr) {
@@ -183,6 +240,8 @@ public final class Vmm implements AutoCloseable {
         vcpu_fd = (int) check("KVM_CREATE_VCPU", kvm_vm_ioctl(KVM_CREATE_VCPU, 0));
         long size = check("KVM_GET_VCPU_MMAP_SIZE", kvm_ioctl(KVM_GET_VCPU_MMAP_SIZE, 0));
         if (size < KvmRun.SIZE) throw new VmmException("KVM_GET_VCPU_MMAP_SIZE returned " + size + ", less than kvm_run");
+        // a ring page outside the mapping cannot be drained: do without coalescing
+        if ((coalesced_mmio + 1L) * 4096 > size) coalesced_mmio = 0;
         vcpuMmapSize = (int) size;
         long va = check("mmap of the vCPU fd", sys.mmap(size, vcpu_fd, 0));
         runBuf = sys.buffer(va, vcpuMmapSize);
@@ -329,6 +388,7 @@ public final class Vmm implements AutoCloseable {
             if (stopRequested) { outcome = Outcome.STOPPED; break; }
             if (cfg.maxExits > 0 && exits >= cfg.maxExits) { outcome = Outcome.MAX_EXITS; break; }
             long r = sys.ioctl(vcpu_fd, KVM_RUN, 0);
+            kvm_flush_coalesced_mmio_buffer();
             if (r < 0) {
                 if (r == -Errno.EINTR || r == -Errno.EAGAIN) {
                     interrupted++;
