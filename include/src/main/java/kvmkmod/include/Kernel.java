@@ -27,7 +27,37 @@ public final class Kernel implements AutoCloseable {
 
     File openDevice(String path) {
         Supplier<File> s = miscDevices.get(path);
-        return s == null ? null : s.get();
+        if (s != null) return s.get();
+        java.util.function.LongSupplier attr = debugfs.get(path);
+        return attr == null ? null : new File(path, new DebugfsAttr(attr), null);
+    }
+
+    // ---- debugfs, mounted at /sys/kernel/debug ----
+
+    public static final String DEBUGFS = "/sys/kernel/debug/";
+    private final Map<String, java.util.function.LongSupplier> debugfs = new java.util.concurrent.ConcurrentSkipListMap<>();
+
+    /** A read-only file whose content is a number and a newline (DEFINE_SIMPLE_ATTRIBUTE with "%llu\n"). */
+    public static final class DebugfsAttr implements FileOperations {
+        private final java.util.function.LongSupplier get;
+        DebugfsAttr(java.util.function.LongSupplier get) { this.get = get; }
+        @Override public long unlocked_ioctl(File filp, int ioctl, long arg) { return -Errno.ENOTTY; }
+        /** The text a read(2) returns; every read starts at the beginning. */
+        public byte[] text() { return (Long.toUnsignedString(get.getAsLong()) + "\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII); }
+    }
+
+    /** debugfs_create_file of a numeric attribute at {@code name} (e.g. "kvm/exits"). */
+    public void debugfs_create_file(String name, java.util.function.LongSupplier get) { debugfs.put(DEBUGFS + name, get); }
+
+    public void debugfs_remove(String name) { debugfs.remove(DEBUGFS + name); }
+
+    /** getdents of a debugfs directory: the names of the files in it, sorted. */
+    public java.util.List<String> debugfs_readdir(String dir) {
+        String prefix = dir.endsWith("/") ? dir : dir + "/";
+        java.util.List<String> names = new java.util.ArrayList<>();
+        for (String p : debugfs.keySet())
+            if (p.startsWith(prefix) && p.indexOf('/', prefix.length()) < 0) names.add(p.substring(prefix.length()));
+        return names;
     }
 
     /** Signal numbers (asm/signal.h) the VMM side uses; a sigset_t bit is 1 << (sig - 1). */

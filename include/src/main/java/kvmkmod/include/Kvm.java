@@ -36,6 +36,13 @@ public final class Kvm {
     /** struct kvm_coalesced_mmio_dev, owned by coalesced_mmio.c. */
     public Object coalesced_mmio_dev;
     public final KvmArch arch = new KvmArch();
+    public final KvmVmStat stat = new KvmVmStat();
+
+    /** struct kvm_vm_stat (asm/kvm_host.h): the per-VM counters of the shadow MMU that kvm_stat shows. */
+    public static final class KvmVmStat {
+        public long mmu_shadow_zapped, mmu_pte_write, mmu_pte_updated, mmu_pde_zapped, mmu_flooded, mmu_recycled,
+                mmu_cache_miss, mmu_unsync, remote_tlb_flush, lpages;
+    }
     public final AtomicInteger users_count = new AtomicInteger();
 
     public Kvm() {

@@ -47,4 +47,7 @@ public interface KvmArchHooks {
 
     int kvm_arch_set_memory_region(Kvm kvm, KvmUserspaceMemoryRegion mem, KvmMemorySlot old, int user_alloc);
     void kvm_arch_flush_shadow(Kvm kvm);
+
+    /** x86.c's debugfs_entries[]: the counters kvm_init_debug publishes under debugfs kvm/. */
+    default KvmStatsDebugfsItem[] debugfs_entries() { return new KvmStatsDebugfsItem[0]; }
 }

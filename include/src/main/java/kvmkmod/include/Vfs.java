@@ -90,10 +90,21 @@ public final class Vfs {
         return anon_inode_getfd("[eventfd]", new EventFd(initval), null);
     }
 
-    /** read(2) into user memory at {@code va}; only eventfds are readable here. */
+    /** getdents(2): only debugfs has directories in this kernel. */
+    public java.util.List<String> readdir(String path) { return kernel.debugfs_readdir(path); }
+
+    /** read(2) into user memory at {@code va}; eventfds and debugfs attributes are readable here. */
     public long read(int fd, long va, int len) {
         File f = fget(fd);
         if (f == null) return -Errno.EBADF;
+        if (f.f_op instanceof Kernel.DebugfsAttr) {
+            byte[] text = ((Kernel.DebugfsAttr) f.f_op).text();
+            int n = Math.min(len, text.length);
+            HostMemory.Region r = mm().regionAtVa(va, Math.max(1, n));
+            if (r == null || r.kind != HostMemory.Kind.USER) return -Errno.EFAULT;
+            r.buf.put((int) (va - r.va), text, 0, n);
+            return n;
+        }
         if (!(f.f_op instanceof EventFd)) return -Errno.EINVAL;
         if (len < 8) return -Errno.EINVAL;
         HostMemory.Region r = mm().regionAtVa(va, 8);

@@ -18,6 +18,7 @@ import kvmkmod.include.KvmRegs;
 import kvmkmod.include.KvmTranslation;
 import kvmkmod.include.KvmRun;
 import kvmkmod.include.KvmSregs;
+import kvmkmod.include.KvmStatsDebugfsItem;
 import kvmkmod.include.KvmUserspaceMemoryRegion;
 import kvmkmod.include.KvmVcpu;
 import kvmkmod.include.KvmX86Ops;
@@ -907,6 +908,41 @@ public final class KvmMain {
             }
     }
 
+    // ---- statistics in debugfs (kvm_stat reads them) ----
+
+    /** A VM counter summed over every VM. */
+    @Origin(file = "virt/kvm/kvm_main.c", line = 1948)
+    long vm_stat_get(KvmStatsDebugfsItem p) {
+        long val = 0;
+        synchronized (kvm_lock) {
+            for (Kvm kvm : vm_list) val += p.get(kvm);
+        }
+        return val;
+    }
+
+    /** A vCPU counter summed over every vCPU of every VM. */
+    @Origin(file = "virt/kvm/kvm_main.c", line = 1963)
+    long vcpu_stat_get(KvmStatsDebugfsItem p) {
+        long val = 0;
+        synchronized (kvm_lock) {
+            for (Kvm kvm : vm_list)
+                for (int i = 0; i < kvm.online_vcpus.get(); i++) val += p.get(kvm.vcpus[i]);
+        }
+        return val;
+    }
+
+    @Origin(file = "virt/kvm/kvm_main.c", line = 1987)
+    void kvm_init_debug() {
+        for (KvmStatsDebugfsItem p : arch.debugfs_entries())
+            kernel.debugfs_create_file("kvm/" + p.name,
+                    p.kind == KvmStatsDebugfsItem.Kind.KVM_STAT_VCPU ? () -> vcpu_stat_get(p) : () -> vm_stat_get(p));
+    }
+
+    @Origin(file = "virt/kvm/kvm_main.c", line = 1998)
+    void kvm_exit_debug() {
+        for (KvmStatsDebugfsItem p : arch.debugfs_entries()) kernel.debugfs_remove("kvm/" + p.name);
+    }
+
     // ---- module init and exit ----
 
     /**
@@ -915,7 +951,7 @@ public final class KvmMain {
      * check, misc_register of /dev/kvm) are all here, in order.
      */
     @Origin(file = "virt/kvm/kvm_main.c", line = 2056, status = Origin.Status.SIMPLIFIED,
-            note = "no CPU-hotplug/reboot notifiers, sysdev, slab cache or debugfs")
+            note = "no CPU-hotplug/reboot notifiers, sysdev or slab cache")
     public int kvm_init(KvmX86Ops opaque, int vcpu_size) {
         int r = arch.kvm_arch_init(opaque);
         if (r != 0) return r;
@@ -951,6 +987,7 @@ public final class KvmMain {
             arch.kvm_arch_hardware_unsetup();
             return kvm_init_fail(r);
         }
+        kvm_init_debug();
         return 0;
     }
 
@@ -961,8 +998,9 @@ public final class KvmMain {
     }
 
     @Origin(file = "virt/kvm/kvm_main.c", line = 2154, status = Origin.Status.SIMPLIFIED,
-            note = "no notifiers, sysdev or debugfs to unregister")
+            note = "no notifiers or sysdev to unregister")
     public void kvm_exit() {
+        kvm_exit_debug();
         kernel.misc_deregister(DEV_KVM);
         platform.on_each_cpu(cpu -> hardware_disable(null));
         arch.kvm_arch_hardware_unsetup();

@@ -61,7 +61,9 @@ public final class HostSys implements Sys {
 
     @Override public int open(String path) {
         try {
-            return LibC.open("/dev/kvm".equals(path) ? DEV_KVM : path, LibC.O_RDWR | LibC.O_CLOEXEC);
+            // the device is opened read-write as qemu-kvm does; anything else (debugfs) read-only
+            if ("/dev/kvm".equals(path)) return LibC.open(DEV_KVM, LibC.O_RDWR | LibC.O_CLOEXEC);
+            return LibC.open(path, LibC.O_CLOEXEC);
         } catch (LastErrorException e) {
             return -e.getErrorCode();
         }
@@ -121,6 +123,14 @@ public final class HostSys implements Sys {
             return HostNative.read(fd, addr, len);
         } catch (LastErrorException e) {
             return -e.getErrorCode();
+        }
+    }
+
+    @Override public java.util.List<String> readdir(String path) {
+        try (java.util.stream.Stream<java.nio.file.Path> s = java.nio.file.Files.list(java.nio.file.Path.of(path))) {
+            return s.map(p -> p.getFileName().toString()).sorted().collect(java.util.stream.Collectors.toList());
+        } catch (java.io.IOException | SecurityException e) {
+            return java.util.List.of();
         }
     }
 

@@ -115,6 +115,8 @@ public final class JavaSys implements Sys {
 
     @Override public long read(int fd, long addr, int len) { return vfs.read(fd, addr, len); }
 
+    @Override public java.util.List<String> readdir(String path) { return vfs.readdir(path); }
+
     @Override public ByteBuffer buffer(long addr, int len) {
         HostMemory.Region r = vfs.mm().regionAtVa(addr, len);
         if (r == null)

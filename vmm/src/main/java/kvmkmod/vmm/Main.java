@@ -93,7 +93,7 @@ public final class Main implements Callable<Integer> {
     @Option(names = "--trace-file", paramLabel = "FILE", description = "write the trace here (implies --trace)")
     Path traceFile;
 
-    @Option(names = "--stats", description = "print exit counts by reason at the end (stderr)")
+    @Option(names = "--stats", description = "print exit counts by reason at the end, then the kernel's counters as kvm_stat shows them (stderr)")
     boolean stats;
 
     @Option(names = "--log-exits", description = "print every userspace exit at the end (stderr)")
@@ -222,6 +222,7 @@ public final class Main implements Callable<Integer> {
             cfg.output = out;
             if (value != null) cfg.valuePortValue = (int) (long) value;
             RunResult r;
+            java.util.Map<String, Long> kernelStats = java.util.Map.of();
             try (Vmm vmm = new Vmm(s, cfg)) {
                 if (input != null) vmm.serial.feed(input.getBytes(StandardCharsets.ISO_8859_1));
                 if (vmm.ioeventfdError() != null) err.println("kvm-run: note: " + vmm.ioeventfdError());
@@ -238,6 +239,8 @@ public final class Main implements Callable<Integer> {
                 } finally {
                     if (watchdog != null) watchdog.cancel();
                 }
+                // the counters sum over live VMs: read them before this one is closed
+                if (stats) kernelStats = KvmStat.read(s);
             } catch (Vmm.VmmException e) {
                 return fail(realKvm ? EXIT_INTERNAL : EXIT_NO_KVM_MODULE, "setting up the VM on " + s.name() + ": " + e.getMessage());
             } finally {
@@ -245,7 +248,10 @@ public final class Main implements Callable<Integer> {
             }
             out.flush();
             if (logExits) for (ExitEvent e : r.exitLog()) err.println(e);
-            if (stats) err.print(r.stats());
+            if (stats) {
+                err.print(r.stats());
+                err.print(KvmStat.format(kernelStats, r.elapsedNanos()));
+            }
             if (r.outcome().abnormal) {
                 err.println("kvm-run: guest stopped abnormally: " + r.outcome() + ": " + r.message());
                 err.println("kvm-run: registers: " + r.regs());

@@ -4,7 +4,7 @@ import java.nio.ByteBuffer;
 
 /**
  * The system calls a VMM makes, and nothing more: open("/dev/kvm"), ioctl, mmap, close, anonymous
- * memory, eventfd and read. qemu-kvm calls them through libc; here two implementations stand behind
+ * memory, eventfd, read and readdir. qemu-kvm calls them through libc; here two implementations stand behind
  * one interface so the same VMM code drives either kernel:
  * <ul>
  *   <li>{@link HostSys}: the host's real /dev/kvm through JNA (the reference behaviour);</li>
@@ -38,6 +38,9 @@ public interface Sys extends AutoCloseable {
 
     /** read(2) of {@code len} bytes into memory at {@code addr}; bytes read or -errno. */
     long read(int fd, long addr, int len);
+
+    /** getdents(2) of a directory: the names in it, sorted; empty when it cannot be read. */
+    java.util.List<String> readdir(String path);
 
     /**
      * A little-endian view of {@code [addr, addr+len)}, which must lie within one mapping this transport

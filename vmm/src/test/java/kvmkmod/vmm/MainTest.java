@@ -103,6 +103,28 @@ class MainTest {
         assertThat(o.err()).contains("IO").contains("44").contains("HLT");
     }
 
+    /** --stats ends with the module's own counters, read from its debugfs as kvm_stat reads them. */
+    @Test
+    void statsPrintTheKernelCountersLikeKvmStat() {
+        Outcome o = run("--backend", "soft", "--guest", "hello", "--stats");
+        assertThat(o.code()).isZero();
+        assertThat(o.out()).isEqualTo("Hello from the guest!\n");
+        java.util.Map<String, Long> k = new java.util.HashMap<>();
+        assertThat(o.err()).contains("kvm statistics");
+        for (String line : o.err().substring(o.err().indexOf("kvm statistics")).split("\n")) {
+            String[] f = line.trim().split("\\s+");
+            if (f.length == 3 && f[1].matches("\\d+")) k.put(f[0], Long.parseLong(f[1]));
+        }
+        assertThat(o.err()).contains("kvm statistics");
+        // hello polls the UART's line status before each of its 22 characters, then halts
+        assertThat(k.get("io_exits")).isEqualTo(44);
+        assertThat(k.get("halt_exits")).isEqualTo(1);
+        assertThat(k.get("exits")).isGreaterThanOrEqualTo(45);
+        assertThat(k).containsKeys("insn_emulation", "mmio_exits", "signal_exits", "hypercalls", "irq_exits",
+                "pf_fixed", "largepages", "mmu_shadow_zapped", "request_irq", "irq_window");
+        assertThat(k).hasSize(32);
+    }
+
     @Test
     void imageFileWithLoadAddress(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
         Transports.realKvm("MainTest.imageFileWithLoadAddress").close();

@@ -19,6 +19,7 @@ import kvmkmod.include.KvmRegs;
 import kvmkmod.include.KvmRun;
 import kvmkmod.include.KvmSegment;
 import kvmkmod.include.KvmSregs;
+import kvmkmod.include.KvmStatsDebugfsItem;
 import kvmkmod.include.KvmUserspaceMemoryRegion;
 import kvmkmod.include.KvmVcpu;
 import kvmkmod.include.KvmX86Ops;
@@ -38,6 +39,8 @@ import static kvmkmod.include.Errno.*;
 import static kvmkmod.include.KvmVcpuArch.*;
 import static kvmkmod.hw.MsrIndex.*;
 import static kvmkmod.include.Kvm_h.*;
+import static kvmkmod.include.KvmStatsDebugfsItem.VCPU_STAT;
+import static kvmkmod.include.KvmStatsDebugfsItem.VM_STAT;
 import static kvmkmod.kvm_main.KvmMain.*;
 
 /**
@@ -89,6 +92,28 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
     public static final int EMULTYPE_NO_DECODE = 1 << 0, EMULTYPE_TRAP_UD = 1 << 1, EMULTYPE_SKIP = 1 << 2;
     public static final int KVM_MAX_MCE_BANKS = 32;
     static final int KVM_MIN_ALLOC_MMU_PAGES = 64;
+
+    /** debugfs_entries[] (x86.c:111): the kvm_stat counters, in the C's order and with its file names. */
+    static final KvmStatsDebugfsItem[] debugfs_entries = {
+        VCPU_STAT("pf_fixed", s -> s.pf_fixed), VCPU_STAT("pf_guest", s -> s.pf_guest),
+        VCPU_STAT("tlb_flush", s -> s.tlb_flush), VCPU_STAT("invlpg", s -> s.invlpg),
+        VCPU_STAT("exits", s -> s.exits), VCPU_STAT("io_exits", s -> s.io_exits),
+        VCPU_STAT("mmio_exits", s -> s.mmio_exits), VCPU_STAT("signal_exits", s -> s.signal_exits),
+        VCPU_STAT("irq_window", s -> s.irq_window_exits), VCPU_STAT("nmi_window", s -> s.nmi_window_exits),
+        VCPU_STAT("halt_exits", s -> s.halt_exits), VCPU_STAT("halt_wakeup", s -> s.halt_wakeup),
+        VCPU_STAT("hypercalls", s -> s.hypercalls), VCPU_STAT("request_irq", s -> s.request_irq_exits),
+        VCPU_STAT("irq_exits", s -> s.irq_exits), VCPU_STAT("host_state_reload", s -> s.host_state_reload),
+        VCPU_STAT("efer_reload", s -> s.efer_reload), VCPU_STAT("fpu_reload", s -> s.fpu_reload),
+        VCPU_STAT("insn_emulation", s -> s.insn_emulation), VCPU_STAT("insn_emulation_fail", s -> s.insn_emulation_fail),
+        VCPU_STAT("irq_injections", s -> s.irq_injections), VCPU_STAT("nmi_injections", s -> s.nmi_injections),
+        VM_STAT("mmu_shadow_zapped", s -> s.mmu_shadow_zapped), VM_STAT("mmu_pte_write", s -> s.mmu_pte_write),
+        VM_STAT("mmu_pte_updated", s -> s.mmu_pte_updated), VM_STAT("mmu_pde_zapped", s -> s.mmu_pde_zapped),
+        VM_STAT("mmu_flooded", s -> s.mmu_flooded), VM_STAT("mmu_recycled", s -> s.mmu_recycled),
+        VM_STAT("mmu_cache_miss", s -> s.mmu_cache_miss), VM_STAT("mmu_unsync", s -> s.mmu_unsync),
+        VM_STAT("remote_tlb_flush", s -> s.remote_tlb_flush), VM_STAT("largepages", s -> s.lpages),
+    };
+
+    @Override public KvmStatsDebugfsItem[] debugfs_entries() { return debugfs_entries.clone(); }
 
     /** The shared-MSR slots vmx.c defines (struct kvm_shared_msrs_global). */
     private final int[] shared_msrs_global = new int[16];

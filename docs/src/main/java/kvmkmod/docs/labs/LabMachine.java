@@ -189,6 +189,7 @@ public final class LabMachine {
         @Override public int close(int fd) { return vfs.close(fd); }
         @Override public int eventfd(long initval) { return vfs.eventfd(initval); }
         @Override public long read(int fd, long addr, int len) { return vfs.read(fd, addr, len); }
+        @Override public java.util.List<String> readdir(String path) { return vfs.readdir(path); }
 
         @Override public ByteBuffer buffer(long addr, int len) {
             HostMemory.Region r = vfs.mm().regionAtVa(addr, len);
