@@ -459,4 +459,35 @@ class GuestExitsTest {
         assertThat(g.v().running).as("the vCPU thread entered KVM_RUN").isNotNull();
         Thread.sleep(20);
     }
+
+    /**
+     * AMD's VMMCALL is #UD on Intel: handle_exception emulates it, and kvm_fix_hypercall rewrites it into
+     * VMCALL. As in 2.6.33 the rewritten instruction is skipped that first time (the emulator does not
+     * rewind RIP for VMMCALL), so only the second pass through the loop makes the hypercall.
+     */
+    @Test
+    void vmmcall_is_patched_into_vmcall() {
+        String asm = String.join("\n",
+                ".code16",
+                "_start:",
+                "  xor ax, ax",
+                "  mov ds, ax",
+                "  mov cx, 2",
+                "1: mov eax, 1",
+                "hc: .byte 0x0f, 0x01, 0xd9",
+                OUT,
+                "  loop 1b",
+                "  mov eax, dword ptr [hc]",
+                OUT,
+                "  hlt");
+        try (Guest g = new Guest(asm)) {
+            assertThat(g.runToExit()).isZero();
+            assertThat(g.run.exit_reason()).isEqualTo(KVM_EXIT_HLT);
+            assertThat(g.outs).hasSize(3);
+            assertThat(g.outs.get(0)).as("first pass: patched and skipped").isEqualTo(1L);
+            assertThat(g.outs.get(1)).as("second pass: the VMCALL answers").isEqualTo(0L);
+            assertThat(g.outs.get(2) & 0xffffff).as("0f 01 c1 in guest memory").isEqualTo(0xc1010fL);
+            assertThat(g.v().stat.hypercalls).isEqualTo(1);
+        }
+    }
 }
