@@ -438,6 +438,17 @@ class KvmApiTest {
             assertThat(vmm.p.ioctl(999, KVM_RUN, 0)).as("bad fd").isEqualTo(-EBADF);
             assertThat(vmm.p.ioctl(vcpufd, KVM_GET_REGS, 0x10)).as("bad pointer").isEqualTo(-EFAULT);
 
+            // KVM_SET_SIGNAL_MASK: len must be sizeof(sigset_t), both halves must be readable
+            vmm.argRegion.buf.putInt((int) (vmm.arg - vmm.argRegion.va), 4);
+            assertThat(vmm.p.ioctl(vcpufd, KVM_SET_SIGNAL_MASK, vmm.arg)).as("sigmask len").isEqualTo(-EINVAL);
+            assertThat(vmm.p.ioctl(vcpufd, KVM_SET_SIGNAL_MASK, 0x10)).as("bad pointer").isEqualTo(-EFAULT);
+            vmm.argRegion.buf.putInt((int) (vmm.arg - vmm.argRegion.va), 8);
+            assertThat(vmm.p.ioctl(vcpufd, KVM_SET_SIGNAL_MASK, vmm.arg)).isZero();
+            // KVM_REGISTER/UNREGISTER_COALESCED_MMIO: the zone is copied in first
+            assertThat(vmm.p.ioctl(vmm.vm, KVM_REGISTER_COALESCED_MMIO, 0x10)).as("bad pointer").isEqualTo(-EFAULT);
+            assertThat(vmm.p.ioctl(vmm.vm, KVM_UNREGISTER_COALESCED_MMIO, 0x10)).as("bad pointer").isEqualTo(-EFAULT);
+            assertThat(vmm.p.ioctl(vmm.vm, KVM_UNREGISTER_COALESCED_MMIO, vmm.arg)).as("nothing to remove").isZero();
+
             // the duplicate's vmx_free_vcpu gave its VPID back
             VcpuVmx v = (VcpuVmx) vmm.p.fget(vcpufd).private_data;
             assertThat(m.vmx().vmx_vpid_bitmap.cardinality()).isEqualTo(2);
