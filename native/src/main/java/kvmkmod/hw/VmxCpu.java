@@ -86,6 +86,15 @@ public interface VmxCpu {
     void set_cr2(long value);
 
     /**
+     * MOV from DR{@code n} in VMX root operation: DR0-DR3 and DR6 belong to the processor, not to the VMCS
+     * (which holds only the guest's DR7). The processors here keep them but do not match breakpoints.
+     */
+    long get_debugreg(int n);
+
+    /** MOV to DR{@code n} in VMX root operation. */
+    void set_debugreg(long value, int n);
+
+    /**
      * Asks the processor, from any thread, to stop running guest code soon: the guest takes an
      * external-interrupt VM exit (reason 1), as when the host sends this CPU an IPI.
      */

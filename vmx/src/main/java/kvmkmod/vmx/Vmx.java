@@ -3106,7 +3106,7 @@ public final class Vmx implements KvmX86Ops {
      * flags (CF or ZF set). {@link VmxCpu#regs()} is the register file the asm loads and saves.
      */
     @Origin(file = "arch/x86/kvm/vmx.c", line = 3687, status = Origin.Status.SIMPLIFIED,
-            note = "the processors model no DR0-3/DR6 registers, so switch_db_regs loads nothing; no host DS/ES to reload")
+            note = "no host DS/ES to reload")
     void vmx_vcpu_run(KvmVcpu vcpu) {
         VcpuVmx vmx = to_vmx(vcpu);
 
@@ -3124,6 +3124,9 @@ public final class Vmx implements KvmX86Ops {
 
         // loading the guest FPU may have cleared host CR0.TS
         vmcs_writel(HOST_CR0, read_cr0());
+
+        // DR6 is not in the VMCS: the guest's goes into the processor while its breakpoints are live
+        if (vcpu.arch.switch_db_regs != 0) cpu().set_debugreg(vcpu.arch.dr6, 6);
 
         // ---- the asm block ----
         VmxCpu c = cpu();
@@ -3147,6 +3150,8 @@ public final class Vmx implements KvmX86Ops {
 
         vcpu.arch.regs_avail = ~((1 << VCPU_REGS_RIP) | (1 << VCPU_REGS_RSP) | (1 << VCPU_EXREG_PDPTR));
         vcpu.arch.regs_dirty = 0;
+
+        if (vcpu.arch.switch_db_regs != 0) vcpu.arch.dr6 = cpu().get_debugreg(6);
 
         vmx.idt_vectoring_info = vmcs_read32(IDT_VECTORING_INFO_FIELD);
         if (vmx.rmode.irq.pending) fixup_rmode_irq(vmx);

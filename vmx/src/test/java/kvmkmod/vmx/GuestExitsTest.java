@@ -490,4 +490,46 @@ class GuestExitsTest {
             assertThat(g.v().stat.hypercalls).isEqualTo(1);
         }
     }
+
+    /**
+     * After a guest MOV to DR7 enables a breakpoint, switch_db_regs makes every entry load DR0-3 and DR6
+     * into the processor (vcpu_enter_guest, vmx_vcpu_run) and the exit put the host's back.
+     */
+    @Test
+    void enabled_guest_breakpoints_are_in_the_processor_while_the_guest_runs() {
+        String asm = String.join("\n",
+                ".code16",
+                "_start:",
+                "  mov eax, 0x12345678",
+                "  mov dr0, eax",
+                "  mov eax, 0x1",                             // L0
+                "  mov dr7, eax",
+                "  jmp probe",
+                ".org 0x100",
+                "probe:",
+                "  nop",
+                "  mov eax, 0x5a",
+                OUT,
+                "  hlt");
+        try (Guest g = new Guest(asm)) {
+            kvmkmod.hw.Platform platform = g.s.m.kvm_main().kernel.platform;
+            List<Long> seen = new ArrayList<>();
+            for (int i = 0; i < platform.num_possible_cpus(); i++) {
+                kvmkmod.hw.soft.SoftCpu cpu = (kvmkmod.hw.soft.SoftCpu) platform.cpu(i);
+                cpu.addBreakpoint(LOAD + 0x100);
+                cpu.setDebugger((c, rip, bp) -> {
+                    seen.add(c.get_debugreg(0));
+                    seen.add(c.get_debugreg(6));
+                    return false;
+                });
+            }
+            assertThat(g.runToExit()).isZero();
+            assertThat(g.run.exit_reason()).isEqualTo(KVM_EXIT_HLT);
+            assertThat(g.outs).containsExactly(0x5aL);
+            assertThat(g.v().arch.switch_db_regs).isEqualTo(1);
+            assertThat(seen).containsExactly(0x12345678L, 0xffff0ff0L);
+            for (int i = 0; i < platform.num_possible_cpus(); i++)
+                assertThat(platform.cpu(i).get_debugreg(0)).as("cpu %d DR0 after the exit", i).isZero();
+        }
+    }
 }

@@ -2032,8 +2032,19 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
         return true;
     }
 
+    /**
+     * arch/x86/kernel/hw_breakpoint.c: the host's own breakpoints come back after the guest ran with its
+     * own. The host here sets none, so DR0-3 and DR7 return to 0 and DR6 to its reset value.
+     */
+    void hw_breakpoint_restore() {
+        kvmkmod.hw.VmxCpu cpu = kvm_main.kernel.platform.this_cpu();
+        for (int i = 0; i < KVM_NR_DB_REGS; i++) cpu.set_debugreg(0, i);
+        cpu.set_debugreg(DR6_FIXED_1, 6);
+        cpu.set_debugreg(0, 7);
+    }
+
     @Origin(file = "arch/x86/kvm/x86.c", line = 3823, status = Origin.Status.SIMPLIFIED,
-            note = "no timers, kvmclock or local APIC; the processors model no DR0-3, so switch_db_regs loads nothing")
+            note = "no timers, kvmclock or local APIC")
     int vcpu_enter_guest(KvmVcpu vcpu) {
         int r;
         boolean req_int_win = !irqchip_in_kernel(vcpu.kvm) && vcpu.run.request_interrupt_window() != 0;
@@ -2067,8 +2078,17 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
 
         vcpu.kvm.slots_lock.readLock().unlock();
 
+        // the guest's (or userspace's) breakpoints go into the processor's DR0-3; DR7 comes from the VMCS
+        if (vcpu.arch.switch_db_regs != 0) {
+            kvmkmod.hw.VmxCpu cpu = kvm_main.kernel.platform.this_cpu();
+            cpu.set_debugreg(0, 7);
+            for (int i = 0; i < KVM_NR_DB_REGS; i++) cpu.set_debugreg(vcpu.arch.eff_db[i], i);
+        }
+
         KvmTrace.trace_kvm_entry(vcpu.vcpu_id);
         kvm_x86_ops.run(vcpu);
+
+        if (vcpu.arch.switch_db_regs != 0) hw_breakpoint_restore();
 
         vcpu.requests |= 1L << KVM_REQ_KICK;
         ++vcpu.stat.exits;

@@ -249,6 +249,13 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
     @Override public HostMemory memory() { return mem; }
     @Override public String backend() { return "host"; }
     @Override public long[] regs() { return regs; }
+    /** DR0-DR7 as MOV DR sees them in VMX root operation; DR4/DR5 alias DR6/DR7 (CR4.DE clear). */
+    private final long[] debugreg = {0, 0, 0, 0, 0, 0, 0xffff0ff0L, 0x400L};
+
+    @Override public long get_debugreg(int n) { return debugreg[n == 4 || n == 5 ? n + 2 : n & 7]; }
+
+    @Override public void set_debugreg(long value, int n) { debugreg[n == 4 || n == 5 ? n + 2 : n & 7] = value; }
+
     @Override public long cr2() { return cr2; }
     @Override public void set_cr2(long value) {
         if (value != cr2 && curVcpu != null) curVcpu.sregsDirty = true;
