@@ -532,4 +532,57 @@ class GuestExitsTest {
                 assertThat(platform.cpu(i).get_debugreg(0)).as("cpu %d DR0 after the exit", i).isZero();
         }
     }
+
+    /**
+     * A #GP through a task gate: handle_task_switch drops the re-queued exception and does not skip the
+     * faulting instruction; A's TSS keeps the faulting EIP. As in 2.6.33, the error code is not pushed on
+     * the new task's stack.
+     */
+    @Test
+    void a_fault_through_a_task_gate_switches_without_pushing_the_error_code() {
+        String asm = TO_PROTECTED + String.join("\n",
+                "  mov ax, 0x18",
+                "  ltr ax",
+                "  mov dword ptr [0x1100 + 32], offset taskD",
+                "  mov dword ptr [0x1100 + 36], 2",
+                "  mov dword ptr [0x1100 + 56], 0x6000",
+                "  mov dword ptr [0x1100 + 72], 0x10",
+                "  mov dword ptr [0x1100 + 76], 0x08",
+                "  mov dword ptr [0x1100 + 80], 0x10",
+                "  mov dword ptr [0x1100 + 84], 0x10",
+                "  mov dword ptr [0x1100 + 88], 0x10",
+                "  mov dword ptr [0x1100 + 92], 0x10",
+                "  mov dword ptr [0x2000 + 13 * 8], 0x00200000",     // #GP: task gate to TSS 0x20
+                "  mov dword ptr [0x2000 + 13 * 8 + 4], 0x00008500",
+                "  lidt [idt_desc]",
+                "  mov ax, 0x100",
+                "  jmp fault",
+                ".org 0x180",
+                "fault:",
+                "  mov ds, ax",                                     // past the GDT's limit: #GP(0x100)
+                "  hlt",
+                "taskD:",
+                "  mov edx, 0x510",
+                "  mov eax, esp",
+                "  out dx, eax",
+                "  mov eax, dword ptr [0x1100]",
+                "  out dx, eax",
+                "  mov eax, dword ptr [0x1000 + 32]",
+                "  out dx, eax",
+                "  pushfd",
+                "  pop eax",
+                "  and eax, 0x4000",
+                "  out dx, eax",
+                "  hlt",
+                "idt_desc:",
+                "  .word 0x40 * 8 + 7",
+                "  .long 0x2000")
+                + gdt("0x0000890010000067", "0x0000890011000067");
+        try (Guest g = new Guest(asm)) {
+            assertThat(g.runToExit()).isZero();
+            assertThat(g.run.exit_reason()).as("exit %d, outs %s", g.run.exit_reason(), g.outs).isEqualTo(KVM_EXIT_HLT);
+            assertThat(g.outs).containsExactly(0x6000L, 0x18L, LOAD + 0x180, 0x4000L);
+            assertThat(g.v().arch.exception.pending).as("the #GP went through the gate, not back to the guest").isFalse();
+        }
+    }
 }
