@@ -585,4 +585,44 @@ class GuestExitsTest {
             assertThat(g.v().arch.exception.pending).as("the #GP went through the gate, not back to the guest").isFalse();
         }
     }
+
+    /**
+     * A TSS descriptor whose limit is below the 16-bit minimum (0x2b): kvm_task_switch queues #TS with the
+     * selector. handle_task_switch skipped the JMP before calling it, so — a 2.6.33 quirk — the fault's
+     * return address is the instruction after the JMP, not the JMP.
+     */
+    @Test
+    void a_tss_too_small_is_ts_with_the_selector() {
+        String asm = TO_PROTECTED + String.join("\n",
+                "  mov ax, 0x18",
+                "  ltr ax",
+                "  mov dword ptr [0x2000 + 10 * 8], 0x00087dc0",    // #TS: interrupt gate to 0x08:0x7dc0
+                "  mov dword ptr [0x2000 + 10 * 8 + 4], 0x00008e00",
+                "  lidt [idt_desc]",
+                "  jmp fault",
+                ".org 0x180",
+                "fault:",
+                "  .byte 0xea",                                     // jmp 0x20:0, a TSS with limit 0x20
+                "  .long 0",
+                "  .word 0x20",
+                "after:",
+                "  hlt",
+                ".org 0x1c0",
+                "ts_handler:",
+                "  mov edx, 0x510",
+                "  pop eax",                                        // error code
+                "  out dx, eax",
+                "  pop eax",                                        // return EIP
+                "  out dx, eax",
+                "  hlt",
+                "idt_desc:",
+                "  .word 0x40 * 8 + 7",
+                "  .long 0x2000")
+                + gdt("0x0000890010000067", "0x0000890011000020");
+        try (Guest g = new Guest(asm)) {
+            assertThat(g.runToExit()).isZero();
+            assertThat(g.run.exit_reason()).as("exit %d, outs %s", g.run.exit_reason(), g.outs).isEqualTo(KVM_EXIT_HLT);
+            assertThat(g.outs).containsExactly(0x20L, LOAD + 0x180 + 7);
+        }
+    }
 }
