@@ -234,6 +234,7 @@ public final class Main implements Callable<Integer> {
                         @Override public void run() { vmm.requestStop(); }
                     }, timeout * 1000);
                 }
+                if (stats) KvmStat.startTracepoints(s);
                 try {
                     r = vmm.kvm_run();
                 } finally {

@@ -122,7 +122,11 @@ class MainTest {
         assertThat(k.get("exits")).isGreaterThanOrEqualTo(45);
         assertThat(k).containsKeys("insn_emulation", "mmio_exits", "signal_exits", "hypercalls", "irq_exits",
                 "pf_fixed", "largepages", "mmu_shadow_zapped", "request_irq", "irq_window");
-        assertThat(k).hasSize(32);
+        // and the kvm_exit tracepoint by reason
+        assertThat(k.get("kvm_exit(io_instruction)")).isEqualTo(44);
+        assertThat(k.get("kvm_exit(halt)")).isEqualTo(1);
+        assertThat(k.keySet().stream().filter(n -> n.startsWith("kvm_exit(")).mapToLong(k::get).sum()).isEqualTo(k.get("exits"));
+        assertThat(k.keySet().stream().filter(n -> !n.startsWith("kvm_exit("))).hasSize(32);
     }
 
     @Test

@@ -1,6 +1,7 @@
 package kvmkmod.x86;
 
 import kvmkmod.include.trace.Ftrace;
+import kvmkmod.include.trace.Perf;
 
 /**
  * The tracepoints of arch/x86/kvm/trace.h (and include/trace/events/kvm.h) that the mirrored code fires,
@@ -17,6 +18,7 @@ public final class KvmTrace {
 
     /** {@code name} is the exit reason's name from the vendor module's exit_reasons_str. */
     public static void trace_kvm_exit(int exit_reason, String name, long guest_rip) {
+        if (Perf.on) Perf.count("kvm_exit(" + (name != null ? name : Integer.toString(exit_reason)) + ")");
         if (!Ftrace.on) return;
         Ftrace.event("kvm_exit", String.format("reason %s rip 0x%x", name != null ? name : Integer.toString(exit_reason), guest_rip));
     }
