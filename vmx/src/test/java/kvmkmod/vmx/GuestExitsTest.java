@@ -625,4 +625,33 @@ class GuestExitsTest {
             assertThat(g.outs).containsExactly(0x20L, LOAD + 0x180 + 7);
         }
     }
+
+    /**
+     * A TSS outside guest memory: kvm_task_switch cannot read it and returns 0, so handle_task_switch
+     * returns 0 and KVM_RUN returns to userspace without setting an exit reason (2.6.33 leaves the previous
+     * one in kvm_run). Nothing in the kernel breaks, and the guest stays at the instruction after the JMP.
+     */
+    @Test
+    void a_tss_outside_memory_returns_to_userspace() {
+        String asm = TO_PROTECTED + String.join("\n",
+                "  mov ax, 0x18",
+                "  ltr ax",
+                "  mov eax, 0x11",
+                OUT,
+                "  .byte 0xea",                                     // jmp 0x20:0, a TSS at 0xf0000000
+                "  .long 0",
+                "  .word 0x20",
+                "  hlt")
+                + gdt("0x0000890010000067", "0xf000890000000067");
+        try (Guest g = new Guest(asm)) {
+            long r = g.s.vmm.p.ioctl(g.s.vcpufd, KVM_RUN, 0);
+            while (r == 0 && g.run.exit_reason() == KVM_EXIT_IO && g.run.io.port() != PORT) r = g.s.vmm.p.ioctl(g.s.vcpufd, KVM_RUN, 0);
+            assertThat(g.run.exit_reason()).isEqualTo(KVM_EXIT_IO);
+            // the next KVM_RUN completes the OUT, runs the JMP and comes back with the stale reason
+            assertThat(g.s.vmm.p.ioctl(g.s.vcpufd, KVM_RUN, 0)).isZero();
+            assertThat(g.run.exit_reason()).as("left over from the OUT").isEqualTo(KVM_EXIT_IO);
+            assertThat(g.s.vmm.p.ioctl(g.s.vcpufd, KVM_RUN, 0)).as("and the guest runs on after the JMP").isZero();
+            assertThat(g.run.exit_reason()).isEqualTo(KVM_EXIT_HLT);
+        }
+    }
 }
