@@ -654,4 +654,20 @@ class GuestExitsTest {
             assertThat(g.run.exit_reason()).isEqualTo(KVM_EXIT_HLT);
         }
     }
+
+    /** KVM_RUN after a KVM_EXIT_HYPERCALL puts kvm_run.hypercall.ret into RAX (x86.c:4066), as userspace answered it. */
+    @Test
+    void a_hypercall_answer_from_userspace_lands_in_rax() {
+        String asm = String.join("\n",
+                ".code16",
+                "_start:",
+                OUT,
+                "  hlt");
+        try (Guest g = new Guest(asm)) {
+            g.run.exit_reason(KVM_EXIT_HYPERCALL);
+            g.run.hypercall.ret(0x4242L);
+            assertThat(g.runToExit()).isZero();
+            assertThat(g.outs).containsExactly(0x4242L);
+        }
+    }
 }
