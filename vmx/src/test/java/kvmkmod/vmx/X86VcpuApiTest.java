@@ -457,6 +457,18 @@ class X86VcpuApiTest {
     }
 
     @Test
+    void a_new_vcpu_has_the_fninit_fpu_of_fx_init() {
+        try (Setup s = new Setup()) {
+            assertThat(s.v().arch.guest_fx_image.mxcsr).isEqualTo(0x1f80);
+            assertThat(s.vcpu(KVM_GET_FPU)).isZero();
+            KvmFpu g = new KvmFpu().read(s.arg, s.off());
+            assertThat(g.fcw).as("FNINIT control word").isEqualTo((short) 0x37f);
+            assertThat(g.fsw).isZero();
+            assertThat(g.ftwx).as("all tags empty").isZero();
+        }
+    }
+
+    @Test
     void fpu_state_is_stored_and_given_back_without_mxcsr() {
         try (Setup s = new Setup()) {
             KvmFpu f = new KvmFpu();
