@@ -114,16 +114,15 @@ final class PvMmu {
         vcpu.arch.mmu_op_buffer = buffer;
 
         buffer.ptr = 0;
-        buffer.len = (int) Math.min(Long.compareUnsigned(bytes, MMU_OP_BUFFER_SIZE) < 0 ? bytes : MMU_OP_BUFFER_SIZE,
-                MMU_OP_BUFFER_SIZE);
+        // min_t(unsigned long, ...): a "negative" byte count is a huge one
+        buffer.len = Long.compareUnsigned(bytes, MMU_OP_BUFFER_SIZE) < 0 ? (int) bytes : MMU_OP_BUFFER_SIZE;
         buffer.processed = 0;
 
         r = x86.kvm_main.kvm_read_guest(vcpu.kvm, addr, buffer.buf.array(), 0, buffer.len);
         if (r == 0) {
             while (buffer.len != 0) {
                 r = kvm_pv_mmu_op_one(vcpu, buffer);
-                if (r < 0) break;
-                if (r == 0) break;
+                if (r <= 0) break;
             }
             if (r >= 0) r = 1;
         }
