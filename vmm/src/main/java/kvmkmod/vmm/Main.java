@@ -237,11 +237,11 @@ public final class Main implements Callable<Integer> {
                 if (stats) KvmStat.startTracepoints(s);
                 try {
                     r = vmm.kvm_run();
+                    // the counters sum over live VMs: read them before this one is closed
+                    if (stats) kernelStats = KvmStat.read(s);
                 } finally {
                     if (watchdog != null) watchdog.cancel();
                 }
-                // the counters sum over live VMs: read them before this one is closed
-                if (stats) kernelStats = KvmStat.read(s);
             } catch (Vmm.VmmException e) {
                 return fail(realKvm ? EXIT_INTERNAL : EXIT_NO_KVM_MODULE, "setting up the VM on " + s.name() + ": " + e.getMessage());
             } finally {

@@ -18,10 +18,10 @@ public final class KvmIntel implements AutoCloseable {
         public boolean enable_ept = true;
         public boolean enable_unrestricted_guest = true;
         public boolean emulate_invalid_guest_state = false;
-        public boolean bypass_guest_pf = true;
         /** PAUSE-loop exiting (vmx.c's ple_gap and ple_window parameters); ple_gap 0 turns it off. */
         public int ple_gap = VmxDefs.KVM_VMX_DEFAULT_PLE_GAP;
         public int ple_window = VmxDefs.KVM_VMX_DEFAULT_PLE_WINDOW;
+        public boolean bypass_guest_pf = true;
     }
 
     private final KvmMain kvm_main;
@@ -45,9 +45,9 @@ public final class KvmIntel implements AutoCloseable {
         vmx.enable_ept = params.enable_ept ? 1 : 0;
         vmx.enable_unrestricted_guest = params.enable_unrestricted_guest ? 1 : 0;
         vmx.emulate_invalid_guest_state = params.emulate_invalid_guest_state ? 1 : 0;
-        vmx.bypass_guest_pf = params.bypass_guest_pf ? 1 : 0;
         vmx.ple_gap = params.ple_gap;
         vmx.ple_window = params.ple_window;
+        vmx.bypass_guest_pf = params.bypass_guest_pf ? 1 : 0;
 
         int r = vmx.vmx_init();
         if (r != 0)

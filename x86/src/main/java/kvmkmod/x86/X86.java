@@ -66,7 +66,7 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
             X86_CR4_PSE = 1L << 4, X86_CR4_PAE = 1L << 5, X86_CR4_MCE = 1L << 6, X86_CR4_PGE = 1L << 7,
             X86_CR4_PCE = 1L << 8, X86_CR4_OSFXSR = 1L << 9, X86_CR4_OSXMMEXCPT = 1L << 10, X86_CR4_VMXE = 1L << 13;
     public static final long X86_EFLAGS_CF = 1L << 0, X86_EFLAGS_TF = 1L << 8, X86_EFLAGS_IF = 1L << 9,
-            X86_EFLAGS_IOPL = 3L << 12, X86_EFLAGS_NT = 1L << 14, X86_EFLAGS_RF = 1L << 16, X86_EFLAGS_VM = 1L << 17;
+            X86_EFLAGS_IOPL = 3L << 12, X86_EFLAGS_RF = 1L << 16, X86_EFLAGS_VM = 1L << 17;
     public static final long EFER_SCE = 1L << 0, EFER_LME = 1L << 8, EFER_LMA = 1L << 10, EFER_NX = 1L << 11;
     public static final long CR0_RESERVED_BITS = ~(X86_CR0_PE | X86_CR0_MP | X86_CR0_EM | X86_CR0_TS | X86_CR0_ET
             | X86_CR0_NE | X86_CR0_WP | X86_CR0_AM | X86_CR0_NW | X86_CR0_CD | X86_CR0_PG) & 0xffffffffL;
@@ -1678,6 +1678,8 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
     // ---- hardware task switches (x86.c:4378-4641), SDM 7.3 "Task Switching" ----
 
     /** Task-switch sources, as the exit qualification gives them (asm/kvm_host.h); vmx.c has its own copy in VmxDefs. */
+    /** EFLAGS.NT (asm/processor-flags.h): the running task was entered by CALL or a task gate. */
+    public static final long X86_EFLAGS_NT = 1L << 14;
     static final int TASK_SWITCH_CALL = 0, TASK_SWITCH_IRET = 1, TASK_SWITCH_JMP = 2, TASK_SWITCH_GATE = 3;
 
     /** struct tss_segment_32 (tss.h) as bytes: the offsets of its fields, 104 bytes in all. */
