@@ -1,12 +1,12 @@
 package kvmkmod.vmm;
 
 import kvmkmod.include.Errno;
-import kvmkmod.include.KvmCoalescedMmio;
 import kvmkmod.include.KvmRegs;
 import kvmkmod.include.KvmRun;
 import kvmkmod.include.KvmSegment;
 import kvmkmod.include.KvmSregs;
 import kvmkmod.include.KvmUserspaceMemoryRegion;
+import kvmkmod.include.KvmCoalescedMmio;
 import kvmkmod.include.trace.Ftrace;
 
 import java.io.OutputStream;

@@ -774,6 +774,18 @@ final class SoftCore {
         vmexit(reason, qual, (int) (pc - ip0));
     }
 
+    /**
+     * SDM 25.1.3 "Instructions That Cause VM Exits Conditionally", PAUSE-loop exiting: a PAUSE more than
+     * PLE_Gap after the previous one starts a loop; once a loop has lasted more than PLE_Window, PAUSE
+     * exits. Time is the soft TSC (retired instructions).
+     */
+    private void pauseLoop() {
+        long now = icount;
+        if (pleLast < 0 || now - pleLast > pleGap) pleFirst = now;
+        pleLast = now;
+        if (now - pleFirst > pleWindow) instrExit(EXIT_REASON_PAUSE_INSTRUCTION, 0);
+    }
+
     private void shutdown(String why) {
         exitNote = why;
         activity = 2;
@@ -1142,9 +1154,10 @@ final class SoftCore {
             idtVectoringInfo = deliveringInfo;
             idtVectoringError = deliveringError;
             deliveryDepth = 0;
-            // SDM 27.2.4: the instruction length is saved when a software interrupt or exception was delivered
+            // SDM 27.2.4: a task switch through the IDT caused by INT n, INT3, INTO or INT1 saves the
+            // instruction length, which vmx.c's handle_task_switch uses to skip the instruction
             boolean soft = type == INTR_TYPE_SOFT_INTR || type == INTR_TYPE_SOFT_EXCEPTION || type == 0x500;
-            vmexit(EXIT_REASON_TASK_SWITCH, (lo >>> 16) & 0xffff | 3L << 30, soft ? (int) ((retIp - ip0) & ipMask) : 0);
+            vmexit(EXIT_REASON_TASK_SWITCH, (lo >>> 16) & 0xffff | 3L << 30, soft ? (int) (retIp - ip0) : 0);
             return;
         }
         else { raise(GP, vector * 8 + 2); return; }
@@ -1883,18 +1896,6 @@ final class SoftCore {
      * 1 IRET, 2 JMP, 3 a task gate in the IDT. A far JMP/CALL names a task by a TSS descriptor or a
      * task gate in the GDT/LDT.
      */
-    /**
-     * SDM 25.1.3 "Instructions That Cause VM Exits Conditionally", PAUSE-loop exiting: a PAUSE more than
-     * PLE_Gap after the previous one starts a loop; once a loop has lasted more than PLE_Window, PAUSE
-     * exits. Time is the soft TSC (retired instructions).
-     */
-    private void pauseLoop() {
-        long now = icount;
-        if (pleLast < 0 || now - pleLast > pleGap) pleFirst = now;
-        pleLast = now;
-        if (now - pleFirst > pleWindow) instrExit(EXIT_REASON_PAUSE_INSTRUCTION, 0);
-    }
-
     private void taskSwitchCheck(int selector, int source) {
         if (realMode || v86 || (selector & ~3) == 0) return;
         long[] d = descriptor(selector, NP);
