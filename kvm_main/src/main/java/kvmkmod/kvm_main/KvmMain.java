@@ -11,6 +11,7 @@ import kvmkmod.include.KvmArchHooks;
 import kvmkmod.include.KvmIoBus;
 import kvmkmod.include.KvmIoDevice;
 import kvmkmod.include.KvmIoeventfd;
+import kvmkmod.include.KvmDirtyLog;
 import kvmkmod.include.KvmMemorySlot;
 import kvmkmod.include.KvmFpu;
 import kvmkmod.include.KvmGuestDebug;
@@ -292,6 +293,24 @@ public final class KvmMain {
     int kvm_vm_ioctl_set_memory_region(Kvm kvm, KvmUserspaceMemoryRegion mem, int user_alloc) {
         if (Integer.toUnsignedLong(mem.slot) >= KVM_MEMORY_SLOTS) return -EINVAL;
         return kvm_set_memory_region(kvm, mem, user_alloc);
+    }
+
+    /** Copies a slot's dirty bitmap to userspace; is_dirty[0] says whether any bit was set. */
+    @Origin(file = "virt/kvm/kvm_main.c", line = 717)
+    public int kvm_get_dirty_log(Kvm kvm, KvmDirtyLog log, int[] is_dirty) {
+        if (Integer.compareUnsigned(log.slot, KVM_MEMORY_SLOTS) >= 0) return -EINVAL;
+        KvmMemorySlot memslot = kvm.memslots[log.slot];
+        long[] bitmap = memslot.dirty_bitmap;
+        if (bitmap == null) return -ENOENT;
+        int n = bitmap.length * 8;
+        long any = 0;
+        for (int i = 0; any == 0 && i < bitmap.length; ++i) any = bitmap[i];
+        HostMemory.Region u = Uaccess.access_ok(kvm.mm, log.dirty_bitmap, n);
+        if (u == null) return -EFAULT;
+        int off = Uaccess.off(u, log.dirty_bitmap);
+        for (int i = 0; i < bitmap.length; i++) u.buf.putLong(off + 8 * i, bitmap[i]);
+        if (any != 0) is_dirty[0] = 1;
+        return 0;
     }
 
     @Origin(file = "virt/kvm/kvm_main.c", line = 751)
@@ -635,7 +654,7 @@ public final class KvmMain {
     // ---- the VM file ----
 
     @Origin(file = "virt/kvm/kvm_main.c", line = 1450, status = Origin.Status.SIMPLIFIED,
-            note = "dirty log, coalesced MMIO, irqfd and device assignment arrive with later issues")
+            note = "coalesced MMIO, irqfd and device assignment arrive with later issues")
     long kvm_vm_ioctl(File filp, int ioctl, long arg) {
         Kvm kvm = (Kvm) filp.private_data;
         Vfs mm = Vfs.current();
@@ -648,6 +667,11 @@ public final class KvmMain {
                 if (u == null) return -EFAULT;
                 KvmUserspaceMemoryRegion kvm_userspace_mem = new KvmUserspaceMemoryRegion().read(u.buf, Uaccess.off(u, arg));
                 return kvm_vm_ioctl_set_memory_region(kvm, kvm_userspace_mem, 1);
+            }
+            case KVM_GET_DIRTY_LOG: {
+                HostMemory.Region u = Uaccess.access_ok(mm, arg, KvmDirtyLog.SIZE);
+                if (u == null) return -EFAULT;
+                return arch.kvm_vm_ioctl_get_dirty_log(kvm, new KvmDirtyLog().read(u.buf, Uaccess.off(u, arg)));
             }
             case KVM_IOEVENTFD: {
                 HostMemory.Region u = Uaccess.access_ok(mm, arg, KvmIoeventfd.SIZE);
