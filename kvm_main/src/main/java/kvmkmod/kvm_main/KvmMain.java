@@ -55,6 +55,9 @@ public final class KvmMain {
 
     // the file's globals
     final List<Kvm> vm_list = new ArrayList<>();
+
+    /** The VMs alive now (a copy of vm_list), for tools that inspect them. */
+    public List<Kvm> vms() { synchronized (kvm_lock) { return new ArrayList<>(vm_list); } }
     private int kvm_usage_count;
     private boolean[] cpus_hardware_enabled;
     private final AtomicInteger hardware_enable_failed = new AtomicInteger();

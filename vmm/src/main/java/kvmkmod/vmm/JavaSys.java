@@ -97,6 +97,9 @@ public final class JavaSys implements Sys {
 
     public Kernel kernel() { return kernel; }
 
+    /** The loaded kvm-intel module (with the kvm.ko it is linked to), for tools that inspect its state. */
+    public KvmIntel module() { return (KvmIntel) module; }
+
     public Vfs vfs() { return vfs; }
 
     @Override public String name() { return name; }

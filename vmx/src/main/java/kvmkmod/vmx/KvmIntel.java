@@ -19,6 +19,8 @@ public final class KvmIntel implements AutoCloseable {
         public boolean enable_unrestricted_guest = true;
         public boolean emulate_invalid_guest_state = false;
         public boolean bypass_guest_pf = true;
+        /** kvm.ko's mmu.c parameter oos_shadow (default 1), given at the same load. */
+        public boolean oos_shadow = true;
     }
 
     private final KvmMain kvm_main;
@@ -43,6 +45,8 @@ public final class KvmIntel implements AutoCloseable {
         vmx.enable_unrestricted_guest = params.enable_unrestricted_guest ? 1 : 0;
         vmx.emulate_invalid_guest_state = params.emulate_invalid_guest_state ? 1 : 0;
         vmx.bypass_guest_pf = params.bypass_guest_pf ? 1 : 0;
+
+        x86.mmu.oos_shadow = params.oos_shadow;
 
         int r = vmx.vmx_init();
         if (r != 0)

@@ -146,6 +146,9 @@ public final class Mmu {
     @Origin(file = "arch/x86/kvm/mmu.c", line = 240)
     static boolean is_nx(KvmVcpu vcpu) { return (vcpu.arch.shadow_efer & X86.EFER_NX) != 0; }
 
+    /** Whether a shadow/EPT entry maps something (not one of the two non-present patterns). */
+    public boolean shadowPresent(long pte) { return is_shadow_present_pte(this, pte); }
+
     static boolean is_shadow_present_pte(Mmu m, long pte) {
         return pte != m.shadow_trap_nonpresent_pte && pte != m.shadow_notrap_nonpresent_pte;
     }
