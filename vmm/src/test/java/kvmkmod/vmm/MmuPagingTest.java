@@ -109,4 +109,133 @@ class MmuPagingTest {
         assertThat(shadow.mmuView()).contains("shadow paging").contains("(level 4 guest table gfn 0x1b)")
                 .contains("gva 0x400000 -> page hpa");
     }
+
+    static JavaSys open(KvmIntel.Params p) {
+        try {
+            return JavaSys.create(Backend.SOFT, p);
+        } catch (JavaSys.Unavailable u) {
+            Transports.skipIf(true, "MmuPagingTest", u.getMessage());
+            throw u;
+        }
+    }
+
+    static boolean dirty(long[] bitmap, long gfn) { return (bitmap[(int) (gfn / 64)] & (1L << (gfn % 64))) != 0; }
+
+    static Run runDirty(boolean ept, byte[] img, int stopAfterExits) {
+        try (JavaSys sys = open(params(ept, true))) {
+            Vmm.Config cfg = new Vmm.Config();
+            cfg.memSize = 2 << 20;
+            cfg.output = new ByteArrayOutputStream();
+            try (Vmm vmm = new Vmm(sys, cfg)) {
+                long[] bitmap = new long[(int) (cfg.memSize >>> 12) / 64];
+                assertThat(vmm.kvm_get_dirty_log(0, bitmap)).as("no dirty logging yet").isEqualTo(-kvmkmod.include.Errno.ENOENT);
+                assertThat(vmm.kvm_log_dirty_pages(true)).isZero();
+                assertThat(vmm.kvm_get_dirty_log(40, bitmap)).isEqualTo(-kvmkmod.include.Errno.EINVAL);
+                assertThat(vmm.kvm_get_dirty_log(0, bitmap, 0x10)).isEqualTo(-kvmkmod.include.Errno.EFAULT);
+                vmm.loadImage(img);
+                flatProtectedMode(vmm);
+                vmm.maxExits(stopAfterExits);
+                assertThat(vmm.kvm_run().outcome()).isEqualTo(Outcome.MAX_EXITS);
+                assertThat(vmm.kvm_get_dirty_log(0, bitmap)).isZero();
+                assertThat(dirty(bitmap, 0x20)).as("page A written before the stop").isTrue();
+                vmm.maxExits(0);
+                RunResult r = vmm.kvm_run();
+                long[] after = new long[bitmap.length];
+                assertThat(vmm.kvm_get_dirty_log(0, after)).isZero();
+                long[] again = new long[bitmap.length];
+                assertThat(vmm.kvm_get_dirty_log(0, again)).isZero();
+                assertThat(again).as("nothing written after HLT").containsOnly(0L);
+                return new Run(r, cfg.output.toString(), null, after);
+            }
+        }
+    }
+
+    /** Index (1-based) of the first MMIO exit of the guest: the 32-bit leg's write to 0x402000. */
+    static int firstMmioExit(Run r) {
+        int k = 0;
+        for (ExitEvent e : r.result().exitLog()) {
+            k++;
+            if (e.reason() == kvmkmod.include.Kvm_h.KVM_EXIT_MMIO) return k;
+        }
+        throw new AssertionError("no MMIO exit");
+    }
+
+    @Test
+    void dirtyLogHoldsWhatTheGuestWroteWithAndWithoutEpt() throws IOException {
+        byte[] img = image();
+        int k = firstMmioExit(run(params(true, true), img));
+        for (boolean ept : new boolean[] {true, false}) {
+            Run r = runDirty(ept, img, k);
+            assertThat(r.result().outcome()).isEqualTo(Outcome.HLT);
+            long[] d = r.dirty();
+            for (long gfn : new long[] {0x15, 0x16, 0x17, 0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x20, 0x21, 0x22})
+                assertThat(dirty(d, gfn)).as("ept=%s: gfn 0x%x written after the stop", ept, gfn).isTrue();
+            for (long gfn : new long[] {0x14, 0x100, 0x1ff})
+                assertThat(dirty(d, gfn)).as("ept=%s: gfn 0x%x not written after the stop", ept, gfn).isFalse();
+        }
+    }
+
+    /**
+     * Without EPT and with oos_shadow=0 a guest write to its own live page table is write-protected:
+     * the #PF exit is emulated and the write reaches kvm_mmu_pte_write, which maps the new entry.
+     */
+    @Test
+    void guestPageTableWriteStepsThroughKvmMmuPteWrite() throws IOException {
+        byte[] img = image();
+        ByteArrayOutputStream trace = new ByteArrayOutputStream();
+        Run r;
+        Tracing.enable(new PrintStream(trace, true, StandardCharsets.UTF_8));
+        try {
+            r = run(params(false, false), img);
+        } finally {
+            Tracing.disable();
+        }
+        assertThat(r.output()).isEqualTo(EXPECTED);
+        FunctionGraphTrace t = FunctionGraphTrace.parse(trace.toString(StandardCharsets.UTF_8).lines().toList());
+        var writes = t.callsOf("kvm_mmu_pte_write");
+        assertThat(writes).isNotEmpty();
+        assertThat(writes.stream().anyMatch(c -> c.parent().map(p -> p.function().equals("emulator_write_phys")).orElse(false)))
+                .as("kvm_mmu_pte_write called from emulator_write_phys").isTrue();
+        assertThat(t.callsOf("paging32_update_pte")).as("a 32-bit leaf entry re-created from the write").isNotEmpty();
+        assertThat(t.callsOf("paging64_update_pte")).as("a PAE / IA-32e leaf entry re-created").isNotEmpty();
+        // each fault's path: kvm_mmu_page_fault -> pagingNN_page_fault -> walk_addr, fetch
+        var pf = t.callsOf("paging32_page_fault");
+        assertThat(pf).isNotEmpty();
+        assertThat(pf.stream().anyMatch(c -> c.callsInOrder("paging32_walk_addr", "paging32_fetch"))).isTrue();
+        assertThat(t.callsOf("paging64_page_fault")).isNotEmpty();
+        assertThat(t.callsOf("paging32_invlpg")).isNotEmpty();
+        assertThat(t.callsOf("paging64_invlpg")).isNotEmpty();
+    }
+
+    /** KVM_SET_NR_MMU_PAGES below what is in use zaps the oldest table pages; the guest still finishes. */
+    @Test
+    void nrMmuPagesLimitZapsAndTheGuestStillRuns() throws IOException {
+        byte[] img = image();
+        for (boolean ept : new boolean[] {true, false}) {
+            try (JavaSys sys = open(params(ept, true))) {
+                Vmm.Config cfg = new Vmm.Config();
+                cfg.memSize = 2 << 20;
+                cfg.output = new ByteArrayOutputStream();
+                try (Vmm vmm = new Vmm(sys, cfg)) {
+                    assertThat(vmm.kvm_vm_ioctl(kvmkmod.include.Kvm_h.KVM_GET_NR_MMU_PAGES, 0)).isEqualTo(64);
+                    assertThat(vmm.kvm_vm_ioctl(kvmkmod.include.Kvm_h.KVM_SET_NR_MMU_PAGES, 10))
+                            .isEqualTo(-kvmkmod.include.Errno.EINVAL);
+                    vmm.loadImage(img);
+                    flatProtectedMode(vmm);
+                    RunResult r = vmm.kvm_run();
+                    assertThat(r.outcome()).isEqualTo(Outcome.HLT);
+                    kvmkmod.include.Kvm kvm = sys.module().kvm_main().vms().get(0);
+                    int used = kvmkmod.x86.Mmu.activePages(kvm).size();
+                    assertThat(used).as("ept=%s: table pages in use", ept).isGreaterThan(3);
+                    assertThat(vmm.kvm_vm_ioctl(kvmkmod.include.Kvm_h.KVM_SET_NR_MMU_PAGES, 64)).isZero();
+                    assertThat(vmm.kvm_vm_ioctl(kvmkmod.include.Kvm_h.KVM_GET_NR_MMU_PAGES, 0)).isEqualTo(64);
+                    // shrink below use: the kernel zaps down to the budget (roots in use stay, marked invalid)
+                    kvmkmod.x86.X86 x86 = (kvmkmod.x86.X86) sys.module().kvm_main().arch;
+                    synchronized (kvm.mmu_lock) { x86.mmu.kvm_mmu_change_mmu_pages(kvm, 2); }
+                    assertThat(kvmkmod.x86.Mmu.activePages(kvm).size()).as("ept=%s", ept).isLessThan(used).isLessThanOrEqualTo(2);
+                    assertThat(cfg.output.toString()).isEqualTo(EXPECTED);
+                }
+            }
+        }
+    }
 }

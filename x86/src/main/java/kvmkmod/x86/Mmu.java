@@ -582,7 +582,7 @@ public final class Mmu {
 
     /** Sets the VM's budget of table pages, zapping the oldest pages when it shrinks below use. */
     @Origin(file = "arch/x86/kvm/mmu.c", line = 1543)
-    void kvm_mmu_change_mmu_pages(Kvm kvm, int kvm_nr_mmu_pages) {
+    public void kvm_mmu_change_mmu_pages(Kvm kvm, int kvm_nr_mmu_pages) {
         int used_pages = Math.max(0, kvm.arch.n_alloc_mmu_pages - kvm.arch.n_free_mmu_pages);
         if (used_pages > kvm_nr_mmu_pages) {
             while (used_pages > kvm_nr_mmu_pages && !kvm.arch.active_mmu_pages.isEmpty()) {
