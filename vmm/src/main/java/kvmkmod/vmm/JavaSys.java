@@ -39,6 +39,13 @@ public final class JavaSys implements Sys {
     }
 
     public static JavaSys create(Backend backend, KvmIntel.Params params) {
+        // Shadow paging needs every guest #PF back as a VM exit; the host backend runs the guest under the
+        // host's /dev/kvm, which keeps guest page faults to itself. So ept=0 runs on the soft processor.
+        if (!params.enable_ept && backend == Backend.AUTO) backend = Backend.SOFT;
+        if (!params.enable_ept && backend == Backend.HOST)
+            throw new Unavailable(Unavailable.Phase.PLATFORM, "ept=0 (shadow paging) needs --backend soft: the host "
+                    + "backend runs the guest through the host's /dev/kvm, which cannot hand guest page faults (#PF exits) "
+                    + "back to our MMU", new IllegalArgumentException("ept=0 on the host backend"));
         Kernel k;
         try {
             k = new Kernel(Platform.create(backend));
