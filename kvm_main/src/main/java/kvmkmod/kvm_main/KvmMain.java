@@ -182,6 +182,8 @@ public final class KvmMain {
     void kvm_free_physmem_slot(KvmMemorySlot free, KvmMemorySlot dont) {
         if (dont == null || free.rmap != dont.rmap) free.rmap = null;
         if (dont == null || free.dirty_bitmap != dont.dirty_bitmap) free.dirty_bitmap = null;
+        for (int i = 0; i < KvmMemorySlot.KVM_NR_PAGE_SIZES - 1; ++i)
+            if (dont == null || free.lpage_info[i] != dont.lpage_info[i]) free.lpage_info[i] = null;
         free.npages = 0;
     }
 
@@ -217,9 +219,13 @@ public final class KvmMain {
 
     // ---- memory slots ----
 
-    /** Large-page bookkeeping (lpage_info) belongs to the MMU issue; slots here track small pages. */
+    /**
+     * Adds, changes or removes a slot. Each slot counts, per 2 MiB and 1 GiB frame, the reasons that
+     * frame may not be mapped with one large page (lpage_info.write_count): a frame the slot covers only
+     * in part, a slot whose userspace address is not aligned like its guest address, or large pages off.
+     */
     @Origin(file = "virt/kvm/kvm_main.c", line = 511, status = Origin.Status.SIMPLIFIED,
-            note = "no lpage_info arrays (large pages come with the MMU work) and no IOMMU mapping")
+            note = "no IOMMU mapping")
     public int __kvm_set_memory_region(Kvm kvm, KvmUserspaceMemoryRegion mem, int user_alloc) {
         if ((mem.memory_size & (PAGE_SIZE - 1)) != 0) return -EINVAL;
         if ((mem.guest_phys_addr & (PAGE_SIZE - 1)) != 0) return -EINVAL;
@@ -256,6 +262,19 @@ public final class KvmMain {
             nw.rmap = new long[(int) npages];
             nw.user_alloc = user_alloc;
             nw.userspace_addr = user_alloc != 0 ? mem.userspace_addr : 0;
+        }
+        for (int i = 0; npages != 0 && i < KvmMemorySlot.KVM_NR_PAGE_SIZES - 1; ++i) {
+            int level = i + 2;
+            if (nw.lpage_info[i] != null) continue;
+            long per = KvmMemorySlot.KVM_PAGES_PER_HPAGE(level);
+            int lpages = (int) (1 + (base_gfn + npages - 1) / per - base_gfn / per);
+            nw.lpage_info[i] = new KvmMemorySlot.KvmLpageInfo[lpages];
+            for (int j = 0; j < lpages; ++j) nw.lpage_info[i][j] = new KvmMemorySlot.KvmLpageInfo();
+            if (base_gfn % per != 0) nw.lpage_info[i][0].write_count = 1;
+            if ((base_gfn + npages) % per != 0) nw.lpage_info[i][lpages - 1].write_count = 1;
+            long ugfn = nw.userspace_addr >>> PAGE_SHIFT;
+            if (((base_gfn ^ ugfn) & (per - 1)) != 0 || !largepages_enabled)
+                for (int j = 0; j < lpages; ++j) nw.lpage_info[i][j].write_count = 1;
         }
         if ((nw.flags & KVM_MEM_LOG_DIRTY_PAGES) != 0 && nw.dirty_bitmap == null) {
             nw.dirty_bitmap = new long[(int) ((npages + 63) / 64)];

@@ -119,6 +119,8 @@ public final class JavaSys implements Sys {
 
     @Override public long mmapAnonymous(long length) { return vfs.mmapAnonymous(length); }
 
+    @Override public long mmapHugetlb(long length) { return vfs.mmapHugetlb(length); }
+
     @Override public int close(int fd) { return vfs.close(fd); }
 
     @Override public int eventfd(long initval) { return vfs.eventfd(initval); }

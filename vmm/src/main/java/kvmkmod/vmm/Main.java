@@ -111,6 +111,9 @@ public final class Main implements Callable<Integer> {
                     + "flexpriority, unrestricted_guest, emulate_invalid_guest_state, bypass_guest_pf (1/0, Y/N); repeatable")
     java.util.List<String> params = new java.util.ArrayList<>();
 
+    @Option(names = "--hugepages", description = "back guest RAM with 2 MiB host pages (hugetlbfs), so the MMU may map it with large pages")
+    boolean hugePages;
+
     @Option(names = "--mmu-view", paramLabel = "text|svg[=FILE]",
             description = "when the guest stops, show the vCPU's EPT or shadow page tables as text or SVG (stderr, or FILE)")
     String mmuView;
@@ -235,6 +238,7 @@ public final class Main implements Callable<Integer> {
             if (debugging) attachDebugger(((JavaSys) s).platform());
             Vmm.Config cfg = new Vmm.Config();
             cfg.memSize = mem;
+            cfg.hugePages = hugePages;
             cfg.loadAddr = load;
             cfg.maxExits = maxExits;
             cfg.recordExits = logExits;

@@ -47,12 +47,14 @@ public final class Vmm implements AutoCloseable {
         /** Where the UART and the debug port write. */
         public OutputStream output = System.out;
         public boolean flushOnNewline = true;
+        /** Back guest RAM with hugetlbfs (2 MiB) pages, so the MMU can map it with large pages. */
+        public boolean hugePages;
 
         public Config copy() {
             Config c = new Config();
             c.memSize = memSize; c.loadAddr = loadAddr; c.maxExits = maxExits; c.valuePortValue = valuePortValue;
             c.ioeventfdPort = ioeventfdPort; c.recordExits = recordExits; c.output = output;
-            c.flushOnNewline = flushOnNewline;
+            c.flushOnNewline = flushOnNewline; c.hugePages = hugePages;
             return c;
         }
     }
@@ -115,7 +117,8 @@ public final class Vmm implements AutoCloseable {
             argVa = check("mmap of the ioctl argument page", sys.mmapAnonymous(ARG_PAGE));
             arg = sys.buffer(argVa, ARG_PAGE);
             kvm_init();
-            ramVa = check("mmap of guest RAM", sys.mmapAnonymous(this.cfg.memSize));
+            ramVa = check("mmap of guest RAM", this.cfg.hugePages ? sys.mmapHugetlb(this.cfg.memSize)
+                    : sys.mmapAnonymous(this.cfg.memSize));
             ram = sys.buffer(ramVa, (int) this.cfg.memSize);
             check("KVM_SET_USER_MEMORY_REGION", kvm_set_user_memory_region(0, 0, this.cfg.memSize, ramVa));
             kvm_init_vcpu();

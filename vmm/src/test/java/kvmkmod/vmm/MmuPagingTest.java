@@ -69,7 +69,9 @@ class MmuPagingTest {
         return p;
     }
 
-    static Run run(KvmIntel.Params p, byte[] image) {
+    static Run run(KvmIntel.Params p, byte[] image) { return run(p, image, false, false); }
+
+    static Run run(KvmIntel.Params p, byte[] image, boolean hugePages, boolean logDirty) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         JavaSys sys;
         try {
@@ -82,7 +84,9 @@ class MmuPagingTest {
             Vmm.Config cfg = new Vmm.Config();
             cfg.memSize = 2 << 20;
             cfg.output = out;
+            cfg.hugePages = hugePages;
             try (Vmm vmm = new Vmm(sys, cfg)) {
+                if (logDirty) assertThat(vmm.kvm_log_dirty_pages(true)).isZero();
                 vmm.loadImage(image);
                 flatProtectedMode(vmm);
                 RunResult r = vmm.kvm_run();
@@ -237,5 +241,25 @@ class MmuPagingTest {
                 }
             }
         }
+    }
+
+    /**
+     * Guest RAM on 2 MiB host pages: with EPT the whole 2 MiB slot is one large EPT entry (mapping_level
+     * from host_mapping_level and lpage_info); with dirty logging on, 4 KiB entries again; without EPT the
+     * guest's own 4 KiB pages are shadowed as such. The guest sees no difference.
+     */
+    @Test
+    void hugetlbfsMemoryIsMappedWithLargePagesUnderEpt() throws IOException {
+        byte[] img = image();
+        Run large = run(params(true, true), img, true, false);
+        assertThat(large.output()).isEqualTo(EXPECTED);
+        assertThat(large.mmuView()).containsPattern("L2\\[  0\\] gpa 0x0 -> page hpa 0x[0-9a-f]*00000 rwx")
+                .doesNotContain("L1[");
+        Run logged = run(params(true, true), img, true, true);
+        assertThat(logged.output()).isEqualTo(EXPECTED);
+        assertThat(logged.mmuView()).contains("L1[ 32] gpa 0x20000 -> page hpa").doesNotContainPattern("L2\\[[ 0-9]*\\] gpa 0x0 -> page");
+        Run shadow = run(params(false, true), img, true, false);
+        assertThat(shadow.output()).isEqualTo(EXPECTED);
+        assertThat(shadow.mmuView()).contains("L1[  0] gva 0x400000 -> page hpa");
     }
 }

@@ -183,32 +183,108 @@ public final class Mmu {
             note = "no memory caches: pages are allocated when needed")
     int mmu_topup_memory_caches(KvmVcpu vcpu) { return 0; }
 
-    /** Large pages need the slot's lpage_info, which is not kept: every mapping is 4 KiB. */
-    @Origin(file = "arch/x86/kvm/mmu.c", line = 503, status = Origin.Status.SIMPLIFIED,
-            note = "always 4 KiB: no lpage_info in the memslots, so no large-page mappings")
-    int mapping_level(KvmVcpu vcpu, long large_gfn) { return PT_PAGE_TABLE_LEVEL; }
+    /** The lpage_info of the large page of {@code level} that holds gfn in its slot. */
+    @Origin(file = "arch/x86/kvm/mmu.c", line = 411)
+    static KvmMemorySlot.KvmLpageInfo slot_largepage_idx(long gfn, KvmMemorySlot slot, int level) {
+        long per = KvmMemorySlot.KVM_PAGES_PER_HPAGE(level);
+        int idx = (int) (gfn / per - slot.base_gfn / per);
+        return slot.lpage_info[level - 2][idx];
+    }
 
-    /** The slot and index of gfn's reverse-map head; null when no slot holds gfn. */
-    @Origin(file = "arch/x86/kvm/mmu.c", line = 530, status = Origin.Status.SIMPLIFIED,
-            note = "4 KiB level only: there are no large-page rmaps without lpage_info")
-    KvmMemorySlot gfn_to_rmap(Kvm kvm, long gfn, int level) {
+    /** A shadowed guest table in a frame forbids mapping the large pages around it (they must stay protectable). */
+    @Origin(file = "arch/x86/kvm/mmu.c", line = 422)
+    void account_shadowed(Kvm kvm, long gfn) {
         KvmMemorySlot slot = x86.kvm_main.gfn_to_memslot(kvm, gfn);
-        return slot == null || slot.rmap == null ? null : slot;
+        if (slot == null) return;
+        for (int i = PT_DIRECTORY_LEVEL; i < PT_PAGE_TABLE_LEVEL + KvmMemorySlot.KVM_NR_PAGE_SIZES; ++i)
+            slot_largepage_idx(gfn, slot, i).write_count += 1;
+    }
+
+    @Origin(file = "arch/x86/kvm/mmu.c", line = 438)
+    void unaccount_shadowed(Kvm kvm, long gfn) {
+        KvmMemorySlot slot = x86.kvm_main.gfn_to_memslot(kvm, gfn);
+        if (slot == null) return;
+        for (int i = PT_DIRECTORY_LEVEL; i < PT_PAGE_TABLE_LEVEL + KvmMemorySlot.KVM_NR_PAGE_SIZES; ++i)
+            slot_largepage_idx(gfn, slot, i).write_count -= 1;
+    }
+
+    @Origin(file = "arch/x86/kvm/mmu.c", line = 454)
+    int has_wrprotected_page(Kvm kvm, long gfn, int level) {
+        KvmMemorySlot slot = x86.kvm_main.gfn_to_memslot(kvm, gfn);
+        if (slot != null) return slot_largepage_idx(gfn, slot, level).write_count;
+        return 1;
+    }
+
+    /** The largest page the host backs gfn with: 2 MiB for hugetlbfs memory, else 4 KiB (vma_kernel_pagesize). */
+    @Origin(file = "arch/x86/kvm/mmu.c", line = 471)
+    int host_mapping_level(Kvm kvm, long gfn) {
+        long page_size = PAGE_SIZE;
+        long addr = x86.kvm_main.gfn_to_hva(kvm, gfn);
+        if (kvmkmod.kvm_main.KvmMain.kvm_is_error_hva(addr)) return PT_PAGE_TABLE_LEVEL;
+        HostMemory.Region vma = mem().regionAtVa(addr, 1);
+        if (vma != null) page_size = vma.pageSize;
+        int ret = 0;
+        for (int i = PT_PAGE_TABLE_LEVEL; i < PT_PAGE_TABLE_LEVEL + KvmMemorySlot.KVM_NR_PAGE_SIZES; ++i) {
+            if (page_size >= (PAGE_SIZE * KvmMemorySlot.KVM_PAGES_PER_HPAGE(i))) ret = i;
+            else break;
+        }
+        return ret;
+    }
+
+    /**
+     * The level to map large_gfn at: as large as the host page behind it, unless the slot logs dirty pages
+     * or a frame in the way holds a shadowed guest table (or lies at an unaligned slot edge).
+     */
+    @Origin(file = "arch/x86/kvm/mmu.c", line = 503)
+    int mapping_level(KvmVcpu vcpu, long large_gfn) {
+        KvmMemorySlot slot = x86.kvm_main.gfn_to_memslot(vcpu.kvm, large_gfn);
+        if (slot != null && slot.dirty_bitmap != null) return PT_PAGE_TABLE_LEVEL;
+        int host_level = host_mapping_level(vcpu.kvm, large_gfn);
+        if (host_level == PT_PAGE_TABLE_LEVEL) return host_level;
+        int level;
+        for (level = PT_DIRECTORY_LEVEL; level <= host_level; ++level)
+            if (has_wrprotected_page(vcpu.kvm, large_gfn, level) != 0) break;
+        return level - 1;
+    }
+
+    /** Where the reverse map of one frame at one level starts: slot.rmap[i], or lpage_info's rmap_pde. */
+    static final class Rmapp {
+        final KvmMemorySlot slot;
+        final int level, idx;
+
+        Rmapp(KvmMemorySlot slot, int level, int idx) { this.slot = slot; this.level = level; this.idx = idx; }
+
+        long get() { return level == PT_PAGE_TABLE_LEVEL ? slot.rmap[idx] : slot.lpage_info[level - 2][idx].rmap_pde; }
+
+        void set(long v) {
+            if (level == PT_PAGE_TABLE_LEVEL) slot.rmap[idx] = v;
+            else slot.lpage_info[level - 2][idx].rmap_pde = v;
+        }
+    }
+
+    /** The reverse-map head of gfn at level (a 4 KiB frame, or the large page holding it); null without a slot. */
+    @Origin(file = "arch/x86/kvm/mmu.c", line = 530)
+    Rmapp gfn_to_rmap(Kvm kvm, long gfn, int level) {
+        KvmMemorySlot slot = x86.kvm_main.gfn_to_memslot(kvm, gfn);
+        if (slot == null || slot.rmap == null) return null;
+        if (level == PT_PAGE_TABLE_LEVEL) return new Rmapp(slot, level, (int) (gfn - slot.base_gfn));
+        long per = KvmMemorySlot.KVM_PAGES_PER_HPAGE(level);
+        return new Rmapp(slot, level, (int) (gfn / per - slot.base_gfn / per));
     }
 
     /** Records that the entry at sptep maps gfn; returns how many other entries map it. */
     @Origin(file = "arch/x86/kvm/mmu.c", line = 558, status = Origin.Status.SIMPLIFIED,
-            note = "4 KiB frames only; descriptors are Java lists")
+            note = "descriptors are Java lists")
     int rmap_add(KvmVcpu vcpu, long spte, long gfn) {
         if (!is_rmap_spte(get_spte(spte))) return 0;
         KvmMmuPage sp = page_header(spte);
-        if (sp != null) sp.gfns[sp.index(spte)] = gfn;
-        KvmMemorySlot slot = gfn_to_rmap(vcpu.kvm, gfn, PT_PAGE_TABLE_LEVEL);
-        if (slot == null) return 0;
-        int i = (int) (gfn - slot.base_gfn);
-        long r = slot.rmap[i];
+        if (sp == null) return 0;
+        sp.gfns[sp.index(spte)] = gfn;
+        Rmapp rmapp = gfn_to_rmap(vcpu.kvm, gfn, sp.level());
+        if (rmapp == null) return 0;
+        long r = rmapp.get();
         if (r == 0) {
-            slot.rmap[i] = spte;
+            rmapp.set(spte);
             return 0;
         }
         if ((r & 1) == 0) {
@@ -218,7 +294,7 @@ public final class Mmu {
             long id;
             synchronized (rmap_desc) { id = ++next_desc; }
             rmap_desc.put(id, desc);
-            slot.rmap[i] = (id << 1) | 1;
+            rmapp.set((id << 1) | 1);
             return 1;
         }
         List<Long> desc = rmap_desc.get(r >>> 1);
@@ -227,51 +303,62 @@ public final class Mmu {
     }
 
     @Origin(file = "arch/x86/kvm/mmu.c", line = 621, status = Origin.Status.SIMPLIFIED,
-            note = "4 KiB frames only; descriptors are Java lists")
+            note = "descriptors are Java lists; no page reference counts")
     void rmap_remove(Kvm kvm, long spte) {
         if (!is_rmap_spte(get_spte(spte))) return;
         KvmMmuPage sp = page_header(spte);
         if (sp == null) return;
         long gfn = sp.gfns[sp.index(spte)];
-        KvmMemorySlot slot = gfn_to_rmap(kvm, gfn, PT_PAGE_TABLE_LEVEL);
-        if (slot == null) return;
-        int i = (int) (gfn - slot.base_gfn);
-        long r = slot.rmap[i];
+        Rmapp rmapp = gfn_to_rmap(kvm, gfn, sp.level());
+        if (rmapp == null) return;
+        long r = rmapp.get();
         if (r == spte) {
-            slot.rmap[i] = 0;
+            rmapp.set(0);
         } else if ((r & 1) != 0) {
             List<Long> desc = rmap_desc.get(r >>> 1);
             desc.remove(spte);
             if (desc.size() == 1) {
-                slot.rmap[i] = desc.get(0);
+                rmapp.set(desc.get(0));
                 rmap_desc.remove(r >>> 1);
             }
         }
     }
 
-    /** The entries that map slot frame i, in order (rmap_next walked from the head to the end). */
+    /** The entries on one reverse map, in order (rmap_next walked from the head to the end). */
     @Origin(file = "arch/x86/kvm/mmu.c", line = 669, status = Origin.Status.SIMPLIFIED,
             note = "returns the whole chain at once instead of one entry per call")
-    List<Long> rmap_next(KvmMemorySlot slot, int i) {
-        long r = slot.rmap[i];
+    List<Long> rmap_next(Rmapp rmapp) {
+        long r = rmapp.get();
         if (r == 0) return List.of();
         if ((r & 1) == 0) return List.of(r);
         List<Long> desc = rmap_desc.get(r >>> 1);
         return desc == null ? List.of() : new ArrayList<>(desc);
     }
 
-    /** Makes every entry that maps gfn read-only; says whether any was writable. */
-    @Origin(file = "arch/x86/kvm/mmu.c", line = 697, status = Origin.Status.SIMPLIFIED,
-            note = "4 KiB mappings only (no large-page rmaps to drop)")
+    /**
+     * Makes every 4 KiB entry that maps gfn read-only, and drops every writable large mapping that covers
+     * it; says whether any was writable.
+     */
+    @Origin(file = "arch/x86/kvm/mmu.c", line = 697)
     int rmap_write_protect(Kvm kvm, long gfn) {
-        KvmMemorySlot slot = gfn_to_rmap(kvm, gfn, PT_PAGE_TABLE_LEVEL);
-        if (slot == null) return 0;
+        Rmapp rmapp = gfn_to_rmap(kvm, gfn, PT_PAGE_TABLE_LEVEL);
+        if (rmapp == null) return 0;
         int write_protected = 0;
-        for (long spte : rmap_next(slot, (int) (gfn - slot.base_gfn))) {
+        for (long spte : rmap_next(rmapp)) {
             long v = get_spte(spte);
             if (is_writable_pte(v)) {
                 __set_spte(spte, v & ~PT_WRITABLE_MASK);
                 write_protected = 1;
+            }
+        }
+        for (int i = PT_DIRECTORY_LEVEL; i < PT_PAGE_TABLE_LEVEL + KvmMemorySlot.KVM_NR_PAGE_SIZES; ++i) {
+            rmapp = gfn_to_rmap(kvm, gfn, i);
+            for (long spte : rmap_next(rmapp)) {
+                if (is_writable_pte(get_spte(spte))) {
+                    rmap_remove(kvm, spte);
+                    __set_spte(spte, shadow_trap_nonpresent_pte);
+                    write_protected = 1;
+                }
             }
         }
         return write_protected;
@@ -465,6 +552,7 @@ public final class Mmu {
         bucket.add(0, sp);
         if (direct == 0) {
             if (rmap_write_protect(vcpu.kvm, gfn) != 0) x86.kvm_main.kvm_flush_remote_tlbs(vcpu.kvm);
+            account_shadowed(vcpu.kvm, gfn);
         }
         if (shadow_trap_nonpresent_pte != shadow_notrap_nonpresent_pte)
             vcpu.arch.mmu.prefetch_page.prefetch_page(vcpu, sp);
@@ -565,6 +653,7 @@ public final class Mmu {
         kvm_mmu_page_unlink_children(kvm, sp);
         kvm_mmu_unlink_parents(kvm, sp);
         x86.kvm_main.kvm_flush_remote_tlbs(kvm);
+        if (!sp.invalid() && !sp.direct()) unaccount_shadowed(kvm, sp.gfn);
         if (sp.unsync) kvm_unlink_unsync_page(kvm, sp);
         if (sp.root_count == 0) {
             List<Object> bucket = kvm.arch.mmu_page_hash.get(kvm_page_table_hashfn(sp.gfn));
@@ -661,8 +750,7 @@ public final class Mmu {
      * Builds one leaf entry. Returns 1 when a write had to be refused because the frame holds a shadowed
      * guest table (the faulting write is then emulated).
      */
-    @Origin(file = "arch/x86/kvm/mmu.c", line = 1804, status = Origin.Status.SIMPLIFIED,
-            note = "4 KiB mappings only, so no has_wrprotected_page check for large pages")
+    @Origin(file = "arch/x86/kvm/mmu.c", line = 1804)
     int set_spte(KvmVcpu vcpu, long sptep, int pte_access, int user_fault, int write_fault, int dirty, int level,
                  long gfn, long pfn, boolean speculative, boolean can_unsync, boolean reset_host_protection) {
         int ret = 0;
@@ -677,6 +765,10 @@ public final class Mmu {
         if (reset_host_protection) spte |= SPTE_HOST_WRITEABLE;
         spte |= pfn << PAGE_SHIFT;
         if ((pte_access & ACC_WRITE_MASK) != 0 || (write_fault != 0 && !is_write_protection(vcpu) && user_fault == 0)) {
+            if (level > PT_PAGE_TABLE_LEVEL && has_wrprotected_page(vcpu.kvm, gfn, level) != 0) {
+                __set_spte(sptep, shadow_trap_nonpresent_pte);
+                return 1;
+            }
             spte |= PT_WRITABLE_MASK;
             if (!can_unsync && is_writable_pte(get_spte(sptep))) {
                 __set_spte(sptep, spte);
@@ -753,9 +845,11 @@ public final class Mmu {
 
     /** Shadow paging of a guest without paging: guest-virtual = guest-physical, mapped like TDP. */
     @Origin(file = "arch/x86/kvm/mmu.c", line = 1990, status = Origin.Status.SIMPLIFIED,
-            note = "4 KiB pages; no MMU-notifier retry")
+            note = "no MMU-notifier retry")
     int nonpaging_map(KvmVcpu vcpu, long v, int write, long gfn) {
         int level = mapping_level(vcpu, gfn);
+        if (level > PT_DIRECTORY_LEVEL) level = PT_DIRECTORY_LEVEL; // a PAE shadow maps at most 2 MiB
+        gfn &= ~(KvmMemorySlot.KVM_PAGES_PER_HPAGE(level) - 1);
         long pfn = x86.kvm_main.gfn_to_pfn(vcpu.kvm, gfn);
         if (x86.kvm_main.is_error_pfn(pfn)) return 1;
         synchronized (vcpu.kvm.mmu_lock) {
@@ -880,7 +974,7 @@ public final class Mmu {
 
     /** EPT violation handling: map the faulting guest frame, or report that it has no memory (MMIO). */
     @Origin(file = "arch/x86/kvm/mmu.c", line = 2193, status = Origin.Status.SIMPLIFIED,
-            note = "no MMU-notifier retry; 4 KiB pages")
+            note = "no MMU-notifier retry")
     int tdp_page_fault(KvmVcpu vcpu, long gpa, int error_code) {
         long gfn = gpa >>> PAGE_SHIFT;
         int r = mmu_topup_memory_caches(vcpu);

@@ -380,7 +380,7 @@ public abstract class PagingTmpl {
         @Override long fetch(KvmVcpu vcpu, long addr, GuestWalker gw, int user_fault, int write_fault, int hlevel, int[] ptwrite, long pfn) { return super.fetch(vcpu, addr, gw, user_fault, write_fault, hlevel, ptwrite, pfn); }
 
         @Origin(file = "arch/x86/kvm/paging_tmpl.h", line = 380, function = "paging64_page_fault", status = Origin.Status.SIMPLIFIED,
-                note = "no MMU-notifier retry; 4 KiB mappings")
+                note = "no MMU-notifier retry")
         @Override int page_fault(KvmVcpu vcpu, long addr, int error_code) { return super.page_fault(vcpu, addr, error_code); }
 
         @Origin(file = "arch/x86/kvm/paging_tmpl.h", line = 457, function = "paging64_invlpg")
@@ -417,7 +417,7 @@ public abstract class PagingTmpl {
         @Override long fetch(KvmVcpu vcpu, long addr, GuestWalker gw, int user_fault, int write_fault, int hlevel, int[] ptwrite, long pfn) { return super.fetch(vcpu, addr, gw, user_fault, write_fault, hlevel, ptwrite, pfn); }
 
         @Origin(file = "arch/x86/kvm/paging_tmpl.h", line = 380, function = "paging32_page_fault", status = Origin.Status.SIMPLIFIED,
-                note = "no MMU-notifier retry; 4 KiB mappings")
+                note = "no MMU-notifier retry")
         @Override int page_fault(KvmVcpu vcpu, long addr, int error_code) { return super.page_fault(vcpu, addr, error_code); }
 
         @Origin(file = "arch/x86/kvm/paging_tmpl.h", line = 457, function = "paging32_invlpg")
