@@ -1246,11 +1246,11 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
 
     /**
      * Decodes and runs one guest instruction in the emulator: the MMIO path, string I/O, #UD
-     * (VMCALL patching) and invalid guest state come here. A shadow-paging page that the instruction
-     * touched would be unprotected and retried (kvm_mmu_unprotect_page_virt); with EPT there is none.
+     * (VMCALL patching) and invalid guest state come here. An instruction the emulator cannot do that
+     * faulted on a write-protected guest page table unshadows that page and is retried in the guest
+     * (kvm_mmu_unprotect_page_virt; with EPT there is no such page).
      */
-    @Origin(file = "arch/x86/kvm/x86.c", line = 3012, status = Origin.Status.SIMPLIFIED,
-            note = "no kvm_mmu_unprotect_page_virt retry (shadow paging arrives with the MMU issue)")
+    @Origin(file = "arch/x86/kvm/x86.c", line = 3012)
     public int emulate_instruction(KvmVcpu vcpu, long cr2, int error_code, int emulation_type) {
         KvmRun run = vcpu.run;
         X86EmulateCtxt ctxt = emulate_ctxt(vcpu);
@@ -1292,6 +1292,7 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
             ++vcpu.stat.insn_emulation;
             if (r != 0) {
                 ++vcpu.stat.insn_emulation_fail;
+                if (mmu.kvm_mmu_unprotect_page_virt(vcpu, cr2) != 0) return EMULATE_DONE;
                 return EMULATE_FAIL;
             }
         }
@@ -1316,6 +1317,7 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
         }
 
         if (r != 0) {
+            if (mmu.kvm_mmu_unprotect_page_virt(vcpu, cr2) != 0) return EMULATE_DONE;
             if (vcpu.mmio_needed == 0) {
                 kvm_report_emulation_failure(vcpu, "mmio");
                 return EMULATE_FAIL;
