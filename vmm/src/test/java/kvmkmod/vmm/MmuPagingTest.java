@@ -231,6 +231,20 @@ class MmuPagingTest {
                     kvmkmod.include.Kvm kvm = sys.module().kvm_main().vms().get(0);
                     int used = kvmkmod.x86.Mmu.activePages(kvm).size();
                     assertThat(used).as("ept=%s: table pages in use", ept).isGreaterThan(3);
+                    // handle_ept_misconfig's walk: the entries on the way to guest-physical 0x20000 (page A)
+                    kvmkmod.x86.X86 x = (kvmkmod.x86.X86) sys.module().kvm_main().arch;
+                    kvmkmod.include.KvmVcpu vcpu = kvm.vcpus[0];
+                    long[] sptes = new long[4];
+                    long pageA = x.kvm_main.gfn_to_pfn(kvm, 0x20) << 12;
+                    if (ept) {
+                        assertThat(x.mmu.kvm_mmu_get_spte_hierarchy(vcpu, 0x20000, sptes)).isEqualTo(4);
+                        assertThat(sptes[0] & kvmkmod.x86.Mmu.PT64_BASE_ADDR_MASK).isEqualTo(pageA);
+                        assertThat(sptes[0] & 7).isEqualTo(7); // readable, writable, executable
+                    } else {
+                        // the shadow tables of the guest's IA-32e space: 0x20000 is mapped to page A too
+                        assertThat(x.mmu.kvm_mmu_get_spte_hierarchy(vcpu, 0x20000, sptes)).isEqualTo(4);
+                        assertThat(sptes[0] & kvmkmod.x86.Mmu.PT64_BASE_ADDR_MASK).isEqualTo(pageA);
+                    }
                     assertThat(vmm.kvm_vm_ioctl(kvmkmod.include.Kvm_h.KVM_SET_NR_MMU_PAGES, 64)).isZero();
                     assertThat(vmm.kvm_vm_ioctl(kvmkmod.include.Kvm_h.KVM_GET_NR_MMU_PAGES, 0)).isEqualTo(64);
                     // shrink below use: the kernel zaps down to the budget (roots in use stay, marked invalid)

@@ -60,9 +60,18 @@ public final class Mmu {
     public static final int PFERR_PRESENT_MASK = 1, PFERR_WRITE_MASK = 2, PFERR_USER_MASK = 4, PFERR_RSVD_MASK = 8,
             PFERR_FETCH_MASK = 16;
 
-    /** union kvm_mmu_page_role, packed as in asm/kvm_host.h: glevels:4 level:4 quadrant:2 pad:6 direct:1 access:3 invalid:1. */
+    /**
+     * union kvm_mmu_page_role, packed as in asm/kvm_host.h: glevels:4 level:4 quadrant:2 pad:6 direct:1
+     * access:3 invalid:1 cr4_pge:1 nxe:1.
+     */
     static final int ROLE_GLEVELS_MASK = 0xf, ROLE_LEVEL_SHIFT = 4, ROLE_QUADRANT_SHIFT = 8, ROLE_DIRECT = 1 << 16,
             ROLE_ACCESS_SHIFT = 17, ROLE_INVALID = 1 << 20;
+    public static final int ROLE_CR4_PGE = 1 << 21, ROLE_NXE = 1 << 22;
+
+    /** Sets or clears one bit of the vCPU's base_role (the part of every new page's role that the paging mode gives). */
+    static void setBaseRole(KvmVcpu vcpu, int bit, boolean on) {
+        vcpu.arch.mmu.base_role = on ? vcpu.arch.mmu.base_role | bit : vcpu.arch.mmu.base_role & ~bit;
+    }
 
     // The module's shadow-pte templates (set by kvm_arch_init and vmx_init)
     long shadow_trap_nonpresent_pte, shadow_notrap_nonpresent_pte, shadow_base_present_pte;
@@ -149,13 +158,17 @@ public final class Mmu {
     /** Whether a shadow/EPT entry maps something (not one of the two non-present patterns). */
     public boolean shadowPresent(long pte) { return is_shadow_present_pte(this, pte); }
 
+    /** Static in the C, reading the module's two non-present patterns; here they belong to the Mmu. */
+    @Origin(file = "arch/x86/kvm/mmu.c", line = 245)
     static boolean is_shadow_present_pte(Mmu m, long pte) {
         return pte != m.shadow_trap_nonpresent_pte && pte != m.shadow_notrap_nonpresent_pte;
     }
 
+    @Origin(file = "arch/x86/kvm/mmu.c", line = 251)
     static boolean is_large_pte(long pte) { return (pte & PT_PAGE_SIZE_MASK) != 0; }
 
-    static boolean is_writable_pte(long pte) { return (pte & PT_WRITABLE_MASK) != 0; }
+    @Origin(file = "arch/x86/kvm/mmu.c", line = 256)
+    static boolean is_writeble_pte(long pte) { return (pte & PT_WRITABLE_MASK) != 0; }
 
     /** mmu.h: is_present_gpte. */
     static boolean is_present_gpte(long pte) { return (pte & PT_PRESENT_MASK) != 0; }
@@ -166,10 +179,12 @@ public final class Mmu {
     @Origin(file = "arch/x86/kvm/mmu.c", line = 266)
     boolean is_rmap_spte(long pte) { return is_shadow_present_pte(this, pte); }
 
+    @Origin(file = "arch/x86/kvm/mmu.c", line = 271)
     static boolean is_last_spte(long pte, int level) {
-        return level == PT_PAGE_TABLE_LEVEL || (level == PT_DIRECTORY_LEVEL && is_large_pte(pte));
+        return level == PT_PAGE_TABLE_LEVEL || is_large_pte(pte);
     }
 
+    @Origin(file = "arch/x86/kvm/mmu.c", line = 280)
     static long spte_to_pfn(long pte) { return (pte & PT64_BASE_ADDR_MASK) >>> PAGE_SHIFT; }
 
     /** Shadow/EPT entries are written with one 64-bit store, as the processor may read them at any time. */
@@ -346,7 +361,7 @@ public final class Mmu {
         int write_protected = 0;
         for (long spte : rmap_next(rmapp)) {
             long v = get_spte(spte);
-            if (is_writable_pte(v)) {
+            if (is_writeble_pte(v)) {
                 __set_spte(spte, v & ~PT_WRITABLE_MASK);
                 write_protected = 1;
             }
@@ -354,7 +369,7 @@ public final class Mmu {
         for (int i = PT_DIRECTORY_LEVEL; i < PT_PAGE_TABLE_LEVEL + KvmMemorySlot.KVM_NR_PAGE_SIZES; ++i) {
             rmapp = gfn_to_rmap(kvm, gfn, i);
             for (long spte : rmap_next(rmapp)) {
-                if (is_writable_pte(get_spte(spte))) {
+                if (is_writeble_pte(get_spte(spte))) {
                     rmap_remove(kvm, spte);
                     __set_spte(spte, shadow_trap_nonpresent_pte);
                     write_protected = 1;
@@ -770,7 +785,7 @@ public final class Mmu {
                 return 1;
             }
             spte |= PT_WRITABLE_MASK;
-            if (!can_unsync && is_writable_pte(get_spte(sptep))) {
+            if (!can_unsync && is_writeble_pte(get_spte(sptep))) {
                 __set_spte(sptep, spte);
                 return ret;
             }

@@ -258,6 +258,7 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
         efer &= ~EFER_LMA;
         efer |= vcpu.arch.shadow_efer & EFER_LMA;
         vcpu.arch.shadow_efer = efer;
+        Mmu.setBaseRole(vcpu, Mmu.ROLE_NXE, (efer & EFER_NX) != 0 && !mmu.tdp_enabled);
         mmu.kvm_mmu_reset_context(vcpu);
     }
 
@@ -575,8 +576,7 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
     @Origin(file = "arch/x86/kvm/x86.c", line = 433)
     public void kvm_lmsw(KvmVcpu vcpu, long msw) { kvm_set_cr0(vcpu, (vcpu.arch.cr0 & ~0x0fL) | (msw & 0x0f)); }
 
-    @Origin(file = "arch/x86/kvm/x86.c", line = 439, status = Origin.Status.SIMPLIFIED,
-            note = "no cr4_pge bit in the page role (global pages are not shadowed separately)")
+    @Origin(file = "arch/x86/kvm/x86.c", line = 439)
     public void kvm_set_cr4(KvmVcpu vcpu, long cr4) {
         long old_cr4 = vcpu.arch.cr4;
         long pdptr_bits = X86_CR4_PGE | X86_CR4_PSE | X86_CR4_PAE;
@@ -591,6 +591,7 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
         if ((cr4 & X86_CR4_VMXE) != 0) { kvm_inject_gp(vcpu, 0); return; }
         kvm_x86_ops.set_cr4(vcpu, cr4);
         vcpu.arch.cr4 = cr4;
+        Mmu.setBaseRole(vcpu, Mmu.ROLE_CR4_PGE, (cr4 & X86_CR4_PGE) != 0 && !mmu.tdp_enabled);
         mmu.kvm_mmu_reset_context(vcpu);
     }
 
