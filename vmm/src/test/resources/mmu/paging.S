@@ -1,8 +1,9 @@
 # Paging guest for the MMU tests: starts in 32-bit protected mode (flat CS=0x08, DS=0x10 set by the
 # test through KVM_SET_SREGS), loaded at 0x7c00, 2 MiB of RAM. It runs 32-bit paging, PAE paging and
 # IA-32e paging in turn; in each it builds its own tables, writes through a mapping, edits a live entry
-# (then INVLPG), switches CR3 between two address spaces and touches MMIO at guest-physical 0xd0000000
-# (no RAM there). Every value it reads is printed in hex on the debug port 0xe9, one per line.
+# (then INVLPG), switches CR3 between two address spaces, touches MMIO at guest-physical 0xd0000000
+# (no RAM there) and takes two page faults in its own #PF handler (a write to a read-only page, a read
+# of an absent one). Every value it reads is printed in hex on the debug port 0xe9, one per line.
         .code32
         .text
         .globl _start
@@ -14,6 +15,14 @@ _start:
         movw    %ax, %es
         movw    %ax, %ss
         movl    $0x7000, %esp
+        # IDT with one gate: vector 14 (#PF), a 32-bit interrupt gate to pf_handler
+        movl    $pf_handler, %eax
+        movw    %ax, idt+14*8
+        movw    $0x08, idt+14*8+2
+        movw    $0x8e00, idt+14*8+4
+        shrl    $16, %eax
+        movw    %ax, idt+14*8+6
+        lidt    idtr
 
 # ---------------------------------------------------------------- 32-bit paging
         # PD 0x10000: PD[0] -> PT0 0x11000 (identity 0-4 MiB), PD[1] -> PT1 0x12000 (virtual 4 MiB)
@@ -78,6 +87,7 @@ _start:
         movl    $0x22003, 0x1a000
         # PAE entries are 8 bytes: the tables for exercise32 are patched through pte_addr and pte_step
         movl    $0x18000, pte_addr
+        movl    $8, pte_size
         movl    $0x15000, cr3_a
         movl    $0x15020, cr3_b
 
@@ -139,10 +149,51 @@ exercise32:
         movl    $0x5a, 0x402000                 # MMIO write
         movl    0x402000, %eax                  # MMIO read
         call    hex32
+        # a write to a read-only page (entry 3 maps page A without W; CR0.WP is on): the guest's
+        # #PF handler prints CR2 and the error code and makes the entry writable, and the write completes
+        movl    pte_size, %ebx
+        imull   $3, %ebx
+        addl    pte_addr, %ebx
+        movl    $0x20001, (%ebx)
+        movl    %ebx, fix_addr
+        movl    $0x20003, fix_val
+        movl    $0x55555555, 0x403000
+        movl    0x20000, %eax
+        call    hex32
+        movl    $0, (%ebx)
+        invlpg  0x403000
+        # a read of an absent page (entry 4 is empty): the handler maps page B there
+        movl    pte_size, %ebx
+        shll    $2, %ebx
+        addl    pte_addr, %ebx
+        movl    %ebx, fix_addr
+        movl    $0x21003, fix_val
+        movl    0x404000, %eax
+        call    hex32
+        movl    $0, (%ebx)
+        invlpg  0x404000
         movl    pte_addr, %ebx
         movl    $0x20003, (%ebx)                # back to page A for the next mode
         invlpg  0x400000
         ret
+
+# pf_handler: prints CR2 and the error code, stores fix_val at fix_addr, flushes CR2's page, retries
+pf_handler:
+        pushl   %eax
+        pushl   %ebx
+        movl    %cr2, %eax
+        call    hex32
+        movl    8(%esp), %eax                   # the error code
+        call    hex32
+        movl    fix_addr, %eax
+        movl    fix_val, %ebx
+        movl    %ebx, (%eax)
+        movl    %cr2, %eax
+        invlpg  (%eax)
+        popl    %ebx
+        popl    %eax
+        addl    $4, %esp
+        iret
 
 # hex32: prints %eax as 8 hex digits and a newline on port 0xe9
 hex32:
@@ -196,6 +247,13 @@ hex64:
 
 hexdigits:  .ascii "0123456789abcdef"
 pte_addr:   .long 0x12000
+pte_size:   .long 4
+fix_addr:   .long 0
+fix_val:    .long 0
+        .p2align 3
+idt:    .fill 15*8, 1, 0
+idtr:   .word 15*8 - 1
+        .long idt
 cr3_a:      .long 0x10000
 cr3_b:      .long 0x13000
         .p2align 3
