@@ -4,6 +4,8 @@
 # (then INVLPG), switches CR3 between two address spaces, touches MMIO at guest-physical 0xd0000000
 # (no RAM there) and takes two page faults in its own #PF handler (a write to a read-only page, a read
 # of an absent one). Every value it reads is printed in hex on the debug port 0xe9, one per line.
+# Assembled as the bundled guests are (guests/.../build.sh):
+#   as --32 -o paging.o paging.S && ld -m elf_i386 -Ttext=0x7c00 -e _start --oformat binary -o paging.bin paging.o
         .code32
         .text
         .globl _start
