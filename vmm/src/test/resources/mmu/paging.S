@@ -3,7 +3,7 @@
 # IA-32e paging in turn; in each it builds its own tables, writes through a mapping, edits a live entry
 # (then INVLPG), switches CR3 between two address spaces, touches MMIO at guest-physical 0xd0000000
 # (no RAM there) and takes two page faults in its own #PF handler (a write to a read-only page, a read
-# of an absent one). Every value it reads is printed in hex on the debug port 0xe9, one per line.
+# of an absent one), and reads and writes through a large guest page. Every value it reads is printed in hex on the debug port 0xe9, one per line.
 # Assembled as the bundled guests are (guests/.../build.sh):
 #   as --32 -o paging.o paging.S && ld -m elf_i386 -Ttext=0x7c00 -e _start --oformat binary -o paging.bin paging.o
         .code32
@@ -50,6 +50,9 @@ _start:
 
         movl    $0x10000, %eax
         movl    %eax, %cr3
+        movl    %cr4, %eax
+        orl     $0x10, %eax                     # PSE: 4 MiB pages
+        movl    %eax, %cr4
         movl    %cr0, %eax
         orl     $0x80010000, %eax               # PG | WP
         movl    %eax, %cr0
@@ -90,6 +93,7 @@ _start:
         # PAE entries are 8 bytes: the tables for exercise32 are patched through pte_addr and pte_step
         movl    $0x18000, pte_addr
         movl    $8, pte_size
+        movl    $0x16040, large_pde             # PD[8]: virtual 16 MiB
         movl    $0x15000, cr3_a
         movl    $0x15020, cr3_b
 
@@ -174,6 +178,17 @@ exercise32:
         call    hex32
         movl    $0, (%ebx)
         invlpg  0x404000
+        # a large guest page (4 MiB with PSE, 2 MiB with PAE) at virtual 16 MiB maps guest-physical 0
+        movl    large_pde, %ebx
+        movl    $0x83, (%ebx)
+        movl    0x1020000, %eax                 # page A through the large page
+        call    hex32
+        movl    $0x66666666, 0x1021000          # page B written through it
+        movl    0x21000, %eax
+        call    hex32
+        movl    $0, (%ebx)
+        invlpg  0x1020000
+        invlpg  0x1021000
         movl    pte_addr, %ebx
         movl    $0x20003, (%ebx)                # back to page A for the next mode
         invlpg  0x400000
@@ -250,6 +265,7 @@ hex64:
 hexdigits:  .ascii "0123456789abcdef"
 pte_addr:   .long 0x12000
 pte_size:   .long 4
+large_pde:  .long 0x10010                       # PD[4]: virtual 16 MiB
 fix_addr:   .long 0
 fix_val:    .long 0
         .p2align 3

@@ -32,13 +32,15 @@ class MmuPagingTest {
             "00403000", "00000003", "55555555",
             // #PF on a read of an absent page: CR2, error code 0, then what the handler mapped there (page B)
             "00404000", "00000000", "22222222",
+            // a large guest page (4 MiB, PSE) at 16 MiB: page A read through it, then page B written through it
+            "55555555", "66666666",
             // the aliasing directory entry written while live (0xc00000 -> PT1 -> page A)
             "55555555",
             // PAE paging, the same steps
             "11111111", "11111111", "22222222", "22222222", "33333333", "ffffffff",
-            "00403000", "00000003", "55555555", "00404000", "00000000", "22222222",
+            "00403000", "00000003", "55555555", "00404000", "00000000", "22222222", "55555555", "66666666",
             // IA-32e: high half of page A, page B after the 64-bit store, MMIO
-            "44444444", "22222222", "ffffffff", "");
+            "44444444", "66666666", "ffffffff", "");
 
     static byte[] image() throws IOException {
         try (InputStream in = MmuPagingTest.class.getResourceAsStream("/mmu/paging.bin")) {
