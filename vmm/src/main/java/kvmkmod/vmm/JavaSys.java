@@ -5,6 +5,7 @@ import kvmkmod.hw.HostMemory;
 import kvmkmod.hw.Platform;
 import kvmkmod.include.Kernel;
 import kvmkmod.include.Vfs;
+import kvmkmod.hw.VmxCapabilities;
 import kvmkmod.vmx.KvmIntel;
 
 import java.nio.ByteBuffer;
@@ -39,16 +40,22 @@ public final class JavaSys implements Sys {
     }
 
     public static JavaSys create(Backend backend, KvmIntel.Params params) {
+        return create(backend, VmxCapabilities.westmere(), params);
+    }
+
+    /** The same on processors that report {@code caps} (e.g. no EPT, so that kvm-intel turns it off itself). */
+    public static JavaSys create(Backend backend, VmxCapabilities caps, KvmIntel.Params params) {
         // Shadow paging needs every guest #PF back as a VM exit; the host backend runs the guest under the
         // host's /dev/kvm, which keeps guest page faults to itself. So ept=0 runs on the soft processor.
-        if (!params.enable_ept && backend == Backend.AUTO) backend = Backend.SOFT;
-        if (!params.enable_ept && backend == Backend.HOST)
+        boolean shadow = !params.enable_ept || !caps.ept;
+        if (shadow && backend == Backend.AUTO) backend = Backend.SOFT;
+        if (shadow && backend == Backend.HOST)
             throw new Unavailable(Unavailable.Phase.PLATFORM, "ept=0 (shadow paging) needs --backend soft: the host "
                     + "backend runs the guest through the host's /dev/kvm, which cannot hand guest page faults (#PF exits) "
                     + "back to our MMU", new IllegalArgumentException("ept=0 on the host backend"));
         Kernel k;
         try {
-            k = new Kernel(Platform.create(backend));
+            k = new Kernel(Platform.create(backend, 2, caps));
         } catch (RuntimeException | Error e) {
             throw new Unavailable(Unavailable.Phase.PLATFORM, "the " + backend.name().toLowerCase()
                     + " backend cannot start (Platform.create: " + message(e) + ")", e);

@@ -348,4 +348,26 @@ class MmuPagingTest {
         // the guest's own #PF: reflected by the walker (inject_page_fault) for the write to a read-only page
         assertThat(t.callsOf("inject_page_fault")).isNotEmpty();
     }
+
+    /** A soft processor that reports no EPT (nor unrestricted guest): kvm-intel turns EPT off by itself. */
+    @Test
+    void processorWithoutEptGetsShadowPaging() throws IOException {
+        kvmkmod.hw.VmxCapabilities caps = kvmkmod.hw.VmxCapabilities.westmere();
+        caps.ept = false;
+        caps.unrestrictedGuest = false;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (JavaSys sys = JavaSys.create(Backend.SOFT, caps, params(true, true))) {
+            assertThat(((kvmkmod.x86.X86) sys.module().kvm_main().arch).mmu.tdp_enabled).isFalse();
+            Vmm.Config cfg = new Vmm.Config();
+            cfg.memSize = 2 << 20;
+            cfg.output = out;
+            try (Vmm vmm = new Vmm(sys, cfg)) {
+                vmm.loadImage(image());
+                flatProtectedMode(vmm);
+                assertThat(vmm.kvm_run().outcome()).isEqualTo(Outcome.HLT);
+                assertThat(MmuView.render(sys, false)).contains("shadow paging");
+            }
+        }
+        assertThat(out.toString(StandardCharsets.ISO_8859_1)).isEqualTo(EXPECTED);
+    }
 }
