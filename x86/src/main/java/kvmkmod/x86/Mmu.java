@@ -379,6 +379,29 @@ public final class Mmu {
         return write_protected;
     }
 
+    /** Drops every entry on one reverse map; says whether a TLB flush is needed. */
+    @Origin(file = "arch/x86/kvm/mmu.c", line = 749)
+    int kvm_unmap_rmapp(Kvm kvm, Rmapp rmapp, long data) {
+        int need_tlb_flush = 0;
+        for (long spte : rmap_next(rmapp)) {
+            rmap_remove(kvm, spte);
+            __set_spte(spte, shadow_trap_nonpresent_pte);
+            need_tlb_flush = 1;
+        }
+        return need_tlb_flush;
+    }
+
+    /** A frame mapped by too many entries (RMAP_RECYCLE_THRESHOLD): all of them are dropped. */
+    @Origin(file = "arch/x86/kvm/mmu.c", line = 880)
+    void rmap_recycle(KvmVcpu vcpu, long spte, long gfn) {
+        KvmMmuPage sp = page_header(spte);
+        Rmapp rmapp = gfn_to_rmap(vcpu.kvm, gfn, sp.level());
+        kvm_unmap_rmapp(vcpu.kvm, rmapp, 0);
+        x86.kvm_main.kvm_flush_remote_tlbs(vcpu.kvm);
+    }
+
+    static final int RMAP_RECYCLE_THRESHOLD = 1000;
+
     @Origin(file = "arch/x86/kvm/mmu.c", line = 915)
     void kvm_mmu_free_page(Kvm kvm, KvmMmuPage sp) {
         kvm.arch.active_mmu_pages.remove(sp);
@@ -801,7 +824,7 @@ public final class Mmu {
     }
 
     @Origin(file = "arch/x86/kvm/mmu.c", line = 1879, status = Origin.Status.SIMPLIFIED,
-            note = "no rmap recycling or page reference counts")
+            note = "no page reference counts (kvm_release_pfn_*)")
     void mmu_set_spte(KvmVcpu vcpu, long sptep, int pt_access, int pte_access, int user_fault, int write_fault,
                       int dirty, int[] ptwrite, int level, long gfn, long pfn, boolean speculative,
                       boolean reset_host_protection) {
@@ -822,7 +845,10 @@ public final class Mmu {
             x86.kvm_x86_ops.tlb_flush(vcpu);
         }
         page_header_update_slot(vcpu.kvm, sptep, gfn);
-        if (!was_rmapped) rmap_add(vcpu, sptep, gfn);
+        if (!was_rmapped) {
+            int rmap_count = rmap_add(vcpu, sptep, gfn);
+            if (rmap_count > RMAP_RECYCLE_THRESHOLD) rmap_recycle(vcpu, sptep, gfn);
+        }
         if (speculative) {
             vcpu.arch.last_pte_updated = sptep;
             vcpu.arch.last_pte_gfn = gfn;

@@ -1848,8 +1848,8 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
         if (r != 0) return r;
 
         if (vcpu.requests != 0) {
-            if (test_and_clear_bit(KVM_REQ_TLB_FLUSH, vcpu)) kvm_x86_ops.tlb_flush(vcpu);
             if (test_and_clear_bit(KVM_REQ_MMU_SYNC, vcpu)) mmu.kvm_mmu_sync_roots(vcpu);
+            if (test_and_clear_bit(KVM_REQ_TLB_FLUSH, vcpu)) kvm_x86_ops.tlb_flush(vcpu);
             if (test_and_clear_bit(KVM_REQ_TRIPLE_FAULT, vcpu)) {
                 vcpu.run.exit_reason(KVM_EXIT_SHUTDOWN);
                 return 0;
