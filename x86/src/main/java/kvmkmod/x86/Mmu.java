@@ -485,6 +485,20 @@ public final class Mmu {
     @Origin(file = "arch/x86/kvm/mmu.c", line = 1109)
     void nonpaging_invlpg(KvmVcpu vcpu, long gva) { }
 
+    /** One level of the unsync walk: each child marked in the bitmap, its unsync pages first. */
+    @Origin(file = "arch/x86/kvm/mmu.c", line = 1144, status = Origin.Status.SIMPLIFIED,
+            note = "collects into a list, clearing each child bit as it goes (no kvm_mmu_pages vector)")
+    void __mmu_unsync_walk(KvmMmuPage sp, List<KvmMmuPage> pages) {
+        for (int i = sp.unsync_child_bitmap.nextSetBit(0); i >= 0; i = sp.unsync_child_bitmap.nextSetBit(i + 1)) {
+            long ent = sp.spte(i);
+            KvmMmuPage child = is_shadow_present_pte(this, ent) ? page_header(ent & PT64_BASE_ADDR_MASK) : null;
+            if (child != null && child.unsync_children != 0) __mmu_unsync_walk(child, pages);
+            if (child != null && child.unsync) pages.add(child);
+            sp.unsync_child_bitmap.clear(i);
+            sp.unsync_children--;
+        }
+    }
+
     /**
      * Collects the unsync leaf pages below sp, depth first, in order (mmu_unsync_walk with
      * __mmu_unsync_walk); clears the child bits of parents that have no unsync page left below them.
@@ -495,18 +509,6 @@ public final class Mmu {
         List<KvmMmuPage> pages = new ArrayList<>();
         __mmu_unsync_walk(sp, pages);
         return pages;
-    }
-
-    @Origin(file = "arch/x86/kvm/mmu.c", line = 1144)
-    void __mmu_unsync_walk(KvmMmuPage sp, List<KvmMmuPage> pages) {
-        for (int i = sp.unsync_child_bitmap.nextSetBit(0); i >= 0; i = sp.unsync_child_bitmap.nextSetBit(i + 1)) {
-            long ent = sp.spte(i);
-            KvmMmuPage child = is_shadow_present_pte(this, ent) ? page_header(ent & PT64_BASE_ADDR_MASK) : null;
-            if (child != null && child.unsync_children != 0) __mmu_unsync_walk(child, pages);
-            if (child != null && child.unsync) pages.add(child);
-            sp.unsync_child_bitmap.clear(i);
-            sp.unsync_children--;
-        }
     }
 
     /** The one shadow page (not direct) for gfn, if any. */
