@@ -364,24 +364,36 @@ public abstract class PagingTmpl {
         Paging64(Mmu mmu) { super(mmu, 64); }
 
         @Origin(file = "arch/x86/kvm/paging_tmpl.h", line = 81, function = "paging64_cmpxchg_gpte")
-        @Override boolean cmpxchg_gpte(KvmVcpu vcpu, long table_gfn, int index, long orig_pte, long new_pte) { return super.cmpxchg_gpte(vcpu, table_gfn, index, orig_pte, new_pte); }
+        @Override boolean cmpxchg_gpte(KvmVcpu vcpu, long table_gfn, int index, long orig_pte, long new_pte) {
+            return super.cmpxchg_gpte(vcpu, table_gfn, index, orig_pte, new_pte);
+        }
 
         @Origin(file = "arch/x86/kvm/paging_tmpl.h", line = 100, function = "paging64_gpte_access")
         @Override int gpte_access(KvmVcpu vcpu, long gpte) { return super.gpte_access(vcpu, gpte); }
 
         @Origin(file = "arch/x86/kvm/paging_tmpl.h", line = 115, function = "paging64_walk_addr")
-        @Override int walk_addr(GuestWalker walker, KvmVcpu vcpu, long addr, int write_fault, int user_fault, int fetch_fault) { return super.walk_addr(walker, vcpu, addr, write_fault, user_fault, fetch_fault); }
+        @Override int walk_addr(
+                GuestWalker walker, KvmVcpu vcpu, long addr, int write_fault, int user_fault, int fetch_fault) {
+            return super.walk_addr(walker, vcpu, addr, write_fault, user_fault, fetch_fault);
+        }
 
         @Origin(file = "arch/x86/kvm/paging_tmpl.h", line = 255, function = "paging64_update_pte", status = Origin.Status.SIMPLIFIED,
                 note = "no MMU-notifier sequence check")
-        @Override void update_pte(KvmVcpu vcpu, KvmMmuPage page, long spte, long gpte) { super.update_pte(vcpu, page, spte, gpte); }
+        @Override void update_pte(KvmVcpu vcpu, KvmMmuPage page, long spte, long gpte) {
+            super.update_pte(vcpu, page, spte, gpte);
+        }
 
         @Origin(file = "arch/x86/kvm/paging_tmpl.h", line = 290, function = "paging64_fetch")
-        @Override long fetch(KvmVcpu vcpu, long addr, GuestWalker gw, int user_fault, int write_fault, int hlevel, int[] ptwrite, long pfn) { return super.fetch(vcpu, addr, gw, user_fault, write_fault, hlevel, ptwrite, pfn); }
+        @Override long fetch(
+                KvmVcpu vcpu, long addr, GuestWalker gw, int user_fault, int write_fault, int hlevel, int[] ptwrite, long pfn) {
+            return super.fetch(vcpu, addr, gw, user_fault, write_fault, hlevel, ptwrite, pfn);
+        }
 
         @Origin(file = "arch/x86/kvm/paging_tmpl.h", line = 380, function = "paging64_page_fault", status = Origin.Status.SIMPLIFIED,
                 note = "no MMU-notifier retry")
-        @Override int page_fault(KvmVcpu vcpu, long addr, int error_code) { return super.page_fault(vcpu, addr, error_code); }
+        @Override int page_fault(KvmVcpu vcpu, long addr, int error_code) {
+            return super.page_fault(vcpu, addr, error_code);
+        }
 
         @Origin(file = "arch/x86/kvm/paging_tmpl.h", line = 457, function = "paging64_invlpg")
         @Override void invlpg(KvmVcpu vcpu, long gva) { super.invlpg(vcpu, gva); }
@@ -401,24 +413,36 @@ public abstract class PagingTmpl {
         Paging32(Mmu mmu) { super(mmu, 32); }
 
         @Origin(file = "arch/x86/kvm/paging_tmpl.h", line = 81, function = "paging32_cmpxchg_gpte")
-        @Override boolean cmpxchg_gpte(KvmVcpu vcpu, long table_gfn, int index, long orig_pte, long new_pte) { return super.cmpxchg_gpte(vcpu, table_gfn, index, orig_pte, new_pte); }
+        @Override boolean cmpxchg_gpte(KvmVcpu vcpu, long table_gfn, int index, long orig_pte, long new_pte) {
+            return super.cmpxchg_gpte(vcpu, table_gfn, index, orig_pte, new_pte);
+        }
 
         @Origin(file = "arch/x86/kvm/paging_tmpl.h", line = 100, function = "paging32_gpte_access")
         @Override int gpte_access(KvmVcpu vcpu, long gpte) { return super.gpte_access(vcpu, gpte); }
 
         @Origin(file = "arch/x86/kvm/paging_tmpl.h", line = 115, function = "paging32_walk_addr")
-        @Override int walk_addr(GuestWalker walker, KvmVcpu vcpu, long addr, int write_fault, int user_fault, int fetch_fault) { return super.walk_addr(walker, vcpu, addr, write_fault, user_fault, fetch_fault); }
+        @Override int walk_addr(
+                GuestWalker walker, KvmVcpu vcpu, long addr, int write_fault, int user_fault, int fetch_fault) {
+            return super.walk_addr(walker, vcpu, addr, write_fault, user_fault, fetch_fault);
+        }
 
         @Origin(file = "arch/x86/kvm/paging_tmpl.h", line = 255, function = "paging32_update_pte", status = Origin.Status.SIMPLIFIED,
                 note = "no MMU-notifier sequence check")
-        @Override void update_pte(KvmVcpu vcpu, KvmMmuPage page, long spte, long gpte) { super.update_pte(vcpu, page, spte, gpte); }
+        @Override void update_pte(KvmVcpu vcpu, KvmMmuPage page, long spte, long gpte) {
+            super.update_pte(vcpu, page, spte, gpte);
+        }
 
         @Origin(file = "arch/x86/kvm/paging_tmpl.h", line = 290, function = "paging32_fetch")
-        @Override long fetch(KvmVcpu vcpu, long addr, GuestWalker gw, int user_fault, int write_fault, int hlevel, int[] ptwrite, long pfn) { return super.fetch(vcpu, addr, gw, user_fault, write_fault, hlevel, ptwrite, pfn); }
+        @Override long fetch(
+                KvmVcpu vcpu, long addr, GuestWalker gw, int user_fault, int write_fault, int hlevel, int[] ptwrite, long pfn) {
+            return super.fetch(vcpu, addr, gw, user_fault, write_fault, hlevel, ptwrite, pfn);
+        }
 
         @Origin(file = "arch/x86/kvm/paging_tmpl.h", line = 380, function = "paging32_page_fault", status = Origin.Status.SIMPLIFIED,
                 note = "no MMU-notifier retry")
-        @Override int page_fault(KvmVcpu vcpu, long addr, int error_code) { return super.page_fault(vcpu, addr, error_code); }
+        @Override int page_fault(KvmVcpu vcpu, long addr, int error_code) {
+            return super.page_fault(vcpu, addr, error_code);
+        }
 
         @Origin(file = "arch/x86/kvm/paging_tmpl.h", line = 457, function = "paging32_invlpg")
         @Override void invlpg(KvmVcpu vcpu, long gva) { super.invlpg(vcpu, gva); }
