@@ -54,8 +54,11 @@ public final class OriginCheck {
         for (Mirror m : mirrors) {
             if (m.isAbstract() || m.cFunction().isEmpty()) continue;
             Optional<Function> row = match(m, ref);
-            // A name defined twice in one file (kvm_mmu_audit in mmu.c) may be claimed once per definition.
-            String key = m.origin().file() + " " + row.map(Function::name).orElse(m.cFunction())
+            // A name defined twice in one file (kvm_mmu_audit in mmu.c) may be claimed once per definition;
+            // paging_tmpl.h's FNAME(x) once per instance (paging64_x, paging32_x).
+            boolean instance = m.origin().file().endsWith("/paging_tmpl.h")
+                    && (m.cFunction().startsWith("paging64_") || m.cFunction().startsWith("paging32_"));
+            String key = m.origin().file() + " " + (instance ? m.cFunction() : row.map(Function::name).orElse(m.cFunction()))
                     + (row.isPresent() && ref.find(m.origin().file(), m.cFunction()).size() > 1 ? ":" + row.get().line() : "");
             claims.computeIfAbsent(key, k -> new ArrayList<>()).add(m);
         }

@@ -7,6 +7,8 @@ package kvmkmod.include;
  */
 public interface KvmArchHooks {
     int kvm_arch_init(KvmX86Ops opaque);
+    /** x86.c's KVM_GET_DIRTY_LOG: copies the bitmap, then write-protects the slot and clears it. */
+    int kvm_vm_ioctl_get_dirty_log(Kvm kvm, KvmDirtyLog log);
     void kvm_arch_exit();
     int kvm_arch_hardware_enable(Object garbage);
     void kvm_arch_hardware_disable(Object garbage);

@@ -27,6 +27,15 @@ public final class KvmVcpuArch {
     public int sipi_vector;
 
     public final KvmMmu mmu = new KvmMmu();
+    /** The PAE page-directory-pointer entries loaded from CR3 (load_pdptrs). */
+    public final long[] pdptrs = new long[4];
+
+    /** The guest frame a guest page-table write is about to map (mmu_guess_page_from_pte_write). */
+    public long update_pte_gfn, update_pte_pfn = -1;
+    /** Host-physical address of the last shadow entry prefetched, and its frame (fork detection). */
+    public long last_pte_updated, last_pte_gfn;
+    public long last_pt_write_gfn;
+    public int last_pt_write_count;
 
     public long mmio_fault_cr2;
     public final KvmPioRequest pio = new KvmPioRequest();

@@ -69,6 +69,13 @@ public final class Vfs {
     }
 
     /** An anonymous private mapping; returns the address or -ENOMEM. */
+    /** mmap of hugetlbfs memory (qemu's -mem-path /dev/hugepages): 2 MiB pages; the address or -errno. */
+    public long mmapHugetlb(long length) {
+        if (length <= 0) return -Errno.EINVAL;
+        HostMemory.Region r = mm().mmapHuge(length);
+        return r == null ? -Errno.ENOMEM : r.va;
+    }
+
     public long mmapAnonymous(long length) {
         if (length <= 0) return -Errno.EINVAL;
         HostMemory.Region r = mm().mmap(length);

@@ -11,6 +11,7 @@ import kvmkmod.include.KvmArchHooks;
 import kvmkmod.include.KvmIoBus;
 import kvmkmod.include.KvmIoDevice;
 import kvmkmod.include.KvmIoeventfd;
+import kvmkmod.include.KvmDirtyLog;
 import kvmkmod.include.KvmMemorySlot;
 import kvmkmod.include.KvmFpu;
 import kvmkmod.include.KvmGuestDebug;
@@ -56,6 +57,9 @@ public final class KvmMain {
 
     // the file's globals
     final List<Kvm> vm_list = new ArrayList<>();
+
+    /** The VMs alive now (a copy of vm_list), for tools that inspect them. */
+    public List<Kvm> vms() { synchronized (kvm_lock) { return new ArrayList<>(vm_list); } }
     private int kvm_usage_count;
     private boolean[] cpus_hardware_enabled;
     private final AtomicInteger hardware_enable_failed = new AtomicInteger();
@@ -188,6 +192,8 @@ public final class KvmMain {
     void kvm_free_physmem_slot(KvmMemorySlot free, KvmMemorySlot dont) {
         if (dont == null || free.rmap != dont.rmap) free.rmap = null;
         if (dont == null || free.dirty_bitmap != dont.dirty_bitmap) free.dirty_bitmap = null;
+        for (int i = 0; i < KvmMemorySlot.KVM_NR_PAGE_SIZES - 1; ++i)
+            if (dont == null || free.lpage_info[i] != dont.lpage_info[i]) free.lpage_info[i] = null;
         free.npages = 0;
     }
 
@@ -227,9 +233,13 @@ public final class KvmMain {
 
     // ---- memory slots ----
 
-    /** Large-page bookkeeping (lpage_info) belongs to the MMU issue; slots here track small pages. */
+    /**
+     * Adds, changes or removes a slot. Each slot counts, per 2 MiB and 1 GiB frame, the reasons that
+     * frame may not be mapped with one large page (lpage_info.write_count): a frame the slot covers only
+     * in part, a slot whose userspace address is not aligned like its guest address, or large pages off.
+     */
     @Origin(file = "virt/kvm/kvm_main.c", line = 511, status = Origin.Status.SIMPLIFIED,
-            note = "no lpage_info arrays (large pages come with the MMU work) and no IOMMU mapping")
+            note = "no IOMMU mapping")
     public int __kvm_set_memory_region(Kvm kvm, KvmUserspaceMemoryRegion mem, int user_alloc) {
         if ((mem.memory_size & (PAGE_SIZE - 1)) != 0) return -EINVAL;
         if ((mem.guest_phys_addr & (PAGE_SIZE - 1)) != 0) return -EINVAL;
@@ -266,6 +276,19 @@ public final class KvmMain {
             nw.rmap = new long[(int) npages];
             nw.user_alloc = user_alloc;
             nw.userspace_addr = user_alloc != 0 ? mem.userspace_addr : 0;
+        }
+        for (int i = 0; npages != 0 && i < KvmMemorySlot.KVM_NR_PAGE_SIZES - 1; ++i) {
+            int level = i + 2;
+            if (nw.lpage_info[i] != null) continue;
+            long per = KvmMemorySlot.KVM_PAGES_PER_HPAGE(level);
+            int lpages = (int) (1 + (base_gfn + npages - 1) / per - base_gfn / per);
+            nw.lpage_info[i] = new KvmMemorySlot.KvmLpageInfo[lpages];
+            for (int j = 0; j < lpages; ++j) nw.lpage_info[i][j] = new KvmMemorySlot.KvmLpageInfo();
+            if (base_gfn % per != 0) nw.lpage_info[i][0].write_count = 1;
+            if ((base_gfn + npages) % per != 0) nw.lpage_info[i][lpages - 1].write_count = 1;
+            long ugfn = nw.userspace_addr >>> PAGE_SHIFT;
+            if (((base_gfn ^ ugfn) & (per - 1)) != 0 || !largepages_enabled)
+                for (int j = 0; j < lpages; ++j) nw.lpage_info[i][j].write_count = 1;
         }
         if ((nw.flags & KVM_MEM_LOG_DIRTY_PAGES) != 0 && nw.dirty_bitmap == null) {
             nw.dirty_bitmap = new long[(int) ((npages + 63) / 64)];
@@ -306,6 +329,24 @@ public final class KvmMain {
     int kvm_vm_ioctl_set_memory_region(Kvm kvm, KvmUserspaceMemoryRegion mem, int user_alloc) {
         if (Integer.toUnsignedLong(mem.slot) >= KVM_MEMORY_SLOTS) return -EINVAL;
         return kvm_set_memory_region(kvm, mem, user_alloc);
+    }
+
+    /** Copies a slot's dirty bitmap to userspace; is_dirty[0] says whether any bit was set. */
+    @Origin(file = "virt/kvm/kvm_main.c", line = 717)
+    public int kvm_get_dirty_log(Kvm kvm, KvmDirtyLog log, int[] is_dirty) {
+        if (Integer.compareUnsigned(log.slot, KVM_MEMORY_SLOTS) >= 0) return -EINVAL;
+        KvmMemorySlot memslot = kvm.memslots[log.slot];
+        long[] bitmap = memslot.dirty_bitmap;
+        if (bitmap == null) return -ENOENT;
+        int n = bitmap.length * 8;
+        long any = 0;
+        for (int i = 0; any == 0 && i < bitmap.length; ++i) any = bitmap[i];
+        HostMemory.Region u = Uaccess.access_ok(kvm.mm, log.dirty_bitmap, n);
+        if (u == null) return -EFAULT;
+        int off = Uaccess.off(u, log.dirty_bitmap);
+        for (int i = 0; i < bitmap.length; i++) u.buf.putLong(off + 8 * i, bitmap[i]);
+        if (any != 0) is_dirty[0] = 1;
+        return 0;
     }
 
     @Origin(file = "virt/kvm/kvm_main.c", line = 751)
@@ -703,7 +744,7 @@ public final class KvmMain {
     // ---- the VM file ----
 
     @Origin(file = "virt/kvm/kvm_main.c", line = 1450, status = Origin.Status.SIMPLIFIED,
-            note = "dirty log, irqfd and device assignment arrive with later issues")
+            note = "irqfd and device assignment arrive with later issues")
     long kvm_vm_ioctl(File filp, int ioctl, long arg) {
         Kvm kvm = (Kvm) filp.private_data;
         Vfs mm = Vfs.current();
@@ -725,6 +766,11 @@ public final class KvmMain {
                 return ioctl == KVM_REGISTER_COALESCED_MMIO
                         ? coalesced_mmio.kvm_vm_ioctl_register_coalesced_mmio(kvm, zone)
                         : coalesced_mmio.kvm_vm_ioctl_unregister_coalesced_mmio(kvm, zone);
+            }
+            case KVM_GET_DIRTY_LOG: {
+                HostMemory.Region u = Uaccess.access_ok(mm, arg, KvmDirtyLog.SIZE);
+                if (u == null) return -EFAULT;
+                return arch.kvm_vm_ioctl_get_dirty_log(kvm, new KvmDirtyLog().read(u.buf, Uaccess.off(u, arg)));
             }
             case KVM_IOEVENTFD: {
                 HostMemory.Region u = Uaccess.access_ok(mm, arg, KvmIoeventfd.SIZE);

@@ -34,13 +34,16 @@ public final class HostMemory implements AutoCloseable {
         public final long va;
         public final long size;
         public final Kind kind;
+        /** The page size the region is mapped with: 4 KiB, or 2 MiB for hugetlbfs memory (vma_kernel_pagesize). */
+        public final long pageSize;
         /** Little-endian view of the whole region; use absolute get/put only (shared across threads). */
         public final ByteBuffer buf;
         final Memory owner;
         /** False once freed, so a cached lookup never returns a dead region. */
         volatile boolean live = true;
 
-        Region(long hpa, long size, Kind kind, Memory owner, Pointer aligned) {
+        Region(long hpa, long size, Kind kind, Memory owner, Pointer aligned, long pageSize) {
+            this.pageSize = pageSize;
             this.hpa = hpa;
             this.size = size;
             this.kind = kind;
@@ -75,15 +78,27 @@ public final class HostMemory implements AutoCloseable {
     /** Anonymous userspace mapping (mmap MAP_ANONYMOUS); null when out of memory. */
     public Region mmap(long bytes) { return allocate(bytes, Kind.USER); }
 
-    private synchronized Region allocate(long bytes, Kind kind) {
+    /** Huge pages of 2 MiB, as hugetlbfs hands them out. */
+    public static final long HPAGE_SIZE = 2L << 20;
+
+    /**
+     * A userspace mapping of hugetlbfs memory: whole 2 MiB pages, aligned to 2 MiB both host-physically
+     * and virtually, so that KVM may map it with large pages. Null when out of memory.
+     */
+    public Region mmapHuge(long bytes) { return allocate((bytes + HPAGE_SIZE - 1) & -HPAGE_SIZE, Kind.USER, HPAGE_SIZE); }
+
+    private Region allocate(long bytes, Kind kind) { return allocate(bytes, kind, PAGE_SIZE); }
+
+    private synchronized Region allocate(long bytes, Kind kind, long pageSize) {
         if (bytes <= 0) throw new IllegalArgumentException("allocation of " + bytes + " bytes");
         long size = (bytes + PAGE_SIZE - 1) & PAGE_MASK;
         if (size > Integer.MAX_VALUE || allocated + size > limit) return null;
-        Memory m = new Memory(size + PAGE_SIZE);
-        Pointer aligned = m.align(PAGE_SIZE);
+        Memory m = new Memory(size + pageSize);
+        Pointer aligned = m.align((int) pageSize);
         aligned.setMemory(0, size, (byte) 0);
-        Region r = new Region(nextHpa, size, kind, m, aligned);
-        nextHpa += size + PAGE_SIZE;
+        long hpa = (nextHpa + pageSize - 1) & -pageSize;
+        Region r = new Region(hpa, size, kind, m, aligned, pageSize);
+        nextHpa = hpa + size + PAGE_SIZE;
         allocated += size;
         byHpa.put(r.hpa, r);
         byVa.put(r.va, r);

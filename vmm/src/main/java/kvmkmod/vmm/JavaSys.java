@@ -5,6 +5,7 @@ import kvmkmod.hw.HostMemory;
 import kvmkmod.hw.Platform;
 import kvmkmod.include.Kernel;
 import kvmkmod.include.Vfs;
+import kvmkmod.hw.VmxCapabilities;
 import kvmkmod.vmx.KvmIntel;
 
 import java.nio.ByteBuffer;
@@ -39,9 +40,22 @@ public final class JavaSys implements Sys {
     }
 
     public static JavaSys create(Backend backend, KvmIntel.Params params) {
+        return create(backend, VmxCapabilities.westmere(), params);
+    }
+
+    /** The same on processors that report {@code caps} (e.g. no EPT, so that kvm-intel turns it off itself). */
+    public static JavaSys create(Backend backend, VmxCapabilities caps, KvmIntel.Params params) {
+        // Shadow paging needs every guest #PF back as a VM exit; the host backend runs the guest under the
+        // host's /dev/kvm, which keeps guest page faults to itself. So ept=0 runs on the soft processor.
+        boolean shadow = !params.enable_ept || !caps.ept;
+        if (shadow && backend == Backend.AUTO) backend = Backend.SOFT;
+        if (shadow && backend == Backend.HOST)
+            throw new Unavailable(Unavailable.Phase.PLATFORM, "ept=0 (shadow paging) needs --backend soft: the host "
+                    + "backend runs the guest through the host's /dev/kvm, which cannot hand guest page faults (#PF exits) "
+                    + "back to our MMU", new IllegalArgumentException("ept=0 on the host backend"));
         Kernel k;
         try {
-            k = new Kernel(Platform.create(backend));
+            k = new Kernel(Platform.create(backend, 2, caps));
         } catch (RuntimeException | Error e) {
             throw new Unavailable(Unavailable.Phase.PLATFORM, "the " + backend.name().toLowerCase()
                     + " backend cannot start (Platform.create: " + message(e) + ")", e);
@@ -97,6 +111,9 @@ public final class JavaSys implements Sys {
 
     public Kernel kernel() { return kernel; }
 
+    /** The loaded kvm-intel module (with the kvm.ko it is linked to), for tools that inspect its state. */
+    public KvmIntel module() { return (KvmIntel) module; }
+
     public Vfs vfs() { return vfs; }
 
     @Override public String name() { return name; }
@@ -108,6 +125,8 @@ public final class JavaSys implements Sys {
     @Override public long mmap(long length, int fd, long pgoff) { return vfs.mmap(length, fd, pgoff); }
 
     @Override public long mmapAnonymous(long length) { return vfs.mmapAnonymous(length); }
+
+    @Override public long mmapHugetlb(long length) { return vfs.mmapHugetlb(length); }
 
     @Override public int close(int fd) { return vfs.close(fd); }
 

@@ -106,6 +106,18 @@ public final class Main implements Callable<Integer> {
     @Option(names = "--step", description = "soft processor only: print the guest registers before every instruction (stderr)")
     boolean step;
 
+    @Option(names = "--param", paramLabel = "NAME=VALUE",
+            description = "a module parameter of kvm.ko / kvm-intel.ko, as given to modprobe: ept, oos_shadow, vpid, "
+                    + "flexpriority, unrestricted_guest, emulate_invalid_guest_state, bypass_guest_pf (1/0, Y/N); repeatable")
+    java.util.List<String> params = new java.util.ArrayList<>();
+
+    @Option(names = "--hugepages", description = "back guest RAM with 2 MiB host pages (hugetlbfs), so the MMU may map it with large pages")
+    boolean hugePages;
+
+    @Option(names = "--mmu-view", paramLabel = "text|svg[=FILE]",
+            description = "when the guest stops, show the vCPU's EPT or shadow page tables as text or SVG (stderr, or FILE)")
+    String mmuView;
+
     @picocli.CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
     PrintStream out = System.out, err = System.err;
@@ -187,6 +199,16 @@ public final class Main implements Callable<Integer> {
         if (load + bytes.length > mem)
             return fail(EXIT_USAGE, String.format("the image (%d bytes at %#x) does not fit in --mem %d", bytes.length, load, mem));
 
+        kvmkmod.vmx.KvmIntel.Params moduleParams = new kvmkmod.vmx.KvmIntel.Params();
+        for (String p : params) {
+            String why = setParam(moduleParams, p);
+            if (why != null) return fail(EXIT_USAGE, "--param " + p + ": " + why);
+        }
+        if (realKvm && (!params.isEmpty() || mmuView != null))
+            return fail(EXIT_USAGE, "--param and --mmu-view are for our Java KVM module, not --real-kvm");
+        if (mmuView != null && !mmuView.matches("(text|svg)(=.+)?"))
+            return fail(EXIT_USAGE, "--mmu-view takes text or svg, optionally =FILE (e.g. svg=mmu.svg)");
+
         Sys sys;
         if (realKvm) {
             String why = HostSys.whyNotUsable();
@@ -194,7 +216,7 @@ public final class Main implements Callable<Integer> {
             sys = new HostSys();
         } else {
             try {
-                sys = JavaSys.create(Backend.valueOf(backend.name().toUpperCase()));
+                sys = JavaSys.create(Backend.valueOf(backend.name().toUpperCase()), moduleParams);
             } catch (Throwable t) {
                 return fail(EXIT_NO_KVM_MODULE, "our KVM module cannot run on --backend=" + backend + ": " + JavaSys.describe(t)
                         + " (--real-kvm uses the host's /dev/kvm)");
@@ -216,6 +238,7 @@ public final class Main implements Callable<Integer> {
             if (debugging) attachDebugger(((JavaSys) s).platform());
             Vmm.Config cfg = new Vmm.Config();
             cfg.memSize = mem;
+            cfg.hugePages = hugePages;
             cfg.loadAddr = load;
             cfg.maxExits = maxExits;
             cfg.recordExits = logExits;
@@ -242,6 +265,10 @@ public final class Main implements Callable<Integer> {
                 } finally {
                     if (watchdog != null) watchdog.cancel();
                 }
+                if (mmuView != null) {
+                    String why = showMmu((JavaSys) s);
+                    if (why != null) return fail(EXIT_USAGE, why);
+                }
             } catch (Vmm.VmmException e) {
                 return fail(realKvm ? EXIT_INTERNAL : EXIT_NO_KVM_MODULE, "setting up the VM on " + s.name() + ": " + e.getMessage());
             } finally {
@@ -266,6 +293,47 @@ public final class Main implements Callable<Integer> {
         } finally {
             if (traceOut != null) traceOut.close();
         }
+    }
+
+    /** Sets one NAME=VALUE module parameter with 2.6.33's names; the reason when it cannot. */
+    static String setParam(kvmkmod.vmx.KvmIntel.Params p, String nameValue) {
+        int eq = nameValue.indexOf('=');
+        if (eq < 0) return "expected NAME=VALUE";
+        String v = nameValue.substring(eq + 1).trim();
+        boolean on;
+        if (v.equals("1") || v.equalsIgnoreCase("y") || v.equalsIgnoreCase("true")) on = true;
+        else if (v.equals("0") || v.equalsIgnoreCase("n") || v.equalsIgnoreCase("false")) on = false;
+        else return "the value must be 1/0, Y/N or true/false";
+        switch (nameValue.substring(0, eq).trim()) {
+            case "ept": p.enable_ept = on; break;
+            case "oos_shadow": p.oos_shadow = on; break;
+            case "vpid": p.enable_vpid = on; break;
+            case "flexpriority": p.flexpriority_enabled = on; break;
+            case "unrestricted_guest": p.enable_unrestricted_guest = on; break;
+            case "emulate_invalid_guest_state": p.emulate_invalid_guest_state = on; break;
+            case "bypass_guest_pf": p.bypass_guest_pf = on; break;
+            default: return "no such parameter (known: ept, oos_shadow, vpid, flexpriority, unrestricted_guest, "
+                    + "emulate_invalid_guest_state, bypass_guest_pf)";
+        }
+        return null;
+    }
+
+    /** Writes the --mmu-view of the VM's vCPU while it still exists; the reason when it cannot. */
+    private String showMmu(JavaSys s) {
+        boolean svg = mmuView.startsWith("svg");
+        String view = MmuView.render(s, svg);
+        if (view == null) return "--mmu-view: the VM has no vCPU";
+        int eq = mmuView.indexOf('=');
+        if (eq < 0) {
+            err.print(view);
+            return null;
+        }
+        try {
+            Files.writeString(Path.of(mmuView.substring(eq + 1)), view);
+        } catch (IOException e) {
+            return "cannot write --mmu-view file " + mmuView.substring(eq + 1) + ": " + e.getMessage();
+        }
+        return null;
     }
 
     /** Breakpoints and single-step on every soft processor; each stop prints to stderr. */

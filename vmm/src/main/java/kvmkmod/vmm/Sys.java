@@ -30,6 +30,12 @@ public interface Sys extends AutoCloseable {
     /** An anonymous private read/write mapping: page-aligned, zero-filled; address or -errno. */
     long mmapAnonymous(long length);
 
+    /**
+     * Memory from hugetlbfs (2 MiB pages, qemu's -mem-path /dev/hugepages), which KVM may map with large
+     * pages; address or -errno. A transport without it answers -ENOSYS.
+     */
+    default long mmapHugetlb(long length) { return -kvmkmod.include.Errno.ENOSYS; }
+
     /** close(2); 0 or -errno. */
     int close(int fd);
 

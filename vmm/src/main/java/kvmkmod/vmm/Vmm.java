@@ -48,12 +48,14 @@ public final class Vmm implements AutoCloseable {
         /** Where the UART and the debug port write. */
         public OutputStream output = System.out;
         public boolean flushOnNewline = true;
+        /** Back guest RAM with hugetlbfs (2 MiB) pages, so the MMU can map it with large pages. */
+        public boolean hugePages;
 
         public Config copy() {
             Config c = new Config();
             c.memSize = memSize; c.loadAddr = loadAddr; c.maxExits = maxExits; c.valuePortValue = valuePortValue;
             c.ioeventfdPort = ioeventfdPort; c.recordExits = recordExits; c.output = output;
-            c.flushOnNewline = flushOnNewline;
+            c.flushOnNewline = flushOnNewline; c.hugePages = hugePages;
             return c;
         }
     }
@@ -120,7 +122,8 @@ public final class Vmm implements AutoCloseable {
             argVa = check("mmap of the ioctl argument page", sys.mmapAnonymous(ARG_PAGE));
             arg = sys.buffer(argVa, ARG_PAGE);
             kvm_init();
-            ramVa = check("mmap of guest RAM", sys.mmapAnonymous(this.cfg.memSize));
+            ramVa = check("mmap of guest RAM", this.cfg.hugePages ? sys.mmapHugetlb(this.cfg.memSize)
+                    : sys.mmapAnonymous(this.cfg.memSize));
             ram = sys.buffer(ramVa, (int) this.cfg.memSize);
             check("KVM_SET_USER_MEMORY_REGION", kvm_set_user_memory_region(0, 0, this.cfg.memSize, ramVa));
             kvm_init_vcpu();
@@ -225,14 +228,44 @@ public final class Vmm implements AutoCloseable {
 
     /** kvm-all.c kvm_set_user_memory_region: one memslot, through the argument page. */
     public long kvm_set_user_memory_region(int slot, long guestPhys, long size, long userspaceAddr) {
+        return kvm_set_user_memory_region(slot, guestPhys, size, userspaceAddr, 0);
+    }
+
+    /** The same with flags, e.g. KVM_MEM_LOG_DIRTY_PAGES to start dirty logging (kvm-all.c kvm_dirty_pages_log_change). */
+    public long kvm_set_user_memory_region(int slot, long guestPhys, long size, long userspaceAddr, int flags) {
         KvmUserspaceMemoryRegion mem = new KvmUserspaceMemoryRegion();
         mem.slot = slot;
-        mem.flags = 0;
+        mem.flags = flags;
         mem.guest_phys_addr = guestPhys;
         mem.memory_size = size;
         mem.userspace_addr = userspaceAddr;
         mem.write(arg, 0);
         return kvm_vm_ioctl(KVM_SET_USER_MEMORY_REGION, argVa);
+    }
+
+    /** Turns dirty logging of guest RAM (slot 0) on or off. */
+    public long kvm_log_dirty_pages(boolean on) {
+        return kvm_set_user_memory_region(0, 0, cfg.memSize, ramVa, on ? kvmkmod.include.Kvm_h.KVM_MEM_LOG_DIRTY_PAGES : 0);
+    }
+
+    /**
+     * kvm-all.c kvm_physical_sync_dirty_bitmap: KVM_GET_DIRTY_LOG of {@code slot} into {@code bitmap}
+     * (one bit per page, 64 pages a word) through the argument page; 0 or -errno.
+     */
+    public long kvm_get_dirty_log(int slot, long[] bitmap) {
+        return kvm_get_dirty_log(slot, bitmap, argVa + 64);
+    }
+
+    /** The same with the bitmap at any userspace address (which the kernel must be able to write). */
+    public long kvm_get_dirty_log(int slot, long[] bitmap, long bitmapVa) {
+        kvmkmod.include.KvmDirtyLog log = new kvmkmod.include.KvmDirtyLog();
+        log.slot = slot;
+        log.dirty_bitmap = bitmapVa;
+        log.write(arg, 0);
+        long r = kvm_vm_ioctl(KVM_GET_DIRTY_LOG, argVa);
+        if (r == 0 && bitmapVa == argVa + 64)
+            for (int i = 0; i < bitmap.length; i++) bitmap[i] = arg.getLong(64 + 8 * i);
+        return r;
     }
 
     /** kvm-all.c kvm_init_vcpu: KVM_CREATE_VCPU 0, then map its kvm_run (size from KVM_GET_VCPU_MMAP_SIZE). */

@@ -224,4 +224,45 @@ class MainTest {
         assertThat(o.err().lines().count()).isEqualTo(1);
         assertThat(o.err()).contains("--backend soft");
     }
+
+    @Test
+    void eptParameterOffRunsABundledGuestWithShadowPagingAndShowsTheTables() {
+        Outcome on = run("--backend", "soft", "--guest", "hello", "--mmu-view", "text");
+        Outcome off = run("--backend", "soft", "--guest", "hello", "--param", "ept=0", "--param", "oos_shadow=0", "--mmu-view", "text");
+        assertThat(off.code()).as(off.err()).isZero();
+        assertThat(off.out()).isEqualTo(on.out()).contains("Hello");
+        assertThat(on.err()).contains("MMU of vcpu 0: EPT (tdp)").contains("gpa 0x7000 -> page hpa");
+        // real mode without EPT runs as virtual-8086 under a 3-level (PAE) shadow root of direct pages
+        assertThat(off.err()).contains("MMU of vcpu 0: shadow paging").contains("(level 3)").contains("direct gfn 0x0")
+                .contains("gva 0x7000 -> page hpa");
+    }
+
+    @Test
+    void mmuViewDrawsSvgIntoAFile(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws java.io.IOException {
+        java.nio.file.Path svg = dir.resolve("mmu.svg");
+        Outcome o = run("--backend", "soft", "--guest", "hello", "--param", "ept=0", "--mmu-view", "svg=" + svg);
+        assertThat(o.code()).as(o.err()).isZero();
+        assertThat(java.nio.file.Files.readString(svg)).startsWith("<svg").contains("shadow paging").contains("<rect").endsWith("</svg>\n");
+    }
+
+    @Test
+    void badModuleParametersAreUsageErrors() {
+        Outcome o = run("--guest", "hello", "--param", "ept=maybe");
+        assertThat(o.code()).isEqualTo(Main.EXIT_USAGE);
+        assertThat(o.err()).contains("--param ept=maybe").contains("1/0");
+        o = run("--guest", "hello", "--param", "no_such=1");
+        assertThat(o.code()).isEqualTo(Main.EXIT_USAGE);
+        assertThat(o.err()).contains("no such parameter");
+        o = run("--guest", "hello", "--mmu-view", "png");
+        assertThat(o.code()).isEqualTo(Main.EXIT_USAGE);
+        o = run("--guest", "hello", "--real-kvm", "--param", "ept=0");
+        assertThat(o.code()).isEqualTo(Main.EXIT_USAGE);
+    }
+
+    @Test
+    void shadowPagingOnTheHostBackendIsRefusedWithTheReason() {
+        Outcome o = run("--backend", "host", "--guest", "hello", "--param", "ept=0");
+        assertThat(o.code()).isEqualTo(Main.EXIT_NO_KVM_MODULE);
+        assertThat(o.err()).contains("ept=0 (shadow paging) needs --backend soft");
+    }
 }

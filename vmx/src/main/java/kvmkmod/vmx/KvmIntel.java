@@ -22,6 +22,8 @@ public final class KvmIntel implements AutoCloseable {
         public int ple_gap = VmxDefs.KVM_VMX_DEFAULT_PLE_GAP;
         public int ple_window = VmxDefs.KVM_VMX_DEFAULT_PLE_WINDOW;
         public boolean bypass_guest_pf = true;
+        /** kvm.ko's mmu.c parameter oos_shadow (default 1), given at the same load. */
+        public boolean oos_shadow = true;
     }
 
     private final KvmMain kvm_main;
@@ -48,6 +50,8 @@ public final class KvmIntel implements AutoCloseable {
         vmx.ple_gap = params.ple_gap;
         vmx.ple_window = params.ple_window;
         vmx.bypass_guest_pf = params.bypass_guest_pf ? 1 : 0;
+
+        x86.mmu.oos_shadow = params.oos_shadow;
 
         int r = vmx.vmx_init();
         if (r != 0)

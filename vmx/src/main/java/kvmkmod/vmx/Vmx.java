@@ -1368,21 +1368,27 @@ public final class Vmx implements KvmX86Ops {
         vcpu.arch.cr4 |= vmcs_readl(GUEST_CR4) & ~KVM_GUEST_CR4_MASK;
     }
 
-    /** kvm_vcpu_arch has no pdptrs[] yet (PAE guest paging is not mirrored): a PAE guest throws. */
-    @Origin(file = "arch/x86/kvm/vmx.c", line = 1615, status = Origin.Status.SIMPLIFIED,
-            note = "kvm_vcpu_arch.pdptrs is not mirrored yet: PAE paging without long mode throws")
+    /** With EPT the processor takes a PAE guest's PDPTEs from the VMCS, so the cached ones go there. */
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 1615)
     void ept_load_pdptrs(KvmVcpu vcpu) {
         if ((vcpu.arch.regs_dirty & (1 << VCPU_EXREG_PDPTR)) == 0) return;
 
-        if (is_paging(vcpu) && is_pae(vcpu) && !is_long_mode(vcpu))
-            throw new UnsupportedOperationException("vmx.c: ept_load_pdptrs needs kvm_vcpu_arch.pdptrs, not yet mirrored");
+        if (is_paging(vcpu) && is_pae(vcpu) && !is_long_mode(vcpu)) {
+            vmcs_write64(GUEST_PDPTR0, vcpu.arch.pdptrs[0]);
+            vmcs_write64(GUEST_PDPTR1, vcpu.arch.pdptrs[1]);
+            vmcs_write64(GUEST_PDPTR2, vcpu.arch.pdptrs[2]);
+            vmcs_write64(GUEST_PDPTR3, vcpu.arch.pdptrs[3]);
+        }
     }
 
-    @Origin(file = "arch/x86/kvm/vmx.c", line = 1629, status = Origin.Status.SIMPLIFIED,
-            note = "kvm_vcpu_arch.pdptrs is not mirrored yet: PAE paging without long mode throws")
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 1629)
     void ept_save_pdptrs(KvmVcpu vcpu) {
-        if (is_paging(vcpu) && is_pae(vcpu) && !is_long_mode(vcpu))
-            throw new UnsupportedOperationException("vmx.c: ept_save_pdptrs needs kvm_vcpu_arch.pdptrs, not yet mirrored");
+        if (is_paging(vcpu) && is_pae(vcpu) && !is_long_mode(vcpu)) {
+            vcpu.arch.pdptrs[0] = vmcs_read64(GUEST_PDPTR0);
+            vcpu.arch.pdptrs[1] = vmcs_read64(GUEST_PDPTR1);
+            vcpu.arch.pdptrs[2] = vmcs_read64(GUEST_PDPTR2);
+            vcpu.arch.pdptrs[3] = vmcs_read64(GUEST_PDPTR3);
+        }
 
         vcpu.arch.regs_avail |= 1 << VCPU_EXREG_PDPTR;
         vcpu.arch.regs_dirty |= 1 << VCPU_EXREG_PDPTR;
@@ -2258,23 +2264,6 @@ public final class Vmx implements KvmX86Ops {
         return 0;
     }
 
-    // ---- functions of kvm.ko that vmx.c calls and this project does not mirror yet ----
-    // Each stands where the C calls it and throws, so the exit that needs it fails loudly and says why.
-
-    private static UnsupportedOperationException missing(String handler, String function) {
-        return new UnsupportedOperationException("vmx.c: " + handler + " needs " + function + ", not yet mirrored");
-    }
-
-    private static int kvm_mmu_get_spte_hierarchy(KvmVcpu vcpu, long gpa, long[] sptes) {
-        throw missing("handle_ept_misconfig", "kvm_mmu_get_spte_hierarchy (mmu.c:3157)");
-    }
-
-    private static void kvm_mmu_unprotect_page_virt(KvmVcpu vcpu, long gva) {
-        throw missing("handle_exception", "kvm_mmu_unprotect_page_virt (mmu.c:2745)");
-    }
-
-
-
     // ---- vmx.c:2705-3450: the exit handlers ----
 
     @Origin(file = "arch/x86/kvm/vmx.c", line = 2705)
@@ -2320,8 +2309,7 @@ public final class Vmx implements KvmX86Ops {
         return 1;
     }
 
-    @Origin(file = "arch/x86/kvm/vmx.c", line = 2776, status = Origin.Status.SIMPLIFIED,
-            note = "a #PF exit (no EPT) during event re-injection throws: kvm_mmu_unprotect_page_virt is not mirrored yet")
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 2776)
     int handle_exception(KvmVcpu vcpu) {
         VcpuVmx vmx = to_vmx(vcpu);
         var kvm_run = vcpu.run;
@@ -2367,7 +2355,7 @@ public final class Vmx implements KvmX86Ops {
             cr2 = vmcs_readl(EXIT_QUALIFICATION);
             KvmTrace.trace_kvm_page_fault(cr2, error_code);
 
-            if (x86.kvm_event_needs_reinjection(vcpu)) kvm_mmu_unprotect_page_virt(vcpu, cr2);
+            if (x86.kvm_event_needs_reinjection(vcpu)) mmu.kvm_mmu_unprotect_page_virt(vcpu, cr2);
             return mmu.kvm_mmu_page_fault(vcpu, cr2, error_code);
         }
 
@@ -2844,8 +2832,7 @@ public final class Vmx implements KvmX86Ops {
         }
     }
 
-    @Origin(file = "arch/x86/kvm/vmx.c", line = 3359, status = Origin.Status.SIMPLIFIED,
-            note = "throws: kvm_mmu_get_spte_hierarchy is not mirrored yet")
+    @Origin(file = "arch/x86/kvm/vmx.c", line = 3359)
     int handle_ept_misconfig(KvmVcpu vcpu) {
         long[] sptes = new long[4];
         int nr_sptes;
@@ -2856,7 +2843,7 @@ public final class Vmx implements KvmX86Ops {
         System.err.println("EPT: Misconfiguration.");
         System.err.printf("EPT: GPA: 0x%x%n", gpa);
 
-        nr_sptes = kvm_mmu_get_spte_hierarchy(vcpu, gpa, sptes);
+        nr_sptes = mmu.kvm_mmu_get_spte_hierarchy(vcpu, gpa, sptes);
 
         for (int i = PT64_ROOT_LEVEL; i > PT64_ROOT_LEVEL - nr_sptes; --i)
             ept_misconfig_inspect_spte(vcpu, sptes[i - 1], i);

@@ -70,12 +70,10 @@ final class PvMmu {
         return 1;
     }
 
-    /** With EPT on there are no shadow pages to drop; mmu_unshadow arrives with the shadow MMU. */
-    @Origin(file = "arch/x86/kvm/mmu.c", line = 3083, status = Origin.Status.SIMPLIFIED,
-            note = "no mmu_unshadow: the shadow MMU has no shadowed page tables to drop yet")
+    @Origin(file = "arch/x86/kvm/mmu.c", line = 3083)
     int kvm_pv_mmu_release_pt(KvmVcpu vcpu, long addr) {
         synchronized (vcpu.kvm.mmu_lock) {
-            // mmu_unshadow(kvm, addr >> PAGE_SHIFT) would run here (mmu.c:3086)
+            x86.mmu.mmu_unshadow(vcpu.kvm, addr >>> kvmkmod.hw.HostMemory.PAGE_SHIFT);
         }
         return 1;
     }

@@ -67,6 +67,8 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
             X86_CR4_PCE = 1L << 8, X86_CR4_OSFXSR = 1L << 9, X86_CR4_OSXMMEXCPT = 1L << 10, X86_CR4_VMXE = 1L << 13;
     public static final long X86_EFLAGS_CF = 1L << 0, X86_EFLAGS_TF = 1L << 8, X86_EFLAGS_IF = 1L << 9,
             X86_EFLAGS_IOPL = 3L << 12, X86_EFLAGS_RF = 1L << 16, X86_EFLAGS_VM = 1L << 17;
+    /** x86.c: CR3 bits that must be zero in IA-32e and PAE paging. */
+    static final long CR3_L_MODE_RESERVED_BITS = 0xFFFFFF0000000000L | 0xfe7L, CR3_PAE_RESERVED_BITS = 0x17L;
     public static final long EFER_SCE = 1L << 0, EFER_LME = 1L << 8, EFER_LMA = 1L << 10, EFER_NX = 1L << 11;
     public static final long CR0_RESERVED_BITS = ~(X86_CR0_PE | X86_CR0_MP | X86_CR0_EM | X86_CR0_TS | X86_CR0_ET
             | X86_CR0_NE | X86_CR0_WP | X86_CR0_AM | X86_CR0_NW | X86_CR0_CD | X86_CR0_PG) & 0xffffffffL;
@@ -176,6 +178,28 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
         vcpu.arch.exception.nr = nr;
     }
 
+    /** A #PF for the guest; a fault while delivering one becomes #DF, and a fault on #DF a triple fault. */
+    @Origin(file = "arch/x86/kvm/x86.c", line = 269)
+    public void kvm_inject_page_fault(KvmVcpu vcpu, long addr, int error_code) {
+        ++vcpu.stat.pf_guest;
+        if (vcpu.arch.exception.pending) {
+            switch (vcpu.arch.exception.nr) {
+                case DF_VECTOR:
+                    vcpu.requests |= 1L << KVM_REQ_TRIPLE_FAULT;
+                    return;
+                case PF_VECTOR:
+                    vcpu.arch.exception.nr = DF_VECTOR;
+                    vcpu.arch.exception.error_code = 0;
+                    return;
+                default:
+                    vcpu.arch.exception.pending = false;
+                    break;
+            }
+        }
+        vcpu.arch.cr2 = addr;
+        kvm_queue_exception_e(vcpu, PF_VECTOR, error_code);
+    }
+
     @Origin(file = "arch/x86/kvm/x86.c", line = 302)
     public void kvm_queue_exception_e(KvmVcpu vcpu, int nr, int error_code) {
         vcpu.arch.exception.pending = true;
@@ -270,6 +294,7 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
         efer &= ~EFER_LMA;
         efer |= vcpu.arch.shadow_efer & EFER_LMA;
         vcpu.arch.shadow_efer = efer;
+        Mmu.setBaseRole(vcpu, Mmu.ROLE_NXE, (efer & EFER_NX) != 0 && !mmu.tdp_enabled);
         mmu.kvm_mmu_reset_context(vcpu);
     }
 
@@ -533,8 +558,37 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
 
     // ---- control registers ----
 
-    @Origin(file = "arch/x86/kvm/x86.c", line = 384, status = Origin.Status.SIMPLIFIED,
-            note = "PAE PDPTR loading (load_pdptrs) arrives with guest paging")
+    /** Loads the four PAE PDPTEs CR3 points at; 0 when one that is present has reserved bits set. */
+    @Origin(file = "arch/x86/kvm/x86.c", line = 328)
+    public int load_pdptrs(KvmVcpu vcpu, long cr3) {
+        long pdpt_gfn = cr3 >>> HostMemory.PAGE_SHIFT;
+        int offset = (int) (((cr3 & (HostMemory.PAGE_SIZE - 1)) >>> 5) << 2);
+        byte[] b = new byte[32];
+        if (kvm_main.kvm_read_guest(vcpu.kvm, (pdpt_gfn << HostMemory.PAGE_SHIFT) + offset * 8L, b, 0, 32) < 0) return 0;
+        ByteBuffer bb = ByteBuffer.wrap(b).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        long[] pdpte = new long[4];
+        for (int i = 0; i < 4; ++i) {
+            pdpte[i] = bb.getLong(8 * i);
+            if ((pdpte[i] & 1) != 0 && (pdpte[i] & vcpu.arch.mmu.rsvd_bits_mask[0][2]) != 0) return 0;
+        }
+        System.arraycopy(pdpte, 0, vcpu.arch.pdptrs, 0, 4);
+        vcpu.arch.regs_avail |= 1 << VCPU_EXREG_PDPTR;
+        vcpu.arch.regs_dirty |= 1 << VCPU_EXREG_PDPTR;
+        return 1;
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 362)
+    boolean pdptrs_changed(KvmVcpu vcpu) {
+        if (is_long_mode(vcpu) || !is_pae(vcpu)) return false;
+        if ((vcpu.arch.regs_avail & (1 << VCPU_EXREG_PDPTR)) == 0) return true;
+        byte[] b = new byte[32];
+        if (kvm_main.kvm_read_guest(vcpu.kvm, vcpu.arch.cr3 & ~31L, b, 0, 32) < 0) return true;
+        ByteBuffer bb = ByteBuffer.wrap(b).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < 4; i++) if (bb.getLong(8 * i) != vcpu.arch.pdptrs[i]) return true;
+        return false;
+    }
+
+    @Origin(file = "arch/x86/kvm/x86.c", line = 384)
     public void kvm_set_cr0(KvmVcpu vcpu, long cr0) {
         if ((cr0 & CR0_RESERVED_BITS) != 0) { kvm_inject_gp(vcpu, 0); return; }
         if ((cr0 & X86_CR0_NW) != 0 && (cr0 & X86_CR0_CD) == 0) { kvm_inject_gp(vcpu, 0); return; }
@@ -545,6 +599,9 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
                 int[] db_l = new int[2];
                 kvm_x86_ops.get_cs_db_l_bits(vcpu, db_l);
                 if (db_l[1] != 0) { kvm_inject_gp(vcpu, 0); return; }
+            } else if (is_pae(vcpu) && load_pdptrs(vcpu, vcpu.arch.cr3) == 0) {
+                kvm_inject_gp(vcpu, 0);
+                return;
             }
         }
         kvm_x86_ops.set_cr0(vcpu, cr0);
@@ -555,20 +612,39 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
     @Origin(file = "arch/x86/kvm/x86.c", line = 433)
     public void kvm_lmsw(KvmVcpu vcpu, long msw) { kvm_set_cr0(vcpu, (vcpu.arch.cr0 & ~0x0fL) | (msw & 0x0f)); }
 
-    @Origin(file = "arch/x86/kvm/x86.c", line = 439, status = Origin.Status.SIMPLIFIED,
-            note = "PAE PDPTR reload arrives with guest paging")
+    @Origin(file = "arch/x86/kvm/x86.c", line = 439)
     public void kvm_set_cr4(KvmVcpu vcpu, long cr4) {
+        long old_cr4 = vcpu.arch.cr4;
+        long pdptr_bits = X86_CR4_PGE | X86_CR4_PSE | X86_CR4_PAE;
         if ((cr4 & CR4_RESERVED_BITS) != 0) { kvm_inject_gp(vcpu, 0); return; }
-        if (is_long_mode(vcpu) && (cr4 & X86_CR4_PAE) == 0) { kvm_inject_gp(vcpu, 0); return; }
+        if (is_long_mode(vcpu)) {
+            if ((cr4 & X86_CR4_PAE) == 0) { kvm_inject_gp(vcpu, 0); return; }
+        } else if (is_paging(vcpu) && (cr4 & X86_CR4_PAE) != 0 && ((cr4 ^ old_cr4) & pdptr_bits) != 0
+                && load_pdptrs(vcpu, vcpu.arch.cr3) == 0) {
+            kvm_inject_gp(vcpu, 0);
+            return;
+        }
         if ((cr4 & X86_CR4_VMXE) != 0) { kvm_inject_gp(vcpu, 0); return; }
         kvm_x86_ops.set_cr4(vcpu, cr4);
         vcpu.arch.cr4 = cr4;
+        Mmu.setBaseRole(vcpu, Mmu.ROLE_CR4_PGE, (cr4 & X86_CR4_PGE) != 0 && !mmu.tdp_enabled);
         mmu.kvm_mmu_reset_context(vcpu);
     }
 
-    @Origin(file = "arch/x86/kvm/x86.c", line = 472, status = Origin.Status.SIMPLIFIED,
-            note = "no PDPTR comparison or root sync: shadow paging arrives with the MMU issue")
+    /** The same CR3 again only resynchronises unsync shadow pages; a new one switches address space. */
+    @Origin(file = "arch/x86/kvm/x86.c", line = 472)
     public void kvm_set_cr3(KvmVcpu vcpu, long cr3) {
+        if (cr3 == vcpu.arch.cr3 && !pdptrs_changed(vcpu)) {
+            mmu.kvm_mmu_sync_roots(vcpu);
+            mmu.kvm_mmu_flush_tlb(vcpu);
+            return;
+        }
+        if (is_long_mode(vcpu)) {
+            if ((cr3 & CR3_L_MODE_RESERVED_BITS) != 0) { kvm_inject_gp(vcpu, 0); return; }
+        } else if (is_pae(vcpu)) {
+            if ((cr3 & CR3_PAE_RESERVED_BITS) != 0) { kvm_inject_gp(vcpu, 0); return; }
+            if (is_paging(vcpu) && load_pdptrs(vcpu, cr3) == 0) { kvm_inject_gp(vcpu, 0); return; }
+        }
         if (kvm_main.gfn_to_memslot(vcpu.kvm, cr3 >>> HostMemory.PAGE_SHIFT) == null) {
             kvm_inject_gp(vcpu, 0);
         } else {
@@ -956,6 +1032,27 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
         return 0;
     }
 
+    /**
+     * KVM_GET_DIRTY_LOG: hands userspace the frames written since the last call, then write-protects the
+     * slot again so the next write to each frame faults and marks it anew.
+     */
+    @Origin(file = "arch/x86/kvm/x86.c", line = 2342)
+    @Override public int kvm_vm_ioctl_get_dirty_log(Kvm kvm, kvmkmod.include.KvmDirtyLog log) {
+        int[] is_dirty = {0};
+        kvm.slots_lock.writeLock().lock();
+        try {
+            int r = kvm_main.kvm_get_dirty_log(kvm, log, is_dirty);
+            if (r != 0) return r;
+            if (is_dirty[0] != 0) {
+                synchronized (kvm.mmu_lock) { mmu.kvm_mmu_slot_remove_write_access(kvm, log.slot); }
+                java.util.Arrays.fill(kvm.memslots[log.slot].dirty_bitmap, 0);
+            }
+            return 0;
+        } finally {
+            kvm.slots_lock.writeLock().unlock();
+        }
+    }
+
     @Origin(file = "arch/x86/kvm/x86.c", line = 2135)
     int kvm_vm_ioctl_set_nr_mmu_pages(Kvm kvm, int kvm_nr_mmu_pages) {
         if (Integer.toUnsignedLong(kvm_nr_mmu_pages) < KVM_MIN_ALLOC_MMU_PAGES) return -EINVAL;
@@ -1072,11 +1169,13 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
         return X86EmulateOps.X86EMUL_UNHANDLEABLE;
     }
 
-    /** Shadow paging would also see the write through kvm_mmu_pte_write; with EPT there is nothing to update. */
-    @Origin(file = "arch/x86/kvm/x86.c", line = 2825, status = Origin.Status.SIMPLIFIED,
-            note = "no kvm_mmu_pte_write: shadow paging arrives with the MMU issue")
+    /** A write the emulator completes in guest RAM; the shadow MMU hears of it in case it hit a guest page table. */
+    @Origin(file = "arch/x86/kvm/x86.c", line = 2825)
     int emulator_write_phys(KvmVcpu vcpu, long gpa, byte[] val, int valOff, int bytes) {
-        return kvm_main.kvm_write_guest(vcpu.kvm, gpa, val, valOff, bytes) < 0 ? 0 : 1;
+        if (kvm_main.kvm_write_guest(vcpu.kvm, gpa, val, valOff, bytes) < 0) return 0;
+        byte[] nw = valOff == 0 && val.length == bytes ? val : java.util.Arrays.copyOfRange(val, valOff, valOff + bytes);
+        mmu.kvm_mmu_pte_write(vcpu, gpa, nw, bytes, true);
+        return 1;
     }
 
     @Origin(file = "arch/x86/kvm/x86.c", line = 2837)
@@ -1185,11 +1284,11 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
 
     /**
      * Decodes and runs one guest instruction in the emulator: the MMIO path, string I/O, #UD
-     * (VMCALL patching) and invalid guest state come here. A shadow-paging page that the instruction
-     * touched would be unprotected and retried (kvm_mmu_unprotect_page_virt); with EPT there is none.
+     * (VMCALL patching) and invalid guest state come here. An instruction the emulator cannot do that
+     * faulted on a write-protected guest page table unshadows that page and is retried in the guest
+     * (kvm_mmu_unprotect_page_virt; with EPT there is no such page).
      */
-    @Origin(file = "arch/x86/kvm/x86.c", line = 3012, status = Origin.Status.SIMPLIFIED,
-            note = "no kvm_mmu_unprotect_page_virt retry (shadow paging arrives with the MMU issue)")
+    @Origin(file = "arch/x86/kvm/x86.c", line = 3012)
     public int emulate_instruction(KvmVcpu vcpu, long cr2, int error_code, int emulation_type) {
         KvmRun run = vcpu.run;
         X86EmulateCtxt ctxt = emulate_ctxt(vcpu);
@@ -1231,6 +1330,7 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
             ++vcpu.stat.insn_emulation;
             if (r != 0) {
                 ++vcpu.stat.insn_emulation_fail;
+                if (mmu.kvm_mmu_unprotect_page_virt(vcpu, cr2) != 0) return EMULATE_DONE;
                 return EMULATE_FAIL;
             }
         }
@@ -1255,6 +1355,7 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
         }
 
         if (r != 0) {
+            if (mmu.kvm_mmu_unprotect_page_virt(vcpu, cr2) != 0) return EMULATE_DONE;
             if (vcpu.mmio_needed == 0) {
                 kvm_report_emulation_failure(vcpu, "mmio");
                 return EMULATE_FAIL;
@@ -2057,6 +2158,7 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
         if (r != 0) return r;
 
         if (vcpu.requests != 0) {
+            if (test_and_clear_bit(KVM_REQ_MMU_SYNC, vcpu)) mmu.kvm_mmu_sync_roots(vcpu);
             if (test_and_clear_bit(KVM_REQ_TLB_FLUSH, vcpu)) kvm_x86_ops.tlb_flush(vcpu);
             if (test_and_clear_bit(KVM_REQ_TRIPLE_FAULT, vcpu)) {
                 vcpu.run.exit_reason(KVM_EXIT_SHUTDOWN);
