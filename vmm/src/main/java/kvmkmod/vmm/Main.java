@@ -108,7 +108,8 @@ public final class Main implements Callable<Integer> {
 
     @Option(names = "--param", paramLabel = "NAME=VALUE",
             description = "a module parameter of kvm.ko / kvm-intel.ko, as given to modprobe: ept, oos_shadow, vpid, "
-                    + "flexpriority, unrestricted_guest, emulate_invalid_guest_state, bypass_guest_pf (1/0, Y/N); repeatable")
+                    + "flexpriority, unrestricted_guest, emulate_invalid_guest_state, bypass_guest_pf (1/0, Y/N), ple_gap, ple_window "
+                    + "(integers); repeatable")
     java.util.List<String> params = new java.util.ArrayList<>();
 
     @Option(names = "--hugepages", description = "back guest RAM with 2 MiB host pages (hugetlbfs), so the MMU may map it with large pages")
@@ -299,12 +300,23 @@ public final class Main implements Callable<Integer> {
     static String setParam(kvmkmod.vmx.KvmIntel.Params p, String nameValue) {
         int eq = nameValue.indexOf('=');
         if (eq < 0) return "expected NAME=VALUE";
-        String v = nameValue.substring(eq + 1).trim();
+        String name = nameValue.substring(0, eq).trim(), v = nameValue.substring(eq + 1).trim();
+        if (name.equals("ple_gap") || name.equals("ple_window")) {   // vmx.c: int parameters
+            int n;
+            try {
+                n = Integer.decode(v);
+            } catch (NumberFormatException e) {
+                return "the value must be an integer";
+            }
+            if (n < 0) return "the value must not be negative";
+            if (name.equals("ple_gap")) p.ple_gap = n; else p.ple_window = n;
+            return null;
+        }
         boolean on;
         if (v.equals("1") || v.equalsIgnoreCase("y") || v.equalsIgnoreCase("true")) on = true;
         else if (v.equals("0") || v.equalsIgnoreCase("n") || v.equalsIgnoreCase("false")) on = false;
         else return "the value must be 1/0, Y/N or true/false";
-        switch (nameValue.substring(0, eq).trim()) {
+        switch (name) {
             case "ept": p.enable_ept = on; break;
             case "oos_shadow": p.oos_shadow = on; break;
             case "vpid": p.enable_vpid = on; break;
@@ -313,7 +325,7 @@ public final class Main implements Callable<Integer> {
             case "emulate_invalid_guest_state": p.emulate_invalid_guest_state = on; break;
             case "bypass_guest_pf": p.bypass_guest_pf = on; break;
             default: return "no such parameter (known: ept, oos_shadow, vpid, flexpriority, unrestricted_guest, "
-                    + "emulate_invalid_guest_state, bypass_guest_pf)";
+                    + "emulate_invalid_guest_state, bypass_guest_pf, ple_gap, ple_window)";
         }
         return null;
     }

@@ -246,6 +246,17 @@ class MainTest {
     }
 
     @Test
+    void pleParametersAreIntegers() {
+        kvmkmod.vmx.KvmIntel.Params p = new kvmkmod.vmx.KvmIntel.Params();
+        assertThat(Main.setParam(p, "ple_gap=0")).isNull();
+        assertThat(Main.setParam(p, "ple_window=0x2000")).isNull();
+        assertThat(p.ple_gap).isZero();
+        assertThat(p.ple_window).isEqualTo(0x2000);
+        assertThat(Main.setParam(p, "ple_window=-1")).contains("negative");
+        assertThat(run("--backend", "soft", "--guest", "hello", "--param", "ple_gap=0").code()).isZero();
+    }
+
+    @Test
     void badModuleParametersAreUsageErrors() {
         Outcome o = run("--guest", "hello", "--param", "ept=maybe");
         assertThat(o.code()).isEqualTo(Main.EXIT_USAGE);
@@ -253,6 +264,9 @@ class MainTest {
         o = run("--guest", "hello", "--param", "no_such=1");
         assertThat(o.code()).isEqualTo(Main.EXIT_USAGE);
         assertThat(o.err()).contains("no such parameter");
+        o = run("--guest", "hello", "--param", "ple_gap=lots");
+        assertThat(o.code()).isEqualTo(Main.EXIT_USAGE);
+        assertThat(o.err()).contains("--param ple_gap=lots").contains("integer");
         o = run("--guest", "hello", "--mmu-view", "png");
         assertThat(o.code()).isEqualTo(Main.EXIT_USAGE);
         o = run("--guest", "hello", "--real-kvm", "--param", "ept=0");
