@@ -1,6 +1,7 @@
 package kvmkmod.vmm;
 
 import kvmkmod.include.Errno;
+import kvmkmod.include.KvmCpuidEntry2;
 import kvmkmod.include.KvmRegs;
 import kvmkmod.include.KvmRun;
 import kvmkmod.include.KvmSegment;
@@ -47,12 +48,14 @@ public final class Vmm implements AutoCloseable {
         /** Where the UART and the debug port write. */
         public OutputStream output = System.out;
         public boolean flushOnNewline = true;
+        /** Give the vCPU the CPUID the kernel supports (KVM_GET_SUPPORTED_CPUID, KVM_SET_CPUID2). */
+        public boolean cpuid = true;
 
         public Config copy() {
             Config c = new Config();
             c.memSize = memSize; c.loadAddr = loadAddr; c.maxExits = maxExits; c.valuePortValue = valuePortValue;
             c.ioeventfdPort = ioeventfdPort; c.recordExits = recordExits; c.output = output;
-            c.flushOnNewline = flushOnNewline;
+            c.flushOnNewline = flushOnNewline; c.cpuid = cpuid;
             return c;
         }
     }
@@ -119,6 +122,7 @@ public final class Vmm implements AutoCloseable {
             ram = sys.buffer(ramVa, (int) this.cfg.memSize);
             check("KVM_SET_USER_MEMORY_REGION", kvm_set_user_memory_region(0, 0, this.cfg.memSize, ramVa));
             kvm_init_vcpu();
+            if (this.cfg.cpuid) kvm_setup_cpuid();
             pio.register(Serial16550.COM1, 8, serial);
             pio.register(DebugPort.PORT, 1, new DebugPort(this.cfg.output, this.cfg.flushOnNewline));
             pio.register(ValuePort.PORT, ValuePort.LEN, valuePort);
@@ -187,6 +191,23 @@ public final class Vmm implements AutoCloseable {
         long va = check("mmap of the vCPU fd", sys.mmap(size, vcpu_fd, 0));
         runBuf = sys.buffer(va, vcpuMmapSize);
         run = new KvmRun(runBuf, 0);
+    }
+
+    /** Room for this many struct kvm_cpuid_entry2 after the struct kvm_cpuid2 header. */
+    static final int CPUID_MAX_ENTRIES = 100;
+
+    /**
+     * target-i386/kvm.c kvm_arch_init_vcpu, reduced to its core: the vCPU gets every CPUID leaf the
+     * kernel supports. Without it a vCPU has an empty CPUID table, and a kernel that checks CR4 and
+     * EFER against the guest's CPUID (as later Linux does) refuses CR4.PSE/PAE and EFER.LME.
+     */
+    private void kvm_setup_cpuid() {
+        int bytes = KvmCpuidEntry2.HEADER_SIZE + CPUID_MAX_ENTRIES * KvmCpuidEntry2.SIZE;
+        long va = check("mmap of the CPUID table", sys.mmapAnonymous(bytes));
+        ByteBuffer b = sys.buffer(va, bytes);
+        b.putInt(0, CPUID_MAX_ENTRIES);
+        check("KVM_GET_SUPPORTED_CPUID", kvm_ioctl(KVM_GET_SUPPORTED_CPUID, va));
+        check("KVM_SET_CPUID2", kvm_vcpu_ioctl(KVM_SET_CPUID2, va));
     }
 
     /**
