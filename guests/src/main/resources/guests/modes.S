@@ -26,12 +26,7 @@
 
         .intel_syntax noprefix
         .include "serial.inc"
-
-        .set    SEL_CODE16, 0x08
-        .set    SEL_DATA16, 0x10
-        .set    SEL_CODE32, 0x18
-        .set    SEL_DATA32, 0x20
-        .set    SEL_CODE64, 0x28
+        .include "boot.inc"
 
         .set    PD32, 0x1000
         .set    PT32, 0x2000
@@ -41,39 +36,18 @@
         .set    PDPT_LM, 0x6000
         .set    ALIAS_4M, 0x400000  # virtual base of the 4 MiB page that maps physical 0
 
-        .set    CR0_PE, 1
-        .set    CR0_PG, 0x80000000
-        .set    CR4_PSE, 0x10
-        .set    CR4_PAE, 0x20
-        .set    MSR_EFER, 0xc0000080
-        .set    EFER_LME, 0x100
-
         .code16
         .globl _start
 _start:
-        cli                         # no interrupt controller, no IDT
-        xor     ax, ax
-        mov     ds, ax
-        mov     es, ax
-        mov     ss, ax
-        mov     sp, 0x7c00
-        cld
-
+        REAL_MODE_START
         SAY     msg_real, 16
         mov     eax, cr0
         call    hex16
         SAY     msg_nl, 16
 
-        lgdt    [gdt_desc]
-        mov     eax, cr0
-        or      eax, CR0_PE
-        mov     cr0, eax            # protected mode; CS still holds a real-mode segment
-        jmp     SEL_CODE16:pm16     # the far jump loads CS from the GDT
+        ENTER_PROTECTED_MODE SEL_CODE16, pm16
 pm16:
-        mov     ax, SEL_DATA16
-        mov     ds, ax
-        mov     es, ax
-        mov     ss, ax
+        LOAD_DATA_SEGMENTS SEL_DATA16
         SAY     msg_pm16, 16
         mov     eax, cr0
         call    hex16
@@ -84,11 +58,7 @@ pm16:
 
         .code32
 pm32:
-        mov     ax, SEL_DATA32
-        mov     ds, ax
-        mov     es, ax
-        mov     ss, ax
-        mov     esp, 0x7c00
+        LOAD_DATA_SEGMENTS SEL_DATA32, 0x7c00
         SAY     msg_pm32, 32
         mov     eax, cr0
         call    hex32
@@ -97,24 +67,13 @@ pm32:
         .ifndef DIRECT_TO_LONG_MODE
         # 32-bit paging: PDE 0 -> a page table identity-mapping the first 1 MiB
         # with 4 KiB pages; PDE 1 is a 4 MiB page (PS) mapping physical 0 again.
-        mov     edi, PT32
-        mov     eax, 0x003          # present, writable
-        mov     ecx, 256
-1:      mov     [edi], eax
-        add     eax, 0x1000
-        add     edi, 4
-        dec     ecx
-        jnz     1b
-        mov     dword ptr [PD32], PT32 + 0x003
-        mov     dword ptr [PD32 + 4], 0x083   # physical 0, PS, writable, present
+        IDENTITY_PT PT32, 256, 4
+        mov     dword ptr [PD32], PT32 + P_RW
+        mov     dword ptr [PD32 + 4], 0x080 + P_RW   # physical 0, PS
         mov     eax, PD32
         mov     cr3, eax
-        mov     eax, cr4
-        or      eax, CR4_PSE
-        mov     cr4, eax
-        mov     eax, cr0
-        or      eax, CR0_PG
-        mov     cr0, eax
+        SET_BITS cr4, CR4_PSE
+        SET_BITS cr0, CR0_PG
         SAY     msg_pg32, 32
         mov     eax, cr0
         call    hex32
@@ -122,51 +81,29 @@ pm32:
         mov     eax, cr4
         call    hex32
         SAY     msg_nl, 32
-        SAY     ALIAS_4M+msg_alias, 32    # the same bytes, seen through the 4 MiB page
+        SAY     ALIAS_4M+msg_alias, 32     # the same bytes, seen through the 4 MiB page
 
         # PAE: paging off, CR3 -> page-directory-pointer table, CR4.PAE, paging on.
-        mov     eax, cr0
-        and     eax, ~CR0_PG
-        mov     cr0, eax
-        mov     dword ptr [PD_PAE], 0x083     # 2 MiB page at physical 0
-        mov     dword ptr [PDPT_PAE], PD_PAE + 0x001   # PDPTEs: present only
-        mov     dword ptr [PDPT_PAE + 4], 0
+        CLEAR_BITS cr0, CR0_PG
+        mov     dword ptr [PD_PAE], 0x080 + P_RW     # 2 MiB page at physical 0
+        mov     dword ptr [PDPT_PAE], PD_PAE + 0x001 # PDPTEs: present only
         mov     eax, PDPT_PAE
         mov     cr3, eax
-        mov     eax, cr4
-        or      eax, CR4_PAE
-        mov     cr4, eax
-        mov     eax, cr0
-        or      eax, CR0_PG
-        mov     cr0, eax
+        SET_BITS cr4, CR4_PAE
+        SET_BITS cr0, CR0_PG
         SAY     msg_pae, 32
         mov     eax, cr4
         call    hex32
         SAY     msg_nl, 32
-        mov     eax, cr0
-        and     eax, ~CR0_PG
-        mov     cr0, eax
+        CLEAR_BITS cr0, CR0_PG
         .endif
 
-        # IA-32e (paging is off): CR4.PAE, CR3 -> PML4, EFER.LME, paging on;
-        # the processor sets EFER.LMA. The PAE step above, when assembled, has
-        # already built the page directory and set CR4.PAE; doing it again is harmless.
-        mov     dword ptr [PD_PAE], 0x083     # 2 MiB page at physical 0
-        mov     eax, cr4
-        or      eax, CR4_PAE
-        mov     cr4, eax
-        mov     dword ptr [PML4], PDPT_LM + 0x003
-        mov     dword ptr [PDPT_LM], PD_PAE + 0x003
-        mov     eax, PML4
-        mov     cr3, eax
-        mov     ecx, MSR_EFER
-        rdmsr
-        or      eax, EFER_LME
-        wrmsr
-        mov     eax, cr0
-        or      eax, CR0_PG
-        mov     cr0, eax            # IA-32e mode, still running 32-bit code: compatibility mode
-        jmp     SEL_CODE64:lm64
+        # IA-32e (paging is off). The PAE step, when assembled, has already
+        # built the page directory; writing it again is harmless.
+        mov     dword ptr [PD_PAE], 0x080 + P_RW     # 2 MiB page at physical 0
+        mov     dword ptr [PML4], PDPT_LM + P_RW
+        mov     dword ptr [PDPT_LM], PD_PAE + P_RW
+        ENTER_LONG_MODE PML4, lm64
 
         # Compatibility mode, reached from 64-bit mode by an indirect far jump.
 compat:
@@ -201,18 +138,7 @@ far_compat:
         .long   compat
         .word   SEL_CODE32
 
-        .balign 8
-gdt:
-        .quad   0                           # null
-        .quad   0x00009a000000ffff          # 0x08 16-bit code, base 0, limit 64 KiB
-        .quad   0x000092000000ffff          # 0x10 16-bit data
-        .quad   0x00cf9a000000ffff          # 0x18 32-bit code, flat 4 GiB
-        .quad   0x00cf92000000ffff          # 0x20 32-bit data, flat 4 GiB
-        .quad   0x00af9a000000ffff          # 0x28 64-bit code (L=1)
-gdt_end:
-gdt_desc:
-        .word   gdt_end - gdt - 1
-        .long   gdt
+        FLAT_GDT
 
 msg_real:   .asciz "real mode: CR0="
 msg_pm16:   .asciz "16-bit protected mode: CR0="

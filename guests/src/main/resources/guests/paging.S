@@ -32,10 +32,7 @@
 
         .intel_syntax noprefix
         .include "serial.inc"
-
-        .set    SEL_CODE32, 0x08
-        .set    SEL_DATA32, 0x10
-        .set    SEL_CODE64, 0x18
+        .include "boot.inc"
 
         .set    PD_A, 0x10000       # page directory of address space A
         .set    PD_B, 0x11000       # page directory of address space B
@@ -51,13 +48,6 @@
         .set    PAGE_Z, 0x22000
         .set    WINDOW, 0x400000
         .set    MMIO_PHYS, 0x100000 # no memslot: the first byte past 1 MiB of RAM
-
-        .set    P_RW, 0x003         # present, writable
-        .set    CR0_PE, 1
-        .set    CR0_PG, 0x80000000
-        .set    CR4_PAE, 0x20
-        .set    MSR_EFER, 0xc0000080
-        .set    EFER_LME, 0x100
 
         .ifdef  PAGING64
         .set    ESZ, 8              # bytes per paging-structure entry
@@ -93,35 +83,13 @@
         .code16
         .globl _start
 _start:
-        cli
-        xor     ax, ax
-        mov     ds, ax
-        mov     es, ax
-        mov     ss, ax
-        mov     sp, 0x7c00
-        cld
-        lgdt    [gdt_desc]
-        mov     eax, cr0
-        or      eax, CR0_PE
-        mov     cr0, eax
-        jmp     SEL_CODE32:pm32
+        REAL_MODE_START
+        ENTER_PROTECTED_MODE SEL_CODE32, pm32
 
         .code32
 pm32:
-        mov     ax, SEL_DATA32
-        mov     ds, ax
-        mov     es, ax
-        mov     ss, ax
-        mov     esp, 0x7c00
-
-        mov     edi, PT_ID          # identity map 0-1 MiB with 4 KiB pages
-        mov     eax, P_RW
-        mov     ecx, 256
-1:      mov     [edi], eax
-        add     eax, 0x1000
-        add     edi, ESZ
-        dec     ecx
-        jnz     1b
+        LOAD_DATA_SEGMENTS SEL_DATA32, 0x7c00
+        IDENTITY_PT PT_ID, 256, ESZ  # identity map 0-1 MiB with 4 KiB pages
         mov     dword ptr [PD_A], PT_ID + P_RW
         mov     dword ptr [PD_B], PT_ID + P_RW
         mov     dword ptr [PD_A + WIN_PDE], PT_A + P_RW
@@ -137,26 +105,12 @@ pm32:
         mov     dword ptr [PDPT_A], PD_A + P_RW
         mov     dword ptr [PML4_B], PDPT_B + P_RW
         mov     dword ptr [PDPT_B], PD_B + P_RW
-        mov     eax, cr4
-        or      eax, CR4_PAE
-        mov     cr4, eax
-        mov     eax, ROOT_A
-        mov     cr3, eax
-        mov     ecx, MSR_EFER
-        rdmsr
-        or      eax, EFER_LME
-        wrmsr
-        mov     eax, cr0
-        or      eax, CR0_PG
-        mov     cr0, eax            # IA-32e mode
-        jmp     SEL_CODE64:paged
+        ENTER_LONG_MODE ROOT_A, paged
         .code64
         .else
         mov     eax, ROOT_A
         mov     cr3, eax
-        mov     eax, cr0
-        or      eax, CR0_PG
-        mov     cr0, eax            # 32-bit paging
+        SET_BITS cr0, CR0_PG        # 32-bit paging
         .endif
 
 paged:
@@ -204,16 +158,7 @@ paged:
 
         SERIAL_ROUTINES
 
-        .balign 8
-gdt:
-        .quad   0                           # null
-        .quad   0x00cf9a000000ffff          # 0x08 32-bit code, flat 4 GiB
-        .quad   0x00cf92000000ffff          # 0x10 32-bit data, flat 4 GiB
-        .quad   0x00af9a000000ffff          # 0x18 64-bit code (L=1)
-gdt_end:
-gdt_desc:
-        .word   gdt_end - gdt - 1
-        .long   gdt
+        FLAT_GDT
 
 msg_a:       .asciz "CR3=A, window: "
 msg_b:       .asciz "CR3=B, window: "

@@ -8,12 +8,14 @@ import java.util.List;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The guests that change processor mode and build their own page tables (modes, longmode, paging,
- * paging64): what each prints is fixed by the SDM, so the transcript is checked line by line on every
- * transport that runs the guest. The host's /dev/kvm (PVM) cannot turn on 32-bit or PAE paging, so
- * modes and paging are checked on our KVM only; {@link DifferentialTest} compares the others with it.
+ * The teaching guests that leave real mode, build their own page tables, take exceptions or read CPUID
+ * and MSRs: what each prints is fixed by the SDM, so the transcript is checked line by line on every
+ * transport that runs the guest today (Bochs 2.7 prints the same transcripts). The host's /dev/kvm
+ * (PVM) cannot turn on 32-bit or PAE paging nor deliver exceptions in protected mode, so modes, paging
+ * and exceptions are checked on our KVM only; {@link DifferentialTest} compares the rest with it and
+ * says which guests it leaves out and why.
  */
-class ModeGuestsTest {
+class TeachingGuestsTest {
 
     static final long TIMEOUT_MS = DifferentialTest.GUEST_TIMEOUT_MS;
 
@@ -46,14 +48,38 @@ class ModeGuestsTest {
             paging: done
             """;
 
+    /** Every exception's vector, error code (#GP, #PF), CR2 (#PF) and saved EIP: a fault's is the faulting instruction. */
+    static final String EXCEPTIONS = """
+            #DE (div 0): vector 00 EIP 00007c85
+            #UD (ud2): vector 06 EIP 00007c9b
+            #BP (int3): vector 03 EIP 00007cb2
+            int 0x80: vector 80 EIP 00007cc8
+            #GP (mov ds): vector 0d error 00001230 EIP 00007ce0
+            #PF (unmapped): vector 0e error 00000000 CR2 00800123 EIP 00007d40
+            #PF (read-only): vector 0e error 00000003 CR2 00020010 EIP 00007d59
+            exceptions: done
+            """;
+    /** After the vendor line (the host's): masked features, MSRs read back, PAT from its reset value. */
+    static final String CPUID_MSR_AFTER_VENDOR = """
+            cpuid 1: edx&features=0001a978 cpuid 0x80000001: edx&features=20100800
+            SYSENTER_CS  wrote 10, reads 0000000000000010
+            SYSENTER_ESP wrote 7000, reads 0000000000007000
+            SYSENTER_EIP wrote 7e00, reads 0000000000007e00
+            PAT at reset 0007040600070406
+            PAT written, reads 0007040600070106
+            EFER 0000000000000000
+            TSC moved between two RDTSCs
+            cpuid-msr: done
+            """;
+
     private static GuestRunner.Run onRealKvm(String guest) {
-        try (HostSys sys = Transports.realKvm("ModeGuestsTest " + guest)) {
+        try (HostSys sys = Transports.realKvm("TeachingGuestsTest " + guest)) {
             return GuestRunner.run(sys, guest);
         }
     }
 
     private static GuestRunner.Run onSoft(String guest) {
-        try (JavaSys sys = Transports.java("ModeGuestsTest " + guest + " on java-soft", Backend.SOFT)) {
+        try (JavaSys sys = Transports.java("TeachingGuestsTest " + guest + " on java-soft", Backend.SOFT)) {
             return GuestRunner.run(sys, guest, TIMEOUT_MS);
         }
     }
@@ -99,5 +125,17 @@ class ModeGuestsTest {
         GuestRunner.Run r = onSoft("paging");
         assertHaltedWith(r, "paging", PAGING);
         assertThat(mmioExits(r)).hasSize(2);
+    }
+
+    @Test
+    void exceptionsOnSoft() { assertHaltedWith(onSoft("exceptions"), "exceptions", EXCEPTIONS); }
+
+    @Test
+    void cpuidMsrOnRealKvm() {
+        GuestRunner.Run r = onRealKvm("cpuid-msr");
+        String out = r.outputText();
+        assertThat(out).as("cpuid-msr: output (%s)", r.result().message()).matches("(?s)cpuid 0: [\\x20-\\x7e]{12}\n.*");
+        assertThat(out.substring(out.indexOf('\n') + 1)).isEqualTo(CPUID_MSR_AFTER_VENDOR);
+        assertThat(r.result().outcome()).isEqualTo(Outcome.HLT);
     }
 }
