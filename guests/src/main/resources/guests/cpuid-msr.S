@@ -9,11 +9,11 @@
 # SDM vol. 2 "CPUID", vol. 3 "Model-Specific Registers", "PAT".
 #
 # Exits (our KVM): CPUID always exits (handle_cpuid -> kvm_emulate_cpuid,
-# which answers from the table the VMM set with KVM_SET_CPUID2); RDMSR/WRMSR
-# exit for MSRs outside the MSR bitmap (handle_rdmsr/handle_wrmsr ->
-# vmx_get_msr/vmx_set_msr, which keep SYSENTER_* in the VMCS guest-state area
-# and hand the rest to kvm_get_msr_common/kvm_set_msr_common); RDTSC does not
-# exit (the TSC offset applies). UART I/O and HLT reach userspace.
+# which answers from the table the VMM set with KVM_SET_CPUID2). The MSR
+# bitmap of 2.6.33 lets SYSENTER_CS/ESP/EIP through without an exit (they live
+# in the VMCS guest-state area); PAT and EFER exit (handle_rdmsr/handle_wrmsr ->
+# vmx_get_msr/vmx_set_msr -> kvm_get_msr_common/kvm_set_msr_common). RDTSC does
+# not exit (the TSC offset applies). UART I/O and HLT reach userspace.
 #
 # Syntax: GNU as, Intel syntax without % prefixes, 16-bit real mode (RDMSR,
 # WRMSR and CPUID need CPL 0, not protected mode). Loaded at guest-physical

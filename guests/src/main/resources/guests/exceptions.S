@@ -14,9 +14,12 @@
 # SDM vol. 3, "Interrupt and Exception Handling": "Exception Classifications",
 # "Error Code", "Interrupt 14-Page-Fault Exception (#PF)".
 #
-# Exits (our KVM, EPT on): none for the exceptions themselves - 2.6.33 with
-# EPT intercepts only #DB, #BP-from-debugger, #MC and (without EPT) #PF, so
-# the guest's IDT gets them directly; CR access for CR0/CR3, UART I/O, HLT.
+# Exits (our KVM, EPT on): the exception bitmap of 2.6.33 (update_exception_bitmap)
+# holds #UD, #MC, #DB and, without EPT, #PF: so only the UD2 exits, as an
+# exception exit - handle_exception gives it to the emulator (EMULTYPE_TRAP_UD),
+# which cannot do UD2, and kvm_queue_exception puts #UD back for the guest's
+# IDT. The other exceptions go straight to the guest. CR access for CR0/CR3,
+# UART I/O, HLT.
 #
 # Syntax: GNU as, Intel syntax without % prefixes. Starts in 16-bit real mode,
 # loaded at guest-physical 0x7c00 with CS=0, IP=0x7c00.
@@ -49,15 +52,7 @@ stub_\vector:
         jmp     report
         .endm
 
-        .code16
-        .globl _start
-_start:
-        REAL_MODE_START
-        ENTER_PROTECTED_MODE SEL_CODE32, pm32
-
-        .code32
-pm32:
-        LOAD_DATA_SEGMENTS SEL_DATA32, 0x7c00
+        START_32
         mov     esi, offset gates   # fill the IDT from the (vector, stub) table
 1:      mov     ecx, [esi]
         cmp     ecx, -1

@@ -80,15 +80,7 @@
         mov     dword ptr [\page + 4], 0x000a0020 + (\letter << 8)   # " C\n", 0
         .endm
 
-        .code16
-        .globl _start
-_start:
-        REAL_MODE_START
-        ENTER_PROTECTED_MODE SEL_CODE32, pm32
-
-        .code32
-pm32:
-        LOAD_DATA_SEGMENTS SEL_DATA32, 0x7c00
+        START_32
         IDENTITY_PT PT_ID, 256, ESZ  # identity map 0-1 MiB with 4 KiB pages
         mov     dword ptr [PD_A], PT_ID + P_RW
         mov     dword ptr [PD_B], PT_ID + P_RW

@@ -61,15 +61,7 @@
         mov     dword ptr [\tss + TSS_ES], SEL_DATA32
         .endm
 
-        .code16
-        .globl _start
-_start:
-        REAL_MODE_START
-        ENTER_PROTECTED_MODE SEL_CODE32, pm32
-
-        .code32
-pm32:
-        LOAD_DATA_SEGMENTS SEL_DATA32, 0x7c00
+        START_32
         TASK    TSS_1, task1, 0x6000
         TASK    TSS_2, task2, 0x5800
         TASK    TSS_3, task3, 0x5000

@@ -24,11 +24,15 @@ class GuestsTest {
         }
     }
 
-    /** Every guest starts in real mode: its source, or a guest source it includes, says .code16. */
+    /** Every guest starts in real mode: its source, or a file it includes, says .code16. */
     private static String expanded(String source) {
         StringBuilder sb = new StringBuilder(source);
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\.include\\s+\"([^\"]+)\\.S\"").matcher(source);
-        while (m.find()) sb.append(Guests.load(m.group(1)).source());
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\.include\\s+\"([^\"]+)\"").matcher(source);
+        while (m.find()) {
+            String f = m.group(1);
+            sb.append(f.endsWith(".S") ? expanded(Guests.load(f.substring(0, f.length() - 2)).source())
+                    : Guests.sourceFile(f));
+        }
         return sb.toString();
     }
 
