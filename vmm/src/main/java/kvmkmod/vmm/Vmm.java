@@ -48,6 +48,8 @@ public final class Vmm implements AutoCloseable {
         /** Where the UART and the debug port write. */
         public OutputStream output = System.out;
         public boolean flushOnNewline = true;
+        /** Create the RAM slot with KVM_MEM_LOG_DIRTY_PAGES, for {@link Vmm#kvm_get_dirty_log}. */
+        public boolean logDirtyPages;
         /** Give the vCPU the CPUID the kernel supports (KVM_GET_SUPPORTED_CPUID, KVM_SET_CPUID2). */
         public boolean cpuid = true;
 
@@ -55,7 +57,7 @@ public final class Vmm implements AutoCloseable {
             Config c = new Config();
             c.memSize = memSize; c.loadAddr = loadAddr; c.maxExits = maxExits; c.valuePortValue = valuePortValue;
             c.ioeventfdPort = ioeventfdPort; c.recordExits = recordExits; c.output = output;
-            c.flushOnNewline = flushOnNewline; c.cpuid = cpuid;
+            c.flushOnNewline = flushOnNewline; c.cpuid = cpuid; c.logDirtyPages = logDirtyPages;
             return c;
         }
     }
@@ -120,7 +122,8 @@ public final class Vmm implements AutoCloseable {
             kvm_init();
             ramVa = check("mmap of guest RAM", sys.mmapAnonymous(this.cfg.memSize));
             ram = sys.buffer(ramVa, (int) this.cfg.memSize);
-            check("KVM_SET_USER_MEMORY_REGION", kvm_set_user_memory_region(0, 0, this.cfg.memSize, ramVa));
+            check("KVM_SET_USER_MEMORY_REGION", kvm_set_user_memory_region(0, 0, this.cfg.memSize, ramVa,
+                    this.cfg.logDirtyPages ? KVM_MEM_LOG_DIRTY_PAGES : 0));
             kvm_init_vcpu();
             if (this.cfg.cpuid) kvm_setup_cpuid();
             pio.register(Serial16550.COM1, 8, serial);
@@ -171,10 +174,10 @@ public final class Vmm implements AutoCloseable {
     }
 
     /** kvm-all.c kvm_set_user_memory_region: one memslot, through the argument page. */
-    public long kvm_set_user_memory_region(int slot, long guestPhys, long size, long userspaceAddr) {
+    public long kvm_set_user_memory_region(int slot, long guestPhys, long size, long userspaceAddr, int flags) {
         KvmUserspaceMemoryRegion mem = new KvmUserspaceMemoryRegion();
         mem.slot = slot;
-        mem.flags = 0;
+        mem.flags = flags;
         mem.guest_phys_addr = guestPhys;
         mem.memory_size = size;
         mem.userspace_addr = userspaceAddr;
@@ -191,6 +194,28 @@ public final class Vmm implements AutoCloseable {
         long va = check("mmap of the vCPU fd", sys.mmap(size, vcpu_fd, 0));
         runBuf = sys.buffer(va, vcpuMmapSize);
         run = new KvmRun(runBuf, 0);
+    }
+
+    private static final int ARG_DIRTY_BITMAP = 1024;
+
+    /**
+     * kvm-all.c kvm_physical_sync_dirty_bitmap, reduced to one slot: KVM_GET_DIRTY_LOG copies the slot's
+     * dirty bitmap (one bit per 4 KiB page, bit n = page n of the slot) to userspace and clears it.
+     * Returns the guest-physical page numbers that were dirty, or throws {@link VmmException} with the errno.
+     */
+    public List<Long> kvm_get_dirty_log(int slot) {
+        int pages = (int) (cfg.memSize >> 12), bytes = ((pages + 63) / 64) * 8;
+        if (ARG_DIRTY_BITMAP + bytes > ARG_EVENTFD_BUF)
+            throw new VmmException(cfg.memSize + " bytes of RAM need a larger dirty bitmap than the argument page holds");
+        for (int i = 0; i < bytes; i += 8) arg.putLong(ARG_DIRTY_BITMAP + i, 0);
+        arg.putInt(0, slot);
+        arg.putInt(4, 0);
+        arg.putLong(8, argVa + ARG_DIRTY_BITMAP);   // struct kvm_dirty_log: slot, padding, dirty_bitmap
+        check("KVM_GET_DIRTY_LOG", kvm_vm_ioctl(KVM_GET_DIRTY_LOG, argVa));
+        List<Long> dirty = new ArrayList<>();
+        for (int page = 0; page < pages; page++)
+            if ((arg.getLong(ARG_DIRTY_BITMAP + (page / 64) * 8) >>> (page % 64) & 1) != 0) dirty.add((long) page);
+        return dirty;
     }
 
     /** Room for this many struct kvm_cpuid_entry2 after the struct kvm_cpuid2 header. */

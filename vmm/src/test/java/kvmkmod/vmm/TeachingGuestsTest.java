@@ -138,4 +138,28 @@ class TeachingGuestsTest {
         assertThat(out.substring(out.indexOf('\n') + 1)).isEqualTo(CPUID_MSR_AFTER_VENDOR);
         assertThat(r.result().outcome()).isEqualTo(Outcome.HLT);
     }
+
+    /**
+     * Dirty logging sees exactly the pages the guest wrote: the stack page (0x7000), the paging structures
+     * (0x10000-0x18000, written by the guest and, for A/D bits, by the processor) and pages X, Y, Z.
+     */
+    @Test
+    void paging64DirtiesTheKnownPagesOnRealKvm() {
+        try (HostSys sys = Transports.realKvm("TeachingGuestsTest paging64 dirty log")) {
+            Vmm.Config c = new Vmm.Config();
+            c.logDirtyPages = true;
+            c.maxExits = 100_000;
+            c.output = new java.io.ByteArrayOutputStream();
+            try (Vmm vmm = new Vmm(sys, c)) {
+                vmm.loadImage(kvmkmod.guests.Guests.load("paging64").image());
+                assertThat(vmm.kvm_get_dirty_log(0)).as("before the run").isEmpty();
+                assertThat(vmm.kvm_run().outcome()).isEqualTo(Outcome.HLT);
+                List<Long> expected = new java.util.ArrayList<>(List.of(0x7L));
+                for (long p = 0x10; p <= 0x18; p++) expected.add(p);
+                expected.addAll(List.of(0x20L, 0x21L, 0x22L));
+                assertThat(vmm.kvm_get_dirty_log(0)).containsExactlyElementsOf(expected);
+                assertThat(vmm.kvm_get_dirty_log(0)).as("the log is cleared when read").isEmpty();
+            }
+        }
+    }
 }
