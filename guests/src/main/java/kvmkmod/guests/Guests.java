@@ -9,7 +9,7 @@ import java.util.List;
 import java.util.Properties;
 
 /**
- * The bundled teaching guests: small 16-bit real-mode programs whose GNU as source ({@code NAME.S}) and
+ * The bundled teaching guests: small programs starting in 16-bit real mode whose GNU as source ({@code NAME.S}) and
  * assembled flat image ({@code NAME.bin}) live side by side under {@code /guests/} on the classpath,
  * described by {@code /guests/guests.properties}.
  */
@@ -37,10 +37,7 @@ public final class Guests {
         public byte[] image() { return image.clone(); }
 
         /** The assembly source the image was built from. */
-        public String source() {
-            byte[] b = resource(name + ".S");
-            return new String(b, java.nio.charset.StandardCharsets.UTF_8);
-        }
+        public String source() { return sourceFile(name + ".S"); }
 
         @Override public String toString() { return name + " @" + Long.toHexString(loadAddress) + ": " + description; }
     }
@@ -70,6 +67,22 @@ public final class Guests {
     }
 
     public static boolean exists(String name) { return names().contains(name); }
+
+    /**
+     * The files the guest sources {@code .include} that are not guests themselves (property
+     * {@code includes}); a guest source may also include another guest's source.
+     */
+    public static List<String> includes() {
+        List<String> l = new ArrayList<>();
+        for (String n : index().getProperty("includes", "").split(","))
+            if (!n.isBlank()) l.add(n.trim());
+        return Collections.unmodifiableList(l);
+    }
+
+    /** The text of a bundled source file: a guest's {@code NAME.S} or one of {@link #includes()}. */
+    public static String sourceFile(String file) {
+        return new String(resource(file), java.nio.charset.StandardCharsets.UTF_8);
+    }
 
     /** Loads a bundled guest; throws {@link IllegalArgumentException} naming the known guests if there is none. */
     public static Guest load(String name) {

@@ -1,6 +1,7 @@
 package kvmkmod.vmm;
 
 import kvmkmod.include.Errno;
+import kvmkmod.include.KvmCpuidEntry2;
 import kvmkmod.include.KvmRegs;
 import kvmkmod.include.KvmRun;
 import kvmkmod.include.KvmSegment;
@@ -50,12 +51,17 @@ public final class Vmm implements AutoCloseable {
         public boolean flushOnNewline = true;
         /** Back guest RAM with hugetlbfs (2 MiB) pages, so the MMU can map it with large pages. */
         public boolean hugePages;
+        /** Create the RAM slot with KVM_MEM_LOG_DIRTY_PAGES, for {@link Vmm#kvm_get_dirty_log}. */
+        public boolean logDirtyPages;
+        /** Give the vCPU the CPUID the kernel supports (KVM_GET_SUPPORTED_CPUID, KVM_SET_CPUID2). */
+        public boolean cpuid = true;
 
         public Config copy() {
             Config c = new Config();
             c.memSize = memSize; c.loadAddr = loadAddr; c.maxExits = maxExits; c.valuePortValue = valuePortValue;
             c.ioeventfdPort = ioeventfdPort; c.recordExits = recordExits; c.output = output;
             c.flushOnNewline = flushOnNewline; c.hugePages = hugePages;
+            c.flushOnNewline = flushOnNewline; c.cpuid = cpuid; c.logDirtyPages = logDirtyPages;
             return c;
         }
     }
@@ -125,8 +131,10 @@ public final class Vmm implements AutoCloseable {
             ramVa = check("mmap of guest RAM", this.cfg.hugePages ? sys.mmapHugetlb(this.cfg.memSize)
                     : sys.mmapAnonymous(this.cfg.memSize));
             ram = sys.buffer(ramVa, (int) this.cfg.memSize);
-            check("KVM_SET_USER_MEMORY_REGION", kvm_set_user_memory_region(0, 0, this.cfg.memSize, ramVa));
+            check("KVM_SET_USER_MEMORY_REGION", kvm_set_user_memory_region(0, 0, this.cfg.memSize, ramVa,
+                    this.cfg.logDirtyPages ? KVM_MEM_LOG_DIRTY_PAGES : 0));
             kvm_init_vcpu();
+            if (this.cfg.cpuid) kvm_setup_cpuid();
             pio.register(Serial16550.COM1, 8, serial);
             pio.register(DebugPort.PORT, 1, new DebugPort(this.cfg.output, this.cfg.flushOnNewline));
             pio.register(ValuePort.PORT, ValuePort.LEN, valuePort);
@@ -248,26 +256,6 @@ public final class Vmm implements AutoCloseable {
         return kvm_set_user_memory_region(0, 0, cfg.memSize, ramVa, on ? kvmkmod.include.Kvm_h.KVM_MEM_LOG_DIRTY_PAGES : 0);
     }
 
-    /**
-     * kvm-all.c kvm_physical_sync_dirty_bitmap: KVM_GET_DIRTY_LOG of {@code slot} into {@code bitmap}
-     * (one bit per page, 64 pages a word) through the argument page; 0 or -errno.
-     */
-    public long kvm_get_dirty_log(int slot, long[] bitmap) {
-        return kvm_get_dirty_log(slot, bitmap, argVa + 64);
-    }
-
-    /** The same with the bitmap at any userspace address (which the kernel must be able to write). */
-    public long kvm_get_dirty_log(int slot, long[] bitmap, long bitmapVa) {
-        kvmkmod.include.KvmDirtyLog log = new kvmkmod.include.KvmDirtyLog();
-        log.slot = slot;
-        log.dirty_bitmap = bitmapVa;
-        log.write(arg, 0);
-        long r = kvm_vm_ioctl(KVM_GET_DIRTY_LOG, argVa);
-        if (r == 0 && bitmapVa == argVa + 64)
-            for (int i = 0; i < bitmap.length; i++) bitmap[i] = arg.getLong(64 + 8 * i);
-        return r;
-    }
-
     /** kvm-all.c kvm_init_vcpu: KVM_CREATE_VCPU 0, then map its kvm_run (size from KVM_GET_VCPU_MMAP_SIZE). */
     private void kvm_init_vcpu() {
         vcpu_fd = (int) check("KVM_CREATE_VCPU", kvm_vm_ioctl(KVM_CREATE_VCPU, 0));
@@ -279,6 +267,59 @@ public final class Vmm implements AutoCloseable {
         long va = check("mmap of the vCPU fd", sys.mmap(size, vcpu_fd, 0));
         runBuf = sys.buffer(va, vcpuMmapSize);
         run = new KvmRun(runBuf, 0);
+    }
+
+    private static final int ARG_DIRTY_BITMAP = 1024;
+
+    /**
+     * kvm-all.c kvm_physical_sync_dirty_bitmap, reduced to one slot: KVM_GET_DIRTY_LOG copies the slot's
+     * dirty bitmap (one bit per 4 KiB page, bit n = page n of the slot, 64 pages a word) to userspace and
+     * clears it. The bitmap comes through the argument page into {@code bitmap}; 0 or -errno.
+     */
+    public long kvm_get_dirty_log(int slot, long[] bitmap) {
+        if (ARG_DIRTY_BITMAP + 8L * bitmap.length > ARG_EVENTFD_BUF)
+            throw new VmmException(bitmap.length * 64 + " pages need a larger dirty bitmap than the argument page holds");
+        for (int i = 0; i < bitmap.length; i++) arg.putLong(ARG_DIRTY_BITMAP + 8 * i, 0);
+        long r = kvm_get_dirty_log(slot, argVa + ARG_DIRTY_BITMAP);
+        if (r == 0) for (int i = 0; i < bitmap.length; i++) bitmap[i] = arg.getLong(ARG_DIRTY_BITMAP + 8 * i);
+        return r;
+    }
+
+    /** The same with the bitmap at any userspace address (which the kernel must be able to write). */
+    public long kvm_get_dirty_log(int slot, long bitmapVa) {
+        kvmkmod.include.KvmDirtyLog log = new kvmkmod.include.KvmDirtyLog();
+        log.slot = slot;
+        log.dirty_bitmap = bitmapVa;
+        log.write(arg, 0);
+        return kvm_vm_ioctl(KVM_GET_DIRTY_LOG, argVa);
+    }
+
+    /** The dirty guest-physical page numbers of RAM slot {@code slot}; throws {@link VmmException} with the errno. */
+    public List<Long> kvm_get_dirty_log(int slot) {
+        int pages = (int) (cfg.memSize >> 12);
+        long[] bitmap = new long[(pages + 63) / 64];
+        check("KVM_GET_DIRTY_LOG", kvm_get_dirty_log(slot, bitmap));
+        List<Long> dirty = new ArrayList<>();
+        for (int page = 0; page < pages; page++)
+            if ((bitmap[page / 64] >>> (page % 64) & 1) != 0) dirty.add((long) page);
+        return dirty;
+    }
+
+    /** Room for this many struct kvm_cpuid_entry2 after the struct kvm_cpuid2 header. */
+    static final int CPUID_MAX_ENTRIES = 100;
+
+    /**
+     * target-i386/kvm.c kvm_arch_init_vcpu, reduced to its core: the vCPU gets every CPUID leaf the
+     * kernel supports. Without it a vCPU has an empty CPUID table, and a kernel that checks CR4 and
+     * EFER against the guest's CPUID (as later Linux does) refuses CR4.PSE/PAE and EFER.LME.
+     */
+    private void kvm_setup_cpuid() {
+        int bytes = KvmCpuidEntry2.HEADER_SIZE + CPUID_MAX_ENTRIES * KvmCpuidEntry2.SIZE;
+        long va = check("mmap of the CPUID table", sys.mmapAnonymous(bytes));
+        ByteBuffer b = sys.buffer(va, bytes);
+        b.putInt(0, CPUID_MAX_ENTRIES);
+        check("KVM_GET_SUPPORTED_CPUID", kvm_ioctl(KVM_GET_SUPPORTED_CPUID, va));
+        check("KVM_SET_CPUID2", kvm_vcpu_ioctl(KVM_SET_CPUID2, va));
     }
 
     /**

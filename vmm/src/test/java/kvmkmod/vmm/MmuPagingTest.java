@@ -143,7 +143,7 @@ class MmuPagingTest {
                 assertThat(vmm.kvm_get_dirty_log(0, bitmap)).as("no dirty logging yet").isEqualTo(-kvmkmod.include.Errno.ENOENT);
                 assertThat(vmm.kvm_log_dirty_pages(true)).isZero();
                 assertThat(vmm.kvm_get_dirty_log(40, bitmap)).isEqualTo(-kvmkmod.include.Errno.EINVAL);
-                assertThat(vmm.kvm_get_dirty_log(0, bitmap, 0x10)).isEqualTo(-kvmkmod.include.Errno.EFAULT);
+                assertThat(vmm.kvm_get_dirty_log(0, 0x10L)).isEqualTo(-kvmkmod.include.Errno.EFAULT);
                 vmm.loadImage(img);
                 flatProtectedMode(vmm);
                 vmm.maxExits(stopAfterExits);
