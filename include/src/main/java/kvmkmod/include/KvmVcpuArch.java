@@ -67,7 +67,8 @@ public final class KvmVcpuArch {
     public boolean nmi_pending;
     public boolean nmi_injected;
 
-    public long pat;
+    /** u32 in 2.6.33 (kvm_host.h:361): a guest reads back only the low half of what it wrote to IA32_PAT. */
+    public int pat;
     public long dr6, dr7;
     public final long[] db = new long[4];
     /** The debug registers the guest runs with: userspace's under KVM_GUESTDBG_USE_HW_BP, else the guest's own. */

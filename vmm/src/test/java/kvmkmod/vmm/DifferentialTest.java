@@ -35,17 +35,17 @@ class DifferentialTest {
 
     /** Guests our KVM over the SOFT backend does not run like the reference yet, and why. */
     static final Map<String, String> DIFFERS_ON_SOFT = Map.of(
-            "cpuid-msr", "PAT reads back its low 32 bits only (0000000000070406 at reset): Vmx keeps arch.pat "
-                    + "through an (int) cast in vmx_set_msr and vmx_vcpu_setup",
-            "paging64", "KVM_EXIT_MMIO reports the guest-virtual address (0x401010) instead of the guest-physical "
-                    + "one (0x100010): with EPT the MMU keeps nonpaging gva_to_gpa whatever the guest's paging mode");
+            "cpuid-msr", "PAT reads back its low 32 bits only (0000000000070406 at reset): 2.6.33 keeps kvm_vcpu_arch.pat "
+                    + "as a u32 (asm/kvm_host.h:361), the host's newer KVM keeps all 64");
 
     /** Guests our KVM over the HOST backend does not run like the reference yet, and why. */
     static final Map<String, String> DIFFERS_ON_HOST = Map.of(
-            "cpuid-msr", "CPUID answers all zeros (the host vCPU answers CPUID itself from an empty table)",
-            "longmode", "the guest reads the real CR0 (0x32 in real mode, not 0x60000010: no CR0 read shadow), and "
-                    + "WRMSR to EFER.LME shuts it down (the host vCPU answers WRMSR itself with an empty CPUID table)",
-            "paging64", "WRMSR to EFER.LME shuts the guest down (the host vCPU answers WRMSR itself with an empty CPUID table)");
+            "cpuid-msr", "the host vCPU answers CPUID, RDMSR and WRMSR itself, from the host's CPUID table and with a "
+                    + "64-bit PAT, so no handle_cpuid/handle_rdmsr of ours runs",
+            "longmode", "the guest reads CR0 as the host vCPU holds it (0x32 in real mode, not the read shadow "
+                    + "0x60000010): the host answers MOV from CR0 itself",
+            "paging64", "the host vCPU turns paging on without a CR-access exit, so our MMU keeps its nonpaging "
+                    + "context and the emulator reports MMIO at the guest-virtual address (0x401010, not 0x100010)");
 
     @org.junit.jupiter.api.BeforeAll
     static void sayWhatIsNotCompared() {

@@ -2,6 +2,8 @@ package kvmkmod.vmm;
 
 import kvmkmod.hw.Backend;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.util.List;
 
@@ -84,6 +86,13 @@ class TeachingGuestsTest {
         }
     }
 
+    /** Our KVM over the soft processor, loaded with {@code ept} as the module parameter (0: shadow paging). */
+    private static GuestRunner.Run onSoft(String guest, boolean ept) {
+        try (JavaSys sys = MmuPagingTest.open(MmuPagingTest.params(ept, true))) {
+            return GuestRunner.run(sys, guest, TIMEOUT_MS);
+        }
+    }
+
     private static void assertHaltedWith(GuestRunner.Run r, String guest, String transcript) {
         assertThat(r.outputText()).as("%s: output (%s)", guest, r.result().message()).isEqualTo(transcript);
         assertThat(r.result().outcome()).as(guest).isEqualTo(Outcome.HLT);
@@ -113,18 +122,39 @@ class TeachingGuestsTest {
         assertThat(mmioExits(r)).containsExactly("MMIO write 0x100010 len=1 data=5a", "MMIO read 0x100014 len=1 data=ff");
     }
 
-    @Test
-    void paging64OnSoft() {
-        GuestRunner.Run r = onSoft("paging64");
-        assertHaltedWith(r, "paging64", PAGING);
-        assertThat(mmioExits(r)).hasSize(2);
+    /** With EPT the emulator finds the MMIO address through the guest's own page tables (paging32/64_gva_to_gpa). */
+    @ParameterizedTest
+    @ValueSource(strings = {"paging", "paging64"})
+    void pagingOnSoft(String guest) {
+        GuestRunner.Run r = onSoft(guest);
+        assertHaltedWith(r, guest, PAGING);
+        assertThat(mmioExits(r)).containsExactly("MMIO write 0x100010 len=1 data=5a", "MMIO read 0x100014 len=1 data=ff");
     }
 
     @Test
-    void pagingOnSoft() {
-        GuestRunner.Run r = onSoft("paging");
-        assertHaltedWith(r, "paging", PAGING);
-        assertThat(mmioExits(r)).hasSize(2);
+    void tasksOnSoft() { assertHaltedWith(onSoft("tasks"), "tasks", BochsGuestsTest.TASKS); }
+
+    /** kvm_emulate_hypercall: 0 for KVM_HC_VAPIC_POLL_IRQ, -KVM_ENOSYS (-1000) for a number it does not know. */
+    @Test
+    void hypercallOnSoft() {
+        assertHaltedWith(onSoft("hypercall"), "hypercall", """
+                vmcall KVM_HC_VAPIC_POLL_IRQ: eax=00000000
+                vmcall 0x12345: eax=fffffc18
+                hypercall: done
+                """);
+    }
+
+    /**
+     * ept=0: shadow paging, and real mode in vm86 (2.6.33 turns unrestricted guest off without EPT). Every
+     * teaching guest prints the same and leaves KVM_RUN for the same reasons as with EPT.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"modes", "longmode", "paging", "paging64", "exceptions", "tasks", "hypercall", "cpuid-msr"})
+    void shadowPagingRunsEveryGuestAsEptDoes(String guest) {
+        GuestRunner.Run ept = onSoft(guest, true), shadow = onSoft(guest, false);
+        assertThat(ept.result().outcome()).as("%s with EPT: %s", guest, ept.result().message()).isEqualTo(Outcome.HLT);
+        assertThat(shadow.outputText()).as("%s with ept=0 (%s)", guest, shadow.result().message()).isEqualTo(ept.outputText());
+        assertThat(ExitEvent.itemised(shadow.result().exitLog())).isEqualTo(ExitEvent.itemised(ept.result().exitLog()));
     }
 
     @Test

@@ -352,7 +352,7 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
         } else if (fixed >= 0) {
             vcpu.arch.mtrr_fixed_ranges[fixed] = data;
         } else if (msr == MSR_IA32_CR_PAT) {
-            vcpu.arch.pat = data;
+            vcpu.arch.pat = (int) data;
         } else if (msr - 0x200 < vcpu.arch.mtrr_var_ranges.length) {
             vcpu.arch.mtrr_var_ranges[msr - 0x200] = data;
         }
@@ -446,7 +446,7 @@ public final class X86 implements KvmArchHooks, EmulatorVcpuOps {
         int fixed = mtrr_fixed_slot(msr);
         if (msr == MSR_MTRRdefType) pdata[0] = vcpu.arch.mtrr_def_type + ((long) vcpu.arch.mtrr_enabled << 10);
         else if (fixed >= 0) pdata[0] = vcpu.arch.mtrr_fixed_ranges[fixed];
-        else if (msr == MSR_IA32_CR_PAT) pdata[0] = vcpu.arch.pat;
+        else if (msr == MSR_IA32_CR_PAT) pdata[0] = Integer.toUnsignedLong(vcpu.arch.pat);
         else pdata[0] = msr - 0x200 < vcpu.arch.mtrr_var_ranges.length ? vcpu.arch.mtrr_var_ranges[msr - 0x200] : 0;
         return 0;
     }

@@ -160,6 +160,7 @@ public final class HostCpu implements VmxCpu, AutoCloseable {
             this.vm = vm;
             this.vmcsHpa = vmcsHpa;
             this.fd = HostKvm.createVcpu(vm.fd, vm.nextVcpuId++);
+            HostKvm.setSupportedCpuid(fd);
             this.mmapSize = HostKvm.vcpuMmapSize();
             this.runVa = HostKvm.mapRun(fd);
             this.run = HostKvm.runBuffer(runVa);

@@ -208,6 +208,30 @@ public final class HostKvm {
     /** KVM_CREATE_VCPU. */
     public static int createVcpu(int vmFd, int id) { return LibC.ioctl(vmFd, KVM_CREATE_VCPU, id); }
 
+    /** _IOWR(KVMIO, 0x05, struct kvm_cpuid2) and _IOW(KVMIO, 0x90, struct kvm_cpuid2) of linux/kvm.h. */
+    static final int KVM_GET_SUPPORTED_CPUID = 0xc008ae05, KVM_SET_CPUID2 = 0x4008ae90;
+    /** Room for this many 40-byte struct kvm_cpuid_entry2 after the 8-byte struct kvm_cpuid2 header. */
+    private static final int CPUID_ENTRIES = 128;
+    private static Memory supportedCpuid;
+
+    /**
+     * Gives a host vCPU every CPUID leaf the host supports (KVM_GET_SUPPORTED_CPUID, then KVM_SET_CPUID2), as
+     * a VMM does: the host kernel answers the guest's CPUID itself and checks EFER.LME, CR4.PAE and the like
+     * against that table, so an empty one leaves the guest without long mode.
+     */
+    public static void setSupportedCpuid(int vcpuFd) {
+        synchronized (HostKvm.class) {
+            if (supportedCpuid == null) {
+                Memory m = new Memory(8 + 40L * CPUID_ENTRIES);
+                m.clear();
+                m.setInt(0, CPUID_ENTRIES);
+                LibC.ioctl(kvmFd(), KVM_GET_SUPPORTED_CPUID, Pointer.nativeValue(m));
+                supportedCpuid = m;
+            }
+        }
+        LibC.ioctl(vcpuFd, KVM_SET_CPUID2, Pointer.nativeValue(supportedCpuid));
+    }
+
     /** mmap of the vCPU's kvm_run (and PIO data page that follows it). */
     public static long mapRun(int vcpuFd) {
         return LibC.mmap(0, vcpuMmapSize(), LibC.PROT_READ | LibC.PROT_WRITE, LibC.MAP_SHARED, vcpuFd, 0);

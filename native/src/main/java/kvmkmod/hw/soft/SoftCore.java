@@ -973,6 +973,9 @@ final class SoftCore {
      * delivering becomes #DF, and a fault while delivering #DF a triple fault.
      */
     private void exception(int vector, int type, boolean hasErr, int err, long retIp) {
+        // SDM 25.2 "Other Causes of VM Exits": an exception the bitmap selects exits even when it arises while
+        // another event is delivered; only one that does not exit may turn into #DF or a triple fault
+        exitIfSelected(vector, type, hasErr, err, retIp);
         if (deliveryDepth > 0) {
             // SDM 6.15, Table 6-5 "Conditions for Generating a Double Fault"
             int first = (deliveringInfo & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_HARD_EXCEPTION ? deliveringVector() : -1;
@@ -989,30 +992,34 @@ final class SoftCore {
                 hasErr = !realMode;
                 err = 0;
                 retIp = ip0;
+                exitIfSelected(vector, type, hasErr, err, retIp);
             } else {
                 deliveryDepth = 0; // handled serially: the second event is delivered on its own
             }
         }
+        if (vector == PF_FAULT && type == INTR_TYPE_HARD_EXCEPTION) cr2 = faultSignal.address;
+        deliver(vector, type, hasErr, err, retIp);
+    }
+
+    /** The VM exit of an exception the exception bitmap (and for #PF the error-code mask/match) selects. */
+    private void exitIfSelected(int vector, int type, boolean hasErr, int err, long retIp) {
         boolean exits = vector < 32 && (exceptionBitmap & (1 << vector)) != 0;
         if (vector == PF_FAULT) {
             // SDM 25.2: #PF exits per bit 14 of the exception bitmap, unless the error code mismatches
             boolean match = (err & pfecMask) == pfecMatch;
             exits = exits == match;
         }
-        if (exits && (type == INTR_TYPE_HARD_EXCEPTION || type == INTR_TYPE_SOFT_EXCEPTION)) {
-            if (vector == PF_FAULT) exitQual = faultSignal.address;
-            exitIntrInfo = vector | type | INTR_INFO_VALID_MASK | (hasErr ? INTR_INFO_DELIVER_CODE_MASK : 0);
-            exitIntrError = err;
-            if (deliveryDepth > 0) {
-                idtVectoringInfo = deliveringInfo;
-                idtVectoringError = deliveringError;
-            }
-            deliveryDepth = 0;
-            vmexit(EXIT_REASON_EXCEPTION_NMI, vector == PF_FAULT ? faultSignal.address : 0,
-                    type == INTR_TYPE_SOFT_EXCEPTION ? (int) (retIp - ip0) : 0);
+        if (!exits || (type != INTR_TYPE_HARD_EXCEPTION && type != INTR_TYPE_SOFT_EXCEPTION)) return;
+        if (vector == PF_FAULT) exitQual = faultSignal.address;
+        exitIntrInfo = vector | type | INTR_INFO_VALID_MASK | (hasErr ? INTR_INFO_DELIVER_CODE_MASK : 0);
+        exitIntrError = err;
+        if (deliveryDepth > 0) {
+            idtVectoringInfo = deliveringInfo;
+            idtVectoringError = deliveringError;
         }
-        if (vector == PF_FAULT && type == INTR_TYPE_HARD_EXCEPTION) cr2 = faultSignal.address;
-        deliver(vector, type, hasErr, err, retIp);
+        deliveryDepth = 0;
+        vmexit(EXIT_REASON_EXCEPTION_NMI, vector == PF_FAULT ? faultSignal.address : 0,
+                type == INTR_TYPE_SOFT_EXCEPTION ? (int) (retIp - ip0) : 0);
     }
 
     private static boolean contributory(int v) { return v == DE || (v >= TS && v <= GP); }
