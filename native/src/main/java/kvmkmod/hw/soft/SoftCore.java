@@ -141,7 +141,7 @@ final class SoftCore {
         ipMask = code64 ? -1L : code32 ? 0xffffffffL : 0xffff;
         spMask = code64 ? -1L : stack32 ? 0xffffffffL : 0xffff;
         linMask = code64 ? -1L : 0xffffffffL;
-        for (int s = 0; s < 8; s++) ebase[s] = code64 && s < FS ? 0 : base[s];
+        for (int s = 0; s < 8; s++) { ebase[s] = code64 && s < FS ? 0 : base[s]; segCache(s); }
     }
 
     /** Current privilege level: SS.DPL in protected mode, as the VMCS guest state defines it (SDM 24.4.1). */
@@ -1196,30 +1196,38 @@ final class SoftCore {
         sel[s] = selector & 0xffff;
         base[s] = ebase[s] = (long) (selector & 0xffff) << 4;
         if (v86) { limit[s] = 0xffff; ar[s] = 0xf3; }
-        if (s == CS || s == SS) updateMode();
+        if (s == CS || s == SS) updateMode(); else segCache(s);
     }
 
-    /** MOV/POP to a segment register, far transfers: the mode decides how the selector is used. */
+    /**
+     * MOV/POP to a segment register, far transfers: the mode decides how the selector is used. The
+     * protected-mode checks and their order follow SDM "MOV—Move" (segment register loads) and 5.6
+     * "Privilege Level Checking When Accessing Data Segments", 5.8.1 "Direct Calls or Jumps to Code
+     * Segments": a null selector (#GP(0) for SS, allowed for data segments), the table limit, the
+     * descriptor type and privilege (#GP(selector)), and last the present bit (#SS(selector) for SS,
+     * else #NP(selector)).
+     */
     private void loadSeg(int s, int selector) {
         if (realMode || v86) { loadSegReal(s, selector); return; }
         selector &= 0xffff;
+        int c = cpl();
         if ((selector & ~3) == 0) {
-            if (s == CS || (s == SS && !code64)) raise(GP, 0);
+            // SDM 3.4.4: a null SS is only possible in 64-bit mode, below ring 3 and with RPL = CPL
+            if (s == CS || (s == SS && (!code64 || c == 3 || (selector & 3) != c))) raise(GP, 0);
             sel[s] = selector;
             base[s] = ebase[s] = 0;
             limit[s] = 0;
             ar[s] = 0x10000; // unusable
+            if (s == SS) { ar[s] |= c << 5; updateMode(); } else segCache(s);
             return;
         }
-        long[] d = descriptor(selector, s == SS ? SS_FAULT : NP);
+        long[] d = descriptor(selector, -1);
         int a = (int) d[2];
         if ((a & 0x10) == 0) raise(GP, selector & ~3);
         if (s == SS && (a & 0xa) != 2) raise(GP, selector & ~3);
         if (s != CS && s != SS && (a & 0xa) == 8) raise(GP, selector & ~3);
         if (s == CS && (a & 8) == 0) raise(GP, selector & ~3);
-        // SDM 5.6 "Privilege Level Checking When Accessing Data Segments", 5.8.1 "Direct Calls or Jumps
-        // to Code Segments", 6.4 of SS loads; these keep the state consistent for the next VM entry
-        int dpl = (a >> 5) & 3, rpl = selector & 3, c = cpl();
+        int dpl = (a >> 5) & 3, rpl = selector & 3;
         if (s == CS) {
             boolean conforming = (a & 4) != 0;
             if (conforming ? dpl > c : (dpl != c || rpl > c)) raise(GP, selector & ~3);
@@ -1229,6 +1237,7 @@ final class SoftCore {
         } else if ((a & 0xc) != 0xc && dpl < Math.max(c, rpl)) {
             raise(GP, selector & ~3);
         }
+        if ((a & 0x80) == 0) raise(s == SS ? SS_FAULT : NP, selector & ~3);
         commitSeg(s, s == CS ? (selector & ~3) | c : selector, d);
     }
 
@@ -1238,12 +1247,16 @@ final class SoftCore {
         ebase[s] = code64 && s < FS ? 0 : d[0];
         limit[s] = (int) d[1];
         ar[s] = (int) d[2] | 1; // accessed
-        if (s == CS || s == SS) updateMode();
+        if (s == CS || s == SS) updateMode(); else segCache(s);
     }
 
     private final long[] descBuf = new long[3];
 
-    /** Reads a segment descriptor from the GDT/LDT: {base, limit, VMCS-format access rights}. */
+    /**
+     * Reads a segment descriptor from the GDT/LDT: {base, limit, VMCS-format access rights}. A selector
+     * beyond the table limit is #GP(selector); a not-present descriptor raises {@code npVector}, unless
+     * it is negative (the caller checks presence after the type, as the SDM orders it).
+     */
     private long[] descriptor(int selector, int npVector) {
         boolean ldt = (selector & 4) != 0;
         long tb = ldt ? base[LDTR] : gdtBase;
@@ -1252,7 +1265,7 @@ final class SoftCore {
         int idx = selector & ~7;
         if (idx + 7 > tl) raise(GP, selector & ~3);
         long lo = rd(tb + idx, 4), hi = rd(tb + idx + 4, 4);
-        if ((hi & 0x8000) == 0) raise(npVector, selector & ~3);
+        if ((hi & 0x8000) == 0 && npVector >= 0) raise(npVector, selector & ~3);
         long b = ((lo >>> 16) & 0xffff) | ((hi & 0xff) << 16) | (hi & 0xff000000L);
         long lim = (lo & 0xffff) | (hi & 0xf0000L);
         if ((hi & 0x800000) != 0) lim = (lim << 12) | 0xfff;
@@ -1260,6 +1273,72 @@ final class SoftCore {
         descBuf[1] = lim;
         descBuf[2] = (hi >>> 8) & 0xf0ffL;
         return descBuf;
+    }
+
+    // ---------------------------------------------------------------- segment limit and type checks
+
+    /**
+     * Per segment register: whether a data access through it must be checked (limit, type, a null
+     * selector; in 64-bit mode only SS, for the #SS of a non-canonical stack address). False for the
+     * common flat case -- an expand-up writable data segment with a 4-GByte limit -- and for FS/GS in
+     * 64-bit mode, so that the check costs one array load on the usual path.
+     */
+    private final boolean[] segChk = new boolean[8];
+
+    /** Recomputes {@link #segChk} (after a segment register or the mode changed). */
+    private void segCache(int s) {
+        int a = ar[s];
+        boolean flat = limit[s] == -1 && (a & 0x1001e) == 0x12;
+        segChk[s] = code64 ? s == SS : !flat;
+    }
+
+    /** The fault of a segment check: #SS(0) for the stack segment, else #GP(0). */
+    private void segFault(int s) {
+        raise(s == SS ? SS_FAULT : GP, 0);
+    }
+
+    /**
+     * Checks a data access of {@code sz} bytes at offset {@code off} of segment {@code s}, as SDM Vol. 3
+     * 5.3 "Limit Checking" and 5.4 "Type Checking" require: a null (unusable) segment, a write to a code or
+     * read-only data segment, a read of an execute-only code segment are #GP(0); an offset outside the
+     * limit (for an expand-down segment: at or below the limit, or above 64 KiB / 4 GiB by its B flag) is
+     * #GP(0), or #SS(0) through SS. In real-address and virtual-8086 mode only the limit applies; in
+     * 64-bit mode only the canonical-address check (SDM 3.3.7.1), which faults #SS(0) for the stack.
+     */
+    private void segCheck(int s, long off, int sz, boolean write) {
+        if (code64) {
+            long lin = ebase[s] + off;
+            if (((lin << 16) >> 16) != lin) segFault(s);
+            return;
+        }
+        int a = ar[s];
+        boolean prot = !realMode && !v86;
+        long lim = limit[s] & 0xffffffffL;
+        long last = off + sz - 1;
+        if (prot) {
+            if ((a & 0x10000) != 0) raise(GP, 0);
+            if ((a & 8) != 0) {
+                if (write || (a & 2) == 0) raise(GP, 0);
+            } else {
+                if (write && (a & 2) == 0) raise(GP, 0);
+                if ((a & 4) != 0) { // expand-down: valid offsets are limit+1 .. 0xffff or 0xffffffff
+                    long upper = (a & 0x4000) != 0 ? 0xffffffffL : 0xffff;
+                    if (off <= lim || last > upper) segFault(s);
+                    return;
+                }
+            }
+        }
+        if (last > lim) segFault(s);
+    }
+
+    /** Checks the memory operand of the current ModRM instruction (no-op for a register operand). */
+    private void rmCheck(int sz, boolean write) {
+        if (mrMod != 3 && segChk[eaSeg]) segCheck(eaSeg, eaOff, sz, write);
+    }
+
+    /** Checks a stack access at stack-pointer value {@code off}. */
+    private void stackCheck(long off, int sz) {
+        if (segChk[SS]) segCheck(SS, off, sz, true);
     }
 
     // ---------------------------------------------------------------- stack
@@ -1274,12 +1353,14 @@ final class SoftCore {
 
     private void push(long v, int sz) {
         long s = (sp() - sz) & spMask;
+        if (segChk[SS]) segCheck(SS, s, sz, true);
         wr(ebase[SS] + s, sz, v);
         setSp(s);
     }
 
     private long pop(int sz) {
         long s = sp();
+        if (segChk[SS]) segCheck(SS, s, sz, false);
         long v = rd(ebase[SS] + s, sz);
         setSp(s + sz);
         return v;
@@ -1369,15 +1450,35 @@ final class SoftCore {
         eaSeg = segOv >= 0 ? segOv : seg;
     }
 
-    private long rmRead(int sz) { return mrMod == 3 ? getReg(mrRm, sz) : rd(ea, sz); }
-
-    private void rmWrite(int sz, long v) {
-        if (mrMod == 3) setReg(mrRm, sz, v); else wr(ea, sz, v);
+    private long rmRead(int sz) {
+        if (mrMod == 3) return getReg(mrRm, sz);
+        if (segChk[eaSeg]) segCheck(eaSeg, eaOff, sz, false);
+        return rd(ea, sz);
     }
 
-    /** Linear address of a memory operand at segment:offset, with the override applied. */
-    private long linear(int defSeg, long off) {
-        return (ebase[segOv >= 0 ? segOv : defSeg] + off) & linMask;
+    /** The read of a read-modify-write operand: checked for writing first, so that no flag changes before a #GP. */
+    private long rmReadW(int sz) {
+        if (mrMod == 3) return getReg(mrRm, sz);
+        if (segChk[eaSeg]) segCheck(eaSeg, eaOff, sz, true);
+        return rd(ea, sz);
+    }
+
+    private void rmWrite(int sz, long v) {
+        if (mrMod == 3) { setReg(mrRm, sz, v); return; }
+        if (segChk[eaSeg]) segCheck(eaSeg, eaOff, sz, true);
+        wr(ea, sz, v);
+    }
+
+    /** Linear address of a memory operand at segment:offset, with the override applied, checked for an access of sz bytes. */
+    private long linear(int defSeg, long off, int sz, boolean write) {
+        int s = segOv >= 0 ? segOv : defSeg;
+        if (segChk[s]) segCheck(s, off, sz, write);
+        return (ebase[s] + off) & linMask;
+    }
+
+    /** Checks a string-instruction access through segment s at offset off. */
+    private void strCheck(int s, long off, int sz, boolean write) {
+        if (segChk[s]) segCheck(s, off, sz, write);
     }
 
     // ---------------------------------------------------------------- decode and execute
@@ -1463,14 +1564,14 @@ final class SoftCore {
             }
             case 0x80: case 0x82: {
                 modrm(1);
-                long a = rmRead(1);
+                long a = mrReg == 7 ? rmRead(1) : rmReadW(1);
                 long r = alu(mrReg, a, fetch8(), 1);
                 if (mrReg != 7) rmWrite(1, r);
                 return;
             }
             case 0x81: case 0x83: {
                 modrm(op == 0x81 ? Math.min(sz, 4) : 1);
-                long a = rmRead(sz);
+                long a = mrReg == 7 ? rmRead(sz) : rmReadW(sz);
                 long b = op == 0x81 ? fetchImm(sz) : (byte) fetch8();
                 long r = alu(mrReg, a, b, sz);
                 if (mrReg != 7) rmWrite(sz, r);
@@ -1485,7 +1586,7 @@ final class SoftCore {
             case 0x86: case 0x87: {
                 int s = op == 0x86 ? 1 : sz;
                 modrm();
-                long a = rmRead(s);
+                long a = rmReadW(s);
                 rmWrite(s, getReg(mrReg, s));
                 setReg(mrReg, s, a);
                 return;
@@ -1528,7 +1629,7 @@ final class SoftCore {
                 int s = (op & 1) == 0 ? 1 : sz;
                 modrm(op < 0xc2 ? 1 : 0);
                 int cnt = op < 0xc2 ? fetch8() : op < 0xd2 ? 1 : (int) R[1] & 0xff;
-                long a = rmRead(s);
+                long a = rmReadW(s);
                 long r = shift(mrReg, a, cnt, s);
                 rmWrite(s, r);
                 commitShiftFlags();
@@ -1579,7 +1680,7 @@ final class SoftCore {
             case 0xfe: {
                 modrm();
                 if (mrReg > 1) raise(UD);
-                rmWrite(1, inc(rmRead(1), 1, mrReg == 1));
+                rmWrite(1, inc(rmReadW(1), 1, mrReg == 1));
                 return;
             }
             case 0xff: group5(sz); return;
@@ -1639,7 +1740,7 @@ final class SoftCore {
                 long v = pop(s2);
                 if (mrMod != 3) {
                     // SDM POP: an ESP-based address uses ESP after the pop; undo on fault
-                    try { wr(ea, s2, v); } catch (RuntimeException e) { setSp(s0); throw e; }
+                    try { rmWrite(s2, v); } catch (RuntimeException e) { setSp(s0); throw e; }
                 } else setReg(mrRm, s2, v);
                 return;
             }
@@ -1667,7 +1768,7 @@ final class SoftCore {
             case 0xa0: case 0xa1: case 0xa2: case 0xa3: {
                 int s = (op & 1) == 0 ? 1 : sz;
                 long off = asz == 2 ? fetch16() : asz == 4 ? fetch32() : fetch64();
-                long lin = linear(DS, off);
+                long lin = linear(DS, off, s, op >= 0xa2);
                 if (op < 0xa2) setReg(0, s, rd(lin, s)); else wr(lin, s, getReg(0, s));
                 return;
             }
@@ -1683,6 +1784,7 @@ final class SoftCore {
             case 0xc9: {
                 int s2 = ssz();
                 long bp = getReg(5, code64 ? 8 : stack32 ? 4 : 2);
+                stackCheck(bp & spMask, s2);
                 long v = rd(ebase[SS] + (bp & spMask), s2);
                 setSp(bp + s2);
                 setReg(5, s2, v);
@@ -1713,7 +1815,7 @@ final class SoftCore {
                 return;
             }
             case 0xd6: setReg(0, 1, cf() ? 0xff : 0); return;
-            case 0xd7: setReg(0, 1, rd(linear(DS, (getReg(3, asz) + (R[0] & 0xff)) & MASK[asz]), 1)); return;
+            case 0xd7: setReg(0, 1, rd(linear(DS, (getReg(3, asz) + (R[0] & 0xff)) & MASK[asz], 1, false), 1)); return;
             case 0xd8: case 0xd9: case 0xda: case 0xdb: case 0xdc: case 0xdd: case 0xde: case 0xdf:
                 // x87 is not modelled: with CR0.EM the architecture says #NM, otherwise we refuse with #UD
                 if ((cr0 & (CR0_EM | CR0_TS)) != 0) raise(NM);
@@ -1755,6 +1857,7 @@ final class SoftCore {
             r = alu(op, getReg(mrRm, sz), getReg(mrReg, sz), sz);
             if (op != 7) setReg(mrRm, sz, r);
         } else {
+            if (segChk[eaSeg]) segCheck(eaSeg, eaOff, sz, op != 7);
             r = alu(op, rd(ea, sz), getReg(mrReg, sz), sz);
             if (op != 7) wr(ea, sz, r);
         }
@@ -1792,6 +1895,7 @@ final class SoftCore {
         long s = sp();
         long b = ebase[SS];
         long orig = getReg(4, sz);
+        for (int k = 0; k < 8; k++) stackCheck((s - (k + 1) * sz) & spMask, sz);
         for (int k = 0; k < 8; k++) {
             s = (s - sz) & spMask;
             wr(b + s, sz, k == 4 ? orig : getReg(k, sz));
@@ -1803,7 +1907,7 @@ final class SoftCore {
         long s = sp();
         long b = ebase[SS];
         long[] v = scratch;
-        for (int k = 7; k >= 0; k--) { v[k] = rd(b + s, sz); s = (s + sz) & spMask; }
+        for (int k = 7; k >= 0; k--) { stackCheck(s, sz); v[k] = rd(b + s, sz); s = (s + sz) & spMask; }
         for (int k = 0; k < 8; k++) if (k != 4) setReg(k, sz, v[k]);
         setSp(s);
     }
@@ -1837,8 +1941,9 @@ final class SoftCore {
     private void loadFarPointer(int s, int sz) {
         modrm();
         if (mrMod == 3) raise(UD);
+        rmCheck(sz + 2, false);
         long off = rd(ea, sz);
-        int selector = (int) rd((ea + sz) & 0xffffffffL, 2);
+        int selector = (int) rd((ea + sz) & linMask, 2);
         loadSeg(s, selector);
         setReg(mrReg, sz, off);
         if (s == SS) movSsShadow();
@@ -1851,15 +1956,18 @@ final class SoftCore {
         long b = ebase[SS];
         long bp = getReg(5, stack32 ? 4 : 2);
         s = (s - sz) & spMask;
+        stackCheck(s, sz);
         wr(b + s, sz, getReg(5, sz));
         long frame = s;
         for (int k = 1; k < level; k++) {
             bp = (bp - sz) & spMask;
+            stackCheck(bp, sz);
             long v = rd(b + bp, sz);
             s = (s - sz) & spMask;
+            stackCheck(s, sz);
             wr(b + s, sz, v);
         }
-        if (level > 0) { s = (s - sz) & spMask; wr(b + s, sz, frame); }
+        if (level > 0) { s = (s - sz) & spMask; stackCheck(s, sz); wr(b + s, sz, frame); }
         setReg(5, sz, frame);
         setSp((s - size) & spMask);
     }
@@ -1901,6 +2009,8 @@ final class SoftCore {
         long sp0 = sp();
         long b = ebase[SS];
         long s1 = (sp0 - sz) & spMask, s2 = (s1 - sz) & spMask;
+        stackCheck(s1, sz);
+        stackCheck(s2, sz);
         probeWrite(b + s2, sz);
         probeWrite(b + s1, sz);
         int oldCs = sel[CS];
@@ -2054,9 +2164,9 @@ final class SoftCore {
         modrm(-Math.min(sz, 4));
         switch (mrReg) {
             case 0: case 1: logicFlags(rmRead(sz) & fetchImm(sz), sz); return;
-            case 2: rmWrite(sz, ~rmRead(sz) & MASK[sz]); return;
+            case 2: rmWrite(sz, ~rmReadW(sz) & MASK[sz]); return;
             case 3: {
-                long a = rmRead(sz);
+                long a = rmReadW(sz);
                 long r = alu(5, 0, a, sz);
                 rmWrite(sz, r);
                 return;
@@ -2069,7 +2179,7 @@ final class SoftCore {
     private void group5(int sz) {
         modrm();
         switch (mrReg) {
-            case 0: case 1: rmWrite(sz, inc(rmRead(sz), sz, mrReg == 1)); return;
+            case 0: case 1: rmWrite(sz, inc(rmReadW(sz), sz, mrReg == 1)); return;
             case 2: {
                 int s2 = ssz();
                 long t = rmRead(s2);
@@ -2079,8 +2189,9 @@ final class SoftCore {
             }
             case 3: case 5: {
                 if (mrMod == 3) raise(UD);
+                rmCheck(sz + 2, false);
                 long off = rd(ea, sz);
-                int s = (int) rd((ea + sz) & 0xffffffffL, 2);
+                int s = (int) rd((ea + sz) & linMask, 2);
                 if (mrReg == 3) farCall(s, off, sz); else farJump(s, off);
                 return;
             }
@@ -2297,6 +2408,8 @@ final class SoftCore {
             boolean stop = false;
             switch (op & 0xfe) {
                 case 0xa4: {
+                    strCheck(srcSeg, si, sz, false);
+                    strCheck(ES, di, sz, true);
                     long v = rd(ebase[srcSeg] + si, sz);
                     wr(ebase[ES] + di, sz, v);
                     setReg(6, asz, si + delta);
@@ -2304,6 +2417,8 @@ final class SoftCore {
                     break;
                 }
                 case 0xa6: {
+                    strCheck(srcSeg, si, sz, false);
+                    strCheck(ES, di, sz, false);
                     long a = rd(ebase[srcSeg] + si, sz), b = rd(ebase[ES] + di, sz);
                     alu(7, a, b, sz);
                     setReg(6, asz, si + delta);
@@ -2312,14 +2427,17 @@ final class SoftCore {
                     break;
                 }
                 case 0xaa:
+                    strCheck(ES, di, sz, true);
                     wr(ebase[ES] + di, sz, getReg(0, sz));
                     setReg(7, asz, di + delta);
                     break;
                 case 0xac:
+                    strCheck(srcSeg, si, sz, false);
                     setReg(0, sz, rd(ebase[srcSeg] + si, sz));
                     setReg(6, asz, si + delta);
                     break;
                 default: { // SCAS
+                    strCheck(ES, di, sz, false);
                     long b = rd(ebase[ES] + di, sz);
                     alu(7, getReg(0, sz), b, sz);
                     setReg(7, asz, di + delta);
@@ -2402,10 +2520,12 @@ final class SoftCore {
         while (count != 0) {
             if (in) {
                 long di = R[7] & cm;
+                strCheck(ES, di, sz, true);
                 wr(ebase[ES] + di, sz, MASK[sz]);
                 setReg(7, asz, di + delta);
             } else {
                 long si = R[6] & cm;
+                strCheck(srcSeg, si, sz, false);
                 rd(ebase[srcSeg] + si, sz);
                 setReg(6, asz, si + delta);
             }
@@ -2533,7 +2653,7 @@ final class SoftCore {
             case 0xb0: case 0xb1: {
                 int s = op == 0xb0 ? 1 : sz;
                 modrm();
-                long d = rmRead(s);
+                long d = rmReadW(s); // CMPXCHG always writes its destination
                 alu(7, getReg(0, s), d, s);
                 if (zf()) rmWrite(s, getReg(mrReg, s));
                 else { rmWrite(s, d); setReg(0, s, d); }
@@ -2561,7 +2681,7 @@ final class SoftCore {
             case 0xc0: case 0xc1: {
                 int s = op == 0xc0 ? 1 : sz;
                 modrm();
-                long d = rmRead(s);
+                long d = rmReadW(s);
                 long r = alu(0, d, getReg(mrReg, s), s);
                 rmWrite(s, r);
                 setReg(mrReg, s, d);
@@ -2623,6 +2743,7 @@ final class SoftCore {
                 long b = mrReg == 0 ? gdtBase : idtBase;
                 int l = mrReg == 0 ? gdtLimit : idtLimit;
                 int bw = code64 ? 8 : 4;
+                rmCheck(2 + bw, true);
                 probeWrite(ea, 2 + bw);
                 wr(ea, 2, l);
                 wr(ea + 2, bw, sz == 2 ? b & 0xffffff : b);
@@ -2630,14 +2751,15 @@ final class SoftCore {
             }
             case 2: case 3: {
                 if (cpl() != 0) raise(GP, 0);
+                rmCheck(2 + (code64 ? 8 : 4), false);
                 int l = (int) rd(ea, 2);
                 long b = rd(ea + 2, code64 ? 8 : 4);
                 if (sz == 2 && !code64) b &= 0xffffff;
                 if (mrReg == 2) { gdtLimit = l; gdtBase = b; } else { idtLimit = l; idtBase = b; }
                 return;
             }
-            case 4: wr(ea, 2, cr0Read()); return;
-            case 6: lmsw(rd(ea, 2), true); return;
+            case 4: rmWrite(2, cr0Read()); return;
+            case 6: lmsw(rmRead(2), true); return;
             case 7:
                 if (cpl() != 0) raise(GP, 0);
                 if ((procControls & CPU_BASED_INVLPG_EXITING) != 0) instrExit(EXIT_REASON_INVLPG, ea);
@@ -2709,7 +2831,10 @@ final class SoftCore {
             b = (int) bit & (sz * 8 - 1);
             v = getReg(mrRm, sz);
         } else {
-            if (!imm) addr = (ea + ((bit >> (sz == 2 ? 4 : sz == 4 ? 5 : 6)) * sz)) & 0xffffffffL;
+            // SDM "BT—Bit Test": a register bit offset addresses memory beyond the operand
+            long off = imm ? eaOff : (eaOff + (bit >> (sz == 2 ? 4 : sz == 4 ? 5 : 6)) * sz) & MASK[asz];
+            if (segChk[eaSeg]) segCheck(eaSeg, off, sz, kind != 0);
+            if (!imm) addr = (ebase[eaSeg] + off) & linMask;
             b = (int) bit & (sz * 8 - 1);
             v = rd(addr, sz);
         }
@@ -2728,7 +2853,7 @@ final class SoftCore {
         int bits = sz * 8;
         cnt &= sz == 8 ? 63 : 31;
         if (cnt == 0) return;
-        long d = rmRead(sz) & MASK[sz];
+        long d = rmReadW(sz) & MASK[sz];
         long s = getReg(mrReg, sz);
         long res;
         boolean c;
