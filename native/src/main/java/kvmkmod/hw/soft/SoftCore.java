@@ -3225,7 +3225,7 @@ final class SoftCore {
 
     private void movDr(boolean toDr) {
         int m = fetch8();
-        int n = (m >> 3) & 7, gpr = m & 7;
+        int n = (m >> 3) & 7, gpr = (m & 7) | (rex & 1) << 3;
         if (cpl() != 0) raise(GP, 0);
         if ((procControls & CPU_BASED_MOV_DR_EXITING) != 0)
             instrExit(EXIT_REASON_DR_ACCESS, n | (toDr ? 0 : 1 << 4) | (long) gpr << 8);
@@ -3233,7 +3233,10 @@ final class SoftCore {
             if ((cr4 & 8) != 0) raise(UD);
             n += 2;
         }
-        if (toDr) dr[n] = getReg(gpr, 4); else setReg(gpr, 4, dr[n]);
+        if (toDr) {
+            dr[n] = getReg(gpr, code64 ? 8 : 4);
+            attention = true; // DR7 may have enabled a breakpoint: boundaries check it
+        } else setReg(gpr, code64 ? 8 : 4, dr[n]);
     }
 
     long tsc() {

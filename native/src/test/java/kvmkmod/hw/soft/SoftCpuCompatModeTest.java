@@ -64,14 +64,7 @@ class SoftCpuCompatModeTest {
 
     @AfterEach void tearDown() { h.close(); }
 
-    private void expectFaultExit(int vector, int error, long rip) {
-        assertThat(h.exitReason()).as("%s", h.cpu.lastExitNote()).isEqualTo(EXIT_REASON_EXCEPTION_NMI);
-        long info = h.r(VM_EXIT_INTR_INFO);
-        assertThat(info & 0xff).as("vector").isEqualTo(vector);
-        if (error >= 0) assertThat(h.r(VM_EXIT_INTR_ERROR_CODE)).as("error code").isEqualTo(error);
-        else assertThat(info & INTR_INFO_DELIVER_CODE_MASK).isZero();
-        assertThat(h.rip()).as("faulting RIP").isEqualTo(rip);
-    }
+    private void expectFaultExit(int vector, int error, long rip) { h.expectException(vector, error, rip); }
 
     @Test void iretqToCompatibilityModeInterruptsFromItAndIretdInIt() {
         h.load(0x2000,

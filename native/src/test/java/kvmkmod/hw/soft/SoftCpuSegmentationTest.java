@@ -46,29 +46,8 @@ class SoftCpuSegmentationTest {
 
     @BeforeEach void setUp() {
         h = new VmxHarness();
-        for (int i = 0; i < GDT.length; i++) h.ram.buf.putLong(0x1108 + 8 * i, GDT[i]);
+        h.protected32(GDT);
         h.ram.buf.putLong(0x1400 + 0x40 * 8, 0x48L << 16 | 0x8500L << 32); // IDT[0x40]: task gate to TSS 0x48
-        h.ram.buf.putInt(0x30004, 0x9000);           // TSS.ESP0
-        h.ram.buf.putShort(0x30008, (short) 0x10);   // TSS.SS0
-        h.w(GUEST_CR0, 0x60010031L);
-        h.w(GUEST_CS_SELECTOR, 8);
-        h.w(GUEST_CS_LIMIT, 0xffffffffL);
-        h.w(GUEST_CS_AR_BYTES, 0xc09b);
-        for (int f : new int[]{0, 2, 3}) {
-            h.w(GUEST_ES_SELECTOR + 2 * f, 0x10);
-            h.w(GUEST_ES_LIMIT + 2 * f, 0xffffffffL);
-            h.w(GUEST_ES_AR_BYTES + 2 * f, 0xc093);
-        }
-        h.w(GUEST_TR_SELECTOR, 0x48);
-        h.w(GUEST_TR_BASE, 0x30000);
-        h.w(GUEST_TR_LIMIT, 0x67);
-        h.w(GUEST_TR_AR_BYTES, 0x8b);
-        h.w(GUEST_GDTR_BASE, 0x1108);
-        h.w(GUEST_GDTR_LIMIT, 8 * GDT.length - 1);
-        h.w(GUEST_IDTR_BASE, 0x1400);
-        h.w(GUEST_IDTR_LIMIT, 0x7ff);
-        h.w(GUEST_RSP, 0x9000);
-        h.w(GUEST_RIP, 0x2000);
         h.w(EXCEPTION_BITMAP, 0xffffffff);
     }
 
@@ -81,14 +60,7 @@ class SoftCpuSegmentationTest {
         expectFaultExit(vector, error, rip);
     }
 
-    private void expectFaultExit(int vector, int error, long rip) {
-        assertThat(h.exitReason()).as("%s", h.cpu.lastExitNote()).isEqualTo(EXIT_REASON_EXCEPTION_NMI);
-        long info = h.r(VM_EXIT_INTR_INFO);
-        assertThat(info & 0xff).as("vector").isEqualTo(vector);
-        assertThat((info & INTR_INFO_DELIVER_CODE_MASK) != 0).as("error code delivered").isEqualTo(error >= 0);
-        if (error >= 0) assertThat(h.r(VM_EXIT_INTR_ERROR_CODE)).as("error code").isEqualTo(error);
-        assertThat(h.rip()).as("faulting RIP").isEqualTo(rip);
-    }
+    private void expectFaultExit(int vector, int error, long rip) { h.expectException(vector, error, rip); }
 
     @Test void readBeyondTheLimitOfADataSegmentIsGp() {
         h.ram.buf.put(0x5fff, (byte) 0x5a);
