@@ -38,8 +38,9 @@ import static kvmkmod.hw.host.HostKvm.*;
  * generated instructions, preludes included, each REP string instruction once.
  *
  * <p>Besides the integer instructions: CMPXCHG8B/16B, fences, CLFLUSH, MOVNTI, LAR/LSL/VERR/VERW/ARPL,
- * and case-ending exceptions of the protection rules (segment type and limit checks through extra GDT
- * descriptors, non-canonical addresses, real-mode offsets beyond 64 KiB), of CR0.TS/MP and CR4.OSFXSR for
+ * and case-ending exceptions of the protection rules (segment-register loads, segment type and limit
+ * checks through extra GDT descriptors, an expand-down stack, non-canonical addresses, real-mode offsets
+ * beyond 64 KiB), of CR0.TS/MP and CR4.OSFXSR for
  * x87/MMX/SSE opcodes and WAIT (CR0 has TS and MP set in protected and long mode), SYSENTER with a null
  * IA32_SYSENTER_CS, and BOUND. Exclusions, each explained where it is made: CS-override writes inside
  * a case (only as its last instruction); BSWAP of a 16-bit operand (undefined result); the undocumented
@@ -638,8 +639,21 @@ public final class DiffTester implements AutoCloseable {
             begin();
             if (k == 0) { // data and stack segment checks
                 if (mode == PROT32) {
-                    int form = rnd.nextInt(4);
-                    if (form == 0) { b(0x2e); b(rnd.nextBoolean() ? 0x89 : 0x01); b(0x43); b(rnd.nextInt(0x78)); } // cs: write
+                    int form = rnd.nextInt(6);
+                    if (form == 4) { // a segment-register load: type, privilege, presence, table limit
+                        pos = start;
+                        int[] sels = {0, 8, 0x10, 0x13, 0x18, 0x20, 0x28, 0x30, 0x38, 0x3b, 0x40, 0x48, 0x1000};
+                        movImm32(0, sels[rnd.nextInt(sels.length)]);
+                        begin();
+                        b(0x8e); b(0xc0 | new int[]{0, 2, 3, 4, 5}[rnd.nextInt(5)] << 3); // mov es/ss/ds/fs/gs, ax
+                    } else if (form == 5) { // an expand-down stack: EBP-based reads at and below its limit are #SS(0)
+                        pos = start;
+                        movImm32(0, 0x28);
+                        begin(); b(0x8e); b(0xd0); end(); // mov ss, ax
+                        movImm32(5, SCR + rnd.nextInt(0x100));
+                        begin();
+                        b(0x8b); b(0x45); b(rnd.nextInt(0x80)); // mov eax, [ebp+disp8]
+                    } else if (form == 0) { b(0x2e); b(rnd.nextBoolean() ? 0x89 : 0x01); b(0x43); b(rnd.nextInt(0x78)); } // cs: write
                     else {
                         pos = start;
                         int selector = form == 1 ? 0x20 : form == 2 ? 0x28 : 0;
@@ -798,11 +812,12 @@ public final class DiffTester implements AutoCloseable {
         ram.putLong(GDT + 16, 0x00cf92000000ffffL);
         ram.putLong(GDT + 24, 0x00008b000000ffffL | ((long) TSS << 16));
         // for the protection cases: 0x20 read-only data with limit SCR+0xff, 0x28 expand-down data with limit
-        // SCR+0x7f (B=1), 0x30 execute-only code, 0x38 ring-3 data
+        // SCR+0x7f (B=1), 0x30 execute-only code, 0x38 ring-3 data, 0x40 not present
         ram.putLong(GDT + 32, 0x0040900000000000L | (SCR + 0xff));
         ram.putLong(GDT + 40, 0x0040960000000000L | (SCR + 0x7f));
         ram.putLong(GDT + 48, 0x00cf98000000ffffL);
         ram.putLong(GDT + 56, 0x00cff2000000ffffL);
+        ram.putLong(GDT + 64, 0x00cf12000000ffffL);
         for (int v = 0; v < 32; v++) {
             int h = HANDLERS + v;
             ram.put(h, (byte) 0xf4);
@@ -817,7 +832,7 @@ public final class DiffTester implements AutoCloseable {
         ram.putLong(PML4 + 0x2000, 0x87);
     }
 
-    static final int GDT_LIMIT = 0x3f;
+    static final int GDT_LIMIT = 0x47;
 
     static int idtLimit(int mode) { return mode == REAL ? 0x3ff : mode == PROT32 ? 32 * 8 - 1 : 32 * 16 - 1; }
 

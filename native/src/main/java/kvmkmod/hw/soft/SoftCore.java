@@ -1274,6 +1274,7 @@ final class SoftCore {
             raise(GP, selector & ~3);
         }
         if ((a & 0x80) == 0) raise(s == SS ? SS_FAULT : NP, selector & ~3);
+        markAccessed(a);
         commitSeg(s, s == CS ? (selector & ~3) | c : selector, d);
     }
 
@@ -1287,6 +1288,16 @@ final class SoftCore {
     }
 
     private final long[] descBuf = new long[3];
+    /** Linear address of the descriptor {@link #descriptor} read last. */
+    private long lastDescAddr;
+
+    /**
+     * Sets the accessed bit of the descriptor just read, as loading it into a segment register does
+     * (SDM 3.4.5.1 "Code- and Data-Segment Descriptor Types": the processor sets it in memory).
+     */
+    private void markAccessed(int a) {
+        if ((a & 1) == 0) sysWr(lastDescAddr + 5, 1, (a & 0xff) | 1);
+    }
 
     /**
      * Reads a segment descriptor from the GDT/LDT: {base, limit, VMCS-format access rights}. A selector
@@ -1301,6 +1312,7 @@ final class SoftCore {
         int idx = selector & ~7;
         if (idx + 7 > tl) raise(GP, selector & ~3);
         long lo = sysRd(tb + idx, 4), hi = sysRd(tb + idx + 4, 4);
+        lastDescAddr = tb + idx;
         if ((hi & 0x8000) == 0 && npVector >= 0) raise(npVector, selector & ~3);
         long b = ((lo >>> 16) & 0xffff) | ((hi & 0xff) << 16) | (hi & 0xff000000L);
         long lim = (lo & 0xffff) | (hi & 0xf0000L);
@@ -2209,6 +2221,7 @@ final class SoftCore {
         if ((a & 0x18) != 0x18 || ((a & 4) == 0 ? dpl != rpl : dpl > rpl)) raise(GP, cs & ~3);
         if (longMode && (a & 0x6000) == 0x6000) raise(GP, cs & ~3);
         if ((a & 0x80) == 0) raise(NP, cs & ~3);
+        markAccessed(a);
         return dk;
     }
 
@@ -2227,6 +2240,7 @@ final class SoftCore {
         long[] dk = {d[0], d[1], d[2]};
         if ((dk[2] & 0x1a) != 0x12 || ((dk[2] >> 5) & 3) != rpl) raise(GP, ss & ~3);
         if ((dk[2] & 0x80) == 0) raise(SS_FAULT, ss & ~3);
+        markAccessed((int) dk[2]);
         return dk;
     }
 
@@ -2837,6 +2851,7 @@ final class SoftCore {
                     modrm();
                     vmxInstrExit(op3 == 0x80 ? EXIT_REASON_INVEPT : EXIT_REASON_INVVPID, true);
                 }
+                if (op3 >= 0xf0) raise(UD); // MOVBE, CRC32: integer instructions, not modelled
                 simd(op);
                 return;
             }

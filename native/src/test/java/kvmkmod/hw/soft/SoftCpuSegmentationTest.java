@@ -70,6 +70,7 @@ class SoftCpuSegmentationTest {
                 0xa0, 0xff, 0x0f, 0x00, 0x00,            // mov al, [0xfff]: the last byte, allowed
                 0xa1, 0xfd, 0x0f, 0x00, 0x00);           // mov eax, [0xffd]: bytes 0xffd..0x1000 -> #GP(0)
         assertThat(h.regs()[VmxCpu.RAX] & 0xff).isEqualTo(0x5a);
+        assertThat(h.peek8(0x1108 + 0x18 + 5)).as("the load set the descriptor's accessed bit").isEqualTo(0x91);
     }
 
     @Test void writeThroughAReadOnlyDataSegmentIsGpAndChangesNoFlag() {
