@@ -3534,7 +3534,8 @@ final class SoftCore {
 
     /** A two-byte SIMD opcode (no other meaning in the 0F map): its #UD/#NM, else not modelled (#UD). */
     private void simd(int op) {
-        boolean prefixed = osz != (code32 || code64 ? 4 : 2) || rep != 0;
+        boolean p66 = code64 ? osz == 2 : osz != (code32 ? 4 : 2); // REX.W is not a mandatory prefix
+        boolean prefixed = p66 || rep != 0;
         boolean mmx = !prefixed && ((op >= 0x60 && op <= 0x7f) || op >= 0xd0) && op != 0x78 && op != 0x79;
         if ((cr0 & CR0_EM) != 0) raise(UD);
         if (!mmx && (cr4 & CR4_OSFXSR) == 0) raise(UD);

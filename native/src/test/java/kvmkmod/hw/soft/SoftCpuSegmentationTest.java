@@ -295,6 +295,16 @@ class SoftCpuSegmentationTest {
         expectFaultExit(13, 0, 0x3100);
     }
 
+    @Test void sysenterInRealModeIsGp() {
+        try (VmxHarness real = new VmxHarness()) {
+            real.w(EXCEPTION_BITMAP, 1 << 13);
+            real.w(GUEST_SYSENTER_CS, 0x08);
+            real.load(0x1000, 0x0f, 0x34);
+            real.launch();
+            real.expectException(13, 0, 0x1000);
+        }
+    }
+
     @Test void descriptorInstructionsLarLslVerrVerwArpl() {
         h.load(0x2000,
                 0x66, 0xb8, 0x18, 0x00,                  // mov ax, 0x18
