@@ -232,6 +232,35 @@ class SoftCpuSegmentationTest {
         assertThat(h.r(GUEST_DS_SELECTOR)).as("DS (DPL 0) nulled on the return to ring 3").isEqualTo(0);
     }
 
+    /**
+     * With paging, the GDT, IDT, TSS and ring-0 stack on supervisor pages: INT n and a call gate from
+     * ring 3 read them as implicit supervisor accesses (SDM 4.6 "Access Rights") and push on the ring-0
+     * stack at ring 0; IRET and RET far return to ring 3.
+     */
+    @Test void privilegeChangesUnderPagingMakeSupervisorAccesses() {
+        h.ram.buf.putInt(0x20000, 0x21000 | 7);
+        for (int i = 0; i < 256; i++) h.ram.buf.putInt(0x21000 + 4 * i, i * 0x1000 | (i == 2 || i == 6 ? 7 : 3));
+        h.w(GUEST_CR3, 0x20000);
+        h.w(GUEST_CR0, 0xe0010031L);
+        h.ram.buf.putLong(0x1400 + 0x30 * 8, 0x1300L | 8L << 16 | 0xee00L << 32); // IDT[0x30]: DPL 3 interrupt gate
+        h.load(0x1300, 0x89, 0xe5, 0xcf);                // mov ebp, esp; iretd
+        h.load(0x3000, 0x89, 0xe1, 0xca, 0x08, 0x00);    // mov ecx, esp; retf 8
+        h.load(0x2000,
+                0x6a, 0x33, 0x68, 0x00, 0x70, 0x00, 0x00, 0x9c, 0x6a, 0x53, 0x68, 0x00, 0x21, 0x00, 0x00, 0xcf);
+        h.load(0x2100,
+                0xcd, 0x30,                              // int 0x30 -> ring 0 and back
+                0x68, 0xaa, 0xaa, 0x00, 0x00,            // push 0xaaaa
+                0x68, 0xbb, 0xbb, 0x00, 0x00,            // push 0xbbbb
+                0x9a, 0x00, 0x00, 0x00, 0x00, 0x5b, 0x00, // call 0x5b:0 -> ring 0 and back
+                0xf4);                                   // hlt at CPL 3 -> #GP(0)
+        h.launch();
+        expectFaultExit(13, 0, 0x2113);
+        assertThat(h.regs()[VmxCpu.RBP]).as("ring-0 ESP in the interrupt handler").isEqualTo(0x9000 - 20);
+        assertThat(h.regs()[VmxCpu.RCX]).as("ring-0 ESP in the called procedure").isEqualTo(0x9000 - 24);
+        assertThat(h.r(GUEST_RSP)).isEqualTo(0x7000);
+        assertThat(h.r(GUEST_CS_SELECTOR)).isEqualTo(0x53);
+    }
+
     @Test void callGateChecksPrivilegeAndJmpThroughAGateCannotRaisePrivilege() {
         h.load(0x2000,
                 0x6a, 0x33, 0x68, 0x00, 0x70, 0x00, 0x00, 0x9c, 0x6a, 0x53, 0x68, 0x00, 0x21, 0x00, 0x00, 0xcf);
