@@ -208,7 +208,7 @@ final class SoftCore {
             vmexit(EXIT_REASON_APIC_ACCESS, (hpa & 0xfff) | (long) type << 12, 0);
         }
         HostMemory.Region reg = mem.regionAtHpa(hpa);
-        if (reg != null && !sysAccess) { // a supervisor-mode access at CPL 3 leaves no CPL-3 translation behind
+        if (reg != null && !(sysAccess && cpl() == 3)) { // a supervisor access at CPL 3 leaves no CPL-3 translation behind
             long page = lin >>> 12;
             int i = (int) page & TLB_MASK;
             tbuf[i] = reg.buf;

@@ -234,4 +234,36 @@ class SoftCpuCompatModeTest {
         h.resume();
         expectFaultExit(12, 0, 0x200d);
     }
+
+    @Test void sixtyFourBitCallGateFromRingThreeAndRetfqBack() {
+        // a 16-byte call gate at 0x38 (DPL 3) to 0008:3000, and RSP0 in the 64-bit TSS
+        h.ram.buf.putLong(0x1108 + 0x38, 0x3000L | 8L << 16 | (long) (0x80 | 3 << 5 | 0xc) << 40);
+        h.ram.buf.putLong(0x1108 + 0x40, 0);
+        h.w(GUEST_GDTR_LIMIT, 0x47);
+        h.ram.buf.putLong(0x30004, 0x9000);
+        h.ram.buf.putShort(0x6004, (short) 0x3b);       // far pointer m16:32 at 0x6000: 003b:(ignored)
+        h.w(EXCEPTION_BITMAP, 1 << 13);
+        h.load(0x2000,
+                0x6a, 0x23, 0x68, 0x00, 0x70, 0x00, 0x00, 0x9c, 0x6a, 0x2b, 0x68, 0x00, 0x21, 0x00, 0x00, // ring-3 frame
+                0x48, 0xcf);                             // iretq -> 64-bit ring 3
+        h.load(0x2100,
+                0xff, 0x1c, 0x25, 0x00, 0x60, 0x00, 0x00, // call far [0x6000] -> through the gate to ring 0
+                0x48, 0x89, 0xe6,                        // mov rsi, rsp
+                0xf4);                                   // hlt at CPL 3 -> #GP(0)
+        h.load(0x3000,
+                0x48, 0x89, 0xe1,                        // mov rcx, rsp
+                0x48, 0x8b, 0x54, 0x24, 0x08,            // mov rdx, [rsp+8]
+                0x48, 0xcb);                             // retfq -> ring 3, popping RSP and SS
+        h.launch();
+        expectFaultExit(13, 0, 0x210a);
+        long[] r = h.regs();
+        assertThat(r[VmxCpu.RCX]).as("RSP0 less four 8-byte pushes").isEqualTo(0x9000 - 32);
+        assertThat(r[VmxCpu.RDX]).as("caller CS").isEqualTo(0x2b);
+        assertThat(h.ram.buf.getLong(0x9000 - 8)).as("caller SS").isEqualTo(0x23);
+        assertThat(h.ram.buf.getLong(0x9000 - 16)).as("caller RSP").isEqualTo(0x7000);
+        assertThat(h.ram.buf.getLong(0x9000 - 32)).as("return RIP").isEqualTo(0x2107);
+        assertThat(r[VmxCpu.RSI]).isEqualTo(0x7000);
+        assertThat(h.r(GUEST_CS_SELECTOR)).isEqualTo(0x2b);
+        assertThat(h.r(GUEST_SS_SELECTOR)).isEqualTo(0x23);
+    }
 }
