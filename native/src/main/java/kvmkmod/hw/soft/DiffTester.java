@@ -684,7 +684,8 @@ public final class DiffTester implements AutoCloseable {
             } else if (mode == LONG) {
                 b(0x2e); b(0x48); b(0x89); b(0x43); b(rnd.nextInt(0x78)); // cs: write in 64-bit mode: no segment check
             } else {
-                b(0x2e); b(0x89); b(0x43); b(rnd.nextInt(0x78)); // cs: write: #GP(0) in protected mode; real mode checks no type
+                // cs: mov [eBX+disp8] ([bx+disp8] in real mode), eAX: #GP(0) in protected mode; real mode checks no type
+                b(0x2e); b(0x89); b(mode == REAL ? 0x47 : 0x43); b(rnd.nextInt(0x78));
             }
             end();
             faulted = true;
