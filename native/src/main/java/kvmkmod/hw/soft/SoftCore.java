@@ -2314,6 +2314,7 @@ final class SoftCore {
     /** IRET in IA-32e mode (SDM "IRET/IRETD/IRETQ"): pops RIP, CS, RFLAGS, RSP and SS. */
     private void iret64(int sz) {
         if (!code64) { iret(sz); return; } // compatibility mode: the protected-mode IRET, with IA-32e rules
+        if ((eflags & NT) != 0) raise(GP, 0); // no nested tasks in IA-32e mode
         long s = sp();
         long b = ebase[SS];
         long rip2 = rd(b + s, sz);
@@ -2323,6 +2324,7 @@ final class SoftCore {
         int ss = (int) rd(b + s + 4L * sz, sz) & 0xffff;
         int oldCpl = cpl();
         int newCpl = cs & 3;
+        if ((cs & ~3) == 0) raise(GP, 0);
         if (newCpl < oldCpl) raise(GP, cs & ~3);
         long[] d = descriptor(cs, NP);
         int a = (int) d[2];

@@ -163,6 +163,17 @@ class SoftCpuCompatModeTest {
         assertThat(h.r(GUEST_CS_AR_BYTES)).isEqualTo(0xa09b);
     }
 
+    @Test void nestedTaskIretInIa32eModeIsGp() {
+        h.w(EXCEPTION_BITMAP, 1 << 13);
+        h.w(GUEST_RFLAGS, 0x4002);                      // NT: there are no tasks in IA-32e mode
+        h.load(0x2000, 0x48, 0xcf);                      // iretq
+        h.launch();
+        expectFaultExit(13, 0, 0x2000);
+        h.w(GUEST_RFLAGS, 0x2);                         // a frame with a null CS: #GP(0) as well
+        h.resume();
+        expectFaultExit(13, 0, 0x2000);
+    }
+
     @Test void sysretToANonCanonicalAddressIsGp() {
         h.w(EXCEPTION_BITMAP, 1 << 13);
         h.load(0x2000,

@@ -121,4 +121,16 @@ class SoftCpuSingleStepTest {
         h.resume();
         assertThat(h.exitReason()).isEqualTo(EXIT_REASON_HLT);
     }
+
+    /**
+     * The monitor trap flag (processor-based control bit 27) is not reported as allowed-1 in
+     * IA32_VMX_PROCBASED_CTLS (2.6.33's vmx.c never asks for it), so a VM entry with it set fails as an
+     * invalid control field (SDM 26.2.1.1 "VM-Execution Control Fields").
+     */
+    @Test void monitorTrapFlagIsNotOfferedSoVmEntryRefusesIt() {
+        assertThat((h.caps.rdmsr(MSR_IA32_VMX_PROCBASED_CTLS) >>> 32) & (1L << 27)).isZero();
+        h.w(CPU_BASED_VM_EXEC_CONTROL, h.r(CPU_BASED_VM_EXEC_CONTROL) | (1L << 27));
+        assertThat(h.launch()).isEqualTo(VmxCpu.VM_FAIL_VALID);
+        assertThat(h.r(VM_INSTRUCTION_ERROR)).as("VMXERR_ENTRY_INVALID_CONTROL_FIELD").isEqualTo(7);
+    }
 }
