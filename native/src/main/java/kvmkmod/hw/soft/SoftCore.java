@@ -1199,6 +1199,9 @@ final class SoftCore {
             if ((sdk[2] & 0x1a) != 0x12 || ((sdk[2] >> 5) & 3) != newCpl) raise(TS, nss & ~3);
             long m = (sdk[2] & 0x4000) != 0 ? 0xffffffffL : 0xffff;
             long sp = nsp & m;
+            // SDM 6.12.1: the new stack must hold the frame, else #SS(new SS selector)
+            for (int k = hasErr ? 6 : 5; k > 0; k--)
+                if (outsideLimit((sp - (long) k * sz) & m, sz, sdk[1], (int) sdk[2])) raise(SS_FAULT, nss & ~3);
             long[] frame = {sel[SS], R[RSP_] & spMask, f, sel[CS], retIp};
             boolean sys = sysAccess;
             sysAccess = true; // the pushes on the inner stack are made at its (supervisor) privilege level
@@ -1211,6 +1214,8 @@ final class SoftCore {
         } else {
             long sp = R[RSP_] & spMask;
             long ss = ebase[SS];
+            // SDM 6.12.1: pushes beyond the stack limit are #SS(0) when the stack does not change
+            for (int k = hasErr ? 4 : 3; k > 0; k--) stackCheck((sp - (long) k * sz) & spMask, sz);
             sp = (sp - sz) & spMask; wr(ss + sp, sz, f);
             sp = (sp - sz) & spMask; wr(ss + sp, sz, sel[CS]);
             sp = (sp - sz) & spMask; wr(ss + sp, sz, retIp);
@@ -1361,22 +1366,25 @@ final class SoftCore {
         }
         int a = ar[s];
         boolean prot = !realMode && !v86;
-        long lim = limit[s] & 0xffffffffL;
-        long last = off + sz - 1;
         if (prot) {
             if ((a & 0x10000) != 0) raise(GP, 0);
             if ((a & 8) != 0) {
                 if (write || (a & 2) == 0) raise(GP, 0);
-            } else {
-                if (write && (a & 2) == 0) raise(GP, 0);
-                if ((a & 4) != 0) { // expand-down: valid offsets are limit+1 .. 0xffff or 0xffffffff
-                    long upper = (a & 0x4000) != 0 ? 0xffffffffL : 0xffff;
-                    if (off <= lim || last > upper) segFault(s);
-                    return;
-                }
-            }
+            } else if (write && (a & 2) == 0) raise(GP, 0);
         }
-        if (last > lim) segFault(s);
+        if (outsideLimit(off, sz, limit[s], prot ? a : 0)) segFault(s);
+    }
+
+    /**
+     * Whether bytes [off, off+sz) lie outside a segment of limit {@code lim} and access rights {@code a}:
+     * beyond the limit, or for an expand-down data segment at or below it or above 64 KiB / 4 GiB by
+     * its B flag (SDM 5.3 "Limit Checking").
+     */
+    private static boolean outsideLimit(long off, int sz, long lim, int a) {
+        lim &= 0xffffffffL;
+        long last = off + sz - 1;
+        if ((a & 0x1c) == 0x14) return off <= lim || last > ((a & 0x4000) != 0 ? 0xffffffffL : 0xffff);
+        return last > lim;
     }
 
     /** Checks the memory operand of the current ModRM instruction (no-op for a register operand). */
@@ -2116,6 +2124,8 @@ final class SoftCore {
                 if ((sdk[2] & 0x80) == 0) raise(SS_FAULT, nss & ~3);
                 m = (sdk[2] & 0x4000) != 0 ? 0xffffffffL : 0xffff;
                 sb = sdk[0];
+                for (int k = 4 + params; k > 0; k--) // the new stack must hold the whole frame (SDM 5.8.5)
+                    if (outsideLimit((nsp - (long) k * gsz) & m, gsz, sdk[1], (int) sdk[2])) raise(SS_FAULT, nss & ~3);
             }
             long sp = nsp & m;
             long[] copied = new long[params];

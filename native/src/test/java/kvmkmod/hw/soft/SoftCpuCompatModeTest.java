@@ -163,7 +163,7 @@ class SoftCpuCompatModeTest {
         assertThat(h.r(GUEST_CS_AR_BYTES)).isEqualTo(0xa09b);
     }
 
-    @Test void nestedTaskIretInIa32eModeIsGp() {
+    @Test void iretqWithNtOrANullCsIsGp() {
         h.w(EXCEPTION_BITMAP, 1 << 13);
         h.w(GUEST_RFLAGS, 0x4002);                      // NT: there are no tasks in IA-32e mode
         h.load(0x2000, 0x48, 0xcf);                      // iretq

@@ -129,6 +129,18 @@ class SoftCpuSegmentationTest {
         assertThat(h.r(GUEST_RSP)).as("the faulting PUSH left ESP alone").isEqualTo(0x9002);
     }
 
+    @Test void interruptFramePushedBeyondTheStackLimitIsSs() {
+        h.ram.buf.putLong(0x1400 + 0x30 * 8, 0x1300L | 8L << 16 | 0x8e00L << 32);
+        h.load(0x1300, 0xf4);
+        expectFault(12, 0, 0x200b,
+                0x66, 0xb8, 0x40, 0x00,                  // mov ax, 0x40 (limit 0x8fff)
+                0x8e, 0xd0,                              // mov ss, ax
+                0xbc, 0x08, 0x90, 0x00, 0x00,            // mov esp, 0x9008: EFLAGS would go to 0x9004
+                0xcd, 0x30);                             // int 0x30 -> #SS(0), nothing delivered
+        assertThat(h.r(GUEST_RSP)).isEqualTo(0x9008);
+        assertThat(h.ram.buf.getInt(0x9004)).isZero();
+    }
+
     @Test void accessThroughANullSelectorIsGp() {
         expectFault(13, 0, 0x2006,
                 0x31, 0xc0,                              // xor eax, eax
