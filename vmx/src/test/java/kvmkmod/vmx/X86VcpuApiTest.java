@@ -583,7 +583,7 @@ class X86VcpuApiTest {
 
     /**
      * Arming single-step sets TF in the guest's RFLAGS (the VMCS) and intercepts #DB, while KVM_GET_REGS
-     * hides that TF. The SOFT processor does not raise the trap of TF yet, so a run is not checked here.
+     * hides that TF (the run itself: {@link #single_step_exits_to_userspace_after_each_instruction}).
      */
     @Test
     void single_step_arms_tf_and_hides_it_from_userspace() {
@@ -604,6 +604,37 @@ class X86VcpuApiTest {
             }
             assertThat(s.vcpu(KVM_GET_REGS)).isZero();
             assertThat(new KvmRegs().read(s.arg, s.off()).rflags & X86_EFLAGS_TF).as("hidden from userspace").isZero();
+        }
+    }
+
+    /**
+     * KVM_SET_GUEST_DEBUG single-step on the soft processor: each guest instruction ends in the #DB trap
+     * of TF, which vmx.c's handle_exception turns into KVM_EXIT_DEBUG with DR6.BS and the linear address of
+     * the next instruction.
+     */
+    @Test
+    void single_step_exits_to_userspace_after_each_instruction() {
+        try (Setup s = new Setup()) {
+            s.vmm.poke(0xffff0, new byte[]{0x41, 0x41, (byte) 0xf4}); // inc cx; inc cx; hlt at the reset vector
+            long mmapSize = s.vmm.p.ioctl(s.vmm.kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
+            long runVa = s.vmm.p.mmap(mmapSize, s.vcpufd, 0);
+            HostMemory.Region rr = s.vmm.p.mm().regionAtVa(runVa, 1);
+            KvmRun run = new KvmRun(rr.buf, (int) (runVa - rr.va));
+            KvmGuestDebug dbg = new KvmGuestDebug();
+            dbg.control = (int) (VmxDefs.KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP);
+            dbg.write(s.arg, s.off());
+            assertThat(s.vcpu(KVM_SET_GUEST_DEBUG)).isZero();
+            for (long pc : new long[]{0xffff1, 0xffff2}) {
+                assertThat(s.vmm.p.ioctl(s.vcpufd, KVM_RUN, 0)).isZero();
+                assertThat(run.exit_reason()).as("exit reason").isEqualTo(KVM_EXIT_DEBUG);
+                assertThat(run.debug.exception()).isEqualTo(DB_VECTOR);
+                assertThat(run.debug.dr6() & 0x4000).as("DR6.BS").isNotZero();
+                assertThat(run.debug.pc()).as("linear address of the next instruction").isEqualTo(pc);
+            }
+            assertThat(s.vcpu(KVM_GET_REGS)).isZero();
+            KvmRegs regs = new KvmRegs().read(s.arg, s.off());
+            assertThat(regs.rcx & 0xffff).isEqualTo(2);
+            assertThat(regs.rflags & X86_EFLAGS_TF).as("TF hidden from userspace").isZero();
         }
     }
 }

@@ -37,9 +37,14 @@ import static kvmkmod.hw.host.HostKvm.*;
  * scratch buffer and the stack (including exception frames). "Instructions compared" counts the
  * generated instructions, preludes included, each REP string instruction once.
  *
- * <p>Exclusions, each explained where it is made: CS-override writes in 32-bit protected mode (segment
- * type checks are not modelled by the soft CPU); BSWAP of a 16-bit operand (undefined result); the
- * undocumented SHL alias /6. No quirk of the host (PVM) was needed as an exclusion.
+ * <p>Besides the integer instructions: CMPXCHG8B/16B, fences, CLFLUSH, MOVNTI, LAR/LSL/VERR/VERW/ARPL,
+ * and case-ending exceptions of the protection rules (segment-register loads, segment type and limit
+ * checks through extra GDT descriptors, an expand-down stack, non-canonical addresses, real-mode offsets
+ * beyond 64 KiB), of CR0.TS/MP and CR4.OSFXSR for
+ * x87/MMX/SSE opcodes and WAIT (CR0 has TS and MP set in protected and long mode), SYSENTER with a null
+ * IA32_SYSENTER_CS, and BOUND. Exclusions, each explained where it is made: CS-override writes inside
+ * a case (only as its last instruction); BSWAP of a 16-bit operand (undefined result); the undocumented
+ * SHL alias /6. No quirk of the host (PVM) was needed as an exclusion.
  */
 public final class DiffTester implements AutoCloseable {
     public static final int REAL = 0, PROT32 = 1, LONG = 2;
@@ -92,6 +97,14 @@ public final class DiffTester implements AutoCloseable {
         int start;
 
         Gen(int mode, Random rnd) { this.mode = mode; this.rnd = rnd; }
+
+        /**
+         * Also generate the instructions this machine's /dev/kvm cannot run: its software backend stops
+         * with KVM_EXIT_INTERNAL_ERROR (emulation) on LAR, LSL, VERR, VERW, ARPL, BOUND, CMPXCHG16B,
+         * SYSENTER in IA-32e mode and every x87/MMX/SSE opcode and WAIT under CR0.TS (found by this
+         * tester). Off by default (option --all on a host with VT-x); the unit tests cover them.
+         */
+        boolean all;
 
         int nregs() { return mode == LONG ? 16 : 8; }
 
@@ -149,11 +162,10 @@ public final class DiffTester implements AutoCloseable {
                 boolean alt = rnd.nextInt(3) == 0;
                 a16 = mode == REAL ? !alt : (mode == PROT32 && alt);
                 if (alt) b(0x67);
-                // a segment override (every segment has base 0 here) and, on a read-modify-write, LOCK
-                // Excluded: CS: in 32-bit protected mode. A write through a code segment is a #GP (SDM Vol. 3
-                // 5.4 "Type Checking"), which the host raises and the soft CPU does not: its package
-                // documentation lists segment type/limit checks as not modelled yet (found by this tester,
-                // seed 11 prot32: "2e c7 43 36 .." took #GP on the host and stored on the soft CPU).
+                // a segment override (every segment has base 0 here) and, on a read-modify-write, LOCK.
+                // Not CS: in 32-bit protected mode: a write through a code segment is a #GP (SDM Vol. 3 5.4
+                // "Type Checking"), which here could push flags left undefined; caseEndingFault generates
+                // those writes with every flag defined.
                 if (rnd.nextInt(4) == 0) {
                     int pfx;
                     do pfx = new int[]{0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65}[rnd.nextInt(6)]; while (pfx == 0x2e && mode == PROT32);
@@ -207,7 +219,7 @@ public final class DiffTester implements AutoCloseable {
 
         /** Generates one instruction (with any prelude it needs); false if this pick was not possible. */
         boolean one() {
-            int k = rnd.nextInt(27);
+            int k = rnd.nextInt(31);
             int size = pickSize(true);
             decideRex(size);
             switch (k) {
@@ -378,6 +390,10 @@ public final class DiffTester implements AutoCloseable {
                     flags(CF, 0);
                     return true;
                 }
+                case 27: return cmpxchgDouble();
+                case 28: return fenceOrStore();
+                case 29: return descriptorInsn();
+                case 30: if (rnd.nextInt(4) == 0) return caseEndingFault(); // fall through
                 default: { // refresh a register with an immediate
                     movImm(size, pickDestFor(size), rnd.nextLong());
                     return true;
@@ -531,12 +547,146 @@ public final class DiffTester implements AutoCloseable {
                 if (size == 8) { begin(); if (mode != REAL) b(0x66); b(0xb8); imm(0xff80, 2); end(); }
                 else { movImm(size, 0, size == 64 ? Long.MIN_VALUE : 1L << (size - 1)); begin(); opsize(size); if (size == 64) b(0x48); b(0x99); end(); }
             }
-            begin(); rex = mode == LONG; b(0x48); b(0x83); b(0xf8); b(rnd.nextInt(256)); end(); // cmp rax, imm8: every flag defined
-            if (mode != LONG) { insns.remove(insns.size() - 1); count--; pos = start; begin(); b(0x83); b(0xf8); b(rnd.nextInt(256)); end(); }
-            flags(ARITH, 0);
+            defineFlags();
             begin();
             rex = size == 64;
             modrm(size, new int[]{size == 8 ? 0xf6 : 0xf7}, signed ? 7 : 6, 1, 0, 0);
+            end();
+            faulted = true;
+            return true;
+        }
+
+        /** CMP rAX, imm8: every arithmetic flag defined (an exception frame about to be pushed holds them). */
+        void defineFlags() {
+            begin();
+            if (mode == LONG) b(0x48);
+            b(0x83); b(0xf8); b(rnd.nextInt(256));
+            end();
+            flags(ARITH, 0);
+        }
+
+        /**
+         * CMPXCHG8B [rBX+disp8], and in long mode CMPXCHG16B (SDM "CMPXCHG8B/CMPXCHG16B": ZF defined, the
+         * other flags unaffected). rDX:rAX is first made equal to the operand half the time (a load of
+         * the operand), so both outcomes occur. A misaligned CMPXCHG16B is #GP(0) and ends the case.
+         */
+        boolean cmpxchgDouble() {
+            boolean wide = mode == LONG && all && rnd.nextBoolean();
+            int disp = wide ? 16 * rnd.nextInt(7) : rnd.nextInt(0x70);
+            boolean misaligned = wide && rnd.nextInt(6) == 0;
+            if (misaligned) { disp += 8; defineFlags(); }
+            if (rnd.nextBoolean()) { // rDX:rAX = the operand: the exchange happens
+                int w = wide ? 8 : 4;
+                for (int r = 0; r < 2; r++) { // mov eAX, [eBX+disp]; mov eDX, [eBX+disp+w] (67 66 in real mode)
+                    begin(); if (mode == REAL) { b(0x67); b(0x66); } if (wide) b(0x48); b(0x8b); b(r == 0 ? 0x43 : 0x53); b(disp + r * w); end();
+                }
+            }
+            begin();
+            if (mode == REAL) b(0x67); // [ebx+disp8] as in 32-bit code
+            if (rnd.nextInt(3) == 0 && !misaligned) b(0xf0);
+            if (wide) b(0x48);
+            b(0x0f); b(0xc7); b(0x4b); b(disp); // /1 [eBX+disp8]
+            end();
+            flags(ZF, 0);
+            if (misaligned) faulted = true;
+            return true;
+        }
+
+        /** LFENCE, MFENCE, SFENCE, CLFLUSH [rBX+disp8], MOVNTI [rBX+disp8], r32/r64: no flags, no fault. */
+        boolean fenceOrStore() {
+            int f = rnd.nextInt(5);
+            begin();
+            if (f < 3) { b(0x0f); b(0xae); b(0xe8 + 8 * f); }
+            else if (f == 3) { if (mode == REAL) b(0x67); b(0x0f); b(0xae); b(0x7b); b(rnd.nextInt(0x78)); }
+            else {
+                if (mode == REAL) b(0x67);
+                if (mode == LONG && rnd.nextBoolean()) b(0x48);
+                b(0x0f); b(0xc3); b(0x43 | rnd.nextInt(8) << 3); b(rnd.nextInt(0x70));
+            }
+            end();
+            return true;
+        }
+
+        /**
+         * LAR, LSL, VERR, VERW on a selector of the tester's GDT (or beyond it, or null), and ARPL outside
+         * long mode (SDM "LAR", "LSL", "VERR/VERW", "ARPL"): ZF defined, other flags unaffected.
+         */
+        boolean descriptorInsn() {
+            if (mode == REAL || !all) return false;
+            int selector = new int[]{0, 8, 0x10, 0x18, 0x20, 0x28, 0x30, 0x38, 0x40, 0x1b, 0x13}[rnd.nextInt(11)];
+            int d = pickDest(32);
+            movImm32(0, selector);
+            int kind = rnd.nextInt(mode == LONG ? 4 : 5);
+            begin();
+            if (kind < 2) { if (mode == LONG && d >= 8) b(0x44); b(0x0f); b(0x02 + kind); b(0xc0 | (d & 7) << 3); }
+            else if (kind < 4) { b(0x0f); b(0x00); b(0xe0 + 8 * (kind - 2)); }
+            else { b(0x63); b(0xc0 | (gprOf(d, 32) & 7) << 3); } // arpl ax, r16
+            end();
+            flags(ZF, 0);
+            return true;
+        }
+
+        /**
+         * A case-ending exception of the protection and device-availability rules, its frame compared:
+         * a CS-override write (#GP(0)), an access through a read-only, expand-down or null ES (#GP(0)
+         * or success), a real-mode offset beyond 64 KiB (#GP), a non-canonical address (#GP(0), #SS(0)
+         * through RSP), an x87/MMX/SSE instruction or WAIT under CR0.TS=MP=1 (#NM, #UD without
+         * CR4.OSFXSR), SYSENTER with IA32_SYSENTER_CS = 0 (#GP(0)), BOUND (#BR or not).
+         */
+        boolean caseEndingFault() {
+            defineFlags();
+            int k = rnd.nextInt(5);
+            begin();
+            if (k == 0) { // data and stack segment checks
+                if (mode == PROT32) {
+                    int form = rnd.nextInt(6);
+                    if (form == 4) { // a segment-register load: type, privilege, presence, table limit
+                        pos = start;
+                        int[] sels = {0, 8, 0x10, 0x13, 0x18, 0x20, 0x28, 0x30, 0x38, 0x3b, 0x40, 0x48, 0x1000};
+                        movImm32(0, sels[rnd.nextInt(sels.length)]);
+                        begin();
+                        b(0x8e); b(0xc0 | new int[]{0, 2, 3, 4, 5}[rnd.nextInt(5)] << 3); // mov es/ss/ds/fs/gs, ax
+                    } else if (form == 5) { // an expand-down stack: EBP-based reads at and below its limit are #SS(0)
+                        pos = start;
+                        movImm32(0, 0x28);
+                        begin(); b(0x8e); b(0xd0); end(); // mov ss, ax
+                        movImm32(5, SCR + rnd.nextInt(0x100));
+                        begin();
+                        b(0x8b); b(0x45); b(rnd.nextInt(0x80)); // mov eax, [ebp+disp8]
+                    } else if (form == 0) { b(0x2e); b(rnd.nextBoolean() ? 0x89 : 0x01); b(0x43); b(rnd.nextInt(0x78)); } // cs: write
+                    else {
+                        pos = start;
+                        int selector = form == 1 ? 0x20 : form == 2 ? 0x28 : 0;
+                        movImm32(0, selector);
+                        begin(); b(0x8e); b(0xc0); end(); // mov es, ax
+                        begin();
+                        b(0x26);
+                        b(rnd.nextBoolean() ? 0x89 : 0x8b);
+                        b(0x83 | rnd.nextInt(8) << 3);
+                        imm(rnd.nextInt(0x200) - 0x100 + (form == 2 ? -0x80 : 0), 4); // [ebx+disp32] around the limit
+                    }
+                } else if (mode == REAL) {
+                    b(0x67); b(0x66); b(rnd.nextBoolean() ? 0x89 : 0x8b); b(0x83); imm(0xfff0 - SCR + rnd.nextInt(0x20), 4); // [ebx+disp32] near 64 KiB
+                } else {
+                    pos = start;
+                    movImm(64, 0, (1L << 47) + rnd.nextInt(0x100) - 0x80);
+                    begin();
+                    b(0x48); b(0x8b); b(rnd.nextBoolean() ? 0x0c : 0x1c); b(rnd.nextBoolean() ? 0x04 : 0x03); // mov r, [rsp+rax] / [rbx+rax]
+                }
+            } else if (k == 1 && mode != REAL && all) { // the device-not-available and SIMD rules
+                int[][] ops = {{0xd9, 0xe8}, {0x9b}, {0x0f, 0x58, 0xc1}, {0x0f, 0xfc, 0xc1}, {0x66, 0x0f, 0xef, 0xc0}, {0xdd, 0x43, 0x10}};
+                for (int o : ops[rnd.nextInt(ops.length)]) b(o);
+            } else if (k == 2 && mode != REAL && (all || mode == PROT32)) {
+                b(0x0f); b(0x34); // SYSENTER with IA32_SYSENTER_CS = 0
+            } else if (mode != LONG && all) { // BOUND rAX, [rBX+disp8]
+                if (mode == REAL) b(0x67);
+                b(0x62); b(0x43); b(rnd.nextInt(0x70));
+            } else if (mode == LONG) {
+                b(0x2e); b(0x48); b(0x89); b(0x43); b(rnd.nextInt(0x78)); // cs: write in 64-bit mode: no segment check
+            } else {
+                // cs: mov [eBX+disp8] ([bx+disp8] in real mode), eAX: #GP(0) in protected mode; real mode checks no type
+                b(0x2e); b(0x89); b(mode == REAL ? 0x47 : 0x43); b(rnd.nextInt(0x78));
+            }
             end();
             faulted = true;
             return true;
@@ -628,8 +778,11 @@ public final class DiffTester implements AutoCloseable {
     }
 
     /** A random case of about {@code length} instructions. */
-    static Case generate(int mode, Random rnd, int length) {
+    static Case generate(int mode, Random rnd, int length) { return generate(mode, rnd, length, false); }
+
+    static Case generate(int mode, Random rnd, int length, boolean all) {
         Gen g = new Gen(mode, rnd);
+        g.all = all;
         g.undef = 0;
         while (g.count < length && g.pos < g.buf.length - 64 && !g.faulted) {
             int save = g.pos, n = g.insns.size(), cnt = g.count, u = g.undef, sd = g.stackDepth;
@@ -659,6 +812,13 @@ public final class DiffTester implements AutoCloseable {
         ram.putLong(GDT + 8, c.mode == LONG ? 0x00af9a000000ffffL : 0x00cf9a000000ffffL);
         ram.putLong(GDT + 16, 0x00cf92000000ffffL);
         ram.putLong(GDT + 24, 0x00008b000000ffffL | ((long) TSS << 16));
+        // for the protection cases: 0x20 read-only data with limit SCR+0xff, 0x28 expand-down data with limit
+        // SCR+0x7f (B=1), 0x30 execute-only code, 0x38 ring-3 data, 0x40 not present
+        ram.putLong(GDT + 32, 0x0040900000000000L | (SCR + 0xff));
+        ram.putLong(GDT + 40, 0x0040960000000000L | (SCR + 0x7f));
+        ram.putLong(GDT + 48, 0x00cf98000000ffffL);
+        ram.putLong(GDT + 56, 0x00cff2000000ffffL);
+        ram.putLong(GDT + 64, 0x00cf12000000ffffL);
         for (int v = 0; v < 32; v++) {
             int h = HANDLERS + v;
             ram.put(h, (byte) 0xf4);
@@ -673,9 +833,12 @@ public final class DiffTester implements AutoCloseable {
         ram.putLong(PML4 + 0x2000, 0x87);
     }
 
+    static final int GDT_LIMIT = 0x47;
+
     static int idtLimit(int mode) { return mode == REAL ? 0x3ff : mode == PROT32 ? 32 * 8 - 1 : 32 * 16 - 1; }
 
-    static long cr0(int mode) { return mode == REAL ? 0x60000010L : mode == PROT32 ? 0x00000031L : 0x80000031L; }
+    /** CR0 of a case: in protected and long mode with TS and MP set, so x87/MMX/SSE opcodes and WAIT take #NM (or #UD). */
+    static long cr0(int mode) { return mode == REAL ? 0x60000010L : mode == PROT32 ? 0x0000003bL : 0x8000003bL; }
 
     // ---------------------------------------------------------------------------------------------
     // Host /dev/kvm
@@ -764,6 +927,9 @@ public final class DiffTester implements AutoCloseable {
         LibC.close(vm);
     }
 
+    /** Whether cases include the instructions the host's software backend cannot run ({@link Gen#all}). */
+    boolean all;
+
     /** Self-check of the comparison: a bit flipped in one initial soft-CPU register (none by default). */
     int perturbReg;
     long perturbMask;
@@ -802,7 +968,7 @@ public final class DiffTester implements AutoCloseable {
         s.setShort(SREGS_TR + SEG_SELECTOR, (short) (c.mode == REAL ? 0 : 0x18));
         s.setByte(SREGS_TR + SEG_TYPE, (byte) 0xb); s.setByte(SREGS_TR + SEG_PRESENT, (byte) 1); s.setByte(SREGS_TR + SEG_S, (byte) 0);
         s.setByte(SREGS_TR + SEG_UNUSABLE, (byte) 0);
-        s.setLong(SREGS_GDT + DT_BASE, GDT); s.setShort(SREGS_GDT + DT_LIMIT, (short) 0x1f);
+        s.setLong(SREGS_GDT + DT_BASE, GDT); s.setShort(SREGS_GDT + DT_LIMIT, (short) GDT_LIMIT);
         s.setLong(SREGS_IDT + DT_BASE, c.mode == REAL ? 0 : IDT); s.setShort(SREGS_IDT + DT_LIMIT, (short) idtLimit(c.mode));
         s.setLong(SREGS_CR0, cr0(c.mode));
         s.setLong(SREGS_CR3, c.mode == LONG ? PML4 : 0);
@@ -864,7 +1030,7 @@ public final class DiffTester implements AutoCloseable {
         w(GUEST_LDTR_LIMIT, 0xffff);
         w(GUEST_LDTR_AR_BYTES, 0x10000);
         w(GUEST_GDTR_BASE, GDT);
-        w(GUEST_GDTR_LIMIT, 0x1f);
+        w(GUEST_GDTR_LIMIT, GDT_LIMIT);
         w(GUEST_IDTR_BASE, mode == REAL ? 0 : IDT);
         w(GUEST_IDTR_LIMIT, idtLimit(mode));
         w(GUEST_CR0, cr0(mode) | 0x20);
@@ -945,7 +1111,7 @@ public final class DiffTester implements AutoCloseable {
         Stats st = new Stats();
         Random rnd = new Random(seed * 31 + mode);
         for (int i = 0; i < cases; i++) {
-            Case c = generate(mode, rnd, length);
+            Case c = generate(mode, rnd, length, all);
             Result h = runHost(c);
             Result s = runSoft(c);
             st.cases++;
@@ -969,6 +1135,7 @@ public final class DiffTester implements AutoCloseable {
         String mode = "all";
         int cases = 1000, length = 40;
         long seed = 1, perturb = 0;
+        boolean all = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--mode": mode = args[++i]; break;
@@ -976,7 +1143,8 @@ public final class DiffTester implements AutoCloseable {
                 case "--seed": seed = Long.parseLong(args[++i]); break;
                 case "--length": length = Integer.parseInt(args[++i]); break;
                 case "--perturb": perturb = Long.parseLong(args[++i]); break;
-                default: System.err.println("usage: DiffTester --mode real|prot32|long|all --cases N --seed S [--length L]"); System.exit(2);
+                case "--all": all = true; break;
+                default: System.err.println("usage: DiffTester --mode real|prot32|long|all --cases N --seed S [--length L] [--all]"); System.exit(2);
             }
         }
         if (!HostKvm.usable()) { System.out.println("host /dev/kvm not usable: " + HostKvm.whyNotUsable()); System.exit(1); }
@@ -985,7 +1153,7 @@ public final class DiffTester implements AutoCloseable {
             if (!mode.equals("all") && !mode.equals(MODE_NAMES[m])) continue;
             long t0 = System.nanoTime();
             Stats st;
-            try (DiffTester t = new DiffTester()) { t.perturbReg = 0; t.perturbMask = perturb; st = t.run(m, seed, cases, length); }
+            try (DiffTester t = new DiffTester()) { t.perturbReg = 0; t.perturbMask = perturb; t.all = all; st = t.run(m, seed, cases, length); }
             for (String r : st.reports) System.out.println(r);
             System.out.printf("%-7s cases %d, instructions compared %d, divergences %d (%.1f s)%n", MODE_NAMES[m], st.cases,
                     st.instructions, st.divergences, (System.nanoTime() - t0) / 1e9);

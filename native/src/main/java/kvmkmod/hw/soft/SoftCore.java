@@ -143,7 +143,7 @@ final class SoftCore {
         ipMask = code64 ? -1L : code32 ? 0xffffffffL : 0xffff;
         spMask = code64 ? -1L : stack32 ? 0xffffffffL : 0xffff;
         linMask = code64 ? -1L : 0xffffffffL;
-        for (int s = 0; s < 8; s++) ebase[s] = code64 && s < FS ? 0 : base[s];
+        for (int s = 0; s < 8; s++) { ebase[s] = code64 && s < FS ? 0 : base[s]; segCache(s); }
     }
 
     /** Current privilege level: SS.DPL in protected mode, as the VMCS guest state defines it (SDM 24.4.1). */
@@ -210,7 +210,7 @@ final class SoftCore {
             vmexit(EXIT_REASON_APIC_ACCESS, (hpa & 0xfff) | (long) type << 12, 0);
         }
         HostMemory.Region reg = mem.regionAtHpa(hpa);
-        if (reg != null) {
+        if (reg != null && !(sysAccess && cpl() == 3)) { // a supervisor access at CPL 3 leaves no CPL-3 translation behind
             long page = lin >>> 12;
             int i = (int) page & TLB_MASK;
             tbuf[i] = reg.buf;
@@ -249,7 +249,7 @@ final class SoftCore {
      * dirty flag is set, so the first write comes back here to set it). Faults are #PF.
      */
     private long pageWalk(long lin, int acc) {
-        boolean user = cpl() == 3;
+        boolean user = !sysAccess && cpl() == 3;
         boolean write = acc == ACC_W, fetch = acc == ACC_X;
         boolean pae = (cr4 & CR4_PAE) != 0;
         boolean nxe = pae && (efer & EFER_NXE) != 0;
@@ -342,6 +342,27 @@ final class SoftCore {
         boolean dirty = write || (leaf & 0x40) != 0;
         int perms = (user && !us ? 0 : ACC_R) | (canWrite && dirty ? ACC_W : 0) | (nx || (user && !us) ? 0 : ACC_X);
         return frame | perms;
+    }
+
+    /**
+     * Set while the processor makes an implicit supervisor-mode access (SDM 4.6 "Access Rights": the
+     * GDT, LDT, IDT and TSS, and the inner stack of a privilege change), which paging checks as a
+     * supervisor access whatever the CPL.
+     */
+    private boolean sysAccess;
+
+    /** An implicit supervisor-mode read (descriptor tables, TSS). */
+    private long sysRd(long lin, int sz) {
+        boolean o = sysAccess;
+        sysAccess = true;
+        try { return rd(lin, sz); } finally { sysAccess = o; }
+    }
+
+    /** An implicit supervisor-mode write (an inner stack during a privilege change). */
+    private void sysWr(long lin, int sz, long v) {
+        boolean o = sysAccess;
+        sysAccess = true;
+        try { wr(lin, sz, v); } finally { sysAccess = o; }
     }
 
     private void pageFault(long lin, int err) {
@@ -817,6 +838,7 @@ final class SoftCore {
         attention = true;
         shadowFresh = (interruptibility & 3) != 0;
         deliveryDepth = 0;
+        stepArmed = false;
         try {
             if ((injectInfo & INTR_INFO_VALID_MASK) != 0) {
                 if (activity == 1) activity = 0;
@@ -873,10 +895,12 @@ final class SoftCore {
             if (shadowFresh) shadowFresh = false;
             else interruptibility &= ~3;
         }
-        attention = (interruptibility & 3) != 0 || debugger != null;
+        if (debugPending()) debugBoundary();
+        attention = (interruptibility & 3) != 0 || debugger != null || debugPending();
         windowExits();
         if (kicked || icount >= stopAt) budgetCheck();
         if (debugger != null) debugStop();
+        stepArmed = (eflags & TF) != 0;
     }
 
     // ---------------------------------------------------------------- guest debugging (not architectural)
@@ -1018,7 +1042,7 @@ final class SoftCore {
             idtVectoringError = deliveringError;
         }
         deliveryDepth = 0;
-        vmexit(EXIT_REASON_EXCEPTION_NMI, vector == PF_FAULT ? faultSignal.address : 0,
+        vmexit(EXIT_REASON_EXCEPTION_NMI, vector == PF_FAULT ? faultSignal.address : vector == DB ? dbQual : 0,
                 type == INTR_TYPE_SOFT_EXCEPTION ? (int) (retIp - ip0) : 0);
     }
 
@@ -1041,6 +1065,7 @@ final class SoftCore {
 
     /** Delivers an event through the real-mode IVT (SDM 20.1.4) or the protected-mode IDT (SDM 6.12). */
     private void deliver(int vector, int type, boolean hasErr, int err, long retIp) {
+        stepArmed = false; // the instruction delivering an event takes no single-step trap: TF is cleared (SDM 17.3.1.4)
         int saveInfo = deliveringInfo, saveErr = deliveringError;
         deliveringInfo = vector | type | INTR_INFO_VALID_MASK | (hasErr ? INTR_INFO_DELIVER_CODE_MASK : 0);
         deliveringError = err;
@@ -1073,7 +1098,7 @@ final class SoftCore {
 
     private boolean v86Redirected(int vector) {
         long tss = base[TR];
-        int iomap = (int) rd(tss + 0x66, 2);
+        int iomap = (int) sysRd(tss + 0x66, 2);
         return ((rd8(tss + iomap - 32 + (vector >> 3)) >> (vector & 7)) & 1) != 0;
     }
 
@@ -1111,7 +1136,7 @@ final class SoftCore {
     /** IA-32e mode delivery through 16-byte IDT gates (SDM 6.14 "Exception and Interrupt Handling in 64-bit Mode"). */
     private void deliverLong(int vector, int type, boolean hasErr, int err, long retIp) {
         if (vector * 16L + 15 > idtLimit) raise(GP, vector * 8 + 2);
-        long lo = rd(idtBase + vector * 16L, 8), hi = rd(idtBase + vector * 16L + 8, 8);
+        long lo = sysRd(idtBase + vector * 16L, 8), hi = sysRd(idtBase + vector * 16L + 8, 8);
         int gtype = (int) (lo >>> 40) & 0x1f;
         if (gtype != 0x0e && gtype != 0x0f) raise(GP, vector * 8 + 2);
         if ((lo & (1L << 47)) == 0) raise(NP, vector * 8 + 2);
@@ -1127,14 +1152,18 @@ final class SoftCore {
         if (newCpl > oldCpl) raise(GP, cs & ~3);
         long[] keep = {d[0], d[1], d[2]};
         long rsp = R[RSP_];
-        if (ist != 0) rsp = rd(base[TR] + 0x24 + 8L * (ist - 1), 8);
-        else if (newCpl < oldCpl) rsp = rd(base[TR] + 4 + 8L * newCpl, 8);
+        if (ist != 0) rsp = sysRd(base[TR] + 0x24 + 8L * (ist - 1), 8);
+        else if (newCpl < oldCpl) rsp = sysRd(base[TR] + 4 + 8L * newCpl, 8);
         rsp &= ~0xfL;
         long f = flags() | (faultRf ? RF : 0);
         long[] frame = {sel[SS], R[RSP_], f, sel[CS], retIp};
         long sp = rsp;
-        for (long v : frame) { sp -= 8; wr(sp, 8, v); }
-        if (hasErr) { sp -= 8; wr(sp, 8, err & 0xffffffffL); }
+        boolean sys = sysAccess;
+        sysAccess = newCpl < 3; // the pushes are made at the handler's privilege level
+        try {
+            for (long v : frame) { sp -= 8; wr(sp, 8, v); }
+            if (hasErr) { sp -= 8; wr(sp, 8, err & 0xffffffffL); }
+        } finally { sysAccess = sys; }
         if (newCpl < oldCpl) {
             sel[SS] = newCpl; base[SS] = ebase[SS] = 0; ar[SS] = 0x10000 | (newCpl << 5) | 0x93;
         }
@@ -1148,7 +1177,7 @@ final class SoftCore {
 
     private void deliverProtected(int vector, int type, boolean hasErr, int err, long retIp) {
         if (vector * 8L + 7 > idtLimit) raise(GP, vector * 8 + 2);
-        long lo = rd(idtBase + vector * 8L, 4), hi = rd(idtBase + vector * 8L + 4, 4);
+        long lo = sysRd(idtBase + vector * 8L, 4), hi = sysRd(idtBase + vector * 8L + 4, 4);
         int gtype = (int) (hi >>> 8) & 0x1f;
         if ((hi & 0x8000) == 0) raise(NP, vector * 8 + 2);
         int cs = (int) (lo >>> 16);
@@ -1183,22 +1212,31 @@ final class SoftCore {
             if (v86) shutdown("interrupt delivery from virtual-8086 mode to ring 0 is not modelled yet");
             long tss = base[TR];
             boolean tss32 = (ar[TR] & 8) != 0;
-            long nsp = tss32 ? rd(tss + 4 + 8L * newCpl, 4) : rd(tss + 2 + 4L * newCpl, 2);
-            int nss = (int) rd(tss + (tss32 ? 8 + 8L * newCpl : 4 + 4L * newCpl), 2);
+            long nsp = tss32 ? sysRd(tss + 4 + 8L * newCpl, 4) : sysRd(tss + 2 + 4L * newCpl, 2);
+            int nss = (int) sysRd(tss + (tss32 ? 8 + 8L * newCpl : 4 + 4L * newCpl), 2);
             if ((nss & ~3) == 0 || (nss & 3) != newCpl) raise(TS, nss & ~3);
             long[] sd = descriptor(nss, SS_FAULT);
             long[] sdk = {sd[0], sd[1], sd[2]};
             if ((sdk[2] & 0x1a) != 0x12 || ((sdk[2] >> 5) & 3) != newCpl) raise(TS, nss & ~3);
             long m = (sdk[2] & 0x4000) != 0 ? 0xffffffffL : 0xffff;
             long sp = nsp & m;
+            // SDM 6.12.1: the new stack must hold the frame, else #SS(new SS selector)
+            for (int k = hasErr ? 6 : 5; k > 0; k--)
+                if (outsideLimit((sp - (long) k * sz) & m, sz, sdk[1], (int) sdk[2])) raise(SS_FAULT, nss & ~3);
             long[] frame = {sel[SS], R[RSP_] & spMask, f, sel[CS], retIp};
-            for (long v : frame) { sp = (sp - sz) & m; wr(sdk[0] + sp, sz, v); }
-            if (hasErr) { sp = (sp - sz) & m; wr(sdk[0] + sp, sz, err); }
+            boolean sys = sysAccess;
+            sysAccess = true; // the pushes on the inner stack are made at its (supervisor) privilege level
+            try {
+                for (long v : frame) { sp = (sp - sz) & m; wr(sdk[0] + sp, sz, v); }
+                if (hasErr) { sp = (sp - sz) & m; wr(sdk[0] + sp, sz, err); }
+            } finally { sysAccess = sys; }
             commitSeg(SS, nss, sdk);
             setSp(sp);
         } else {
             long sp = R[RSP_] & spMask;
             long ss = ebase[SS];
+            // SDM 6.12.1: pushes beyond the stack limit are #SS(0) when the stack does not change
+            for (int k = hasErr ? 4 : 3; k > 0; k--) stackCheck((sp - (long) k * sz) & spMask, sz);
             sp = (sp - sz) & spMask; wr(ss + sp, sz, f);
             sp = (sp - sz) & spMask; wr(ss + sp, sz, sel[CS]);
             sp = (sp - sz) & spMask; wr(ss + sp, sz, retIp);
@@ -1220,30 +1258,38 @@ final class SoftCore {
         sel[s] = selector & 0xffff;
         base[s] = ebase[s] = (long) (selector & 0xffff) << 4;
         if (v86) { limit[s] = 0xffff; ar[s] = 0xf3; }
-        if (s == CS || s == SS) updateMode();
+        if (s == CS || s == SS) updateMode(); else segCache(s);
     }
 
-    /** MOV/POP to a segment register, far transfers: the mode decides how the selector is used. */
+    /**
+     * MOV/POP to a segment register, far transfers: the mode decides how the selector is used. The
+     * protected-mode checks and their order follow SDM "MOV—Move" (segment register loads) and 5.6
+     * "Privilege Level Checking When Accessing Data Segments", 5.8.1 "Direct Calls or Jumps to Code
+     * Segments": a null selector (#GP(0) for SS, allowed for data segments), the table limit, the
+     * descriptor type and privilege (#GP(selector)), and last the present bit (#SS(selector) for SS,
+     * else #NP(selector)).
+     */
     private void loadSeg(int s, int selector) {
         if (realMode || v86) { loadSegReal(s, selector); return; }
         selector &= 0xffff;
+        int c = cpl();
         if ((selector & ~3) == 0) {
-            if (s == CS || (s == SS && !code64)) raise(GP, 0);
+            // SDM 3.4.4: a null SS is only possible in 64-bit mode, below ring 3 and with RPL = CPL
+            if (s == CS || (s == SS && (!code64 || c == 3 || (selector & 3) != c))) raise(GP, 0);
             sel[s] = selector;
             base[s] = ebase[s] = 0;
             limit[s] = 0;
             ar[s] = 0x10000; // unusable
+            if (s == SS) { ar[s] |= c << 5; updateMode(); } else segCache(s);
             return;
         }
-        long[] d = descriptor(selector, s == SS ? SS_FAULT : NP);
+        long[] d = descriptor(selector, -1);
         int a = (int) d[2];
         if ((a & 0x10) == 0) raise(GP, selector & ~3);
         if (s == SS && (a & 0xa) != 2) raise(GP, selector & ~3);
         if (s != CS && s != SS && (a & 0xa) == 8) raise(GP, selector & ~3);
         if (s == CS && (a & 8) == 0) raise(GP, selector & ~3);
-        // SDM 5.6 "Privilege Level Checking When Accessing Data Segments", 5.8.1 "Direct Calls or Jumps
-        // to Code Segments", 6.4 of SS loads; these keep the state consistent for the next VM entry
-        int dpl = (a >> 5) & 3, rpl = selector & 3, c = cpl();
+        int dpl = (a >> 5) & 3, rpl = selector & 3;
         if (s == CS) {
             boolean conforming = (a & 4) != 0;
             if (conforming ? dpl > c : (dpl != c || rpl > c)) raise(GP, selector & ~3);
@@ -1253,6 +1299,8 @@ final class SoftCore {
         } else if ((a & 0xc) != 0xc && dpl < Math.max(c, rpl)) {
             raise(GP, selector & ~3);
         }
+        if ((a & 0x80) == 0) raise(s == SS ? SS_FAULT : NP, selector & ~3);
+        markAccessed(a);
         commitSeg(s, s == CS ? (selector & ~3) | c : selector, d);
     }
 
@@ -1262,12 +1310,26 @@ final class SoftCore {
         ebase[s] = code64 && s < FS ? 0 : d[0];
         limit[s] = (int) d[1];
         ar[s] = (int) d[2] | 1; // accessed
-        if (s == CS || s == SS) updateMode();
+        if (s == CS || s == SS) updateMode(); else segCache(s);
     }
 
     private final long[] descBuf = new long[3];
+    /** Linear address of the descriptor {@link #descriptor} read last. */
+    private long lastDescAddr;
 
-    /** Reads a segment descriptor from the GDT/LDT: {base, limit, VMCS-format access rights}. */
+    /**
+     * Sets the accessed bit of the descriptor just read, as loading it into a segment register does
+     * (SDM 3.4.5.1 "Code- and Data-Segment Descriptor Types": the processor sets it in memory).
+     */
+    private void markAccessed(int a) {
+        if ((a & 1) == 0) sysWr(lastDescAddr + 5, 1, (a & 0xff) | 1);
+    }
+
+    /**
+     * Reads a segment descriptor from the GDT/LDT: {base, limit, VMCS-format access rights}. A selector
+     * beyond the table limit is #GP(selector); a not-present descriptor raises {@code npVector}, unless
+     * it is negative (the caller checks presence after the type, as the SDM orders it).
+     */
     private long[] descriptor(int selector, int npVector) {
         boolean ldt = (selector & 4) != 0;
         long tb = ldt ? base[LDTR] : gdtBase;
@@ -1275,8 +1337,9 @@ final class SoftCore {
         if (ldt && (ar[LDTR] & 0x10000) != 0) raise(GP, selector & ~3);
         int idx = selector & ~7;
         if (idx + 7 > tl) raise(GP, selector & ~3);
-        long lo = rd(tb + idx, 4), hi = rd(tb + idx + 4, 4);
-        if ((hi & 0x8000) == 0) raise(npVector, selector & ~3);
+        long lo = sysRd(tb + idx, 4), hi = sysRd(tb + idx + 4, 4);
+        lastDescAddr = tb + idx;
+        if ((hi & 0x8000) == 0 && npVector >= 0) raise(npVector, selector & ~3);
         long b = ((lo >>> 16) & 0xffff) | ((hi & 0xff) << 16) | (hi & 0xff000000L);
         long lim = (lo & 0xffff) | (hi & 0xf0000L);
         if ((hi & 0x800000) != 0) lim = (lim << 12) | 0xfff;
@@ -1284,6 +1347,75 @@ final class SoftCore {
         descBuf[1] = lim;
         descBuf[2] = (hi >>> 8) & 0xf0ffL;
         return descBuf;
+    }
+
+    // ---------------------------------------------------------------- segment limit and type checks
+
+    /**
+     * Per segment register: whether a data access through it must be checked (limit, type, a null
+     * selector; in 64-bit mode only SS, for the #SS of a non-canonical stack address). False for the
+     * common flat case -- an expand-up writable data segment with a 4-GByte limit -- and for FS/GS in
+     * 64-bit mode, so that the check costs one array load on the usual path.
+     */
+    private final boolean[] segChk = new boolean[8];
+
+    /** Recomputes {@link #segChk} (after a segment register or the mode changed). */
+    private void segCache(int s) {
+        int a = ar[s];
+        boolean flat = limit[s] == -1 && (a & 0x1001e) == 0x12;
+        segChk[s] = code64 ? s == SS : !flat;
+    }
+
+    /** The fault of a segment check: #SS(0) for the stack segment, else #GP(0). */
+    private void segFault(int s) {
+        raise(s == SS ? SS_FAULT : GP, 0);
+    }
+
+    /**
+     * Checks a data access of {@code sz} bytes at offset {@code off} of segment {@code s}, as SDM Vol. 3
+     * 5.3 "Limit Checking" and 5.4 "Type Checking" require: a null (unusable) segment, a write to a code or
+     * read-only data segment, a read of an execute-only code segment are #GP(0); an offset outside the
+     * limit (for an expand-down segment: at or below the limit, or above 64 KiB / 4 GiB by its B flag) is
+     * #GP(0), or #SS(0) through SS. In real-address and virtual-8086 mode only the limit applies; in
+     * 64-bit mode only the canonical-address check (SDM 3.3.7.1), which faults #SS(0) for the stack.
+     */
+    private void segCheck(int s, long off, int sz, boolean write) {
+        if (code64) {
+            long lin = ebase[s] + off;
+            if (((lin << 16) >> 16) != lin) segFault(s);
+            return;
+        }
+        int a = ar[s];
+        boolean prot = !realMode && !v86;
+        if (prot) {
+            if ((a & 0x10000) != 0) raise(GP, 0);
+            if ((a & 8) != 0) {
+                if (write || (a & 2) == 0) raise(GP, 0);
+            } else if (write && (a & 2) == 0) raise(GP, 0);
+        }
+        if (outsideLimit(off, sz, limit[s], prot ? a : 0)) segFault(s);
+    }
+
+    /**
+     * Whether bytes [off, off+sz) lie outside a segment of limit {@code lim} and access rights {@code a}:
+     * beyond the limit, or for an expand-down data segment at or below it or above 64 KiB / 4 GiB by
+     * its B flag (SDM 5.3 "Limit Checking").
+     */
+    private static boolean outsideLimit(long off, int sz, long lim, int a) {
+        lim &= 0xffffffffL;
+        long last = off + sz - 1;
+        if ((a & 0x1c) == 0x14) return off <= lim || last > ((a & 0x4000) != 0 ? 0xffffffffL : 0xffff);
+        return last > lim;
+    }
+
+    /** Checks the memory operand of the current ModRM instruction (no-op for a register operand). */
+    private void rmCheck(int sz, boolean write) {
+        if (mrMod != 3 && segChk[eaSeg]) segCheck(eaSeg, eaOff, sz, write);
+    }
+
+    /** Checks a stack access at stack-pointer value {@code off}. */
+    private void stackCheck(long off, int sz) {
+        if (segChk[SS]) segCheck(SS, off, sz, true);
     }
 
     // ---------------------------------------------------------------- stack
@@ -1298,12 +1430,14 @@ final class SoftCore {
 
     private void push(long v, int sz) {
         long s = (sp() - sz) & spMask;
+        if (segChk[SS]) segCheck(SS, s, sz, true);
         wr(ebase[SS] + s, sz, v);
         setSp(s);
     }
 
     private long pop(int sz) {
         long s = sp();
+        if (segChk[SS]) segCheck(SS, s, sz, false);
         long v = rd(ebase[SS] + s, sz);
         setSp(s + sz);
         return v;
@@ -1393,15 +1527,35 @@ final class SoftCore {
         eaSeg = segOv >= 0 ? segOv : seg;
     }
 
-    private long rmRead(int sz) { return mrMod == 3 ? getReg(mrRm, sz) : rd(ea, sz); }
-
-    private void rmWrite(int sz, long v) {
-        if (mrMod == 3) setReg(mrRm, sz, v); else wr(ea, sz, v);
+    private long rmRead(int sz) {
+        if (mrMod == 3) return getReg(mrRm, sz);
+        if (segChk[eaSeg]) segCheck(eaSeg, eaOff, sz, false);
+        return rd(ea, sz);
     }
 
-    /** Linear address of a memory operand at segment:offset, with the override applied. */
-    private long linear(int defSeg, long off) {
-        return (ebase[segOv >= 0 ? segOv : defSeg] + off) & linMask;
+    /** The read of a read-modify-write operand: checked for writing first, so that no flag changes before a #GP. */
+    private long rmReadW(int sz) {
+        if (mrMod == 3) return getReg(mrRm, sz);
+        if (segChk[eaSeg]) segCheck(eaSeg, eaOff, sz, true);
+        return rd(ea, sz);
+    }
+
+    private void rmWrite(int sz, long v) {
+        if (mrMod == 3) { setReg(mrRm, sz, v); return; }
+        if (segChk[eaSeg]) segCheck(eaSeg, eaOff, sz, true);
+        wr(ea, sz, v);
+    }
+
+    /** Linear address of a memory operand at segment:offset, with the override applied, checked for an access of sz bytes. */
+    private long linear(int defSeg, long off, int sz, boolean write) {
+        int s = segOv >= 0 ? segOv : defSeg;
+        if (segChk[s]) segCheck(s, off, sz, write);
+        return (ebase[s] + off) & linMask;
+    }
+
+    /** Checks a string-instruction access through segment s at offset off. */
+    private void strCheck(int s, long off, int sz, boolean write) {
+        if (segChk[s]) segCheck(s, off, sz, write);
     }
 
     // ---------------------------------------------------------------- decode and execute
@@ -1487,14 +1641,14 @@ final class SoftCore {
             }
             case 0x80: case 0x82: {
                 modrm(1);
-                long a = rmRead(1);
+                long a = mrReg == 7 ? rmRead(1) : rmReadW(1);
                 long r = alu(mrReg, a, fetch8(), 1);
                 if (mrReg != 7) rmWrite(1, r);
                 return;
             }
             case 0x81: case 0x83: {
                 modrm(op == 0x81 ? Math.min(sz, 4) : 1);
-                long a = rmRead(sz);
+                long a = mrReg == 7 ? rmRead(sz) : rmReadW(sz);
                 long b = op == 0x81 ? fetchImm(sz) : (byte) fetch8();
                 long r = alu(mrReg, a, b, sz);
                 if (mrReg != 7) rmWrite(sz, r);
@@ -1509,7 +1663,7 @@ final class SoftCore {
             case 0x86: case 0x87: {
                 int s = op == 0x86 ? 1 : sz;
                 modrm();
-                long a = rmRead(s);
+                long a = rmReadW(s);
                 rmWrite(s, getReg(mrReg, s));
                 setReg(mrReg, s, a);
                 return;
@@ -1555,7 +1709,7 @@ final class SoftCore {
                 int s = (op & 1) == 0 ? 1 : sz;
                 modrm(op < 0xc2 ? 1 : 0);
                 int cnt = op < 0xc2 ? fetch8() : op < 0xd2 ? 1 : (int) R[1] & 0xff;
-                long a = rmRead(s);
+                long a = rmReadW(s);
                 long r = shift(mrReg, a, cnt, s);
                 rmWrite(s, r);
                 commitShiftFlags();
@@ -1606,7 +1760,7 @@ final class SoftCore {
             case 0xfe: {
                 modrm();
                 if (mrReg > 1) raise(UD);
-                rmWrite(1, inc(rmRead(1), 1, mrReg == 1));
+                rmWrite(1, inc(rmReadW(1), 1, mrReg == 1));
                 return;
             }
             case 0xff: group5(sz); return;
@@ -1630,8 +1784,9 @@ final class SoftCore {
             case 0x2f: daa(true); return;
             case 0x37: aaa(false); return;
             case 0x3f: aaa(true); return;
-            case 0x63: // MOVSXD in 64-bit mode; ARPL elsewhere (not modelled)
-                if (!code64) raise(UD);
+            case 0x62: bound(sz); return;
+            case 0x63: // MOVSXD in 64-bit mode; ARPL elsewhere
+                if (!code64) { arpl(); return; }
                 modrm();
                 setReg(mrReg, sz, sext(rmRead(4), 4));
                 return;
@@ -1666,7 +1821,7 @@ final class SoftCore {
                 long v = pop(s2);
                 if (mrMod != 3) {
                     // SDM POP: an ESP-based address uses ESP after the pop; undo on fault
-                    try { wr(ea, s2, v); } catch (RuntimeException e) { setSp(s0); throw e; }
+                    try { rmWrite(s2, v); } catch (RuntimeException e) { setSp(s0); throw e; }
                 } else setReg(mrRm, s2, v);
                 return;
             }
@@ -1684,7 +1839,7 @@ final class SoftCore {
                 farCall(s, off, sz);
                 return;
             }
-            case 0x9b: return; // WAIT: no x87 exceptions pending
+            case 0x9b: fwait(); return;
             case 0x9e: {
                 long f = flags();
                 eflags = (f & ~0xd5L) | (R[0] >>> 8 & 0xd5) | 2;
@@ -1694,7 +1849,7 @@ final class SoftCore {
             case 0xa0: case 0xa1: case 0xa2: case 0xa3: {
                 int s = (op & 1) == 0 ? 1 : sz;
                 long off = asz == 2 ? fetch16() : asz == 4 ? fetch32() : fetch64();
-                long lin = linear(DS, off);
+                long lin = linear(DS, off, s, op >= 0xa2);
                 if (op < 0xa2) setReg(0, s, rd(lin, s)); else wr(lin, s, getReg(0, s));
                 return;
             }
@@ -1710,6 +1865,7 @@ final class SoftCore {
             case 0xc9: {
                 int s2 = ssz();
                 long bp = getReg(5, code64 ? 8 : stack32 ? 4 : 2);
+                stackCheck(bp & spMask, s2);
                 long v = rd(ebase[SS] + (bp & spMask), s2);
                 setSp(bp + s2);
                 setReg(5, s2, v);
@@ -1740,11 +1896,9 @@ final class SoftCore {
                 return;
             }
             case 0xd6: setReg(0, 1, cf() ? 0xff : 0); return;
-            case 0xd7: setReg(0, 1, rd(linear(DS, (getReg(3, asz) + (R[0] & 0xff)) & MASK[asz]), 1)); return;
+            case 0xd7: setReg(0, 1, rd(linear(DS, (getReg(3, asz) + (R[0] & 0xff)) & MASK[asz], 1, false), 1)); return;
             case 0xd8: case 0xd9: case 0xda: case 0xdb: case 0xdc: case 0xdd: case 0xde: case 0xdf:
-                // x87 is not modelled: with CR0.EM the architecture says #NM, otherwise we refuse with #UD
-                if ((cr0 & (CR0_EM | CR0_TS)) != 0) raise(NM);
-                raise(UD);
+                x87();
                 return;
             case 0xe4: case 0xe5: io(true, fetch8(), op == 0xe4 ? 1 : Math.min(sz, 4), true); return;
             case 0xe6: case 0xe7: io(false, fetch8(), op == 0xe6 ? 1 : Math.min(sz, 4), true); return;
@@ -1782,6 +1936,7 @@ final class SoftCore {
             r = alu(op, getReg(mrRm, sz), getReg(mrReg, sz), sz);
             if (op != 7) setReg(mrRm, sz, r);
         } else {
+            if (segChk[eaSeg]) segCheck(eaSeg, eaOff, sz, op != 7);
             r = alu(op, rd(ea, sz), getReg(mrReg, sz), sz);
             if (op != 7) wr(ea, sz, r);
         }
@@ -1819,6 +1974,7 @@ final class SoftCore {
         long s = sp();
         long b = ebase[SS];
         long orig = getReg(4, sz);
+        for (int k = 0; k < 8; k++) stackCheck((s - (k + 1) * sz) & spMask, sz);
         for (int k = 0; k < 8; k++) {
             s = (s - sz) & spMask;
             wr(b + s, sz, k == 4 ? orig : getReg(k, sz));
@@ -1830,7 +1986,7 @@ final class SoftCore {
         long s = sp();
         long b = ebase[SS];
         long[] v = scratch;
-        for (int k = 7; k >= 0; k--) { v[k] = rd(b + s, sz); s = (s + sz) & spMask; }
+        for (int k = 7; k >= 0; k--) { stackCheck(s, sz); v[k] = rd(b + s, sz); s = (s + sz) & spMask; }
         for (int k = 0; k < 8; k++) if (k != 4) setReg(k, sz, v[k]);
         setSp(s);
     }
@@ -1846,6 +2002,12 @@ final class SoftCore {
         if (v86 && ((eflags >> 12) & 3) < 3) raise(GP, 0);
         long v = pop(sz);
         writeFlags(v, sz);
+    }
+
+    /** IRET's RFLAGS load: writeFlags, and RF as popped (it suppresses an instruction breakpoint once, SDM 17.3.1.1). */
+    private void iretFlags(long v, int sz) {
+        writeFlags(v, sz);
+        if (sz >= 4 && (v & RF) != 0) eflags |= RF;
     }
 
     /** POPF/IRET write of RFLAGS, honouring which bits the privilege level may change (SDM POPF). */
@@ -1864,8 +2026,9 @@ final class SoftCore {
     private void loadFarPointer(int s, int sz) {
         modrm();
         if (mrMod == 3) raise(UD);
+        rmCheck(sz + 2, false);
         long off = rd(ea, sz);
-        int selector = (int) rd((ea + sz) & 0xffffffffL, 2);
+        int selector = (int) rd((ea + sz) & linMask, 2);
         loadSeg(s, selector);
         setReg(mrReg, sz, off);
         if (s == SS) movSsShadow();
@@ -1878,61 +2041,168 @@ final class SoftCore {
         long b = ebase[SS];
         long bp = getReg(5, stack32 ? 4 : 2);
         s = (s - sz) & spMask;
+        stackCheck(s, sz);
         wr(b + s, sz, getReg(5, sz));
         long frame = s;
         for (int k = 1; k < level; k++) {
             bp = (bp - sz) & spMask;
+            stackCheck(bp, sz);
             long v = rd(b + bp, sz);
             s = (s - sz) & spMask;
+            stackCheck(s, sz);
             wr(b + s, sz, v);
         }
-        if (level > 0) { s = (s - sz) & spMask; wr(b + s, sz, frame); }
+        if (level > 0) { s = (s - sz) & spMask; stackCheck(s, sz); wr(b + s, sz, frame); }
         setReg(5, sz, frame);
         setSp((s - size) & spMask);
     }
 
     private void farJump(int s, long off) {
-        taskSwitchCheck(s, 2);
+        if (throughGate(s, false)) return;
         loadSeg(CS, s);
         pc = off & ipMask;
     }
 
     /**
-     * Task switches cause VM exits unconditionally (SDM 25.1.2); the qualification (SDM Table 27-2
-     * "Exit Qualification for Task Switches") carries the TSS selector and the source: 0 CALL,
-     * 1 IRET, 2 JMP, 3 a task gate in the IDT. A far JMP/CALL names a task by a TSS descriptor or a
-     * task gate in the GDT/LDT.
+     * A far CALL or JMP whose selector does not name a code segment (SDM "CALL—Call Procedure" and
+     * "JMP—Jump", protected mode). A TSS descriptor or a task gate is a task switch, which causes a VM
+     * exit unconditionally (SDM 25.1.2) with the qualification of SDM Table 27-2 "Exit Qualification
+     * for Task Switches": the new TSS selector (from the gate for a task gate) and the source, 0 CALL
+     * or 2 JMP; the descriptor's DPL and present bit are checked first. A call gate transfers through
+     * the gate ({@link #callGate}). Returns false for a code segment (an ordinary far transfer).
      */
-    private void taskSwitchCheck(int selector, int source) {
-        if (realMode || v86 || (selector & ~3) == 0) return;
-        long[] d = descriptor(selector, NP);
-        int a = (int) d[2];
-        if ((a & 0x10) != 0) return; // a code segment: an ordinary far transfer
-        int type = a & 0xf;
-        if (longMode) { // no tasks in IA-32e mode; 64-bit call gates are not modelled
-            if (type == 0xc) shutdown("far transfers through call gates are not modelled yet");
-            raise(GP, selector & ~3);
+    private boolean throughGate(int selector, boolean call) {
+        if (realMode || v86 || (selector & ~3) == 0) return false;
+        if (!rawDescriptor(selector)) raise(GP, selector & ~3);
+        if ((rawHi & 0x1000) != 0) return false;
+        int type = (int) (rawHi >>> 8) & 0xf, dpl = (int) (rawHi >>> 13) & 3;
+        boolean gate = type == 0xc || (!longMode && type == 4); // in IA-32e mode only 64-bit call gates
+        boolean task = !longMode && (type == 5 || type == 1 || type == 9);
+        if (!gate && !task) raise(GP, selector & ~3);
+        if (dpl < cpl() || dpl < (selector & 3)) raise(GP, selector & ~3);
+        if ((rawHi & 0x8000) == 0) raise(NP, selector & ~3);
+        if (task) {
+            int tss = type == 5 ? (int) (rawLo >>> 16) : selector;
+            instrExit(EXIT_REASON_TASK_SWITCH, (tss & 0xffff) | (long) (call ? 0 : 2) << 30);
         }
-        if (type == 5) { // task gate: its TSS selector is in bits 31:16 of the low doubleword
-            boolean ldt = (selector & 4) != 0;
-            long tb = ldt ? base[LDTR] : gdtBase;
-            int tss = (int) (rd(tb + (selector & ~7), 4) >>> 16);
-            instrExit(EXIT_REASON_TASK_SWITCH, tss | (long) source << 30);
+        callGate(selector, type, call);
+        return true;
+    }
+
+    /**
+     * The transfer through a call gate (SDM 5.8.3 "Call Gates", 5.8.4 "Accessing a Code Segment
+     * Through a Call Gate", 5.8.5 "Stack Switching", 5.8.6 "Returning from a Called Procedure", and
+     * 5.8.3.1 "IA-32e Mode Call Gates"). The gate names the code segment and entry point; a CALL to a
+     * non-conforming segment of higher privilege switches to the stack of that level from the TSS,
+     * pushes the caller's SS:ESP, copies the gate's parameter count of words/doublewords from the
+     * caller's stack (none for a 64-bit gate), then pushes CS:EIP. A JMP never changes privilege.
+     */
+    private void callGate(int gateSel, int type, boolean call) {
+        boolean gate64 = longMode;
+        int gsz = gate64 ? 8 : type == 0xc ? 4 : 2;
+        int csSel = (int) (rawLo >>> 16) & 0xffff;
+        long off = (rawLo & 0xffff) | (rawHi & 0xffff0000L);
+        int params = (int) rawHi & 0x1f;
+        if (gate64) {
+            long tb = (gateSel & 4) != 0 ? base[LDTR] : gdtBase;
+            long upper = sysRd(tb + (gateSel & ~7) + 8, 8);
+            if (((upper >>> 8) & 0x1f) != 0) raise(GP, gateSel & ~3); // the upper half's type must be 0
+            off |= (upper & 0xffffffffL) << 32;
+            params = 0;
+        } else if (gsz == 2) off &= 0xffff;
+        if ((csSel & ~3) == 0) raise(GP, 0);
+        long[] d = descriptor(csSel, -1);
+        long[] dk = {d[0], d[1], d[2]};
+        int a = (int) dk[2], dpl = (a >> 5) & 3, c = cpl();
+        boolean conforming = (a & 4) != 0;
+        if ((a & 0x18) != 0x18 || dpl > c) raise(GP, csSel & ~3);
+        if (gate64 && (a & 0x6000) != 0x2000) raise(GP, csSel & ~3); // a 64-bit gate leads to 64-bit code
+        if (!call && !conforming && dpl != c) raise(GP, csSel & ~3);
+        if ((a & 0x80) == 0) raise(NP, csSel & ~3);
+        if (!gate64 && off > (dk[1] & 0xffffffffL)) raise(GP, 0);
+        long ret = pc;
+        int oldCs = sel[CS], oldSs = sel[SS];
+        long oldSp = R[RSP_];
+        if (call && !conforming && dpl < c) {
+            int n = dpl;
+            long tss = base[TR];
+            long nsp;
+            int nss;
+            long[] sdk = null;
+            long m, sb;
+            if (gate64) {
+                nsp = sysRd(tss + 4 + 8L * n, 8);
+                nss = n; // a null SS with RPL = new CPL
+                if (nonCanonical(nsp)) raise(SS_FAULT, 0);
+                m = -1L;
+                sb = 0;
+            } else {
+                boolean tss32 = (ar[TR] & 8) != 0;
+                nsp = tss32 ? sysRd(tss + 4 + 8L * n, 4) : sysRd(tss + 2 + 4L * n, 2);
+                nss = (int) sysRd(tss + (tss32 ? 8 + 8L * n : 4 + 4L * n), 2);
+                if ((nss & ~3) == 0) raise(TS, 0);
+                if ((nss & 3) != n) raise(TS, nss & ~3);
+                long[] sd = descriptor(nss, -1);
+                sdk = new long[]{sd[0], sd[1], sd[2]};
+                if ((sdk[2] & 0x1a) != 0x12 || ((sdk[2] >> 5) & 3) != n) raise(TS, nss & ~3);
+                if ((sdk[2] & 0x80) == 0) raise(SS_FAULT, nss & ~3);
+                m = (sdk[2] & 0x4000) != 0 ? 0xffffffffL : 0xffff;
+                sb = sdk[0];
+                for (int k = 4 + params; k > 0; k--) // the new stack must hold the whole frame (SDM 5.8.5)
+                    if (outsideLimit((nsp - (long) k * gsz) & m, gsz, sdk[1], (int) sdk[2])) raise(SS_FAULT, nss & ~3);
+            }
+            long sp = nsp & m;
+            long[] copied = new long[params];
+            long osb = ebase[SS], osp = sp();
+            for (int k = 0; k < params; k++) {
+                long o = (osp + (long) (params - 1 - k) * gsz) & spMask;
+                stackCheck(o, gsz);
+                copied[k] = rd(osb + o, gsz);
+            }
+            boolean sys = sysAccess;
+            sysAccess = true; // the new stack is written at its own privilege level
+            try {
+                sp = (sp - gsz) & m; wr(sb + sp, gsz, oldSs);
+                sp = (sp - gsz) & m; wr(sb + sp, gsz, oldSp & MASK[gsz]);
+                for (int k = 0; k < params; k++) { sp = (sp - gsz) & m; wr(sb + sp, gsz, copied[k]); }
+                sp = (sp - gsz) & m; wr(sb + sp, gsz, oldCs);
+                sp = (sp - gsz) & m; wr(sb + sp, gsz, ret);
+            } finally { sysAccess = sys; }
+            if (gate64) {
+                sel[SS] = nss; base[SS] = ebase[SS] = 0; limit[SS] = 0; ar[SS] = 0x10000 | n << 5;
+            } else commitSeg(SS, nss, sdk);
+            commitSeg(CS, (csSel & ~3) | n, dk);
+            R[RSP_] = gate64 ? sp : (m == 0xffff ? (R[RSP_] & ~0xffffL) | sp : sp);
+            pc = off & ipMask;
+            return;
         }
-        if (type == 1 || type == 9) instrExit(EXIT_REASON_TASK_SWITCH, selector | (long) source << 30);
-        if (type == 0xc || type == 4) shutdown("far transfers through call gates are not modelled yet");
-        raise(GP, selector & ~3);
+        if (call) {
+            // same privilege: the return address goes on the current stack in the gate's size
+            long b = ebase[SS];
+            long mask = gate64 ? -1L : spMask;
+            long s1 = (R[RSP_] - gsz) & mask, s2 = (s1 - gsz) & mask;
+            if (!gate64) { stackCheck(s1, gsz); stackCheck(s2, gsz); }
+            probeWrite(b + s2, gsz);
+            probeWrite(b + s1, gsz);
+            wr(b + s1, gsz, oldCs);
+            wr(b + s2, gsz, ret);
+            if (gate64) R[RSP_] = s2; else setSp(s2);
+        }
+        commitSeg(CS, (csSel & ~3) | c, dk);
+        pc = off & ipMask;
     }
 
     private void farCall(int s, long off, int sz) {
+        if (throughGate(s, true)) return;
         long sp0 = sp();
         long b = ebase[SS];
         long s1 = (sp0 - sz) & spMask, s2 = (s1 - sz) & spMask;
+        stackCheck(s1, sz);
+        stackCheck(s2, sz);
         probeWrite(b + s2, sz);
         probeWrite(b + s1, sz);
         int oldCs = sel[CS];
         long ret = pc;
-        taskSwitchCheck(s, 0);
         loadSeg(CS, s);
         wr(b + s1, sz, oldCs);
         wr(b + s2, sz, ret);
@@ -1940,45 +2210,129 @@ final class SoftCore {
         pc = off & ipMask;
     }
 
+    /**
+     * RET far (SDM "RET—Return from Procedure"): to the same privilege level an ordinary CS load; to an
+     * outer level (RPL of the popped CS above CPL, protected mode) also pops the caller's SS:ESP, checks
+     * both descriptors as SDM 5.8.6 "Returning from a Called Procedure" lists, releases the immediate's
+     * bytes on both stacks, and nulls data segment registers the outer level may not use.
+     */
     private void farReturn(int sz, int n) {
         long s = sp();
         long b = ebase[SS];
+        stackCheck(s, sz);
+        stackCheck((s + sz) & spMask, sz);
         long off = rd(b + s, sz);
         int cs = (int) rd(b + ((s + sz) & spMask), sz) & 0xffff;
+        if (!realMode && !v86 && (cs & 3) > cpl()) {
+            int rpl = cs & 3;
+            long[] cd = outerCs(cs);
+            long o = (s + 2L * sz + n) & spMask;
+            stackCheck(o, sz);
+            stackCheck((o + sz) & spMask, sz);
+            long esp = rd(b + o, sz);
+            int ss = (int) rd(b + ((o + sz) & spMask), sz) & 0xffff;
+            long[] sd = outerSs(ss, rpl, (cd[2] & 0x2000) != 0);
+            commitSeg(CS, cs, cd);
+            if (sd == null) { sel[SS] = ss; base[SS] = ebase[SS] = 0; limit[SS] = 0; ar[SS] = 0x10000 | rpl << 5; updateMode(); }
+            else commitSeg(SS, ss, sd);
+            R[RSP_] = code64 ? esp : stack32 ? esp & 0xffffffffL : (R[RSP_] & ~0xffffL) | (esp & 0xffff);
+            setSp(sp() + n);
+            nullInaccessibleSegments();
+            pc = off & ipMask;
+            return;
+        }
         loadSeg(CS, cs);
         setSp(s + 2L * sz + n);
         pc = off & ipMask;
     }
 
+    /** The code segment of a return to an outer privilege level: code, DPL = RPL (conforming: DPL <= RPL), present. */
+    private long[] outerCs(int cs) {
+        if ((cs & ~3) == 0) raise(GP, 0);
+        long[] d = descriptor(cs, -1);
+        long[] dk = {d[0], d[1], d[2]};
+        int a = (int) dk[2], dpl = (a >> 5) & 3, rpl = cs & 3;
+        if ((a & 0x18) != 0x18 || ((a & 4) == 0 ? dpl != rpl : dpl > rpl)) raise(GP, cs & ~3);
+        if (longMode && (a & 0x6000) == 0x6000) raise(GP, cs & ~3);
+        if ((a & 0x80) == 0) raise(NP, cs & ~3);
+        markAccessed(a);
+        return dk;
+    }
+
+    /**
+     * The stack segment of a return to an outer level: RPL and DPL equal to the new CPL, writable data,
+     * present (#GP(selector), #SS(selector)); null only when returning to 64-bit code below ring 3
+     * (then null is returned).
+     */
+    private long[] outerSs(int ss, int rpl, boolean to64) {
+        if ((ss & ~3) == 0) {
+            if (to64 && rpl < 3) return null;
+            raise(GP, 0);
+        }
+        if ((ss & 3) != rpl) raise(GP, ss & ~3);
+        long[] d = descriptor(ss, -1);
+        long[] dk = {d[0], d[1], d[2]};
+        if ((dk[2] & 0x1a) != 0x12 || ((dk[2] >> 5) & 3) != rpl) raise(GP, ss & ~3);
+        if ((dk[2] & 0x80) == 0) raise(SS_FAULT, ss & ~3);
+        markAccessed((int) dk[2]);
+        return dk;
+    }
+
+    /**
+     * After a return to an outer privilege level, ES, DS, FS and GS are nulled when they hold a data or
+     * non-conforming code segment more privileged than the new CPL (SDM "RET", "IRET": "FOR each of
+     * segment register (ES, FS, GS, and DS)").
+     */
+    private void nullInaccessibleSegments() {
+        int c = cpl();
+        for (int s : new int[]{ES, DS, FS, GS}) {
+            int a = ar[s];
+            if ((a & 0x10000) != 0) continue;
+            boolean confCode = (a & 0xc) == 0xc && (a & 0x10) != 0;
+            if (!confCode && ((a >> 5) & 3) < c) {
+                sel[s] = 0; // the selector is nulled; 64-bit code keeps the FS/GS bases (not modelled)
+                ar[s] = 0x10000;
+                segCache(s);
+            }
+        }
+    }
+
+    /**
+     * IRET outside 64-bit mode (SDM "IRET/IRETD"): real-address and virtual-8086 returns; in protected
+     * and compatibility mode a nested-task return (NT=1) is a task switch and so a VM exit (#GP(0) in
+     * IA-32e mode, which has no tasks); a return to an outer level also pops SS:ESP.
+     */
     private void iret(int sz) {
         if (v86 && ((eflags >> 12) & 3) < 3) raise(GP, 0);
         long s = sp();
         long b = ebase[SS];
+        for (int k = 0; k < 3; k++) stackCheck((s + (long) k * sz) & spMask, sz);
         long off = rd(b + s, sz);
         int cs = (int) rd(b + ((s + sz) & spMask), sz) & 0xffff;
         long f = rd(b + ((s + 2L * sz) & spMask), sz);
         if (!realMode && !v86) {
-            if ((f & VM) != 0 && sz == 4 && cpl() == 0)
+            if ((eflags & NT) != 0) {
+                if (longMode) raise(GP, 0);
+                // a nested-task return: a task switch back to the TSS's back link
+                instrExit(EXIT_REASON_TASK_SWITCH, (sysRd(base[TR], 2) & 0xffff) | 1L << 30);
+            }
+            if (!longMode && (f & VM) != 0 && sz == 4 && cpl() == 0)
                 shutdown("IRET to virtual-8086 mode is not modelled yet");
-            if ((eflags & NT) != 0) // a nested-task return: a task switch back to the TSS's back link
-                instrExit(EXIT_REASON_TASK_SWITCH, (rd(base[TR], 2) & 0xffff) | 1L << 30);
             int rpl = cs & 3;
             if (rpl < cpl()) raise(GP, cs & ~3);
             if (rpl > cpl()) {
                 // SDM IRET, RETURN-TO-OUTER-PRIVILEGE-LEVEL: pops ESP and SS as well
+                stackCheck((s + 3L * sz) & spMask, sz);
+                stackCheck((s + 4L * sz) & spMask, sz);
                 long esp = rd(b + ((s + 3L * sz) & spMask), sz);
                 int ss = (int) rd(b + ((s + 4L * sz) & spMask), sz) & 0xffff;
-                long[] d = descriptor(cs, NP);
-                long[] dk = {d[0], d[1], d[2]};
-                if ((dk[2] & 0x18) != 0x18 || ((dk[2] & 4) == 0 && ((dk[2] >> 5) & 3) != rpl)) raise(GP, cs & ~3);
-                if ((ss & 3) != rpl || (ss & ~3) == 0) raise(GP, ss & ~3);
-                long[] sd = descriptor(ss, SS_FAULT);
-                long[] sdk = {sd[0], sd[1], sd[2]};
-                if ((sdk[2] & 0x1a) != 0x12 || ((sdk[2] >> 5) & 3) != rpl) raise(GP, ss & ~3);
-                writeFlags(f, sz);
+                long[] dk = outerCs(cs);
+                long[] sdk = outerSs(ss, rpl, false);
+                iretFlags(f, sz);
                 commitSeg(CS, cs, dk);
                 commitSeg(SS, ss, sdk);
                 setSp(esp);
+                nullInaccessibleSegments();
                 pc = off & ipMask;
                 interruptibility &= ~GUEST_INTR_STATE_NMI;
                 return;
@@ -1986,14 +2340,15 @@ final class SoftCore {
         }
         loadSeg(CS, cs);
         setSp(s + 3L * sz);
-        writeFlags(f, sz);
+        iretFlags(f, sz);
         pc = off & ipMask;
         interruptibility &= ~GUEST_INTR_STATE_NMI; // IRET unblocks NMIs (SDM 6.7.1)
     }
 
     /** IRET in IA-32e mode (SDM "IRET/IRETD/IRETQ"): pops RIP, CS, RFLAGS, RSP and SS. */
     private void iret64(int sz) {
-        if (!code64) shutdown("IRET in compatibility mode is not modelled yet");
+        if (!code64) { iret(sz); return; } // compatibility mode: the protected-mode IRET, with IA-32e rules
+        if ((eflags & NT) != 0) raise(GP, 0); // no nested tasks in IA-32e mode
         long s = sp();
         long b = ebase[SS];
         long rip2 = rd(b + s, sz);
@@ -2003,6 +2358,7 @@ final class SoftCore {
         int ss = (int) rd(b + s + 4L * sz, sz) & 0xffff;
         int oldCpl = cpl();
         int newCpl = cs & 3;
+        if ((cs & ~3) == 0) raise(GP, 0);
         if (newCpl < oldCpl) raise(GP, cs & ~3);
         long[] d = descriptor(cs, NP);
         int a = (int) d[2];
@@ -2018,7 +2374,7 @@ final class SoftCore {
             ssk = new long[]{sd[0], sd[1], sd[2]};
             if ((ssk[2] & 0x1a) != 0x12 || ((ssk[2] >> 5) & 3) != newCpl || (ss & 3) != newCpl) raise(GP, ss & ~3);
         }
-        writeFlags(f, sz == 2 ? 2 : 8);
+        iretFlags(f, sz == 2 ? 2 : 8);
         commitSeg(CS, cs, keep);
         if (ssk == null) {
             sel[SS] = ss; base[SS] = ebase[SS] = 0; limit[SS] = 0xffffffff; ar[SS] = 0x10000 | (newCpl << 5) | 0x93;
@@ -2038,31 +2394,36 @@ final class SoftCore {
         // delivery set rip/pc to the handler
     }
 
-    /** SYSCALL (SDM 4 "SYSCALL"): 64-bit mode only here; compatibility-mode SYSCALL is #UD. */
+    /**
+     * SYSCALL (SDM "SYSCALL—Fast System Call"): #UD outside 64-bit mode (Intel processors do not
+     * recognise it in compatibility or legacy mode) or with IA32_EFER.SCE = 0; RCX and R11 take the
+     * return RIP and RFLAGS, CS/SS come from IA32_STAR[47:32], RIP from IA32_LSTAR, RFLAGS is masked by
+     * IA32_FMASK (and loses RF).
+     */
     private void syscall() {
         if (!code64 || (efer & EFER_SCE) == 0) raise(UD);
         R[1] = pc;
         R[11] = flags();
         int cs = (int) (star >>> 32) & 0xfffc;
-        sel[CS] = cs; base[CS] = ebase[CS] = 0; limit[CS] = 0xffffffff; ar[CS] = 0xa09b;
-        sel[SS] = cs + 8; base[SS] = ebase[SS] = 0; limit[SS] = 0xffffffff; ar[SS] = 0xc093;
-        eflags = (eflags & ~sfmask) | 2;
-        eflags &= ~RF;
-        updateMode();
+        eflags = (eflags & ~sfmask & ~RF) | 2;
+        flatCsSs(cs, cs + 8, 0, true);
         pc = lstar;
     }
 
+    /**
+     * SYSRET (SDM "SYSRET—Return From Fast System Call"): #UD outside 64-bit mode or with SCE = 0,
+     * #GP(0) above ring 0 or, returning to 64-bit mode (REX.W), with a non-canonical RCX; ring 3 with
+     * CS = IA32_STAR[63:48] (+16 for 64-bit), SS = IA32_STAR[63:48]+8, RFLAGS from R11. Without REX.W
+     * the return is to compatibility mode at ECX.
+     */
     private void sysret() {
         if (!code64 || (efer & EFER_SCE) == 0) raise(UD);
         if (cpl() != 0) raise(GP, 0);
-        int s = (int) (star >>> 48) & 0xffff;
         boolean to64 = osz == 8;
-        if (to64) { sel[CS] = (s + 16) | 3; ar[CS] = 0xa0fb; } else { sel[CS] = s | 3; ar[CS] = 0xc0fb; }
-        base[CS] = 0; limit[CS] = 0xffffffff;
-        sel[SS] = (s + 8) | 3; base[SS] = 0; limit[SS] = 0xffffffff; ar[SS] = 0xc0f3;
+        if (to64 && nonCanonical(R[1])) raise(GP, 0);
+        int s = (int) (star >>> 48) & 0xffff;
         setFlags((R[11] & 0x3c7fd7L) | 2);
-        attention = true;
-        updateMode();
+        flatCsSs((to64 ? s + 16 : s) | 3, (s + 8) | 3, 3, to64);
         pc = to64 ? R[1] : R[1] & 0xffffffffL;
     }
 
@@ -2081,9 +2442,9 @@ final class SoftCore {
         modrm(-Math.min(sz, 4));
         switch (mrReg) {
             case 0: case 1: logicFlags(rmRead(sz) & fetchImm(sz), sz); return;
-            case 2: rmWrite(sz, ~rmRead(sz) & MASK[sz]); return;
+            case 2: rmWrite(sz, ~rmReadW(sz) & MASK[sz]); return;
             case 3: {
-                long a = rmRead(sz);
+                long a = rmReadW(sz);
                 long r = alu(5, 0, a, sz);
                 rmWrite(sz, r);
                 return;
@@ -2096,7 +2457,7 @@ final class SoftCore {
     private void group5(int sz) {
         modrm();
         switch (mrReg) {
-            case 0: case 1: rmWrite(sz, inc(rmRead(sz), sz, mrReg == 1)); return;
+            case 0: case 1: rmWrite(sz, inc(rmReadW(sz), sz, mrReg == 1)); return;
             case 2: {
                 int s2 = ssz();
                 long t = rmRead(s2);
@@ -2106,8 +2467,9 @@ final class SoftCore {
             }
             case 3: case 5: {
                 if (mrMod == 3) raise(UD);
+                rmCheck(sz + 2, false);
                 long off = rd(ea, sz);
-                int s = (int) rd((ea + sz) & 0xffffffffL, 2);
+                int s = (int) rd((ea + sz) & linMask, 2);
                 if (mrReg == 3) farCall(s, off, sz); else farJump(s, off);
                 return;
             }
@@ -2324,6 +2686,8 @@ final class SoftCore {
             boolean stop = false;
             switch (op & 0xfe) {
                 case 0xa4: {
+                    strCheck(srcSeg, si, sz, false);
+                    strCheck(ES, di, sz, true);
                     long v = rd(ebase[srcSeg] + si, sz);
                     wr(ebase[ES] + di, sz, v);
                     setReg(6, asz, si + delta);
@@ -2331,6 +2695,8 @@ final class SoftCore {
                     break;
                 }
                 case 0xa6: {
+                    strCheck(srcSeg, si, sz, false);
+                    strCheck(ES, di, sz, false);
                     long a = rd(ebase[srcSeg] + si, sz), b = rd(ebase[ES] + di, sz);
                     alu(7, a, b, sz);
                     setReg(6, asz, si + delta);
@@ -2339,14 +2705,17 @@ final class SoftCore {
                     break;
                 }
                 case 0xaa:
+                    strCheck(ES, di, sz, true);
                     wr(ebase[ES] + di, sz, getReg(0, sz));
                     setReg(7, asz, di + delta);
                     break;
                 case 0xac:
+                    strCheck(srcSeg, si, sz, false);
                     setReg(0, sz, rd(ebase[srcSeg] + si, sz));
                     setReg(6, asz, si + delta);
                     break;
                 default: { // SCAS
+                    strCheck(ES, di, sz, false);
                     long b = rd(ebase[ES] + di, sz);
                     alu(7, getReg(0, sz), b, sz);
                     setReg(7, asz, di + delta);
@@ -2362,6 +2731,7 @@ final class SoftCore {
             if ((++iter & 4095) == 0 && (kicked || icount >= stopAt)) { // resumable between iterations
                 pc = ip0;
                 attention = true;
+                stepArmed = false;
                 return;
             }
         }
@@ -2392,10 +2762,10 @@ final class SoftCore {
         long tss = base[TR];
         long lim = limit[TR] & 0xffffffffL;
         if (lim < 0x67) raise(GP, 0);
-        int iomap = (int) rd(tss + 0x66, 2);
+        int iomap = (int) sysRd(tss + 0x66, 2);
         long off = iomap + (port >> 3);
         if (off + 1 > lim) raise(GP, 0);
-        int bits = (int) rd(tss + off, 2);
+        int bits = (int) sysRd(tss + off, 2);
         if (((bits >> (port & 7)) & ((1 << sz) - 1)) != 0) raise(GP, 0);
     }
 
@@ -2429,10 +2799,12 @@ final class SoftCore {
         while (count != 0) {
             if (in) {
                 long di = R[7] & cm;
+                strCheck(ES, di, sz, true);
                 wr(ebase[ES] + di, sz, MASK[sz]);
                 setReg(7, asz, di + delta);
             } else {
                 long si = R[6] & cm;
+                strCheck(srcSeg, si, sz, false);
                 rd(ebase[srcSeg] + si, sz);
                 setReg(6, asz, si + delta);
             }
@@ -2443,6 +2815,7 @@ final class SoftCore {
             if ((count & 4095) == 0 && count != 0 && (kicked || icount >= stopAt)) {
                 pc = ip0;
                 attention = true;
+                stepArmed = false;
                 return;
             }
         }
@@ -2473,6 +2846,7 @@ final class SoftCore {
                         }
                         return;
                     }
+                    case 4: case 5: verify(mrReg == 5); return;
                     default: raise(UD);
                 }
                 return;
@@ -2513,7 +2887,8 @@ final class SoftCore {
                     modrm();
                     vmxInstrExit(op3 == 0x80 ? EXIT_REASON_INVEPT : EXIT_REASON_INVVPID, true);
                 }
-                raise(UD);
+                if (op3 >= 0xf0) raise(UD); // MOVBE, CRC32: integer instructions, not modelled
+                simd(op);
                 return;
             }
             case 0x40: case 0x41: case 0x42: case 0x43: case 0x44: case 0x45: case 0x46: case 0x47:
@@ -2560,7 +2935,7 @@ final class SoftCore {
             case 0xb0: case 0xb1: {
                 int s = op == 0xb0 ? 1 : sz;
                 modrm();
-                long d = rmRead(s);
+                long d = rmReadW(s); // CMPXCHG always writes its destination
                 alu(7, getReg(0, s), d, s);
                 if (zf()) rmWrite(s, getReg(mrReg, s));
                 else { rmWrite(s, d); setReg(0, s, d); }
@@ -2588,7 +2963,7 @@ final class SoftCore {
             case 0xc0: case 0xc1: {
                 int s = op == 0xc0 ? 1 : sz;
                 modrm();
-                long d = rmRead(s);
+                long d = rmReadW(s);
                 long r = alu(0, d, getReg(mrReg, s), s);
                 rmWrite(s, r);
                 setReg(mrReg, s, d);
@@ -2603,7 +2978,13 @@ final class SoftCore {
             }
             case 0x05: syscall(); return;
             case 0x07: sysret(); return;
+            case 0x02: case 0x03: larLsl(op == 0x02, sz); return;
+            case 0x34: sysenter(); return;
+            case 0x35: sysexit(); return;
+            case 0xae: group15(); return;
+            case 0xc3: movnti(sz); return;
             default:
+                if (simdOpcode(op)) simd(op);
                 raise(UD);
         }
     }
@@ -2650,6 +3031,7 @@ final class SoftCore {
                 long b = mrReg == 0 ? gdtBase : idtBase;
                 int l = mrReg == 0 ? gdtLimit : idtLimit;
                 int bw = code64 ? 8 : 4;
+                rmCheck(2 + bw, true);
                 probeWrite(ea, 2 + bw);
                 wr(ea, 2, l);
                 wr(ea + 2, bw, sz == 2 ? b & 0xffffff : b);
@@ -2657,14 +3039,15 @@ final class SoftCore {
             }
             case 2: case 3: {
                 if (cpl() != 0) raise(GP, 0);
+                rmCheck(2 + (code64 ? 8 : 4), false);
                 int l = (int) rd(ea, 2);
                 long b = rd(ea + 2, code64 ? 8 : 4);
                 if (sz == 2 && !code64) b &= 0xffffff;
                 if (mrReg == 2) { gdtLimit = l; gdtBase = b; } else { idtLimit = l; idtBase = b; }
                 return;
             }
-            case 4: wr(ea, 2, cr0Read()); return;
-            case 6: lmsw(rd(ea, 2), true); return;
+            case 4: rmWrite(2, cr0Read()); return;
+            case 6: lmsw(rmRead(2), true); return;
             case 7:
                 if (cpl() != 0) raise(GP, 0);
                 if ((procControls & CPU_BASED_INVLPG_EXITING) != 0) instrExit(EXIT_REASON_INVLPG, ea);
@@ -2682,15 +3065,7 @@ final class SoftCore {
             vmxInstrExit(reason, true);
         }
         if (mrReg == 7) vmxInstrExit(EXIT_REASON_VMPTRST, true);
-        if (mrReg == 1) { // CMPXCHG8B
-            long v = rd(ea, 8);
-            long cmp = (R[2] & 0xffffffffL) << 32 | (R[0] & 0xffffffffL);
-            long f = flags() & ~ZF;
-            if (v == cmp) { wr(ea, 8, (R[1] & 0xffffffffL) << 32 | (R[3] & 0xffffffffL)); f |= ZF; }
-            else { wr(ea, 8, v); R[0] = v & 0xffffffffL; R[2] = v >>> 32; }
-            eflags = f;
-            return;
-        }
+        if (mrReg == 1) { cmpxchgDouble(); return; }
         raise(UD);
     }
 
@@ -2736,7 +3111,10 @@ final class SoftCore {
             b = (int) bit & (sz * 8 - 1);
             v = getReg(mrRm, sz);
         } else {
-            if (!imm) addr = (ea + ((bit >> (sz == 2 ? 4 : sz == 4 ? 5 : 6)) * sz)) & 0xffffffffL;
+            // SDM "BT—Bit Test": a register bit offset addresses memory beyond the operand
+            long off = imm ? eaOff : (eaOff + (bit >> (sz == 2 ? 4 : sz == 4 ? 5 : 6)) * sz) & MASK[asz];
+            if (segChk[eaSeg]) segCheck(eaSeg, off, sz, kind != 0);
+            if (!imm) addr = (ebase[eaSeg] + off) & linMask;
             b = (int) bit & (sz * 8 - 1);
             v = rd(addr, sz);
         }
@@ -2755,7 +3133,7 @@ final class SoftCore {
         int bits = sz * 8;
         cnt &= sz == 8 ? 63 : 31;
         if (cnt == 0) return;
-        long d = rmRead(sz) & MASK[sz];
+        long d = rmReadW(sz) & MASK[sz];
         long s = getReg(mrReg, sz);
         long res;
         boolean c;
@@ -2898,7 +3276,7 @@ final class SoftCore {
 
     private void movDr(boolean toDr) {
         int m = fetch8();
-        int n = (m >> 3) & 7, gpr = m & 7;
+        int n = (m >> 3) & 7, gpr = (m & 7) | (rex & 1) << 3;
         if (cpl() != 0) raise(GP, 0);
         if ((procControls & CPU_BASED_MOV_DR_EXITING) != 0)
             instrExit(EXIT_REASON_DR_ACCESS, n | (toDr ? 0 : 1 << 4) | (long) gpr << 8);
@@ -2906,7 +3284,10 @@ final class SoftCore {
             if ((cr4 & 8) != 0) raise(UD);
             n += 2;
         }
-        if (toDr) dr[n] = getReg(gpr, 4); else setReg(gpr, 4, dr[n]);
+        if (toDr) {
+            dr[n] = getReg(gpr, code64 ? 8 : 4);
+            attention = true; // DR7 may have enabled a breakpoint: boundaries check it
+        } else setReg(gpr, code64 ? 8 : 4, dr[n]);
     }
 
     long tsc() {
@@ -2990,5 +3371,316 @@ final class SoftCore {
         if (write) off += 2048;
         int bit = idx & 0x1fff;
         return (mem.read8(msrBitmap + off + (bit >> 3)) & (1 << (bit & 7))) != 0;
+    }
+
+    // ---------------------------------------------------------------- fast system calls, SYSENTER/SYSEXIT
+
+    /** Whether a linear address is outside the canonical range of 48-bit linear addresses (SDM 3.3.7.1). */
+    private static boolean nonCanonical(long a) { return ((a << 16) >> 16) != a; }
+
+    /**
+     * Loads CS and SS with the fixed flat descriptors of SYSENTER/SYSEXIT/SYSCALL/SYSRET, which the
+     * processor does not read from the GDT: CS type 0xb, SS type 3, base 0, limit 4 GiB, DPL {@code dpl};
+     * CS is 64-bit (L=1, D=0) when {@code cs64}, else 32-bit.
+     */
+    private void flatCsSs(int cs, int ss, int dpl, boolean cs64) {
+        sel[CS] = cs; base[CS] = 0; limit[CS] = -1; ar[CS] = (cs64 ? 0xa09b : 0xc09b) | dpl << 5;
+        sel[SS] = ss; base[SS] = 0; limit[SS] = -1; ar[SS] = 0xc093 | dpl << 5;
+        updateMode();
+        attention = true;
+    }
+
+    /**
+     * SYSENTER (SDM "SYSENTER—Fast System Call"): #GP(0) in real-address mode or with a null
+     * IA32_SYSENTER_CS; otherwise ring 0 at IA32_SYSENTER_EIP on IA32_SYSENTER_ESP, with VM, IF and RF
+     * cleared, CS 64-bit when IA32_EFER.LMA = 1 (also from compatibility or virtual-8086 mode).
+     */
+    private void sysenter() {
+        if (realMode || (sysenterCs & 0xfffc) == 0) raise(GP, 0);
+        flags();
+        eflags &= ~(VM | IF | RF);
+        int cs = (int) sysenterCs & 0xfffc;
+        flatCsSs(cs, cs + 8, 0, longMode);
+        R[RSP_] = longMode ? sysenterEsp : sysenterEsp & 0xffffffffL;
+        pc = longMode ? sysenterEip : sysenterEip & 0xffffffffL;
+    }
+
+    /**
+     * SYSEXIT (SDM "SYSEXIT—Fast Return from Fast System Call"): #GP(0) unless CPL 0 in protected mode with
+     * a non-null IA32_SYSENTER_CS; to ring 3 at RDX/EDX on RCX/ECX, with CS = SYSENTER_CS+16 (32-bit) or,
+     * with REX.W, SYSENTER_CS+32 (64-bit, where a non-canonical RIP or RSP is #GP(0)).
+     */
+    private void sysexit() {
+        if (realMode || v86 || cpl() != 0 || (sysenterCs & 0xfffc) == 0) raise(GP, 0);
+        boolean to64 = osz == 8;
+        long nrip = to64 ? R[2] : R[2] & 0xffffffffL, nrsp = to64 ? R[1] : R[1] & 0xffffffffL;
+        if (to64 && (nonCanonical(nrip) || nonCanonical(nrsp))) raise(GP, 0);
+        int b = (int) sysenterCs & 0xfffc;
+        flatCsSs((b + (to64 ? 32 : 16)) | 3, (b + (to64 ? 40 : 24)) | 3, 3, to64);
+        R[RSP_] = nrsp;
+        pc = nrip;
+    }
+
+    // ---------------------------------------------------------------- descriptor instructions
+
+    private long rawLo, rawHi;
+
+    /** Reads the 8-byte descriptor a selector names into rawLo/rawHi; false for a null selector or one beyond its table. */
+    private boolean rawDescriptor(int selector) {
+        if ((selector & ~3) == 0) return false;
+        boolean ldt = (selector & 4) != 0;
+        if (ldt && (ar[LDTR] & 0x10000) != 0) return false;
+        long tb = ldt ? base[LDTR] : gdtBase;
+        long tl = ldt ? limit[LDTR] & 0xffffffffL : gdtLimit;
+        if ((selector & ~7) + 7 > tl) return false;
+        rawLo = sysRd(tb + (selector & ~7), 4);
+        rawHi = sysRd(tb + (selector & ~7) + 4, 4);
+        return true;
+    }
+
+    /**
+     * Whether the descriptor in rawHi is visible to LAR/LSL/VERR/VERW from the current CPL and a
+     * selector's RPL (SDM "LAR", "LSL", "VERR/VERW"): conforming code always, everything else only with
+     * DPL >= max(CPL, RPL).
+     */
+    private boolean rawVisible(int selector) {
+        int a = (int) (rawHi >>> 8) & 0x1f, dpl = (int) (rawHi >>> 13) & 3;
+        if ((a & 0x1c) == 0x1c) return true;
+        return dpl >= Math.max(cpl(), selector & 3);
+    }
+
+    /**
+     * LAR and LSL (SDM "LAR—Load Access Rights Byte", "LSL—Load Segment Limit"): ZF=1 and the access
+     * rights (dword 2 AND 00FxFF00H) or the byte-granular limit when the descriptor is valid for the
+     * instruction and visible, else ZF=0 and the destination unchanged. #UD outside protected mode.
+     */
+    private void larLsl(boolean lar, int sz) {
+        if (realMode || v86) raise(UD);
+        modrm();
+        int selector = (int) rmRead(2);
+        boolean ok = rawDescriptor(selector);
+        if (ok) {
+            int type = (int) (rawHi >>> 8) & 0x1f;
+            if ((type & 0x10) == 0) {
+                type &= 0xf;
+                // valid system types: TSS (available/busy), LDT, and for LAR the call and task gates
+                boolean valid = longMode ? type == 2 || type == 9 || type == 0xb || (lar && type == 0xc)
+                        : type == 1 || type == 2 || type == 3 || type == 9 || type == 0xb
+                        || (lar && (type == 4 || type == 5 || type == 0xc));
+                ok = valid;
+            }
+            ok = ok && rawVisible(selector);
+        }
+        if (ok) {
+            long v;
+            if (lar) v = rawHi & 0x00f0ff00L;
+            else {
+                v = (rawLo & 0xffff) | (rawHi & 0xf0000L);
+                if ((rawHi & 0x800000) != 0) v = (v << 12) | 0xfff;
+            }
+            setReg(mrReg, sz, v);
+        }
+        setFlagBit(ZF, ok);
+    }
+
+    /** VERR/VERW (SDM "VERR/VERW—Verify a Segment for Reading or Writing"): ZF says whether the segment is readable/writable. */
+    private void verify(boolean write) {
+        if (realMode || v86) raise(UD);
+        int selector = (int) rmRead(2);
+        boolean ok = rawDescriptor(selector) && (rawHi & 0x1000) != 0 && rawVisible(selector);
+        if (ok) {
+            int type = (int) (rawHi >>> 8) & 0xf;
+            ok = write ? (type & 0xa) == 2 : (type & 0xa) != 8; // writable data / data or readable code
+        }
+        setFlagBit(ZF, ok);
+    }
+
+    /** ARPL (SDM "ARPL—Adjust RPL Field of Segment Selector"): raises the destination's RPL to the source's. */
+    private void arpl() {
+        if (realMode || v86) raise(UD);
+        modrm();
+        long d = rmReadW(2);
+        int srpl = (int) getReg(mrReg, 2) & 3;
+        boolean adj = (d & 3) < srpl;
+        if (adj) rmWrite(2, (d & ~3L) | srpl);
+        setFlagBit(ZF, adj);
+    }
+
+    /** BOUND (SDM "BOUND—Check Array Index Against Bounds"): #BR when the signed index is outside [lower, upper]. */
+    private void bound(int sz) {
+        modrm();
+        if (mrMod == 3) raise(UD);
+        rmCheck(2 * sz, false);
+        long idx = sext(getReg(mrReg, sz), sz);
+        long lo = sext(rd(ea, sz), sz), hi = sext(rd((ea + sz) & linMask, sz), sz);
+        if (idx < lo || idx > hi) raise(BR);
+    }
+
+    /** CMPXCHG8B/CMPXCHG16B (SDM "CMPXCHG8B/CMPXCHG16B"): the 16-byte form needs a 16-byte-aligned operand (#GP(0)). */
+    private void cmpxchgDouble() {
+        if (osz == 8) {
+            if ((ea & 15) != 0) raise(GP, 0);
+            rmCheck(16, true);
+            probeWrite(ea, 16);
+            long lo = rd(ea, 8), hi = rd((ea + 8) & linMask, 8);
+            boolean eq = lo == R[0] && hi == R[2];
+            if (eq) { wr(ea, 8, R[3]); wr((ea + 8) & linMask, 8, R[1]); }
+            else { wr(ea, 8, lo); wr((ea + 8) & linMask, 8, hi); R[0] = lo; R[2] = hi; }
+            setFlagBit(ZF, eq);
+            return;
+        }
+        rmCheck(8, true);
+        long v = rd(ea, 8);
+        long cmp = (R[2] & 0xffffffffL) << 32 | (R[0] & 0xffffffffL);
+        boolean eq = v == cmp;
+        if (eq) wr(ea, 8, (R[1] & 0xffffffffL) << 32 | (R[3] & 0xffffffffL));
+        else { wr(ea, 8, v); R[0] = v & 0xffffffffL; R[2] = v >>> 32; }
+        setFlagBit(ZF, eq);
+    }
+
+    // ---------------------------------------------------------------- x87, MMX, SSE: the exceptions only
+
+    /*
+     * The soft CPU has no x87/MMX/SSE/AVX execution units. What their opcodes do, per the SDM rules on
+     * CR0.EM/MP/TS and CR4.OSFXSR (Vol. 3 2.5 "Control Registers", Table 2-2 "Action Taken By x87 FPU
+     * Instructions for Different Combinations of EM, MP, and TS", and the exception list of each instruction):
+     *   x87 (D8-DF), FXSAVE/FXRSTOR:  #NM if CR0.EM or CR0.TS;
+     *   WAIT/FWAIT:                   #NM if CR0.TS and CR0.MP, else nothing (no x87 exception pending);
+     *   MMX (0F 60-7F, D0-FF, no 66/F2/F3 prefix): #UD if CR0.EM, #NM if CR0.TS;
+     *   SSE/SSE2/SSE3/SSSE3/SSE4 (0F 10-17, 28-2F, 50-7F, C2, C4-C6, D0-FF with a prefix, 0F 38, 0F 3A,
+     *   LDMXCSR/STMXCSR): #UD if CR0.EM or CR4.OSFXSR = 0, #NM if CR0.TS;
+     *   VEX (C4/C5): #UD (no XSAVE/AVX: CR4.OSXSAVE cannot be set).
+     * Past those checks the instruction would execute; since it is not modelled the outcome is #UD, as
+     * on a processor without the feature. LFENCE/MFENCE/SFENCE, CLFLUSH, PREFETCHh and MOVNTI execute
+     * (the first four order or hint nothing a single in-order interpreter needs).
+     */
+
+    private static final long CR4_OSFXSR = 0x200;
+
+    /** The x87 checks (escape opcodes D8-DF, FXSAVE/FXRSTOR): #NM when CR0.EM or CR0.TS, else not modelled (#UD). */
+    private void x87() {
+        if ((cr0 & (CR0_EM | CR0_TS)) != 0) raise(NM);
+        raise(UD);
+    }
+
+    /** WAIT/FWAIT: #NM when both CR0.TS and CR0.MP are set (SDM Table 2-2 "Action Taken By x87 FPU Instructions..."). */
+    private void fwait() {
+        if ((cr0 & (CR0_TS | CR0_MP)) == (CR0_TS | CR0_MP)) raise(NM);
+    }
+
+    /** A two-byte SIMD opcode (no other meaning in the 0F map): its #UD/#NM, else not modelled (#UD). */
+    private void simd(int op) {
+        boolean p66 = code64 ? osz == 2 : osz != (code32 ? 4 : 2); // REX.W is not a mandatory prefix
+        boolean prefixed = p66 || rep != 0;
+        boolean mmx = !prefixed && ((op >= 0x60 && op <= 0x7f) || op >= 0xd0) && op != 0x78 && op != 0x79;
+        if ((cr0 & CR0_EM) != 0) raise(UD);
+        if (!mmx && (cr4 & CR4_OSFXSR) == 0) raise(UD);
+        if ((cr0 & CR0_TS) != 0) raise(NM);
+        raise(UD);
+    }
+
+    /** Whether a two-byte opcode belongs to the MMX/SSE maps (SDM Vol. 2 Appendix A, Table A-3). */
+    static boolean simdOpcode(int op) {
+        return (op >= 0x10 && op <= 0x17) || (op >= 0x28 && op <= 0x2f) || (op >= 0x50 && op <= 0x7f && op != 0x78 && op != 0x79)
+                || op == 0xc2 || (op >= 0xc4 && op <= 0xc6) || (op >= 0xd0 && op <= 0xfe) || op == 0x38 || op == 0x3a;
+    }
+
+    /** Group 15 (0F AE): FXSAVE/FXRSTOR, LDMXCSR/STMXCSR, XSAVE*, the fences and CLFLUSH. */
+    private void group15() {
+        modrm();
+        if (mrMod == 3) {
+            if (mrReg >= 5) return; // LFENCE, MFENCE, SFENCE
+            raise(UD);
+        }
+        switch (mrReg) {
+            case 0: case 1: x87(); return;  // FXSAVE / FXRSTOR
+            case 2: case 3: simd(0x10); return; // LDMXCSR / STMXCSR: the SSE rules
+            case 7: rmCheck(1, false); rd(ea, 1); return; // CLFLUSH: faults like a byte read, else nothing to flush
+            default: raise(UD); // XSAVE/XRSTOR/XSAVEOPT: CR4.OSXSAVE is never set
+        }
+    }
+
+    /** MOVNTI m32/m64, r (SDM "MOVNTI"): a store; the non-temporal hint means nothing here. */
+    private void movnti(int sz) {
+        modrm();
+        if (mrMod == 3) raise(UD);
+        rmWrite(sz == 8 ? 8 : 4, getReg(mrReg, sz == 8 ? 8 : 4));
+    }
+
+    // ---------------------------------------------------------------- debug exceptions (SDM 17.3 "Debug Exceptions")
+
+    static final long DR6_BS = 0x4000;
+    /** TF was set when the current instruction began: if it completes, a single-step trap follows (SDM 17.3.1.4). */
+    private boolean stepArmed;
+    /**
+     * Debug exceptions waiting for the next instruction boundary, in the format of the VMCS field
+     * "pending debug exceptions" (SDM 24.4.2): B3-B0 in bits 3:0, BS in bit 14. Loaded at VM entry and
+     * saved at VM exit by SoftCpu.
+     */
+    long pendingDbg;
+    /** The exit qualification of a #DB that causes a VM exit (SDM Table 27-1 "Exit Qualification for Debug Exceptions"). */
+    private long dbQual;
+
+    /** Whether boundaries must look at debug state: TF, a pending or armed trap, RF to clear, enabled DR7 breakpoints. */
+    private boolean debugPending() {
+        return stepArmed || pendingDbg != 0 || (eflags & (TF | RF)) != 0 || (dr[7] & 0xff) != 0;
+    }
+
+    /**
+     * Debug work at an instruction boundary. The single-step trap of the instruction just completed
+     * becomes pending and is delivered, unless blocking by MOV SS is in effect (SDM 6.8.3 "Masking
+     * Exceptions and Interrupts When Switching Stacks": it then waits one more instruction). Then the
+     * instruction breakpoints of DR0-DR3 (DR7 L/G enabled, R/W = 00) are checked against the linear
+     * address of the next instruction; a match is a fault-class #DB with the matching B bits, which
+     * RFLAGS.RF suppresses for one instruction (SDM 17.3.1.1 "Instruction-Breakpoint Exception
+     * Condition"). RF is then cleared (the processor clears it once an instruction completes).
+     */
+    private void debugBoundary() {
+        if (stepArmed) { pendingDbg |= DR6_BS; stepArmed = false; }
+        if (pendingDbg != 0 && (interruptibility & GUEST_INTR_STATE_MOV_SS) == 0) {
+            long bits = pendingDbg;
+            pendingDbg = 0;
+            debugException(bits, false);
+        }
+        if ((eflags & RF) != 0) { eflags &= ~RF; return; }
+        if ((dr[7] & 0xff) == 0) return;
+        long lin = (base[CS] + rip) & linMask;
+        int hit = 0;
+        for (int n = 0; n < 4; n++) {
+            boolean enabled = ((dr[7] >>> (2 * n)) & 3) != 0;
+            boolean exec = ((dr[7] >>> (16 + 4 * n)) & 3) == 0;
+            if (enabled && exec && dr[n] == lin) hit |= 1 << n;
+        }
+        if (hit != 0) debugException(hit, true);
+    }
+
+    /**
+     * Raises #DB at the current boundary: a VM exit with the B/BS bits as qualification when the
+     * exception bitmap intercepts it (DR6 untouched, SDM 27.1 "Architectural State Before a VM Exit"),
+     * else delivery with the bits set in DR6. A fault (instruction breakpoint) pushes RF = 1.
+     */
+    private void debugException(long bits, boolean fault) {
+        ip0 = pc = rip;
+        dbQual = bits;
+        faultRf = fault;
+        try {
+            exception(DB, INTR_TYPE_HARD_EXCEPTION, false, 0, rip);
+        } finally {
+            faultRf = false;
+            dbQual = 0;
+        }
+        dr[6] = (dr[6] & ~0xfL) | bits | 0xffff0ff0L;
+        deliveryDepth = 0;
+    }
+
+    /**
+     * Pending debug exceptions to save at a VM exit: what is waiting, plus BS when the exit came after an
+     * instruction with TF set had completed (the budget or kick exit of the run loop, a TPR-below-threshold
+     * exit) -- an instruction that itself exits has not completed and takes no trap.
+     */
+    long pendingDebugAtExit() {
+        long p = pendingDbg;
+        if (stepArmed && (exitReason == EXIT_REASON_EXTERNAL_INTERRUPT || exitReason == EXIT_REASON_TPR_BELOW_THRESHOLD)) p |= DR6_BS;
+        return p;
     }
 }

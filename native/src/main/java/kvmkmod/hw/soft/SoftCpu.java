@@ -466,6 +466,7 @@ public final class SoftCpu implements VmxCpu {
         c.rip = vr(GUEST_RIP);
         c.setFlags(vr(GUEST_RFLAGS));
         c.interruptibility = vr32(GUEST_INTERRUPTIBILITY_INFO) & 0xb;
+        c.pendingDbg = vr(GUEST_PENDING_DBG_EXCEPTIONS) & 0x400f; // B3-B0 and BS (SDM 26.6.3)
         c.activity = vr32(GUEST_ACTIVITY_STATE);
         c.updateMode();
     }
@@ -511,7 +512,7 @@ public final class SoftCpu implements VmxCpu {
         vw(GUEST_RFLAGS, c.flags());
         vw(GUEST_INTERRUPTIBILITY_INFO, c.interruptibility);
         vw(GUEST_ACTIVITY_STATE, c.activity);
-        vw(GUEST_PENDING_DBG_EXCEPTIONS, 0);
+        vw(GUEST_PENDING_DBG_EXCEPTIONS, c.pendingDebugAtExit());
         // SDM 27.3.1: the "IA-32e mode guest" entry control records EFER.LMA at every exit
         int entryCtl = vr32(VM_ENTRY_CONTROLS);
         vw(VM_ENTRY_CONTROLS, (c.efer & EFER_LMA) != 0 ? entryCtl | VM_ENTRY_IA32E_MODE : entryCtl & ~VM_ENTRY_IA32E_MODE);

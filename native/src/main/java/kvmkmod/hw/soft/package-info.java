@@ -38,8 +38,13 @@
  *
  * <h2>What is modelled, what is not (yet)</h2>
  * Modelled: real mode; 16/32-bit protected mode (GDT/LDT descriptors, IDT gates, privilege changes
- * through the TSS stack, IRET to an outer level); IA-32e mode (64-bit and the decoding of REX,
- * RIP-relative addressing, 16-byte IDT gates with RSP0/IST, IRETQ, SYSCALL/SYSRET/SWAPGS, CR8);
+ * through the TSS stack, IRET and RET far to an outer level, call gates with stack switch and parameter
+ * copy, segment limit and type checks on every data and stack access with #GP/#SS, the checks of
+ * segment-register loads, implicit supervisor accesses to descriptor tables, the TSS and inner stacks);
+ * IA-32e mode (64-bit and compatibility mode, the decoding of REX, RIP-relative addressing, 16-byte IDT
+ * gates with RSP0/IST, IRETQ and compatibility-mode IRET, 64-bit call gates, SYSCALL/SYSRET/SWAPGS,
+ * SYSENTER/SYSEXIT in every protected mode, CR8, canonical-address #GP/#SS); the single-step trap of
+ * RFLAGS.TF and DR0-DR3 instruction breakpoints (#DB, DR6, the pending-debug-exceptions field);
  * virtual-8086 mode with VME redirection as vmx.c's enter_rmode uses it; 32-bit, PAE and 4-level
  * paging with accessed/dirty bits; EPT with 2-MiB pages; unrestricted guest. VM exits (SDM 25.1/25.2):
  * I/O (unconditional or bitmaps, with the TSS permission check first), HLT, CPUID, INVD, RDTSC (with
@@ -50,10 +55,12 @@
  * access. Event injection at entry, including NMIs and their blocking until IRET. The VM-entry
  * MSR-load, VM-exit MSR-store and VM-exit MSR-load areas.
  *
- * <p>Not yet: x87/MMX/SSE instructions (#UD, though CPUID reports the features), segment limit and
- * some descriptor checks, call gates, far transfers between privilege levels other than
- * interrupts/IRET/SYSCALL/SYSRET, compatibility-mode IRET/SYSCALL, IRET to virtual-8086 mode and
- * interrupts from it to ring 0, CMPXCHG16B, MTF, the preemption timer, SMM, INIT/SIPI. Task switches
+ * <p>x87/MMX/SSE/AVX instructions are not executed: they raise #NM or #UD as CR0.EM/MP/TS and
+ * CR4.OSFXSR require, and otherwise #UD, as on a processor without the feature (though CPUID reports
+ * the features); the fences, CLFLUSH and MOVNTI execute. Not yet: DR0-DR3 data breakpoints, IRET to
+ * virtual-8086 mode and interrupts from it to ring 0, the accessed bit written back to descriptors,
+ * the monitor trap flag (not reported in IA32_VMX_PROCBASED_CTLS, so VM entry refuses it), the
+ * preemption timer, SMM, INIT/SIPI. Task switches
  * are not performed by the processor: they always exit (SDM 25.1.2), as KVM expects. APIC-access
  * exits are taken for every access to the page (no TPR read/write virtualisation through it). PAE PDPTEs are read from memory at
  * each walk rather than from the VMCS PDPTR fields.

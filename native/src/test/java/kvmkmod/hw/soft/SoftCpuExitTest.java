@@ -237,6 +237,9 @@ class SoftCpuExitTest {
         long hpa2m = (big.hpa + 0x1fffff) & ~0x1fffffL;
         h.mem.write64(h.pd.hpa + 8, hpa2m | 7 | (6 << 3) | VMX_EPT_LARGE_PAGE);
         h.mem.write16(hpa2m + 0x1234, 0x4321);
+        // "unreal mode": a 4-GiB DS limit, else the offset beyond 64 KiB is a #GP (SDM 20.1.3)
+        h.w(GUEST_DS_LIMIT, 0xffffffffL);
+        h.w(GUEST_DS_AR_BYTES, 0x8093);
         h.load(0x1000,
                 0x90,                         // nop
                 0x66, 0xbb, 0x34, 0x12, 0x20, 0x00, // mov ebx, 0x201234

@@ -159,6 +159,45 @@ final class VmxHarness implements AutoCloseable {
         w(GUEST_IA32_PAT, 0x0007040600070406L);
     }
 
+    /**
+     * 32-bit flat protected mode entered directly: the given GDT at 0x1108 (CS 0x08, DS/ES/SS 0x10 flat),
+     * IDT at 0x1400, a 32-bit TSS at 0x30000 (selector 0x48, ESP0 0x9000, SS0 0x10), ESP 0x9000, EIP 0x2000.
+     */
+    void protected32(long[] gdt) {
+        for (int i = 0; i < gdt.length; i++) ram.buf.putLong(0x1108 + 8 * i, gdt[i]);
+        ram.buf.putInt(0x30004, 0x9000);
+        ram.buf.putShort(0x30008, (short) 0x10);
+        w(GUEST_CR0, 0x60010031L);
+        w(GUEST_CS_SELECTOR, 8);
+        w(GUEST_CS_LIMIT, 0xffffffffL);
+        w(GUEST_CS_AR_BYTES, 0xc09b);
+        for (int f : new int[]{0, 2, 3}) {
+            w(GUEST_ES_SELECTOR + 2 * f, 0x10);
+            w(GUEST_ES_LIMIT + 2 * f, 0xffffffffL);
+            w(GUEST_ES_AR_BYTES + 2 * f, 0xc093);
+        }
+        w(GUEST_TR_SELECTOR, 0x48);
+        w(GUEST_TR_BASE, 0x30000);
+        w(GUEST_TR_LIMIT, 0x67);
+        w(GUEST_TR_AR_BYTES, 0x8b);
+        w(GUEST_GDTR_BASE, 0x1108);
+        w(GUEST_GDTR_LIMIT, 8 * gdt.length - 1);
+        w(GUEST_IDTR_BASE, 0x1400);
+        w(GUEST_IDTR_LIMIT, 0x7ff);
+        w(GUEST_RSP, 0x9000);
+        w(GUEST_RIP, 0x2000);
+    }
+
+    /** Expects an exception VM exit: vector, error code (-1: none delivered) and the RIP of the faulting instruction. */
+    void expectException(int vector, int error, long rip) {
+        assertThat(exitReason()).as("%s", cpu.lastExitNote()).isEqualTo(EXIT_REASON_EXCEPTION_NMI);
+        long info = r(VM_EXIT_INTR_INFO);
+        assertThat(info & 0xff).as("vector").isEqualTo(vector);
+        assertThat((info & INTR_INFO_DELIVER_CODE_MASK) != 0).as("error code delivered").isEqualTo(error >= 0);
+        if (error >= 0) assertThat(r(VM_EXIT_INTR_ERROR_CODE)).as("error code").isEqualTo(error);
+        assertThat(rip()).as("RIP").isEqualTo(rip);
+    }
+
     void w(int field, long value) {
         assertThat(cpu.vmwrite(field, value)).as("vmwrite %#x", field).isEqualTo(VmxCpu.VM_SUCCEED);
     }
