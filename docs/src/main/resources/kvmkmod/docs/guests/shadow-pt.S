@@ -4,11 +4,13 @@
 #   1. stores 0x11111111 through virtual 0x400000 (page table PT1 -> page A at 0x20000) and prints it,
 #   2. writes a live page-directory entry, PD[3] = PT1, so that virtual 0xc00000 aliases 0x400000,
 #   3. reads 0xc00000 through the new entry and prints it,
+#   4. writes a live page-table entry, PT1[1] = page B at 0x21000, stores 0x22222222 through virtual
+#      0x401000 and prints page B read through the identity map,
 # each value as 8 hex digits and a newline on the debug port 0xe9, then HLT.
 # With EPT each guest-physical page is mapped on its first touch (EPT violations); without EPT
-# (kvm-run --param ept=0) KVM shadows the guest's tables, and step 2 is a write to a shadowed,
-# write-protected table.
-# Memory: code at 0x7c00, stack below 0x7000, PD 0x10000, PT0 0x11000 (identity 0-1 MiB), PT1 0x12000.
+# (kvm-run --param ept=0) KVM shadows the guest's tables: step 2 is a write to a shadowed, write-protected
+# directory; step 4 writes a shadowed leaf table, which KVM lets go out of sync unless oos_shadow=0.
+# Memory: code at 0x7c00, stack below 0x7000, PD 0x10000, PT0 0x11000 (identity 0-1 MiB), PT1 0x12000, pages A 0x20000 and B 0x21000.
 # Assembled as the bundled guests are (guests/src/main/resources/guests/build.sh):
 #   as --32 -o shadow-pt.o shadow-pt.S && ld -m elf_i386 -Ttext=0x7c00 -e _start --oformat binary -o shadow-pt.bin shadow-pt.o
         .code16
@@ -58,6 +60,10 @@ pm32:   movw    $0x10, %ax
         call    hex32
         movl    $0x12003, 0x1000c               # 2. the guest writes a live directory entry
         movl    0xc00000, %eax                  # 3. and reads through it
+        call    hex32
+        movl    $0x21003, 0x12004               # 4. the guest writes a live leaf entry: 0x401000 -> page B
+        movl    $0x22222222, 0x401000
+        movl    0x21000, %eax
         call    hex32
         hlt
 
