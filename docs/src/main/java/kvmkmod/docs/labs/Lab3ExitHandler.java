@@ -88,12 +88,11 @@ public final class Lab3ExitHandler extends Lab {
     @Override public List<Check> checks() {
         return List.of(
                 new Check("the guest prints the signature for leaf 0x4b4d0000", true, w -> {
-                    String got = run(w).output();
-                    return got.equals(SIGNATURE) ? null : "the guest printed " + Lab2PioDevice.quote(got) + ", expected " + Lab2PioDevice.quote(SIGNATURE);
+                    return printed(run(w).output(), SIGNATURE);
                 }),
                 new Check("the CPUID exit is answered in the kernel without handle_cpuid", true, w -> {
                     var t = run(w).trace();
-                    long cpuidExits = t.events().stream().filter(e -> e.name().equals("kvm_exit") && e.text().startsWith("reason cpuid")).count();
+                    long cpuidExits = exits(t, "cpuid");
                     if (cpuidExits != 1) return cpuidExits + " CPUID exits in the trace, expected 1";
                     int original = t.callsOf("handle_cpuid").size();
                     if (original != 0) return "vmx.c's handle_cpuid ran " + original + " time(s) for the new leaf";
@@ -103,8 +102,7 @@ public final class Lab3ExitHandler extends Lab {
                     return null;
                 }),
                 new Check("the guest runs on to its HLT", true, w -> {
-                    var r = run(w).result();
-                    return r.outcome() == kvmkmod.vmm.Outcome.HLT ? null : "the run ended with " + r.outcome() + ": " + r.message();
+                    return endedAtHlt(run(w).result());
                 }));
     }
 }

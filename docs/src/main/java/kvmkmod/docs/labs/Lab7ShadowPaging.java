@@ -82,22 +82,11 @@ public final class Lab7ShadowPaging extends Lab {
     }
 
     private static Check name(String key, String question, java.util.function.Function<Facts, String> truth) {
-        return new Check(question, true, w -> {
-            if (w.answer(key).isEmpty()) return key + ": no answer yet";
-            String t = truth.apply(facts());
-            if (t.isEmpty()) return "the run did not show this (" + question + ")";
-            return same(w.answer(key), t) ? null : key + " = " + w.answer(key) + " does not match the run";
-        });
+        return answerNames(key, question, () -> truth.apply(facts()));
     }
 
     private static Check number(String key, String question, java.util.function.ToLongFunction<Facts> truth) {
-        return new Check(question, true, w -> {
-            if (w.answer(key).isEmpty()) return key + ": no answer yet";
-            Long a = Lab.number(w.answer(key));
-            long t = truth.applyAsLong(facts());
-            if (t < 0) return "the run did not show this (" + question + ")";
-            return a != null && a == t ? null : key + " = " + w.answer(key) + " does not match the run";
-        });
+        return answerNumber(key, question, () -> truth.applyAsLong(facts()));
     }
 
     // ---- part 2: the module's parameters ----
@@ -161,10 +150,8 @@ public final class Lab7ShadowPaging extends Lab {
                 }),
                 new Check("configure: the guest prints its three values and halts", true, w -> {
                     LabMachine.Run r = run(w).run();
-                    if (!r.output().equals(OUTPUT))
-                        return "the guest printed " + Lab2PioDevice.quote(r.output()) + ", expected " + Lab2PioDevice.quote(OUTPUT);
-                    return r.result().outcome() == kvmkmod.vmm.Outcome.HLT ? null
-                            : "the run ended with " + r.result().outcome() + " (" + r.result().message() + "), not at the guest's HLT";
+                    String out = printed(r.output(), OUTPUT);
+                    return out != null ? out : endedAtHlt(r.result());
                 }));
     }
 }

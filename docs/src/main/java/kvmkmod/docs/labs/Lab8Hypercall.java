@@ -40,21 +40,19 @@ public final class Lab8Hypercall extends Lab {
     @Override public List<Check> checks() {
         return List.of(
                 new Check("the guest prints 00001234 and then fffffc18", true, w -> {
-                    String got = run(w).output();
-                    return got.equals(OUTPUT) ? null : "the guest printed " + Lab2PioDevice.quote(got) + ", expected " + Lab2PioDevice.quote(OUTPUT);
+                    return printed(run(w).output(), OUTPUT);
                 }),
                 new Check("two VMCALL exits; only the unknown number reaches kvm_emulate_hypercall", true, w -> {
                     FunctionGraphTrace t = run(w).trace();
-                    long exits = t.events().stream().filter(e -> e.name().equals("kvm_exit") && e.text().startsWith("reason hypercall")).count();
-                    if (exits != 2) return exits + " VMCALL exits in the trace, expected 2";
+                    long vmcalls = exits(t, "hypercall");
+                    if (vmcalls != 2) return vmcalls + " VMCALL exits in the trace, expected 2";
                     int emulated = t.callsOf("kvm_emulate_hypercall").size();
                     if (emulated != 1) return "kvm_emulate_hypercall ran " + emulated + " time(s), expected once (for number 99 only)";
                     long hc = t.events().stream().filter(e -> e.name().equals("kvm_hypercall")).count();
                     return hc == 1 ? null : hc + " kvm_hypercall tracepoints, expected 1";
                 }),
                 new Check("the guest runs on to its HLT", true, w -> {
-                    var r = run(w).result();
-                    return r.outcome() == kvmkmod.vmm.Outcome.HLT ? null : "the run ended with " + r.outcome() + ": " + r.message();
+                    return endedAtHlt(run(w).result());
                 }));
     }
 }
