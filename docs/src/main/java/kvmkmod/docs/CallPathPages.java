@@ -32,7 +32,8 @@ import kvmkmod.include.trace.FunctionGraphTrace.Item;
  *
  * <p>Run by the docs build after the cross-reference:
  * {@code CallPathPages --repo DIR --reference DIR --out DIR [--trace FILE] [--guest NAME]}. With
- * {@code --trace} it reads a saved trace instead of running the guest. While the Java module cannot be
+ * {@code --trace} it reads a saved trace instead of running the default guest (the MMU pages' two runs
+ * are always made). While the Java module cannot be
  * loaded (KvmIntel.insmod throws UnsupportedOperationException, as it did before vmx.c was written), the
  * build fails: the pages are made from that run. Without the reference list (call_paths.md) it writes
  * no pages and the index says why.
