@@ -193,6 +193,22 @@ class CallPathPagesTest {
         assertThat(g.pages().get("call-path-module-load")).contains("2+| pass:c[kvm_init -> (registration tail)]");
     }
 
+    /**
+     * The MMU pages this build made from its own runs of shadow-pt: the write to the live page directory
+     * (0x1000c) emulated into kvm_mmu_pte_write without EPT, EPT violations with it, and after each run the
+     * MMU as MmuView printed it (shadow tables over the guest's directory, gfn 0x10; EPT tables).
+     */
+    @Test
+    void builtMmuPagesShowTheRealRuns() throws java.io.IOException {
+        String shadow = Files.readString(TestPaths.site().resolve("call-path-shadow-paging.html"));
+        assertThat(shadow).contains("kvm_page_fault: address 1000c").contains("kvm_mmu_pte_write()")
+                .contains("rmap_write_protect()").contains("paging32_fetch()")
+                .contains("MMU of vcpu 0: shadow paging").contains("(guest table gfn 0x10)");
+        String ept = Files.readString(TestPaths.site().resolve("call-path-ept-violation.html"));
+        assertThat(ept).contains("kvm_exit: reason ept_violation").contains("__direct_map()")
+                .contains("MMU of vcpu 0: EPT (tdp)").doesNotContain("paging32_page_fault()");
+    }
+
     @Test
     void aMissingMirroredHopIsAnErrorThatSaysWhereThePathBreaks() {
         ReferenceFunctions ref = TestPaths.reference();
