@@ -21,16 +21,19 @@ import kvmkmod.include.trace.FunctionGraphTrace.Call;
 import kvmkmod.include.trace.FunctionGraphTrace.Item;
 
 /**
- * Writes the four call-path pages (module load, KVM_RUN, guest port I/O, KVM_CREATE_VCPU) from a real,
- * traced run of a bundled guest: the hop table of the reference's call_paths.md with each end linked to
- * its row of the cross-reference, the trace excerpt of that path, and a diagram drawn from the trace.
+ * Writes the call-path pages (module load, KVM_RUN, guest port I/O, KVM_CREATE_VCPU from a traced run of
+ * the bundled guest pio-both; the EPT violation and the shadow-paging fault paths from traced runs of the
+ * paging guest shadow-pt with ept=1 and ept=0): the hop table of the reference's call_paths.md (and of
+ * this module's mmu_paths.md) with each end linked to its row of the cross-reference, the trace excerpt of
+ * that path, a diagram drawn from the trace and, for the MMU pages, the MMU as --mmu-view shows it after the run.
  * Every hop whose two functions have a Java mirror must show up in the trace as a call from the one to
  * the other, unless the hop's condition does not hold in this run (listed in {@link #NOT_TAKEN}); if one
  * is missing the generator says where the path breaks and the build fails.
  *
  * <p>Run by the docs build after the cross-reference:
  * {@code CallPathPages --repo DIR --reference DIR --out DIR [--trace FILE] [--guest NAME]}. With
- * {@code --trace} it reads a saved trace instead of running the guest. While the Java module cannot be
+ * {@code --trace} it reads a saved trace instead of running the default guest (the MMU pages' two runs
+ * are always made). While the Java module cannot be
  * loaded (KvmIntel.insmod throws UnsupportedOperationException, as it did before vmx.c was written), the
  * build fails: the pages are made from that run. Without the reference list (call_paths.md) it writes
  * no pages and the index says why.
@@ -39,15 +42,30 @@ public final class CallPathPages {
     /** The guest whose run the pages show: OUTs handled in the kernel (ioeventfd) and in userspace. */
     static final String DEFAULT_GUEST = "pio-both";
 
+    /** The paging guest of the MMU pages (docs/src/main/resources/kvmkmod/docs/guests/shadow-pt.S). */
+    static final String MMU_GUEST = "shadow-pt";
+
+    /** The runs the pages are drawn from: the default guest, and the paging guest with and without EPT. */
+    static final String RUN_DEFAULT = "default", RUN_EPT = "mmu-ept", RUN_SHADOW = "mmu-shadow";
+
+    /** A traced run: its trace, the words that say what it was, the file the whole trace goes to, the MMU after it (or null). */
+    record Traced(List<String> lines, String source, String traceFile, String mmuView) {}
+
     /** Hops whose condition does not hold when {@link #DEFAULT_GUEST} runs, with the reason shown on the page. */
     static final Map<String, String> NOT_TAKEN = Map.of(
             "b1.2", "the vCPU is runnable from the start (mp_state is not KVM_MP_STATE_UNINITIALIZED)",
             "b1.4", "the guest does no MMIO, so mmio_needed is never set",
-            "d9 (1)", "no in-kernel irqchip, so there is no APIC-access page to allocate");
+            "d9 (1)", "no in-kernel irqchip, so there is no APIC-access page to allocate",
+            "f3 (2)", "the guest uses 32-bit paging (CR4.PAE clear), so its faults go to the paging32 instance");
 
     /** One page: which section of call_paths.md, where it goes, what it says and which trees it shows. */
     record Page(String letter, String slug, String title, String intro, Set<String> alsoShown, Set<String> directOnly,
-                Function<FunctionGraphTrace, List<Item>> roots) {}
+                Function<FunctionGraphTrace, List<Item>> roots, String run) {
+        Page(String letter, String slug, String title, String intro, Set<String> alsoShown, Set<String> directOnly,
+             Function<FunctionGraphTrace, List<Item>> roots) {
+            this(letter, slug, title, intro, alsoShown, directOnly, roots, RUN_DEFAULT);
+        }
+    }
 
     static final List<Page> PAGES = List.of(
             new Page("a", "call-path-module-load", "Module load: insmod kvm-intel",
@@ -93,7 +111,34 @@ public final class CallPathPages {
                     Set.of("kvm_arch_vcpu_init", "kvm_mmu_create", "vmx_vcpu_reset", "kvm_arch_vcpu_load",
                             "kvm_arch_vcpu_put", "vmx_vcpu_put"),
                     Set.of("vmx_vcpu_setup>vmcs_writel"),
-                    t -> firstRoot(t, "kvm_vm_ioctl", c -> c.childNames().contains("kvm_vm_ioctl_create_vcpu"))));
+                    t -> firstRoot(t, "kvm_vm_ioctl", c -> c.childNames().contains("kvm_vm_ioctl_create_vcpu"))),
+            new Page("e", "call-path-ept-violation", "EPT violation: a guest page mapped on first touch",
+                    "With EPT the processor translates guest-physical addresses through tables KVM builds, and a "
+                            + "guest-physical page that has no entry yet is a VM exit with reason 48 (EPT violation). "
+                            + "`handle_ept_violation` reads the address from the VMCS and hands it to the MMU's generic "
+                            + "`kvm_mmu_page_fault`, which calls the mode's fault handler: `tdp_page_fault`. That one pins the "
+                            + "host page behind the guest frame and `+__direct_map+` walks the EPT tables down, creating the "
+                            + "missing ones with `kvm_mmu_get_page`, and writes the leaf with `mmu_set_spte`. The guest never sees "
+                            + "any of it: it runs the instruction again. The tree shown is the first EPT violation of the run "
+                            + "that had to create a table.",
+                    Set.of("gfn_to_pfn"), Set.of(),
+                    t -> firstCall(t, "vmx_handle_exit", c -> has(c, "__direct_map", "kvm_mmu_get_page")), RUN_EPT),
+            new Page("f", "call-path-shadow-paging", "Shadow paging (ept=0): a #PF exit and a guest page-table write",
+                    "Without EPT (`--param ept=0`) the processor walks shadow page tables that KVM derives from the guest's "
+                            + "own, and every guest page fault exits (reason 0, exception). `handle_exception` gives a `#PF` to "
+                            + "`kvm_mmu_page_fault`, which calls the instance of `paging_tmpl.h` for the guest's paging mode: "
+                            + "`paging32_page_fault` walks the guest's tables (`paging32_walk_addr`) and `paging32_fetch` builds "
+                            + "the shadow entries. A guest table that gets a shadow page is write-protected (`rmap_write_protect`), "
+                            + "so when the guest later writes an entry of it the write faults, `set_spte` refuses to map the table "
+                            + "writable, and `kvm_mmu_page_fault` emulates the instruction: the emulator's store ends in "
+                            + "`emulator_write_phys`, which writes guest memory and calls `kvm_mmu_pte_write` to bring the shadow "
+                            + "entries in line. The first tree below is the fault that first shadowed and write-protected a guest "
+                            + "table; the second is the guest's write to its live page directory.",
+                    Set.of("account_shadowed", "kvm_write_guest", "mmu_pte_write_zap_pte"), Set.of(),
+                    t -> join(firstCall(t, "vmx_handle_exit", c -> has(c, "paging32_fetch", "kvm_mmu_get_page")
+                                    && has(c, "kvm_mmu_get_page", "rmap_write_protect")),
+                            firstCall(t, "vmx_handle_exit", c -> has(c, "emulator_write_phys", "kvm_mmu_pte_write"))),
+                    RUN_SHADOW));
 
     private CallPathPages() {}
 
@@ -138,12 +183,16 @@ public final class CallPathPages {
             lines = r.lines();
             source = "the bundled guest `" + guest + "` run by the VMM through `JavaSys` on the SOFT backend";
         }
-        Files.write(out.resolve("call-paths-trace.txt"), lines, StandardCharsets.UTF_8);
-        Generated g = generate(spec, ref, scan.mirrors(), lines, source);
+        Map<String, Traced> runs = new LinkedHashMap<>();
+        runs.put(RUN_DEFAULT, new Traced(lines, source, "call-paths-trace.txt", null));
+        runs.put(RUN_EPT, mmuRun(true));
+        runs.put(RUN_SHADOW, mmuRun(false));
+        for (Traced t : runs.values()) Files.write(out.resolve(t.traceFile()), t.lines(), StandardCharsets.UTF_8);
+        Generated g = generate(spec, ref, scan.mirrors(), runs);
         if (!g.errors().isEmpty()) {
-            System.err.println("CallPathPages: hops of call_paths.md that the Java mirrors but the trace does not show:");
+            System.err.println("CallPathPages: hops of the call paths that the Java mirrors but the trace does not show:");
             for (String e : g.errors()) System.err.println("  " + e);
-            System.err.println("CallPathPages: the full trace is " + out.resolve("call-paths-trace.txt"));
+            System.err.println("CallPathPages: the full traces are in " + out + " (call-paths-trace*.txt)");
             System.exit(1);
         }
         for (Map.Entry<String, String> p : g.pages().entrySet())
@@ -151,8 +200,29 @@ public final class CallPathPages {
         for (Map.Entry<String, String> p : g.svgs().entrySet())
             Files.writeString(out.resolve(p.getKey() + ".svg"), p.getValue(), StandardCharsets.UTF_8);
         writeIndexFragment(out, guest, null);
-        System.out.println("CallPathPages: " + g.pages().size() + " pages, " + g.checked() + " hops found in a trace of "
-                + lines.size() + " lines -> " + out);
+        System.out.println("CallPathPages: " + g.pages().size() + " pages, " + g.checked() + " hops found in "
+                + runs.size() + " traced runs -> " + out);
+    }
+
+    /**
+     * The paging guest traced on the soft CPU with EPT on or off (kvm-intel's {@code ept} parameter), and the
+     * MMU as {@code --mmu-view text} shows it after the last KVM_RUN.
+     */
+    static Traced mmuRun(boolean ept) {
+        kvmkmod.vmx.KvmIntel.Params p = new kvmkmod.vmx.KvmIntel.Params();
+        p.enable_ept = ept;
+        String[] view = new String[1];
+        kvmkmod.docs.labs.LabMachine.Run r;
+        try {
+            r = new kvmkmod.docs.labs.LabMachine().params(p).afterRun(vm -> view[0] = vm.mmuView()).runDocsGuest(MMU_GUEST);
+        } catch (kvmkmod.docs.labs.LabMachine.Unavailable u) {
+            System.err.println("CallPathPages: no traced run to draw the MMU call paths from: " + u.getMessage());
+            System.exit(1);
+            throw u;
+        }
+        return new Traced(r.traceLines(), "the paging guest `" + MMU_GUEST + "` (`docs/src/main/resources/kvmkmod/docs/guests/"
+                + MMU_GUEST + ".S`) run by the VMM on the SOFT backend with kvm-intel's `ept=" + (ept ? 1 : 0) + "`",
+                "call-paths-trace-" + (ept ? RUN_EPT : RUN_SHADOW) + ".txt", view[0]);
     }
 
     /** The generated pages (slug to AsciiDoc), the diagrams (slug to SVG), the hops checked and what is wrong. */
@@ -164,8 +234,14 @@ public final class CallPathPages {
         boolean mirrored() { return callerJava.isPresent() && calleeJava.isPresent(); }
     }
 
+    /** The pages of the default run only, from {@code lines}. */
     static Generated generate(CallPathSpec spec, ReferenceFunctions ref, List<Mirror> mirrors, List<String> lines, String source) {
-        FunctionGraphTrace trace = FunctionGraphTrace.parse(lines);
+        return generate(spec, ref, mirrors, Map.of(RUN_DEFAULT, new Traced(lines, source, "call-paths-trace.txt", null)));
+    }
+
+    /** The pages whose run is in {@code runs}, each from its run's trace. */
+    static Generated generate(CallPathSpec spec, ReferenceFunctions ref, List<Mirror> mirrors, Map<String, Traced> runs) {
+        Map<String, FunctionGraphTrace> traces = new HashMap<>();
         Map<String, Mirror> byFunction = new HashMap<>();
         Map<String, Set<String>> filesOfName = new HashMap<>();
         for (Mirror m : mirrors) {
@@ -182,15 +258,19 @@ public final class CallPathPages {
         List<String> errors = new ArrayList<>();
         int checked = 0;
         for (Page p : PAGES) {
+            Traced run = runs.get(p.run());
+            if (run == null) continue;
+            FunctionGraphTrace trace = traces.computeIfAbsent(p.run(), k -> FunctionGraphTrace.parse(run.lines()));
             CallPathSpec.Section section = spec.section(p.letter());
             List<Resolved> hops = new ArrayList<>();
             Set<String> pathNames = new LinkedHashSet<>(p.alsoShown());
             for (Hop h : section.hops()) {
                 Optional<ReferenceFunctions.Function> cr = h.caller().flatMap(f -> CallPathSpec.resolve(f, ref));
                 Optional<ReferenceFunctions.Function> ce = h.callee().flatMap(f -> CallPathSpec.resolve(f, ref));
+                // by the hop's name: paging32_fetch resolves to the template's row FNAME(fetch)
                 Resolved r = new Resolved(h, cr, ce,
-                        cr.map(f -> byFunction.get(f.file() + ":" + f.name())),
-                        ce.map(f -> byFunction.get(f.file() + ":" + f.name())));
+                        cr.map(f -> byFunction.get(f.file() + ":" + h.caller().get().name())),
+                        ce.map(f -> byFunction.get(f.file() + ":" + h.callee().get().name())));
                 hops.add(r);
                 h.caller().ifPresent(f -> pathNames.add(f.name()));
                 h.callee().ifPresent(f -> pathNames.add(f.name()));
@@ -215,7 +295,7 @@ public final class CallPathPages {
             List<TraceExcerpt.Node> forest = TraceExcerpt.prune(roots, sel);
             String svg = TraceSvg.draw(p.title(), forest, link);
             svgs.put(p.slug(), svg);
-            pages.put(p.slug(), page(p, section, hops, status, forest, svg, source, lines.size()));
+            pages.put(p.slug(), page(p, section, hops, status, forest, svg, run));
         }
         return new Generated(pages, svgs, checked, errors);
     }
@@ -233,13 +313,16 @@ public final class CallPathPages {
     }
 
     static String page(Page p, CallPathSpec.Section section, List<Resolved> hops, Map<String, String> status,
-                       List<TraceExcerpt.Node> forest, String svg, String source, int traceLines) {
+                       List<TraceExcerpt.Node> forest, String svg, Traced run) {
+        String source = run.source();
         StringBuilder sb = new StringBuilder();
         sb.append("= ").append(p.title()).append("\n:webfonts!:\n\n");
         sb.append(p.intro()).append("\n\n");
         sb.append("This page is generated by the docs build from ").append(source)
                 .append(", traced with `FunctionGraph` and `Ftrace`. The hops are those of section ").append(p.letter())
-                .append(") of the project's call-path reference (`call_paths.md`), with the C lines of Linux {linux-version}. ")
+                .append(") of the project's call-path reference (`call_paths.md`").append(p.letter().compareTo("e") >= 0
+                        ? ", continued for the MMU in `docs/src/main/resources/kvmkmod/docs/mmu_paths.md`" : "")
+                .append("), with the C lines of Linux {linux-version}. ")
                 .append("A hop whose two functions both have a Java mirror must appear in the trace, or the build fails.\n\n");
 
         sb.append("== Hops\n\n");
@@ -282,11 +365,20 @@ public final class CallPathPages {
         sb.append("== Trace excerpt\n\n");
         sb.append("The trace of the run, pruned the same way (").append(TraceExcerpt.calls(forest))
                 .append(" calls shown; `\u22ee` lines count the calls folded). The whole trace of the run, ")
-                .append(traceLines).append(" lines, is link:call-paths-trace.txt[call-paths-trace.txt].\n\n");
+                .append(run.lines().size()).append(" lines, is link:").append(run.traceFile()).append("[")
+                .append(run.traceFile()).append("].\n\n");
         sb.append("[listing]\n....\n");
         for (String h : kvmkmod.include.trace.Ftrace.HEADER) sb.append(h).append('\n');
         for (String l : TraceExcerpt.text(forest)) sb.append(l).append('\n');
         sb.append("....\n");
+        if (run.mmuView() != null) {
+            sb.append("\n== The MMU after the run\n\n");
+            sb.append("What `kvm-run --mmu-view text` prints for this run, made by the docs build with the VMM's `MmuView` ")
+                    .append("after the guest's last `KVM_RUN`: the tables the processor walks for the vCPU, from the root down, ")
+                    .append("one line per present entry (level and index, the guest address it covers, the host-physical page or ")
+                    .append("table it points at, its permissions, and for a table the guest frame it shadows).\n\n");
+            sb.append("[listing]\n....\n").append(run.mmuView()).append(run.mmuView().endsWith("\n") ? "" : "\n").append("....\n");
+        }
         return sb.toString();
     }
 
@@ -301,13 +393,14 @@ public final class CallPathPages {
     static void writeIndexFragment(Path out, String guest, String unavailable) throws IOException {
         StringBuilder sb = new StringBuilder();
         if (unavailable == null) {
-            sb.append("Each of these pages is generated from a traced run of the bundled guest `").append(guest)
-                    .append("` on the soft CPU, with the hop table of the call-path reference, a diagram drawn from the trace ")
+            sb.append("Each of these pages is generated from a traced run on the soft CPU (of the bundled guest `").append(guest)
+                    .append("`, and for the MMU pages of the paging guest `").append(MMU_GUEST).append("` with and without EPT), ")
+                    .append("with the hop table of the call-path reference, a diagram drawn from the trace ")
                     .append("and the trace itself:\n\n");
             for (Page p : PAGES) sb.append("* xref:").append(p.slug()).append(".adoc[").append(p.title()).append("]\n");
             sb.append('\n');
         } else {
-            sb.append("The call-path pages (module load, `KVM_RUN`, guest port I/O, `KVM_CREATE_VCPU`) are generated from a traced run ")
+            sb.append("The call-path pages (module load, `KVM_RUN`, guest port I/O, `KVM_CREATE_VCPU`, EPT violation, shadow paging) are generated from traced runs ")
                     .append("of a bundled guest through the Java module. This build could not make that run, so it has none: ")
                     .append(CrossReference.text(unavailable)).append("\n\n");
         }
@@ -326,6 +419,17 @@ public final class CallPathPages {
     static List<Item> firstRoot(FunctionGraphTrace t, String function, java.util.function.Predicate<Call> which) {
         for (Call c : t.roots()) if (c.function().equals(function) && which.test(c)) return List.of(c);
         return List.of();
+    }
+
+    /** The first call of {@code function} anywhere in the trace that {@code which} accepts. */
+    static List<Item> firstCall(FunctionGraphTrace t, String function, java.util.function.Predicate<Call> which) {
+        for (Call c : t.callsOf(function)) if (which.test(c)) return List.of(c);
+        return List.of();
+    }
+
+    /** Whether {@code c}'s subtree holds a call of {@code from} that itself calls {@code to} directly. */
+    static boolean has(Call c, String from, String to) {
+        return c.descendantsAndSelf().stream().anyMatch(d -> d.function().equals(from) && d.childNames().contains(to));
     }
 
     @SafeVarargs

@@ -15,7 +15,8 @@ import java.util.regex.Pattern;
 
 /**
  * The hop tables of the reference's call_paths.md, read into records: for each section (a: module load,
- * b: KVM_RUN, c: guest port I/O, d: KVM_CREATE_VCPU) the numbered rows, and for the rows that name a
+ * b: KVM_RUN, c: guest port I/O, d: KVM_CREATE_VCPU; and from this module's own {@link #MMU_PATHS},
+ * e: EPT violation, f: shadow paging) the numbered rows, and for the rows that name a
  * caller and a callee, both functions with the definition line the row gives. Rows that describe a
  * stretch of code rather than one call ("registration tail", "returns 0", "internals") are kept with
  * no callee so that the pages can still list them.
@@ -47,9 +48,16 @@ public final class CallPathSpec {
 
     private CallPathSpec(Map<String, Section> sections) { this.sections = sections; }
 
+    /** The MMU paths (sections e and f), kept beside the classes in call_paths.md's format. */
+    static final String MMU_PATHS = "/kvmkmod/docs/mmu_paths.md";
+
+    /** The reference's call_paths.md followed by {@link #MMU_PATHS}. */
     public static CallPathSpec load(Path callPathsMd) {
-        try {
-            return parse(Files.readAllLines(callPathsMd, StandardCharsets.UTF_8));
+        try (java.io.InputStream in = CallPathSpec.class.getResourceAsStream(MMU_PATHS)) {
+            List<String> lines = new ArrayList<>(Files.readAllLines(callPathsMd, StandardCharsets.UTF_8));
+            if (in == null) throw new IllegalStateException(MMU_PATHS + " is missing from the class path");
+            lines.addAll(new String(in.readAllBytes(), StandardCharsets.UTF_8).lines().toList());
+            return parse(lines);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -112,9 +120,13 @@ public final class CallPathSpec {
      * The full path of a function named by a hop, from the reference list: the row of that name whose
      * file ends with the hop's file (a basename such as {@code vmx.c}) at the hop's line, else the only
      * row of that name. Empty when the reference does not know it (preempt_notifier_init, say).
+     * paging_tmpl.h's instances (paging32_fetch) resolve to the row of the template (FNAME(fetch)).
      */
     public static Optional<ReferenceFunctions.Function> resolve(CFunction f, ReferenceFunctions ref) {
         List<ReferenceFunctions.Function> named = ref.named(f.name());
+        if (f.located() && named.isEmpty())
+            for (String file : ref.files())
+                if (file.equals(f.file()) || file.endsWith("/" + f.file())) named = ref.find(file, f.name());
         if (f.located()) {
             for (ReferenceFunctions.Function r : named)
                 if (r.line() == f.line() && (r.file().equals(f.file()) || r.file().endsWith("/" + f.file()))) return Optional.of(r);

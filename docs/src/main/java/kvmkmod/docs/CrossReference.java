@@ -25,7 +25,8 @@ import kvmkmod.include.Origin;
 public final class CrossReference {
     /** The files of the four mirrored layers first, then the rest in the reference's order. */
     static final List<String> FILE_ORDER = List.of(
-            "virt/kvm/kvm_main.c", "arch/x86/kvm/x86.c", "arch/x86/kvm/vmx.c", "arch/x86/kvm/emulate.c");
+            "virt/kvm/kvm_main.c", "arch/x86/kvm/x86.c", "arch/x86/kvm/mmu.c", "arch/x86/kvm/paging_tmpl.h",
+            "arch/x86/kvm/vmx.c", "arch/x86/kvm/emulate.c", "virt/kvm/coalesced_mmio.c");
 
     /** Where the kernel's identifiers are looked up, as link text only. */
     static final String ELIXIR = "https://elixir.bootlin.com/linux/v2.6.33/ident/";
@@ -64,15 +65,17 @@ public final class CrossReference {
 
     /**
      * For each C function ("file:name") that is a caller or callee of a hop in call_paths.md, the letters
-     * of the call paths it takes part in (a: module load, b: KVM_RUN, c: guest I/O, d: KVM_CREATE_VCPU).
+     * of the call paths it takes part in (a: module load, b: KVM_RUN, c: guest I/O, d: KVM_CREATE_VCPU,
+     * e: EPT violation, f: shadow paging). A paging_tmpl.h function is keyed by its instance's name
+     * (paging32_fetch), as its Java mirror is.
      */
     static Map<String, Set<String>> pathsByFunction(CallPathSpec spec, ReferenceFunctions ref) {
         Map<String, Set<String>> on = new java.util.HashMap<>();
         for (CallPathSpec.Section sec : spec.sections())
             for (CallPathSpec.Hop h : sec.hops())
                 for (Optional<CallPathSpec.CFunction> end : List.of(h.caller(), h.callee()))
-                    end.flatMap(f -> CallPathSpec.resolve(f, ref)).ifPresent(r ->
-                            on.computeIfAbsent(r.file() + ":" + r.name(), k -> new java.util.TreeSet<>()).add(sec.letter()));
+                    end.ifPresent(f -> CallPathSpec.resolve(f, ref).ifPresent(r ->
+                            on.computeIfAbsent(r.file() + ":" + f.name(), k -> new java.util.TreeSet<>()).add(sec.letter())));
         return on;
     }
 
@@ -103,9 +106,13 @@ public final class CrossReference {
                 .append("This page is generated from those annotations at build time, ")
                 .append("and the test `kvmkmod.docs.CrossReferenceTest` checks each of them against the ")
                 .append("reference list of the 2.6.33.3 functions, so a line here that disagrees with the kernel fails the build.\n\n");
-        sb.append("The \"call paths\" column names the paths a function is a hop of and links to their pages: ")
-                .append("link:call-path-module-load.html[a] module load, link:call-path-kvm-run.html[b] `KVM_RUN`, ")
-                .append("link:call-path-guest-io.html[c] guest port I/O, link:call-path-create-vcpu.html[d] `KVM_CREATE_VCPU`.\n\n");
+        sb.append("The \"call paths\" column names the paths a function is a hop of and links to their pages: ");
+        for (int i = 0; i < CallPathPages.PAGES.size(); i++) {
+            CallPathPages.Page p = CallPathPages.PAGES.get(i);
+            sb.append(i == 0 ? "" : ", ").append("link:").append(p.slug()).append(".html[").append(p.letter()).append("] ")
+                    .append(text(p.title()));
+        }
+        sb.append(".\n\n");
         sb.append("The C names link to the identifier search of Elixir for v2.6.33; ")
                 .append("the line numbers are those of 2.6.33.3, from which kvm-kmod 2.6.33.1's copies differ by a few lines ")
                 .append("(kvm-kmod's `.c` files also carry a 40-line header).\n\n");
@@ -174,7 +181,7 @@ public final class CrossReference {
                 sb.append("| ").append(o.line())
                         .append(" | ").append(cell).append(known)
                         .append(" | ").append(java)
-                        .append(" | ").append(pathLinks(onPaths.getOrDefault(f + ":" + row.map(Function::name).orElse(c), Set.of())))
+                        .append(" | ").append(pathLinks(onPaths.getOrDefault(f + ":" + c, Set.of())))
                         .append(" | ").append(o.status().name().toLowerCase())
                         .append(o.note().isBlank() ? "" : ": " + text(o.note())).append('\n');
             }

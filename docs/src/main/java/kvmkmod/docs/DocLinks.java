@@ -59,6 +59,10 @@ public final class DocLinks {
         if (ref != null)
             for (ReferenceFunctions.Function f : ref.all())
                 origin.putIfAbsent(f.name(), new String[] {f.name(), f.file(), Integer.toString(f.line())});
+        // names the reference lists under another spelling: paging_tmpl.h's instances (FNAME(fetch) is paging32_fetch, paging64_fetch)
+        for (Mirror m : mirrors)
+            if (!m.cFunction().isEmpty())
+                origin.putIfAbsent(m.cFunction(), new String[] {m.cFunction(), m.origin().file(), Integer.toString(m.origin().line())});
         Map<String, Mirror> mirrored = new LinkedHashMap<>();
         for (Mirror m : mirrors)
             if (!m.cFunction().isEmpty()) {

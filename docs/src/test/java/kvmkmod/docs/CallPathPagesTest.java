@@ -95,7 +95,8 @@ class CallPathPagesTest {
         assumeTrue(Files.isRegularFile(dir.resolve("call_paths.md")), "no call_paths.md in " + dir);
         ReferenceFunctions ref = ReferenceFunctions.load(dir.resolve("functions.tsv"));
         CallPathSpec s = CallPathSpec.load(dir.resolve("call_paths.md"));
-        assertThat(s.sections()).extracting(CallPathSpec.Section::letter).containsExactly("a", "b", "c", "d");
+        // a-d from the reference, e-f (the MMU) from the docs module's mmu_paths.md
+        assertThat(s.sections()).extracting(CallPathSpec.Section::letter).containsExactly("a", "b", "c", "d", "e", "f");
         int calls = 0;
         for (CallPathSpec.Section sec : s.sections())
             for (Hop h : sec.hops()) {
@@ -109,6 +110,61 @@ class CallPathPagesTest {
         Hop a17 = s.section("a").hops().stream().filter(h -> h.id().equals("a17")).findFirst().orElseThrow();
         assertThat(CallPathSpec.resolve(a17.callee().get(), ref).get().file()).isEqualTo("arch/x86/kvm/vmx.c");
         assertThat(CallPathSpec.resolve(a17.caller().get(), ref).get().file()).isEqualTo("arch/x86/kvm/x86.c");
+        // a paging_tmpl.h instance resolves to the template's row
+        Hop f5 = s.section("f").hops().stream().filter(h -> h.id().equals("f5")).findFirst().orElseThrow();
+        assertThat(f5.callee().get().name()).isEqualTo("paging32_fetch");
+        ReferenceFunctions.Function fetch = CallPathSpec.resolve(f5.callee().get(), ref).orElseThrow();
+        assertThat(fetch.file()).isEqualTo("arch/x86/kvm/paging_tmpl.h");
+        assertThat(fetch.name()).isEqualTo("FNAME(fetch)");
+        assertThat(fetch.line()).isEqualTo(290);
+    }
+
+    /** Section f in miniature, and a shadow-paging trace of the guest's write to its page directory. */
+    static final List<String> MMU_SPEC = List.of(
+            "## f) Shadow paging (ept=0): a #PF exit, and a write to a guest page table",
+            "| f3 | kvm_mmu_page_fault (mmu.c:2775) -> paging32_page_fault (arch/x86/kvm/paging_tmpl.h:380) / paging64_page_fault (arch/x86/kvm/paging_tmpl.h:380) | mmu.c:2780 | indirect |",
+            "| f5 | paging32_page_fault (paging_tmpl.h:380) -> paging32_fetch (arch/x86/kvm/paging_tmpl.h:290) | paging_tmpl.h:437 | |",
+            "| f17 | emulator_write_phys (x86.c:2825) -> kvm_mmu_pte_write (arch/x86/kvm/mmu.c:2632) | x86.c:2833 | |");
+
+    static final List<String> MMU_TRACE = List.of(
+            " 0)               |  vmx_handle_exit() {",
+            " 0)               |    /* kvm_exit: reason exception rip 0x7c9a */",
+            " 0)               |    handle_exception() {",
+            " 0)               |      kvm_mmu_page_fault() {",
+            " 0)               |        paging32_page_fault() {",
+            " 0)   1.000 us    |          paging32_walk_addr();",
+            " 0)   2.000 us    |          paging32_fetch();",
+            " 0)   4.000 us    |        }",
+            " 0)               |        emulate_instruction() {",
+            " 0)               |          x86_emulate_insn() {",
+            " 0)               |            emulator_write_phys() {",
+            " 0)   1.000 us    |              kvm_write_guest();",
+            " 0)   3.000 us    |              kvm_mmu_pte_write();",
+            " 0)   5.000 us    |            }",
+            " 0)   6.000 us    |          }",
+            " 0)   7.000 us    |        }",
+            " 0)  12.000 us    |      }",
+            " 0)  13.000 us    |    }",
+            " 0)  14.000 us    |  }");
+
+    @Test
+    void shadowPagingPageLinksTheInstancesAndShowsTheMmu() {
+        ReferenceFunctions ref = TestPaths.reference();
+        List<OriginScanner.Mirror> mirrors = OriginScanner.scan(LOADER, OriginScanner.KVM_PACKAGES).mirrors();
+        CallPathPages.Traced run = new CallPathPages.Traced(MMU_TRACE, "a test trace", "t.txt", "MMU of vcpu 0: shadow paging\n");
+        CallPathPages.Generated g = CallPathPages.generate(CallPathSpec.parse(MMU_SPEC), ref, mirrors,
+                java.util.Map.of(CallPathPages.RUN_SHADOW, run));
+        assertThat(g.errors()).isEmpty();
+        assertThat(g.pages()).containsOnlyKeys("call-path-shadow-paging");
+        assertThat(g.checked()).isEqualTo(3);
+        assertThat(g.pages().get("call-path-shadow-paging"))
+                // the instance links to its own row of the cross-reference, defined at the template's line
+                .contains("<a href=\"xref.html#file-arch-x86-kvm-paging-tmpl-h-paging32_fetch\"><code>paging32_fetch</code></a>")
+                .contains("`+arch/x86/kvm/paging_tmpl.h:290+`")
+                .contains("pass:c[not taken in this run: the guest uses 32-bit paging")
+                .contains("|              kvm_mmu_pte_write();")
+                .contains("link:t.txt[t.txt]")
+                .contains("== The MMU after the run").contains("MMU of vcpu 0: shadow paging");
     }
 
     @Test
@@ -135,6 +191,22 @@ class CallPathPagesTest {
                 .contains("|  /* vmm_exit: IO out port=0x3f8 size=1 count=1 data=31 */");
         // a row that is not one call keeps its words
         assertThat(g.pages().get("call-path-module-load")).contains("2+| pass:c[kvm_init -> (registration tail)]");
+    }
+
+    /**
+     * The MMU pages this build made from its own runs of shadow-pt: the write to the live page directory
+     * (0x1000c) emulated into kvm_mmu_pte_write without EPT, EPT violations with it, and after each run the
+     * MMU as MmuView printed it (shadow tables over the guest's directory, gfn 0x10; EPT tables).
+     */
+    @Test
+    void builtMmuPagesShowTheRealRuns() throws java.io.IOException {
+        String shadow = Files.readString(TestPaths.site().resolve("call-path-shadow-paging.html"));
+        assertThat(shadow).contains("kvm_page_fault: address 1000c").contains("kvm_mmu_pte_write()")
+                .contains("rmap_write_protect()").contains("paging32_fetch()")
+                .contains("MMU of vcpu 0: shadow paging").contains("(guest table gfn 0x10)");
+        String ept = Files.readString(TestPaths.site().resolve("call-path-ept-violation.html"));
+        assertThat(ept).contains("kvm_exit: reason ept_violation").contains("__direct_map()")
+                .contains("MMU of vcpu 0: EPT (tdp)").doesNotContain("paging32_page_fault()");
     }
 
     @Test

@@ -136,7 +136,20 @@ class CrossReferenceTest {
         assertThat(on.get("virt/kvm/kvm_main.c:kvm_vcpu_ioctl")).contains("b");
         assertThat(on.get("arch/x86/kvm/vmx.c:alloc_vmcs_cpu")).containsExactly("a", "d");
         assertThat(on).doesNotContainKey("arch/x86/kvm/emulate.c:x86_decode_insn");
+        // the MMU paths: EPT (e) and shadow paging (f) meet in kvm_mmu_page_fault; a paging_tmpl.h
+        // function is a hop under its instance's name, as its Java mirror is called
+        assertThat(on.get("arch/x86/kvm/mmu.c:kvm_mmu_page_fault")).containsExactly("e", "f");
+        assertThat(on.get("arch/x86/kvm/vmx.c:handle_ept_violation")).containsExactly("e");
+        assertThat(on.get("arch/x86/kvm/paging_tmpl.h:paging32_fetch")).containsExactly("f");
+        assertThat(on.get("arch/x86/kvm/mmu.c:kvm_mmu_pte_write")).containsExactly("f");
+        assertThat(on).doesNotContainKey("arch/x86/kvm/paging_tmpl.h:FNAME(fetch)");
         String html = java.nio.file.Files.readString(TestPaths.site().resolve("xref.html"));
-        assertThat(html).contains("href=\"call-path-guest-io.html\"");
+        assertThat(html).contains("href=\"call-path-guest-io.html\"")
+                .contains("href=\"call-path-ept-violation.html\"").contains("href=\"call-path-shadow-paging.html\"");
+        // the MMU's files have their sections, with the paging_tmpl.h instances and coalesced_mmio.c
+        assertThat(html).contains("id=\"file-arch-x86-kvm-mmu-c\"").contains("id=\"file-arch-x86-kvm-paging-tmpl-h\"")
+                .contains("id=\"file-virt-kvm-coalesced-mmio-c\"")
+                .contains("id=\"file-arch-x86-kvm-paging-tmpl-h-paging32_page_fault\"")
+                .contains("id=\"file-arch-x86-kvm-paging-tmpl-h-paging64_page_fault\"");
     }
 }

@@ -20,7 +20,7 @@ import java.util.Map;
  */
 public final class Grade {
     public static final List<Lab> LABS = List.of(new Lab1Trace(), new Lab2PioDevice(), new Lab3ExitHandler(),
-            new Lab4Mmio(), new Lab5Vm86(), new Lab6Debugger());
+            new Lab4Mmio(), new Lab5Vm86(), new Lab6Debugger(), new Lab7ShadowPaging(), new Lab8Hypercall());
 
     /** What a grading run found. */
     public record Report(int passed, List<String> failed, List<String> notRun) {

@@ -88,6 +88,46 @@ public abstract class Lab {
         }
     }
 
+    /**
+     * A check that the answer {@code key} names what a measured run shows; {@code truth} is asked only when
+     * there is an answer, and empty means the run did not show it.
+     */
+    static Check answerNames(String key, String question, java.util.function.Supplier<String> truth) {
+        return new Check(question, true, w -> {
+            if (w.answer(key).isEmpty()) return key + ": no answer yet";
+            String t = truth.get();
+            if (t.isEmpty()) return "the run did not show this (" + question + ")";
+            return same(w.answer(key), t) ? null : key + " = " + w.answer(key) + " does not match the run";
+        });
+    }
+
+    /** The same for a number, decimal or 0x hex; a negative {@code truth} means the run did not show it. */
+    static Check answerNumber(String key, String question, java.util.function.LongSupplier truth) {
+        return new Check(question, true, w -> {
+            if (w.answer(key).isEmpty()) return key + ": no answer yet";
+            Long a = number(w.answer(key));
+            long t = truth.getAsLong();
+            if (t < 0) return "the run did not show this (" + question + ")";
+            return a != null && a == t ? null : key + " = " + w.answer(key) + " does not match the run";
+        });
+    }
+
+    /** Null when the guest printed {@code want}, else what it printed instead. */
+    static String printed(String got, String want) {
+        return got.equals(want) ? null : "the guest printed " + Lab2PioDevice.quote(got) + ", expected " + Lab2PioDevice.quote(want);
+    }
+
+    /** How many VM exits of {@code reason} (as kvm_exit prints it: cpuid, hypercall, ...) the trace holds. */
+    static long exits(kvmkmod.include.trace.FunctionGraphTrace t, String reason) {
+        return t.events().stream().filter(e -> e.name().equals("kvm_exit") && e.text().startsWith("reason " + reason + " ")).count();
+    }
+
+    /** Null when the run ended at the guest's HLT, else how it ended. */
+    static String endedAtHlt(kvmkmod.vmm.RunResult r) {
+        return r.outcome() == kvmkmod.vmm.Outcome.HLT ? null
+                : "the run ended with " + r.outcome() + " (" + r.message() + "), not at the guest's HLT";
+    }
+
     static String expect(String what, String answer, Object expected) {
         if (answer.isEmpty()) return what + ": no answer yet";
         return what + ": " + answer + " is not right";

@@ -51,20 +51,11 @@ public final class Lab1Trace extends Lab {
     }
 
     private static Check number(String key, String question, java.util.function.ToIntFunction<Facts> truth) {
-        return new Check(question, true, w -> {
-            Long a = Lab.number(w.answer(key));
-            int t = truth.applyAsInt(facts());
-            if (w.answer(key).isEmpty()) return key + ": no answer yet";
-            return a != null && a == t ? null : key + " = " + w.answer(key) + " does not match the trace";
-        });
+        return answerNumber(key, question, () -> truth.applyAsInt(facts()));
     }
 
     private static Check name(String key, String question, java.util.function.Function<Facts, String> truth) {
-        return new Check(question, true, w -> {
-            String t = truth.apply(facts());
-            if (w.answer(key).isEmpty()) return key + ": no answer yet";
-            return same(w.answer(key), t) ? null : key + " = " + w.answer(key) + " does not match the trace";
-        });
+        return answerNames(key, question, () -> truth.apply(facts()));
     }
 
     @Override public List<Check> checks() {

@@ -46,17 +46,20 @@ public final class Lab3ExitHandler extends Lab {
         LabMachine.Run r = runs.get(w.dir);
         if (r != null) return r;
         Method handler = w.load(CLASS).getMethod("handle_cpuid", X86.class, KvmVcpu.class, ToIntFunction.class);
-        r = new LabMachine().beforeRun(vm -> install(LabMachine.vmx(vm.module()), handler)).run(GUEST, 0x7c00);
+        r = new LabMachine().beforeRun(vm -> install(LabMachine.vmx(vm.module()), EXIT_REASON_CPUID, handler)).run(GUEST, 0x7c00);
         runs.put(w.dir, r);
         return r;
     }
 
-    /** Puts the student's handler into slot 10 of kvm_vmx_exit_handlers[], keeping the original for it to call. */
-    static void install(Object vmx, Method handler) {
+    /**
+     * Puts the student's handler (a static method taking X86, the vCPU and the original handler) into slot
+     * {@code exitReason} of kvm_vmx_exit_handlers[], keeping the original for it to call.
+     */
+    static void install(Object vmx, int exitReason, Method handler) {
         Object[] table = (Object[]) LabMachine.field(vmx, "kvm_vmx_exit_handlers");
         X86 x86 = (X86) LabMachine.field(vmx, "x86");
         Class<?> type = table.getClass().getComponentType();
-        Object original = table[EXIT_REASON_CPUID];
+        Object original = table[exitReason];
         Method handle = java.util.Arrays.stream(type.getMethods()).filter(m -> m.getName().equals("handle")).findFirst()
                 .orElseThrow(() -> new IllegalStateException(type + " has no handle method"));
         handle.setAccessible(true);
@@ -67,7 +70,7 @@ public final class Lab3ExitHandler extends Lab {
                 throw new IllegalStateException(e.getCause() != null ? e.getCause() : e);
             }
         };
-        table[EXIT_REASON_CPUID] = Proxy.newProxyInstance(type.getClassLoader(), new Class<?>[] {type}, (p, m, args) -> {
+        table[exitReason] = Proxy.newProxyInstance(type.getClassLoader(), new Class<?>[] {type}, (p, m, args) -> {
             if (m.getName().equals("handle")) {
                 try {
                     return handler.invoke(null, x86, args[0], orig);
@@ -75,7 +78,7 @@ public final class Lab3ExitHandler extends Lab {
                     throw e.getCause();
                 }
             }
-            if (m.getName().equals("toString")) return "lab3.CpuidHandler::handle_cpuid";
+            if (m.getName().equals("toString")) return handler.getDeclaringClass().getName() + "::" + handler.getName();
             if (m.getName().equals("hashCode")) return System.identityHashCode(p);
             if (m.getName().equals("equals")) return p == args[0];
             throw new UnsupportedOperationException(m.getName());
@@ -85,12 +88,11 @@ public final class Lab3ExitHandler extends Lab {
     @Override public List<Check> checks() {
         return List.of(
                 new Check("the guest prints the signature for leaf 0x4b4d0000", true, w -> {
-                    String got = run(w).output();
-                    return got.equals(SIGNATURE) ? null : "the guest printed " + Lab2PioDevice.quote(got) + ", expected " + Lab2PioDevice.quote(SIGNATURE);
+                    return printed(run(w).output(), SIGNATURE);
                 }),
                 new Check("the CPUID exit is answered in the kernel without handle_cpuid", true, w -> {
                     var t = run(w).trace();
-                    long cpuidExits = t.events().stream().filter(e -> e.name().equals("kvm_exit") && e.text().startsWith("reason cpuid")).count();
+                    long cpuidExits = exits(t, "cpuid");
                     if (cpuidExits != 1) return cpuidExits + " CPUID exits in the trace, expected 1";
                     int original = t.callsOf("handle_cpuid").size();
                     if (original != 0) return "vmx.c's handle_cpuid ran " + original + " time(s) for the new leaf";
@@ -100,8 +102,7 @@ public final class Lab3ExitHandler extends Lab {
                     return null;
                 }),
                 new Check("the guest runs on to its HLT", true, w -> {
-                    var r = run(w).result();
-                    return r.outcome() == kvmkmod.vmm.Outcome.HLT ? null : "the run ended with " + r.outcome() + ": " + r.message();
+                    return endedAtHlt(run(w).result());
                 }));
     }
 }

@@ -46,12 +46,7 @@ public final class Lab4Mmio extends Lab {
     }
 
     private static Check name(String key, String question, java.util.function.Function<Facts, String> truth) {
-        return new Check(question, true, w -> {
-            if (w.answer(key).isEmpty()) return key + ": no answer yet";
-            String t = truth.apply(facts());
-            if (t.isEmpty()) return "the run did not show this (" + question + ")";
-            return same(w.answer(key), t) ? null : key + " = " + w.answer(key) + " does not match the run";
-        });
+        return answerNames(key, question, () -> truth.apply(facts()));
     }
 
     @Override public List<Check> checks() {
@@ -65,11 +60,7 @@ public final class Lab4Mmio extends Lab {
                 }),
                 name("handler", "the vmx.c handler that takes it", Facts::handler),
                 name("userspace_exit", "the exit_reason KVM_RUN returns to the VMM", Facts::userspaceExit),
-                new Check("the guest-physical address of the store", true, w -> {
-                    Long a = Lab.number(w.answer("address"));
-                    if (w.answer("address").isEmpty()) return "address: no answer yet";
-                    return a != null && a == facts().address() ? null : "address = " + w.answer("address") + " does not match the run";
-                }),
+                answerNumber("address", "the guest-physical address of the store", () -> facts().address()),
                 name("completion", "what finishes the load on the next KVM_RUN", Facts::completion));
     }
 }

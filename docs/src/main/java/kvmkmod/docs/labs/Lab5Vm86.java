@@ -53,8 +53,7 @@ public final class Lab5Vm86 extends Lab {
                     String want = "Hello from the guest!\n";
                     if (!r.output().equals(want))
                         return "the guest printed " + Lab2PioDevice.quote(r.output().length() > 80 ? r.output().substring(0, 80) + "..." : r.output());
-                    return r.result().outcome() == kvmkmod.vmm.Outcome.HLT ? null
-                            : "the run ended with " + r.result().outcome() + " (" + r.result().message() + "), not at the guest's HLT";
+                    return endedAtHlt(r.result());
                 }));
     }
 }

@@ -28,7 +28,8 @@ import kvmkmod.vmx.KvmIntel;
  * The machine a lab grader runs a guest on: a soft-CPU host whose VMX capabilities and kvm-intel
  * parameters the lab may change, the Java module loaded into it, and the project's VMM driving one
  * guest, traced from insmod to rmmod. A hook runs once the VM and its vCPU exist and before the first
- * KVM_RUN, with the module and the VM's {@code struct kvm} at hand (a lab registers its device there).
+ * KVM_RUN, with the module and the VM's {@code struct kvm} at hand (a lab registers its device there);
+ * another runs after the last KVM_RUN while the VM still exists (to read its MMU, say).
  */
 public final class LabMachine {
     /** The module cannot be loaded yet; graders report their checks as not run, with this reason. */
@@ -37,7 +38,15 @@ public final class LabMachine {
     }
 
     /** What the hook gets: the loaded module and the VM. */
-    public record Vm(KvmIntel module, Kvm kvm, Vmm vmm) {}
+    public record Vm(KvmIntel module, Kvm kvm, Vmm vmm) {
+        /** The VM's first vCPU's MMU as {@code kvm-run --mmu-view text} prints it, read by the VMM's MmuView. */
+        public String mmuView() {
+            kvmkmod.x86.X86 x86 = (kvmkmod.x86.X86) field(vmx(module), "x86");
+            for (kvmkmod.include.KvmVcpu v : kvm.vcpus)
+                if (v != null) return kvmkmod.vmm.MmuView.text(kvm, v, x86);
+            return "";
+        }
+    }
 
     /** One run: what userspace saw, the guest's output and the trace. */
     public record Run(RunResult result, String output, List<String> traceLines) {
@@ -51,6 +60,7 @@ public final class LabMachine {
     private VmxCapabilities caps = VmxCapabilities.westmere();
     private KvmIntel.Params params = new KvmIntel.Params();
     private Consumer<Vm> hook = vm -> {};
+    private Consumer<Vm> after = vm -> {};
     private int value = 0x1234abcd;
     private long maxExits = 2_000;
 
@@ -59,6 +69,9 @@ public final class LabMachine {
     public LabMachine params(KvmIntel.Params p) { this.params = p; return this; }
 
     public LabMachine beforeRun(Consumer<Vm> h) { this.hook = h; return this; }
+
+    /** Runs {@code h} after the last KVM_RUN, before the VM is closed. */
+    public LabMachine afterRun(Consumer<Vm> h) { this.after = h; return this; }
 
     /** What the VMM's value port 0x510 answers. */
     public LabMachine value(int v) { this.value = v; return this; }
@@ -101,9 +114,11 @@ public final class LabMachine {
                 cfg.output = out;
                 cfg.flushOnNewline = false;
                 try (Vmm vmm = new Vmm(sys, cfg)) {
-                    hook.accept(new Vm(module, sys.kvm(), vmm));
+                    Vm vm = new Vm(module, sys.kvm(), vmm);
+                    hook.accept(vm);
                     vmm.loadImage(image);
                     result[0] = vmm.kvm_run();
+                    after.accept(vm);
                 }
             } finally {
                 try {
@@ -129,6 +144,19 @@ public final class LabMachine {
     public Run run(String guest) {
         kvmkmod.guests.Guests.Guest g = kvmkmod.guests.Guests.load(guest);
         return run(g.image(), g.loadAddress);
+    }
+
+    /** Where the docs module's own guests are, source and image side by side (as the bundled ones). */
+    public static final String DOCS_GUESTS = "/kvmkmod/docs/guests/";
+
+    /** A guest of the docs module ({@code DOCS_GUESTS + name + ".bin"}, linked and loaded at 0x7c00). */
+    public Run runDocsGuest(String name) {
+        try (java.io.InputStream in = LabMachine.class.getResourceAsStream(DOCS_GUESTS + name + ".bin")) {
+            if (in == null) throw new IllegalArgumentException("no guest " + name + " in " + DOCS_GUESTS);
+            return run(in.readAllBytes(), 0x7c00);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     // ---- reaching into the module where a lab needs to (the fields keep their C names) ----
