@@ -17,7 +17,7 @@ import kvmkmod.x86.X86;
 public final class Lab8Hypercall extends Lab {
     static final String CLASS = "lab8.HypercallHandler";
     static final int EXIT_REASON_VMCALL = 18;
-    static final String GUEST = "hypercall";
+    static final String GUEST = "lab8-hypercall";
     /** 0x1200 + 0x34 for the new hypercall; -KVM_ENOSYS (-1000) from kvm_emulate_hypercall for number 99. */
     static final String OUTPUT = "00001234\nfffffc18\n";
 

@@ -1,10 +1,10 @@
-# hypercall: the guest of lab 8. Real mode at 0x7c00, like the bundled guests: two VMCALLs, each result in
+# lab8-hypercall: the guest of lab 8. Real mode at 0x7c00, like the bundled guests: two VMCALLs, each result in
 # EAX printed as 8 hex digits and a newline on the debug port 0xe9, then HLT.
 #   1. EAX = 0x4b4d (the lab's new hypercall), EBX = 0x1200, ECX = 0x34: the answer should be their sum
 #   2. EAX = 99, a number no hypercall has: kvm_emulate_hypercall answers -KVM_ENOSYS (-1000)
 # VMCALL always exits in VMX non-root operation (basic exit reason 18), whatever the guest's mode.
 # Assembled as the bundled guests are (guests/src/main/resources/guests/build.sh):
-#   as --32 -o hypercall.o hypercall.S && ld -m elf_i386 -Ttext=0x7c00 -e _start --oformat binary -o hypercall.bin hypercall.o
+#   as --32 -o lab8-hypercall.o lab8-hypercall.S && ld -m elf_i386 -Ttext=0x7c00 -e _start --oformat binary -o lab8-hypercall.bin lab8-hypercall.o
         .code16
         .text
         .globl _start
