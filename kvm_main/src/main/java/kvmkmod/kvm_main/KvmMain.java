@@ -135,7 +135,9 @@ public final class KvmMain {
     }
 
     @Origin(file = "virt/kvm/kvm_main.c", line = 159)
-    public void kvm_flush_remote_tlbs(Kvm kvm) { make_all_cpus_request(kvm, KVM_REQ_TLB_FLUSH); }
+    public void kvm_flush_remote_tlbs(Kvm kvm) {
+        if (make_all_cpus_request(kvm, KVM_REQ_TLB_FLUSH)) ++kvm.stat.remote_tlb_flush;
+    }
 
     @Origin(file = "virt/kvm/kvm_main.c", line = 165)
     public void kvm_reload_remote_mmus(Kvm kvm) { make_all_cpus_request(kvm, KVM_REQ_MMU_RELOAD); }

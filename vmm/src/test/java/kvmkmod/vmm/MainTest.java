@@ -129,6 +129,25 @@ class MainTest {
         assertThat(k.keySet().stream().filter(n -> !n.startsWith("kvm_exit("))).hasSize(32);
     }
 
+    /** The shadow MMU's VM counters (kvm->stat) count what the paging guest makes it do with ept=0. */
+    @Test
+    void statsCountTheShadowMmusWork() {
+        Outcome o = run("--backend", "soft", "--guest", "paging", "--param", "ept=0", "--param", "oos_shadow=0", "--stats");
+        assertThat(o.code()).as(o.err()).isZero();
+        java.util.Map<String, Long> k = new java.util.HashMap<>();
+        for (String line : o.err().substring(o.err().indexOf("kvm statistics")).split("\n")) {
+            String[] f = line.trim().split("\\s+");
+            if (f.length == 3 && f[1].matches("\\d+")) k.put(f[0], Long.parseLong(f[1]));
+        }
+        // shadow pages are created on first use, the guest edits a live PTE (emulated: mmu_pte_write and a
+        // leaf entry re-made by mmu_pte_updated), and every fault the MMU maps counts in pf_fixed
+        assertThat(k.get("mmu_cache_miss")).isPositive();
+        assertThat(k.get("mmu_pte_write")).isPositive();
+        assertThat(k.get("mmu_pte_updated")).isPositive();
+        assertThat(k.get("pf_fixed")).isPositive();
+        assertThat(k.get("mmu_unsync")).as("oos_shadow=0 never unsyncs").isZero();
+    }
+
     @Test
     void imageFileWithLoadAddress(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
         Transports.realKvm("MainTest.imageFileWithLoadAddress").close();

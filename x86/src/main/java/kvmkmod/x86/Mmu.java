@@ -371,6 +371,7 @@ public final class Mmu {
             for (long spte : rmap_next(rmapp)) {
                 if (is_writeble_pte(get_spte(spte))) {
                     rmap_remove(kvm, spte);
+                    --kvm.stat.lpages;
                     __set_spte(spte, shadow_trap_nonpresent_pte);
                     write_protected = 1;
                 }
@@ -524,7 +525,10 @@ public final class Mmu {
     }
 
     @Origin(file = "arch/x86/kvm/mmu.c", line = 1213)
-    void kvm_unlink_unsync_page(Kvm kvm, KvmMmuPage sp) { sp.unsync = false; }
+    void kvm_unlink_unsync_page(Kvm kvm, KvmMmuPage sp) {
+        sp.unsync = false;
+        --kvm.stat.mmu_unsync;
+    }
 
     /** Write-protects an unsync page again and brings its entries up to date with the guest's table. */
     @Origin(file = "arch/x86/kvm/mmu.c", line = 1222)
@@ -585,6 +589,7 @@ public final class Mmu {
             }
             return sp;
         }
+        ++vcpu.kvm.stat.mmu_cache_miss;
         KvmMmuPage sp = kvm_mmu_alloc_page(vcpu, parent_pte);
         if (sp == null) return null;
         sp.gfn = gfn;
@@ -648,6 +653,7 @@ public final class Mmu {
                 if (!is_last_spte(ent, sp.level())) {
                     mmu_page_remove_parent_pte(page_header(ent & PT64_BASE_ADDR_MASK), entp);
                 } else {
+                    if (is_large_pte(ent)) --kvm.stat.lpages;
                     rmap_remove(kvm, entp);
                 }
             }
@@ -689,6 +695,7 @@ public final class Mmu {
     @Origin(file = "arch/x86/kvm/mmu.c", line = 1513)
     int kvm_mmu_zap_page(Kvm kvm, KvmMmuPage sp) {
         if (!kvm.arch.active_mmu_pages.contains(sp)) return 0;
+        ++kvm.stat.mmu_shadow_zapped;
         int ret = mmu_zap_unsync_children(kvm, sp);
         kvm_mmu_page_unlink_children(kvm, sp);
         kvm_mmu_unlink_parents(kvm, sp);
@@ -778,6 +785,7 @@ public final class Mmu {
                 if (s.role != sp.role) return 1; // shadowed in more than one role: keep it protected
             }
         }
+        ++vcpu.kvm.stat.mmu_unsync;
         sp.unsync = true;
         kvm_mmu_mark_parents_unsync(vcpu, sp);
         mmu_convert_notrap(sp);
@@ -857,6 +865,7 @@ public final class Mmu {
             if (write_fault != 0 && ptwrite != null) ptwrite[0] = 1;
             x86.kvm_x86_ops.tlb_flush(vcpu);
         }
+        if (!was_rmapped && is_large_pte(get_spte(sptep))) ++vcpu.kvm.stat.lpages;
         page_header_update_slot(vcpu.kvm, sptep, gfn);
         if (!was_rmapped) {
             int rmap_count = rmap_add(vcpu, sptep, gfn);
@@ -1262,12 +1271,17 @@ public final class Mmu {
             else mmu_page_remove_parent_pte(page_header(pte & PT64_BASE_ADDR_MASK), spte);
         }
         __set_spte(spte, shadow_trap_nonpresent_pte);
+        if (is_large_pte(pte)) --vcpu.kvm.stat.lpages;
     }
 
     /** Only a leaf table's entry is re-created at once; higher levels fault back in when used. */
     @Origin(file = "arch/x86/kvm/mmu.c", line = 2528)
     void mmu_pte_write_new_pte(KvmVcpu vcpu, KvmMmuPage sp, long spte, long gpte) {
-        if (sp.level() != PT_PAGE_TABLE_LEVEL) return;
+        if (sp.level() != PT_PAGE_TABLE_LEVEL) {
+            ++vcpu.kvm.stat.mmu_pde_zapped;
+            return;
+        }
+        ++vcpu.kvm.stat.mmu_pte_updated;
         if (sp.glevels() == PT32_ROOT_LEVEL) paging32.update_pte(vcpu, sp, spte, gpte);
         else paging64.update_pte(vcpu, sp, spte, gpte);
     }
@@ -1343,6 +1357,7 @@ public final class Mmu {
         synchronized (vcpu.kvm.mmu_lock) {
             kvm_mmu_access_page(vcpu, gfn);
             kvm_mmu_free_some_pages(vcpu);
+            ++vcpu.kvm.stat.mmu_pte_write;
             if (guest_initiated) {
                 if (gfn == vcpu.arch.last_pt_write_gfn && !last_updated_pte_accessed(vcpu)) {
                     ++vcpu.arch.last_pt_write_count;
@@ -1363,6 +1378,7 @@ public final class Mmu {
                 if (bytes < 4) misaligned |= 1;
                 if (misaligned != 0 || flooded) {
                     kvm_mmu_zap_page(vcpu.kvm, sp);
+                    ++vcpu.kvm.stat.mmu_flooded;
                     continue;
                 }
                 int page_offset = offset;
@@ -1421,6 +1437,7 @@ public final class Mmu {
              kvm.arch.n_free_mmu_pages < KVM_REFILL_PAGES && !kvm.arch.active_mmu_pages.isEmpty() && budget > 0; budget--) {
             KvmMmuPage sp = (KvmMmuPage) kvm.arch.active_mmu_pages.get(kvm.arch.active_mmu_pages.size() - 1);
             kvm_mmu_zap_page(kvm, sp);
+            ++kvm.stat.mmu_recycled;
         }
     }
 

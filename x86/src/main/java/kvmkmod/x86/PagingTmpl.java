@@ -299,6 +299,7 @@ public abstract class PagingTmpl {
                 if (level == PT_PAGE_TABLE_LEVEL || ((level == PT_DIRECTORY_LEVEL || level == PT_PDPE_LEVEL) && is_large_pte(v))) {
                     if (is_shadow_present_pte(mmu, v)) {
                         mmu.rmap_remove(vcpu.kvm, sptep);
+                        if (is_large_pte(v)) --vcpu.kvm.stat.lpages;
                         need_flush = true;
                     }
                     mmu.__set_spte(sptep, mmu.shadow_trap_nonpresent_pte);
