@@ -189,22 +189,21 @@ public final class Vmm implements AutoCloseable {
      * -ENOSYS when the kernel has no coalesced MMIO.
      */
     public long kvm_coalesce_mmio_region(long start, int size) {
-        if (coalesced_mmio == 0) return -Errno.ENOSYS;
-        KvmCoalescedMmio.Zone zone = new KvmCoalescedMmio.Zone();
-        zone.addr = start;
-        zone.size = size;
-        zone.write(arg, 0);
-        return kvm_vm_ioctl(KVM_REGISTER_COALESCED_MMIO, argVa);
+        return coalescedZoneIoctl(KVM_REGISTER_COALESCED_MMIO, start, size);
     }
 
     /** kvm-all.c kvm_uncoalesce_mmio_region: every zone inside the range goes back to one exit per write. */
     public long kvm_uncoalesce_mmio_region(long start, int size) {
+        return coalescedZoneIoctl(KVM_UNREGISTER_COALESCED_MMIO, start, size);
+    }
+
+    private long coalescedZoneIoctl(int ioctl, long start, int size) {
         if (coalesced_mmio == 0) return -Errno.ENOSYS;
         KvmCoalescedMmio.Zone zone = new KvmCoalescedMmio.Zone();
         zone.addr = start;
         zone.size = size;
         zone.write(arg, 0);
-        return kvm_vm_ioctl(KVM_UNREGISTER_COALESCED_MMIO, argVa);
+        return kvm_vm_ioctl(ioctl, argVa);
     }
 
     /**
