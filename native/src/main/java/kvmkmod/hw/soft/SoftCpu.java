@@ -439,6 +439,7 @@ public final class SoftCpu implements VmxCpu {
         c.cr4 = vr(GUEST_CR4);
         c.cr2 = cr2;
         if ((vr32(VM_ENTRY_CONTROLS) & VM_ENTRY_LOAD_DEBUG_CONTROLS) != 0) c.dr[7] = vr(GUEST_DR7);
+        c.debugRegsChanged();
         for (int s = 0; s < 8; s++) {
             c.sel[s] = (int) vr(GUEST_ES_SELECTOR + 2 * s);
             c.base[s] = vr(GUEST_ES_BASE + 2 * s);
