@@ -54,7 +54,8 @@ final class SoftCore {
     long rip;
     long eflags = 2;
     long cr0, cr2, cr3, cr4, efer;
-    final long[] dr = new long[8];
+    /** DR0-DR7 (DR4/DR5 unused); DR6 and DR7 start at their reset values (SDM 17.2 "Debug Registers"). */
+    final long[] dr = {0, 0, 0, 0, 0, 0, 0xffff0ff0L, 0x400L};
     final int[] sel = new int[8];
     final long[] base = new long[8];
     final int[] limit = new int[8];

@@ -182,4 +182,17 @@ class SoftCpuDebugTrapTest {
         assertThat(h.regs()[VmxCpu.RCX] & 0xff).isEqualTo(1);
         assertThat(h.r(GUEST_ACTIVITY_STATE)).isZero();
     }
+
+    /** KVM_SET_GUEST_DEBUG's path: vcpu_enter_guest puts eff_db[] in DR0-DR3 and the VMCS carries DR7. */
+    @Test void breakpointAddressesTheHostLoadsBeforeEntryAreTheGuests() {
+        h.w(EXCEPTION_BITMAP, 1 << 1);
+        h.cpu.set_debugreg(0x5000, 3);
+        h.w(GUEST_DR7, 0x400 | dr7(3, 1, 0));
+        h.load(0x2000, 0xc6, 0x05, 0x00, 0x50, 0x00, 0x00, 0x07, 0xf4); // mov byte [0x5000], 7; hlt
+        h.launch();
+        expectDbTrap(8, 0x2007);
+        assertThat(h.r(GUEST_DR7) & 0xff).isEqualTo(0x40);
+        assertThat(h.cpu.get_debugreg(7)).as("DR7 after the exit (SDM 27.5.1)").isEqualTo(0x400);
+        assertThat(h.cpu.get_debugreg(3)).isEqualTo(0x5000);
+    }
 }
