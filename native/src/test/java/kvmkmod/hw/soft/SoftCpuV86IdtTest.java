@@ -222,4 +222,33 @@ class SoftCpuV86IdtTest {
         h.resume();
         h.expectException(GP, 0, 0x2000);
     }
+
+    /**
+     * SDM 20.3.3 "Class of Software Interrupt Handling", methods 3 and 4: with CR4.VME, INT n whose bit
+     * is set in the TSS redirection bitmap goes through the protected-mode IDT at IOPL 3 and faults
+     * below it; a clear bit sends it to the 8086 IVT.
+     */
+    @Test void vmeRedirectionBitmapBitSetSendsIntNToTheIdtAtIopl3AndFaultsBelow() {
+        h.w(GUEST_CR4, 0x2011);
+        h.put8(0x30088 - 32 + (0x21 >> 3), 1 << (0x21 & 7)); // redirection bit of vector 0x21
+        gate(0x21, 0x6200, 3);
+        h.load(0x6200, 0x43, 0xcf);             // inc ebx; iretd
+        h.ivt(0x22, 0, 0x3000);
+        h.load(0x3000, 0x41, 0xcf);             // inc cx; iret (the 8086 handler)
+        h.load(CODE, 0xcd, 0x21, 0xcd, 0x22, 0xe6, 0x10); // int 0x21; int 0x22; out 0x10, al
+        h.w(GUEST_RFLAGS, 0x23002);             // IOPL 3
+        h.w(EXCEPTION_BITMAP, 1 << GP);
+        h.launch();
+        assertThat(h.exitReason()).as("%s", h.cpu.lastExitNote()).isEqualTo(EXIT_REASON_IO_INSTRUCTION);
+        assertThat(h.regs()[VmxCpu.RBX]).as("ring-0 handler ran").isEqualTo(1);
+        assertThat(h.regs()[VmxCpu.RCX]).as("8086 handler ran").isEqualTo(1);
+        h.w(GUEST_RFLAGS, 0x20002);             // IOPL 0: INT 0x21 (bit set) faults, INT 0x22 (bit clear) does not
+        h.w(GUEST_RIP, 0);
+        h.resume();
+        h.expectException(GP, 0, 0);
+        h.w(GUEST_RIP, 2);
+        h.resume();
+        assertThat(h.exitReason()).isEqualTo(EXIT_REASON_IO_INSTRUCTION);
+        assertThat(h.regs()[VmxCpu.RCX]).isEqualTo(2);
+    }
 }
