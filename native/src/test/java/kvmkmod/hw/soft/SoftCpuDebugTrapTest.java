@@ -195,4 +195,27 @@ class SoftCpuDebugTrapTest {
         assertThat(h.cpu.get_debugreg(7)).as("DR7 after the exit (SDM 27.5.1)").isEqualTo(0x400);
         assertThat(h.cpu.get_debugreg(3)).isEqualTo(0x5000);
     }
+
+    @Test void singleStepAndIoBreakpointStopRepOutsAfterAnIteration() {
+        h.w(EXCEPTION_BITMAP, 1 << 1);
+        h.w(GUEST_CR4, 0x2008); // DE
+        h.regs()[VmxCpu.RSI] = 0x7000;
+        h.regs()[VmxCpu.RCX] = 3;
+        h.regs()[VmxCpu.RDX] = 0x80;            // passes through the I/O bitmap
+        h.load(0x2000, withBreakpoint(0, 0x80, dr7(0, 2, 0),
+                0xf3, 0x6e,                     // rep outsb (0x2010)
+                0xf4));
+        h.launch();
+        expectDbTrap(1, 0x2010);                // the I/O breakpoint, after the first iteration
+        assertThat(h.regs()[VmxCpu.RCX]).isEqualTo(2);
+        assertThat(h.regs()[VmxCpu.RSI]).isEqualTo(0x7001);
+        h.w(GUEST_CR4, 0x2000);                 // breakpoint off (R/W = 10 undefined); single-step on
+        h.w(GUEST_RFLAGS, h.rflags() | 0x100);
+        h.resume();
+        expectDbTrap(0x4000, 0x2010);
+        assertThat(h.regs()[VmxCpu.RCX]).isEqualTo(1);
+        h.resume();
+        expectDbTrap(0x4000, 0x2012);
+        assertThat(h.regs()[VmxCpu.RCX]).isZero();
+    }
 }
