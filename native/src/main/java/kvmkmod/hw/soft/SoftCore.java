@@ -54,7 +54,8 @@ final class SoftCore {
     long rip;
     long eflags = 2;
     long cr0, cr2, cr3, cr4, efer;
-    final long[] dr = new long[8];
+    /** DR0-DR7 (DR4/DR5 unused); DR6 and DR7 start at their reset values (SDM 17.2 "Debug Registers"). */
+    final long[] dr = {0, 0, 0, 0, 0, 0, 0xffff0ff0L, 0x400L};
     final int[] sel = new int[8];
     final long[] base = new long[8];
     final int[] limit = new int[8];
@@ -215,8 +216,8 @@ final class SoftCore {
             int i = (int) page & TLB_MASK;
             tbuf[i] = reg.buf;
             tbase[i] = (int) ((hpa & ~0xfffL) - reg.hpa);
-            tagR[i] = (perms & ACC_R) != 0 ? page : -1;
-            tagW[i] = (perms & ACC_W) != 0 ? page : -1;
+            tagR[i] = (perms & ACC_R) != 0 && !watchedPage(page, watchR) ? page : -1;
+            tagW[i] = (perms & ACC_W) != 0 && !watchedPage(page, watchW) ? page : -1;
             tagX[i] = (perms & ACC_X) != 0 ? page : -1;
         }
         return hpa;
@@ -436,6 +437,7 @@ final class SoftCore {
         int i = (int) p & TLB_MASK;
         if (tagR[i] == p) return tbuf[i].get(tbase[i] + ((int) lin & 0xfff)) & 0xff;
         long hpa = translate(lin, ACC_R);
+        if (watchR != 0) watch(lin, 1, watchR);
         return mem.read8(hpa);
     }
 
@@ -464,6 +466,7 @@ final class SoftCore {
             return v;
         }
         long hpa = translate(lin, ACC_R);
+        if (watchR != 0) watch(lin, sz, watchR);
         switch (sz) {
             case 2: return mem.read16(hpa);
             case 4: return mem.read32(hpa) & 0xffffffffL;
@@ -477,6 +480,7 @@ final class SoftCore {
         int i = (int) p & TLB_MASK;
         if (tagW[i] == p) { tbuf[i].put(tbase[i] + ((int) lin & 0xfff), (byte) v); return; }
         long hpa = translate(lin, ACC_W);
+        if (watchW != 0) watch(lin, 1, watchW);
         mem.write8(hpa, (int) v);
     }
 
@@ -507,6 +511,7 @@ final class SoftCore {
             return;
         }
         long hpa = translate(lin, ACC_W);
+        if (watchW != 0) watch(lin, sz, watchW);
         switch (sz) {
             case 2: mem.write16(hpa, (int) v); break;
             case 4: mem.write32(hpa, (int) v); break;
@@ -969,6 +974,7 @@ final class SoftCore {
         boolean he = faultSignal.hasError;
         int err = faultSignal.errorCode;
         pc = rip = ip0;
+        dataHit = 0; // the instruction did not complete: its data breakpoint matches are not reported
         // SDM Vol. 3, "Instruction-Breakpoint Exception Condition": a fault-class exception (other than
         // an instruction breakpoint) is delivered with RF set in the EFLAGS image it pushes, so that the
         // IRET restarting the faulting instruction takes no second instruction breakpoint (KVM's
@@ -997,6 +1003,7 @@ final class SoftCore {
      * delivering becomes #DF, and a fault while delivering #DF a triple fault.
      */
     private void exception(int vector, int type, boolean hasErr, int err, long retIp) {
+        if (hasErr && deliveryDepth > 0 && selectorErrorCode(vector) && externalEvent(deliveringInfo)) err |= 1;
         // SDM 25.2 "Other Causes of VM Exits": an exception the bitmap selects exits even when it arises while
         // another event is delivered; only one that does not exit may turn into #DF or a triple fault
         exitIfSelected(vector, type, hasErr, err, retIp);
@@ -1046,6 +1053,18 @@ final class SoftCore {
                 type == INTR_TYPE_SOFT_EXCEPTION ? (int) (retIp - ip0) : 0);
     }
 
+    /**
+     * SDM 6.13 "Error Code": the EXT bit (bit 0) of a selector-format error code (#TS, #NP, #SS, #GP) is
+     * set when the fault arose while delivering an event external to the program -- an external
+     * interrupt, NMI, hardware exception or INT1 -- and clear for INT n, INT3 and INTO.
+     */
+    private static boolean selectorErrorCode(int vector) { return vector >= TS && vector <= GP; }
+
+    private static boolean externalEvent(int info) {
+        int t = info & INTR_INFO_INTR_TYPE_MASK;
+        return t != INTR_TYPE_SOFT_INTR && t != INTR_TYPE_SOFT_EXCEPTION;
+    }
+
     private static boolean contributory(int v) { return v == DE || (v >= TS && v <= GP); }
 
     private int deliveringVector() { return deliveringInfo & 0xff; }
@@ -1074,13 +1093,10 @@ final class SoftCore {
         try {
             if (realMode) deliverReal(vector, retIp);
             else if (longMode) deliverLong(vector, type, hasErr, err, retIp);
-            else if (v86) {
-                // SDM 20.4.2 "Class of Software Interrupt Handling" (method 5): with CR4.VME and the
-                // software interrupt's bit clear in the TSS redirection bitmap, INT n goes through the
-                // 8086 IVT at linear address 0, as in real mode.
-                if (type == INTR_TYPE_SOFT_INTR && (cr4 & 1) != 0 && !v86Redirected(vector)) deliverV86(vector, retIp);
-                else shutdown("delivery of vector " + vector + " from virtual-8086 mode through the protected-mode IDT is not modelled yet");
-            }
+            // SDM 20.3.3 "Class of Software Interrupt Handling" (methods 5 and 6): with CR4.VME and the
+            // software interrupt's bit clear in the TSS redirection bitmap, INT n goes through the 8086
+            // IVT at linear address 0; every other event from virtual-8086 mode goes through the IDT
+            else if (v86 && type == INTR_TYPE_SOFT_INTR && (cr4 & CR4_VME_BIT) != 0 && !v86Redirected(vector)) deliverV86(vector, retIp);
             else deliverProtected(vector, type, hasErr, err, retIp);
         } catch (VmExitSignal e) {
             if (exitReason == EXIT_REASON_EPT_VIOLATION || exitReason == EXIT_REASON_EPT_MISCONFIG) {
@@ -1102,16 +1118,22 @@ final class SoftCore {
         return ((rd8(tss + iomap - 32 + (vector >> 3)) >> (vector & 7)) & 1) != 0;
     }
 
+    /**
+     * INT n redirected to the 8086 program's handler (SDM "INT n/INTO/INT3/INT1", the VME branch): with
+     * IOPL < 3 the pushed FLAGS carry VIF in the IF position and IOPL 3, and VIF rather than IF is cleared.
+     */
     private void deliverV86(int vector, long retIp) {
         long entry = rd(vector * 4L, 4);
         long sp = R[RSP_] & 0xffff;
         long ss = ebase[SS];
         long f = flags();
+        boolean virt = (f & IOPL) != IOPL;
+        if (virt) f = (f & ~IF) | ((f & VIF) != 0 ? IF : 0) | IOPL;
         sp = (sp - 2) & 0xffff; wr(ss + sp, 2, f);
         sp = (sp - 2) & 0xffff; wr(ss + sp, 2, sel[CS]);
         sp = (sp - 2) & 0xffff; wr(ss + sp, 2, retIp);
         R[RSP_] = (R[RSP_] & ~0xffffL) | sp;
-        eflags &= ~(IF | TF | RF);
+        eflags &= ~(TF | RF | (virt ? VIF : IF));
         loadSegReal(CS, (int) (entry >>> 16));
         rip = pc = entry & 0xffff;
         attention = true;
@@ -1205,11 +1227,13 @@ final class SoftCore {
         int oldCpl = cpl();
         int newCpl = (dk[2] & 4) != 0 ? oldCpl : (int) (dk[2] >> 5) & 3; // conforming code keeps CPL
         if (newCpl > oldCpl) raise(GP, cs & ~3);
+        // SDM 20.3.1.1: from virtual-8086 mode the handler must be in a non-conforming ring-0 segment
+        boolean fromV86 = v86;
+        if (fromV86 && newCpl != 0) raise(GP, cs & ~3);
         int sz = gate32 ? 4 : 2;
         long f = flags() | (faultRf ? RF : 0);
         if (newCpl < oldCpl) {
             // SDM 6.12.1 "Exception- or Interrupt-Handler Procedures": the inner stack comes from the TSS
-            if (v86) shutdown("interrupt delivery from virtual-8086 mode to ring 0 is not modelled yet");
             long tss = base[TR];
             boolean tss32 = (ar[TR] & 8) != 0;
             long nsp = tss32 ? sysRd(tss + 4 + 8L * newCpl, 4) : sysRd(tss + 2 + 4L * newCpl, 2);
@@ -1221,15 +1245,23 @@ final class SoftCore {
             long m = (sdk[2] & 0x4000) != 0 ? 0xffffffffL : 0xffff;
             long sp = nsp & m;
             // SDM 6.12.1: the new stack must hold the frame, else #SS(new SS selector)
-            for (int k = hasErr ? 6 : 5; k > 0; k--)
+            for (int k = (hasErr ? 6 : 5) + (fromV86 ? 4 : 0); k > 0; k--)
                 if (outsideLimit((sp - (long) k * sz) & m, sz, sdk[1], (int) sdk[2])) raise(SS_FAULT, nss & ~3);
-            long[] frame = {sel[SS], R[RSP_] & spMask, f, sel[CS], retIp};
+            // SDM 20.3.1.1 "Handling an Interrupt or Exception Through a Protected-Mode Trap or Interrupt
+            // Gate": from virtual-8086 mode GS, FS, DS and ES are saved below SS:ESP, then made null
+            long[] frame = fromV86
+                    ? new long[]{sel[GS], sel[FS], sel[DS], sel[ES], sel[SS], R[RSP_] & 0xffffffffL, f, sel[CS], retIp}
+                    : new long[]{sel[SS], R[RSP_] & spMask, f, sel[CS], retIp};
             boolean sys = sysAccess;
             sysAccess = true; // the pushes on the inner stack are made at its (supervisor) privilege level
             try {
                 for (long v : frame) { sp = (sp - sz) & m; wr(sdk[0] + sp, sz, v); }
                 if (hasErr) { sp = (sp - sz) & m; wr(sdk[0] + sp, sz, err); }
             } finally { sysAccess = sys; }
+            if (fromV86) {
+                eflags &= ~VM; // protected mode from here on: SS:ESP are the ring-0 stack's
+                for (int s : new int[]{ES, DS, FS, GS}) nullSeg(s);
+            }
             commitSeg(SS, nss, sdk);
             setSp(sp);
         } else {
@@ -1276,11 +1308,16 @@ final class SoftCore {
         if ((selector & ~3) == 0) {
             // SDM 3.4.4: a null SS is only possible in 64-bit mode, below ring 3 and with RPL = CPL
             if (s == CS || (s == SS && (!code64 || c == 3 || (selector & 3) != c))) raise(GP, 0);
-            sel[s] = selector;
-            base[s] = ebase[s] = 0;
-            limit[s] = 0;
-            ar[s] = 0x10000; // unusable
-            if (s == SS) { ar[s] |= c << 5; updateMode(); } else segCache(s);
+            if (s == SS) {
+                sel[s] = selector;
+                base[s] = ebase[s] = 0;
+                limit[s] = 0;
+                ar[s] = 0x10000 | c << 5;
+                updateMode();
+            } else {
+                nullSeg(s);
+                sel[s] = selector;
+            }
             return;
         }
         long[] d = descriptor(selector, -1);
@@ -1302,6 +1339,15 @@ final class SoftCore {
         if ((a & 0x80) == 0) raise(s == SS ? SS_FAULT : NP, selector & ~3);
         markAccessed(a);
         commitSeg(s, s == CS ? (selector & ~3) | c : selector, d);
+    }
+
+    /** Loads a null selector into a data segment register: the register becomes unusable (SDM 3.4.2). */
+    private void nullSeg(int s) {
+        sel[s] = 0;
+        base[s] = ebase[s] = 0;
+        limit[s] = 0;
+        ar[s] = 0x10000;
+        segCache(s);
     }
 
     private void commitSeg(int s, int selector, long[] d) {
@@ -1744,17 +1790,8 @@ final class SoftCore {
             case 0xf6: case 0xf7: group3(op == 0xf6 ? 1 : sz); return;
             case 0xf8: setFlagBit(CF, false); return;
             case 0xf9: setFlagBit(CF, true); return;
-            case 0xfa: if (!ioplOk()) raise(GP, 0); eflags &= ~IF; return;
-            case 0xfb: {
-                if (!ioplOk()) raise(GP, 0);
-                if ((eflags & IF) == 0) {
-                    eflags |= IF;
-                    interruptibility = (interruptibility & ~3) | GUEST_INTR_STATE_STI;
-                    shadowFresh = true;
-                }
-                attention = true;
-                return;
-            }
+            case 0xfa: cli(); return;
+            case 0xfb: sti(); return;
             case 0xfc: eflags &= ~DF; return;
             case 0xfd: eflags |= DF; return;
             case 0xfe: {
@@ -1955,6 +1992,47 @@ final class SoftCore {
         return ((eflags >> 12) & 3) >= cpl();
     }
 
+    /**
+     * Whether an IOPL-sensitive instruction at IOPL < 3 works on VIF instead of faulting: in
+     * virtual-8086 mode with CR4.VME, or (CLI/STI only, {@code pvi}) at CPL 3 with CR4.PVI (SDM 20.3
+     * "Interrupt and Exception Handling in Virtual-8086 Mode", 20.4 "Protected-Mode Virtual Interrupts").
+     */
+    private boolean virtualIf(boolean pvi) {
+        if (v86) return (cr4 & CR4_VME_BIT) != 0;
+        return pvi && !realMode && cpl() == 3 && (cr4 & CR4_PVI_BIT) != 0;
+    }
+
+    /** CLI (SDM "CLI"): #GP(0) when CPL > IOPL, unless VME/PVI make it clear VIF. */
+    private void cli() {
+        if (ioplOk()) { eflags &= ~IF; return; }
+        if (!virtualIf(true)) raise(GP, 0);
+        eflags &= ~VIF;
+    }
+
+    /** STI (SDM "STI"): sets IF with a one-instruction interrupt shadow, or VIF under VME/PVI (#GP(0) if VIP). */
+    private void sti() {
+        if (!ioplOk()) {
+            if (!virtualIf(true) || (eflags & VIP) != 0) raise(GP, 0);
+            eflags |= VIF;
+            return;
+        }
+        if ((eflags & IF) == 0) {
+            eflags |= IF;
+            interruptibility = (interruptibility & ~3) | GUEST_INTR_STATE_STI;
+            shadowFresh = true;
+        }
+        attention = true;
+    }
+
+    /** RFLAGS.VIF and VIP (SDM 2.3 "System Flags and Fields in the EFLAGS Register"). */
+    static final long VIF = 0x80000, VIP = 0x100000;
+    static final long CR4_VME_BIT = 1, CR4_PVI_BIT = 2, CR4_DE_BIT = 8;
+
+    /** Whether virtual-8086 code runs with IOPL below 3, where the IOPL-sensitive instructions trap (SDM 20.2.7). */
+    private boolean v86Sensitive() {
+        return v86 && ((eflags >> 12) & 3) < 3;
+    }
+
     private void movSsShadow() {
         if ((interruptibility & 3) == 0) {
             interruptibility |= GUEST_INTR_STATE_MOV_SS;
@@ -1993,15 +2071,35 @@ final class SoftCore {
 
     private final long[] scratch = new long[8];
 
+    /** PUSHF (SDM "PUSHF"): in virtual-8086 mode at IOPL < 3 #GP(0), or under VME (16-bit) VIF in the IF position and IOPL 3. */
     private void pushf(int sz) {
-        if (v86 && ((eflags >> 12) & 3) < 3) raise(GP, 0);
-        push(flags() & (sz == 2 ? 0xffff : 0xfcffff), sz);
+        long f = flags();
+        if (v86Sensitive()) {
+            if (sz != 2 || !virtualIf(false)) raise(GP, 0);
+            f = (f & ~IF) | ((f & VIF) != 0 ? IF : 0) | IOPL;
+        }
+        push(f & (sz == 2 ? 0xffff : 0xfcffff), sz);
     }
 
+    /** POPF (SDM "POPF"): in virtual-8086 mode at IOPL < 3 #GP(0), or under VME (16-bit) the popped IF goes to VIF. */
     private void popf(int sz) {
-        if (v86 && ((eflags >> 12) & 3) < 3) raise(GP, 0);
-        long v = pop(sz);
-        writeFlags(v, sz);
+        if (!v86Sensitive()) { writeFlags(pop(sz), sz); return; }
+        if (sz != 2 || !virtualIf(false)) raise(GP, 0);
+        long s0 = sp();
+        long v = pop(2);
+        if (!virtualFlagsOk(v)) { setSp(s0); raise(GP, 0); }
+        writeVirtualFlags(v);
+    }
+
+    /** Under VME a popped FLAGS image with TF set, or with IF set while VIP is pending, is #GP(0). */
+    private boolean virtualFlagsOk(long v) {
+        return (v & TF) == 0 && ((eflags & VIP) == 0 || (v & IF) == 0);
+    }
+
+    /** FLAGS written under VME: IF and IOPL stay (writeFlags leaves them at CPL 3), VIF takes the popped IF. */
+    private void writeVirtualFlags(long v) {
+        writeFlags(v, 2);
+        eflags = (eflags & ~VIF) | ((v & IF) != 0 ? VIF : 0);
     }
 
     /** IRET's RFLAGS load: writeFlags, and RF as popped (it suppresses an instruction breakpoint once, SDM 17.3.1.1). */
@@ -2303,7 +2401,7 @@ final class SoftCore {
      * IA-32e mode, which has no tasks); a return to an outer level also pops SS:ESP.
      */
     private void iret(int sz) {
-        if (v86 && ((eflags >> 12) & 3) < 3) raise(GP, 0);
+        if (v86Sensitive() && (sz != 2 || !virtualIf(false))) raise(GP, 0);
         long s = sp();
         long b = ebase[SS];
         for (int k = 0; k < 3; k++) stackCheck((s + (long) k * sz) & spMask, sz);
@@ -2316,8 +2414,7 @@ final class SoftCore {
                 // a nested-task return: a task switch back to the TSS's back link
                 instrExit(EXIT_REASON_TASK_SWITCH, (sysRd(base[TR], 2) & 0xffff) | 1L << 30);
             }
-            if (!longMode && (f & VM) != 0 && sz == 4 && cpl() == 0)
-                shutdown("IRET to virtual-8086 mode is not modelled yet");
+            if (!longMode && (f & VM) != 0 && sz == 4 && cpl() == 0) { iretToV86(s, b, off, cs, f); return; }
             int rpl = cs & 3;
             if (rpl < cpl()) raise(GP, cs & ~3);
             if (rpl > cpl()) {
@@ -2338,11 +2435,43 @@ final class SoftCore {
                 return;
             }
         }
-        loadSeg(CS, cs);
-        setSp(s + 3L * sz);
-        iretFlags(f, sz);
+        if (v86Sensitive()) {
+            // SDM "IRET" under CR4.VME at IOPL < 3: the popped IF goes to VIF, TF or IF with VIP pending faults
+            if (!virtualFlagsOk(f)) raise(GP, 0);
+            loadSeg(CS, cs);
+            setSp(s + 6);
+            writeVirtualFlags(f);
+        } else {
+            loadSeg(CS, cs);
+            setSp(s + 3L * sz);
+            iretFlags(f, sz);
+        }
         pc = off & ipMask;
         interruptibility &= ~GUEST_INTR_STATE_NMI; // IRET unblocks NMIs (SDM 6.7.1)
+    }
+
+    /**
+     * SDM "IRET", RETURN-TO-VIRTUAL-8086-MODE: at CPL 0 an EFLAGS image with VM set resumes the
+     * virtual-8086 task; ESP, SS, ES, DS, FS and GS follow EIP, CS and EFLAGS on the stack (each in a
+     * doubleword), all of EFLAGS is loaded, and the segments get 8086 semantics (base = selector * 16).
+     */
+    private void iretToV86(long s, long b, long eip, int cs, long f) {
+        if ((eip & 0xffffffffL) > (limit[CS] & 0xffffffffL)) raise(GP, 0);
+        long[] v = new long[6];
+        for (int k = 0; k < 6; k++) {
+            long o = (s + 4L * (k + 3)) & spMask;
+            stackCheck(o, 4);
+            v[k] = rd(b + o, 4);
+        }
+        setFlags(f);
+        updateMode(); // now virtual-8086: the segment loads below take 8086 semantics
+        R[RSP_] = v[0] & 0xffffffffL;
+        int[] segs = {SS, ES, DS, FS, GS};
+        for (int k = 0; k < 5; k++) loadSegReal(segs[k], (int) v[k + 1]);
+        loadSegReal(CS, cs);
+        pc = eip & 0xffff;
+        attention = true;
+        interruptibility &= ~GUEST_INTR_STATE_NMI;
     }
 
     /** IRET in IA-32e mode (SDM "IRET/IRETD/IRETQ"): pops RIP, CS, RFLAGS, RSP and SS. */
@@ -2388,7 +2517,8 @@ final class SoftCore {
     }
 
     private void softInt(int vector, int type) {
-        if (v86 && type == INTR_TYPE_SOFT_INTR && ((eflags >> 12) & 3) < 3) raise(GP, 0);
+        // SDM "INT n": in virtual-8086 mode at IOPL < 3, #GP(0) unless CR4.VME redirects it to the 8086 handler
+        if (type == INTR_TYPE_SOFT_INTR && v86Sensitive() && ((cr4 & CR4_VME_BIT) == 0 || v86Redirected(vector))) raise(GP, 0);
         long next = pc & ipMask;
         exception(vector, type, false, 0, next);
         // delivery set rip/pc to the handler
@@ -2432,6 +2562,10 @@ final class SoftCore {
         if ((procControls & CPU_BASED_HLT_EXITING) != 0) instrExit(EXIT_REASON_HLT, 0);
         // SDM 25.1.3: without HLT exiting the processor enters the HLT activity state
         rip = pc & ipMask;
+        // With TF set HLT completes and its single-step trap is pending at once; a pending debug
+        // exception is an event that ends the HLT state (SDM 26.3.1.5 pairs activity state HLT with a
+        // pending BS), so the handler runs and returns past the HLT
+        if (stepArmed) return;
         activity = 1;
         waitInactive();
     }
@@ -2727,6 +2861,7 @@ final class SoftCore {
             count = (count - 1) & cm;
             setReg(1, asz, count);
             if (count == 0 || stop) return;
+            if (trapBetweenIterations()) return;
             icount++; // each further iteration takes time: the soft TSC counts it
             if ((++iter & 4095) == 0 && (kicked || icount >= stopAt)) { // resumable between iterations
                 pc = ip0;
@@ -2778,6 +2913,7 @@ final class SoftCore {
         }
         // Nothing answers on the port: reads float to all ones, writes vanish.
         if (in) setReg(0, sz, MASK[sz]);
+        ioWatch(port, sz);
     }
 
     private void ioString(boolean in, int sz) {
@@ -2808,9 +2944,11 @@ final class SoftCore {
                 rd(ebase[srcSeg] + si, sz);
                 setReg(6, asz, si + delta);
             }
+            ioWatch(port, sz);
             count = (count - 1) & cm;
             if (rep != 0) setReg(1, asz, count);
             else break;
+            if (count != 0 && trapBetweenIterations()) return;
             icount++;
             if ((count & 4095) == 0 && count != 0 && (kicked || icount >= stopAt)) {
                 pc = ip0;
@@ -3287,6 +3425,7 @@ final class SoftCore {
         if (toDr) {
             dr[n] = getReg(gpr, code64 ? 8 : 4);
             attention = true; // DR7 may have enabled a breakpoint: boundaries check it
+            if (n != 6) debugRegsChanged();
         } else setReg(gpr, code64 ? 8 : 4, dr[n]);
     }
 
@@ -3623,7 +3762,7 @@ final class SoftCore {
 
     /** Whether boundaries must look at debug state: TF, a pending or armed trap, RF to clear, enabled DR7 breakpoints. */
     private boolean debugPending() {
-        return stepArmed || pendingDbg != 0 || (eflags & (TF | RF)) != 0 || (dr[7] & 0xff) != 0;
+        return stepArmed || dataHit != 0 || pendingDbg != 0 || (eflags & (TF | RF)) != 0 || (dr[7] & 0xff) != 0;
     }
 
     /**
@@ -3637,6 +3776,7 @@ final class SoftCore {
      */
     private void debugBoundary() {
         if (stepArmed) { pendingDbg |= DR6_BS; stepArmed = false; }
+        if (dataHit != 0) { pendingDbg |= dataHit; dataHit = 0; }
         if (pendingDbg != 0 && (interruptibility & GUEST_INTR_STATE_MOV_SS) == 0) {
             long bits = pendingDbg;
             pendingDbg = 0;
@@ -3662,11 +3802,11 @@ final class SoftCore {
     private void debugException(long bits, boolean fault) {
         ip0 = pc = rip;
         dbQual = bits;
-        faultRf = fault;
+        faultRf = fault || repTrap;
         try {
             exception(DB, INTR_TYPE_HARD_EXCEPTION, false, 0, rip);
         } finally {
-            faultRf = false;
+            faultRf = repTrap = false;
             dbQual = 0;
         }
         dr[6] = (dr[6] & ~0xfL) | bits | 0xffff0ff0L;
@@ -3680,7 +3820,91 @@ final class SoftCore {
      */
     long pendingDebugAtExit() {
         long p = pendingDbg;
-        if (stepArmed && (exitReason == EXIT_REASON_EXTERNAL_INTERRUPT || exitReason == EXIT_REASON_TPR_BELOW_THRESHOLD)) p |= DR6_BS;
+        boolean completed = exitReason == EXIT_REASON_EXTERNAL_INTERRUPT || exitReason == EXIT_REASON_TPR_BELOW_THRESHOLD;
+        if (stepArmed && completed) p |= DR6_BS;
+        if (completed) p |= dataHit;
+        dataHit = 0; // consumed: the next entry starts from the VMCS field
+        if (p == 0) repTrap = false;
         return p;
+    }
+
+    // ---------------------------------------------------------------- data and I/O breakpoints (SDM 17.2, 17.3.1.2)
+
+    /**
+     * DR0-DR3 matches of the current instruction's data accesses (bits 3:0, as in DR6). Data and I/O
+     * breakpoints are traps: the matches become pending debug exceptions once the instruction completes
+     * (SDM 17.3.1.2 "Data Memory and I/O Breakpoint Exception Conditions").
+     */
+    private int dataHit;
+    /** The enabled data breakpoints that watch reads (R/W = 11) and writes (R/W = 01 or 11), as bit masks of DR0-DR3. */
+    private int watchR, watchW;
+    /** A REP string instruction stopped between iterations for a trap: the #DB pushes RF = 1 (SDM 17.3.1.1). */
+    private boolean repTrap;
+
+    /** Breakpoint lengths by DR7 LENn (SDM 17.2.5 "Breakpoint Field Recognition": 00 1, 01 2, 10 8, 11 4 bytes). */
+    private static final int[] BP_LEN = {1, 2, 8, 4};
+
+    private int bpLen(int n) { return BP_LEN[(int) (dr[7] >>> (18 + 4 * n)) & 3]; }
+
+    private int bpRw(int n) { return (int) (dr[7] >>> (16 + 4 * n)) & 3; }
+
+    private boolean bpEnabled(int n) { return ((dr[7] >>> (2 * n)) & 3) != 0; }
+
+    /**
+     * Recomputes which breakpoints watch data accesses after DR0-DR3 or DR7 changed (MOV DR, VM entry).
+     * Pages holding a watched range stay out of the TLB for the watched access kind, so the unchecked
+     * fast paths of rd/wr never see them and only the slow paths test the ranges.
+     */
+    void debugRegsChanged() {
+        int r = 0, w = 0;
+        for (int n = 0; n < 4; n++) {
+            if (!bpEnabled(n)) continue;
+            int rw = bpRw(n);
+            if (rw == 1 || rw == 3) w |= 1 << n;
+            if (rw == 3) r |= 1 << n;
+        }
+        if ((r | w) != 0 || (watchR | watchW) != 0) flushTlb();
+        watchR = r;
+        watchW = w;
+    }
+
+    private boolean watchedPage(long page, int mask) {
+        for (int n = 0; mask != 0; n++, mask >>>= 1)
+            if ((mask & 1) != 0 && ((dr[n] & linMask) >>> 12) == page) return true;
+        return false;
+    }
+
+    /** Matches an access of sz bytes at a linear address against the breakpoints in mask (the range is aligned to LENn). */
+    private void watch(long lin, int sz, int mask) {
+        for (int n = 0; n < 4; n++) {
+            if ((mask & 1 << n) == 0) continue;
+            int len = bpLen(n);
+            long a = dr[n] & linMask & -len;
+            if (lin < a + len && a < lin + sz) { dataHit |= 1 << n; attention = true; }
+        }
+    }
+
+    /** I/O breakpoints (R/W = 10, defined only with CR4.DE): an access to ports [port, port+sz) within LENn of DRn. */
+    private void ioWatch(int port, int sz) {
+        if ((cr4 & CR4_DE_BIT) == 0 || (dr[7] & 0xff) == 0) return;
+        for (int n = 0; n < 4; n++) {
+            if (!bpEnabled(n) || bpRw(n) != 2) continue;
+            int len = bpLen(n);
+            long a = dr[n] & 0xffff & -len;
+            if (port < a + len && a < port + sz) { dataHit |= 1 << n; attention = true; }
+        }
+    }
+
+    /**
+     * Between two iterations of a REP string instruction: when a trap is due -- the single-step trap of
+     * TF, which comes after every iteration (SDM 17.3.1.4 "Single-Step Exception Condition"), or a data
+     * breakpoint the iteration matched (SDM 17.3.1.2) -- the instruction stops with RIP still at it and
+     * RCX/RSI/RDI advanced, and the trap is taken; the handler's IRET resumes the remaining iterations.
+     */
+    private boolean trapBetweenIterations() {
+        if (!stepArmed && dataHit == 0) return false;
+        pc = ip0;
+        repTrap = true;
+        return true;
     }
 }

@@ -302,12 +302,14 @@ public final class SoftCpu implements VmxCpu {
 
     @Override public long[] regs() { return regs; }
 
-    /** DR0-DR7 as MOV DR sees them in VMX root operation; DR4/DR5 alias DR6/DR7 (CR4.DE clear). */
-    private final long[] debugreg = {0, 0, 0, 0, 0, 0, 0xffff0ff0L, 0x400L};
+    /**
+     * DR0-DR7 as MOV DR sees them in VMX root operation; DR4/DR5 alias DR6/DR7 (CR4.DE clear). They are
+     * the processor's one set of debug registers: VM entry and exit switch only DR7 (SDM 26.3.2.1,
+     * 27.5.1), so breakpoint addresses the host puts in DR0-DR3 before VMLAUNCH are the guest's.
+     */
+    @Override public long get_debugreg(int n) { return core.dr[n == 4 || n == 5 ? n + 2 : n & 7]; }
 
-    @Override public long get_debugreg(int n) { return debugreg[n == 4 || n == 5 ? n + 2 : n & 7]; }
-
-    @Override public void set_debugreg(long value, int n) { debugreg[n == 4 || n == 5 ? n + 2 : n & 7] = value; }
+    @Override public void set_debugreg(long value, int n) { core.dr[n == 4 || n == 5 ? n + 2 : n & 7] = value; }
 
     @Override public long cr2() { return cr2; }
 
@@ -439,6 +441,7 @@ public final class SoftCpu implements VmxCpu {
         c.cr4 = vr(GUEST_CR4);
         c.cr2 = cr2;
         if ((vr32(VM_ENTRY_CONTROLS) & VM_ENTRY_LOAD_DEBUG_CONTROLS) != 0) c.dr[7] = vr(GUEST_DR7);
+        c.debugRegsChanged();
         for (int s = 0; s < 8; s++) {
             c.sel[s] = (int) vr(GUEST_ES_SELECTOR + 2 * s);
             c.base[s] = vr(GUEST_ES_BASE + 2 * s);
@@ -492,6 +495,7 @@ public final class SoftCpu implements VmxCpu {
         vw(GUEST_CR4, c.cr4);
         cr2 = c.cr2;
         vw(GUEST_DR7, c.dr[7]);
+        c.dr[7] = 0x400; // SDM 27.5.1 "Loading Host Control Registers, Debug Registers, MSRs"
         for (int s = 0; s < 8; s++) {
             vw(GUEST_ES_SELECTOR + 2 * s, c.sel[s]);
             vw(GUEST_ES_BASE + 2 * s, c.base[s]);

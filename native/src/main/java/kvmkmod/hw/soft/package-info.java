@@ -44,8 +44,10 @@
  * IA-32e mode (64-bit and compatibility mode, the decoding of REX, RIP-relative addressing, 16-byte IDT
  * gates with RSP0/IST, IRETQ and compatibility-mode IRET, 64-bit call gates, SYSCALL/SYSRET/SWAPGS,
  * SYSENTER/SYSEXIT in every protected mode, CR8, canonical-address #GP/#SS); the single-step trap of
- * RFLAGS.TF and DR0-DR3 instruction breakpoints (#DB, DR6, the pending-debug-exceptions field);
- * virtual-8086 mode with VME redirection as vmx.c's enter_rmode uses it; 32-bit, PAE and 4-level
+ * RFLAGS.TF (after each iteration of a REP string instruction, and after HLT), DR0-DR3 instruction,
+ * data and (CR4.DE) I/O breakpoints (#DB, DR6, the pending-debug-exceptions field), the EXT bit of
+ * error codes; virtual-8086 mode: VME redirection as vmx.c's enter_rmode uses it, events through the
+ * IDT to ring 0 and IRET back, the IOPL-sensitive instructions with and without VME/PVI; 32-bit, PAE and 4-level
  * paging with accessed/dirty bits; EPT with 2-MiB pages; unrestricted guest. VM exits (SDM 25.1/25.2):
  * I/O (unconditional or bitmaps, with the TSS permission check first), HLT, CPUID, INVD, RDTSC (with
  * TSC offsetting), RDPMC, INVLPG, WBINVD, MOV CR0/CR3/CR4/CR8 (masks, shadows, CR3 targets, TPR shadow
@@ -57,8 +59,7 @@
  *
  * <p>x87/MMX/SSE/AVX instructions are not executed: they raise #NM or #UD as CR0.EM/MP/TS and
  * CR4.OSFXSR require, and otherwise #UD, as on a processor without the feature (though CPUID reports
- * the features); the fences, CLFLUSH and MOVNTI execute. Not yet: DR0-DR3 data breakpoints, IRET to
- * virtual-8086 mode and interrupts from it to ring 0, the accessed bit written back to descriptors,
+ * the features); the fences, CLFLUSH and MOVNTI execute. Not yet: the accessed bit written back to descriptors,
  * the monitor trap flag (not reported in IA32_VMX_PROCBASED_CTLS, so VM entry refuses it), the
  * preemption timer, SMM, INIT/SIPI. Task switches
  * are not performed by the processor: they always exit (SDM 25.1.2), as KVM expects. APIC-access
