@@ -43,6 +43,9 @@ final class SoftCore {
     /** General-purpose registers in VCPU_REGS order; the array of {@link SoftCpu#regs()}. */
     final long[] R;
 
+    /** Pre-decoded guest code (see {@link SoftDecodeCache}). */
+    final SoftDecodeCache blocks = new SoftDecodeCache(this);
+
     SoftCore(HostMemory mem, long[] regs) {
         this.mem = mem;
         this.R = regs;
@@ -111,13 +114,13 @@ final class SoftCore {
      */
     final long[] ebase = new long[8];
     /** The REX prefix of the current instruction (0 if none); any REX makes SPL..DIL addressable. */
-    private int rex;
-    private boolean rexByte;
-    private long ip0, pc;
-    private int osz, asz, segOv, rep;
-    private int mrMod, mrReg, mrRm;
-    private long ea, eaOff;
-    private int eaSeg, eaBase, eaIndex, eaScale;
+    int rex;
+    boolean rexByte;
+    long ip0, pc;
+    int osz, asz, segOv, rep;
+    int mrMod, mrReg, mrRm;
+    long ea, eaOff;
+    int eaSeg, eaBase, eaIndex, eaScale;
     /** Interrupt shadow bookkeeping: the shadow covers exactly the instruction after STI / MOV SS. */
     private boolean attention, shadowFresh;
     /** Nesting of event delivery (for #DF and triple fault). */
@@ -153,10 +156,10 @@ final class SoftCore {
 
     // ---------------------------------------------------------------- translation: linear -> host buffer
 
-    private static final int TLB_SIZE = 256, TLB_MASK = TLB_SIZE - 1;
-    private final long[] tagR = new long[TLB_SIZE], tagW = new long[TLB_SIZE], tagX = new long[TLB_SIZE];
-    private final ByteBuffer[] tbuf = new ByteBuffer[TLB_SIZE];
-    private final int[] tbase = new int[TLB_SIZE];
+    static final int TLB_SIZE = 256, TLB_MASK = TLB_SIZE - 1;
+    final long[] tagR = new long[TLB_SIZE], tagW = new long[TLB_SIZE], tagX = new long[TLB_SIZE];
+    final ByteBuffer[] tbuf = new ByteBuffer[TLB_SIZE];
+    final int[] tbase = new int[TLB_SIZE];
     private ByteBuffer codeBuf;
     static final int ACC_R = 1, ACC_W = 2, ACC_X = 4;
 
@@ -214,7 +217,7 @@ final class SoftCore {
             tbuf[i] = reg.buf;
             tbase[i] = (int) ((hpa & ~0xfffL) - reg.hpa);
             tagR[i] = (perms & ACC_R) != 0 ? page : -1;
-            tagW[i] = (perms & ACC_W) != 0 ? page : -1;
+            tagW[i] = (perms & ACC_W) != 0 && blocks.writable(reg.buf, tbase[i], acc == ACC_W) ? page : -1;
             tagX[i] = (perms & ACC_X) != 0 ? page : -1;
         }
         return hpa;
@@ -508,12 +511,12 @@ final class SoftCore {
      */
     private long fetchLo, fetchHi, fetchBias;
 
-    private void dropFetchWindow() {
+    void dropFetchWindow() {
         fetchLo = fetchHi = 0;
         codeBuf = null;
     }
 
-    private int fetch8() {
+    int fetch8() {
         long p = pc;
         if (p >= fetchLo && p < fetchHi) {
             pc = p + 1;
@@ -523,7 +526,7 @@ final class SoftCore {
     }
 
     private int fetch8Slow() {
-        if (pc - ip0 >= 15) raise(GP, 0); // SDM 2.3.11: instructions are at most 15 bytes
+        if (pc - ip0 >= 15 || decodeFence) raise(GP, 0); // SDM 2.3.11: instructions are at most 15 bytes
         long lin = (ebase[CS] + pc) & linMask;
         long p = lin >>> 12;
         int i = (int) p & TLB_MASK;
@@ -531,13 +534,20 @@ final class SoftCore {
             long hpa = translate(lin, ACC_X);
             if (tagX[i] != p) { pc++; return mem.read8(hpa); } // nothing behind it: reads as all ones
         }
+        fetchWindow(i, lin, pc);
+        pc++;
+        return codeBuf.get(tbase[i] + ((int) lin & 0xfff)) & 0xff;
+    }
+
+    /** Set while {@link SoftDecodeCache} decodes: bytes outside the fetch window are not fetched. */
+    boolean decodeFence;
+
+    /** Makes the page of TLB entry i, which holds the linear address {@code lin} of {@code ip}, the fetch window. */
+    void fetchWindow(int i, long lin, long ip) {
         codeBuf = tbuf[i];
-        int off = (int) lin & 0xfff;
-        fetchLo = pc - off;
+        fetchLo = ip - ((int) lin & 0xfff);
         fetchHi = fetchLo + 4096;
         fetchBias = tbase[i] - fetchLo;
-        pc++;
-        return codeBuf.get(tbase[i] + off) & 0xff;
     }
 
     private int fetch16() {
@@ -550,7 +560,7 @@ final class SoftCore {
         return lo | fetch8() << 8;
     }
 
-    private long fetch64() {
+    long fetch64() {
         long lo = fetch32();
         return lo | fetch32() << 32;
     }
@@ -566,7 +576,7 @@ final class SoftCore {
     }
 
     /** Immediate of operand size (at most 32 bits, sign-extended to 64 for size 8). */
-    private long fetchImm(int sz) {
+    long fetchImm(int sz) {
         switch (sz) {
             case 1: return fetch8();
             case 2: return fetch16();
@@ -601,7 +611,7 @@ final class SoftCore {
         }
     }
 
-    private static long sext(long v, int sz) {
+    static long sext(long v, int sz) {
         switch (sz) {
             case 1: return (byte) v;
             case 2: return (short) v;
@@ -685,7 +695,7 @@ final class SoftCore {
         eflags = f;
     }
 
-    private boolean cond(int cc) {
+    boolean cond(int cc) {
         boolean r;
         switch ((cc >> 1) & 7) {
             case 0: r = of(); break;
@@ -701,7 +711,7 @@ final class SoftCore {
     }
 
     /** The eight ALU operations of opcodes 00-3F and group 1, in their encoding order. */
-    private long alu(int op, long a, long b, int sz) {
+    long alu(int op, long a, long b, int sz) {
         long m = MASK[sz];
         a &= m;
         b &= m;
@@ -723,7 +733,7 @@ final class SoftCore {
         return res;
     }
 
-    private long inc(long a, int sz, boolean dec) {
+    long inc(long a, int sz, boolean dec) {
         fCf = cf() ? 1 : 0;
         long m = MASK[sz];
         a &= m;
@@ -736,7 +746,7 @@ final class SoftCore {
         return res;
     }
 
-    private void logicFlags(long res, int sz) {
+    void logicFlags(long res, int sz) {
         fOp = F_LOGIC;
         fA = fB = 0;
         fRes = res & MASK[sz];
@@ -800,6 +810,7 @@ final class SoftCore {
         clearExitInfo();
         runner = Thread.currentThread();
         updateMode();
+        blocks.entered();
         attention = true;
         shadowFresh = (interruptibility & 3) != 0;
         deliveryDepth = 0;
@@ -846,6 +857,7 @@ final class SoftCore {
     private void loop() {
         while (true) {
             if (attention) boundary();
+            else blocks.run(); // pre-decoded code, up to an instruction for the interpreter
             ip0 = pc = rip;
             step();
             rip = pc & ipMask;
@@ -898,7 +910,7 @@ final class SoftCore {
     /** Test and debugging aid: after this many retired instructions the guest takes an external-interrupt exit. */
     long stopAt = Long.MAX_VALUE;
 
-    private void budgetCheck() {
+    void budgetCheck() {
         if (icount >= stopAt) {
             stopAt = Long.MAX_VALUE;
             pc = ip0 = rip;
@@ -1287,14 +1299,14 @@ final class SoftCore {
 
     // ---------------------------------------------------------------- ModRM
 
-    private void modrm() { modrm(0); }
+    void modrm() { modrm(0); }
 
     /**
      * Decodes a ModRM byte (and SIB, displacement). {@code immLen} is the size of an immediate that
      * follows, needed for RIP-relative addresses (SDM 2.2.1.6): negative means group 3, whose /0 and /1
      * forms carry an immediate of -immLen bytes.
      */
-    private void modrm(int immLen) {
+    void modrm(int immLen) {
         int m = fetch8();
         mrMod = m >> 6;
         mrReg = ((m >> 3) & 7) | (rex & 4) << 1;
@@ -1382,7 +1394,11 @@ final class SoftCore {
 
     // ---------------------------------------------------------------- decode and execute
 
-    private void step() {
+    /**
+     * Decodes the legacy and REX prefixes of the instruction at pc (SDM 2.1.1, 2.2.1) into the operand size,
+     * address size, segment override, REP and REX state; returns the opcode byte that follows them.
+     */
+    int prefixes() {
         int dsz = code32 || code64 ? 4 : 2;
         osz = dsz;
         asz = code64 ? 8 : dsz;
@@ -1416,6 +1432,11 @@ final class SoftCore {
         }
         rexByte = rex != 0;
         if ((rex & 8) != 0) osz = 8;
+        return op;
+    }
+
+    private void step() {
+        int op = prefixes();
         if (code64 && INVALID64[op]) raise(UD);
         int sz = osz;
         switch (op) {
@@ -1738,7 +1759,7 @@ final class SoftCore {
     }
 
     /** One-byte opcodes that do not exist in 64-bit mode (SDM Appendix A, "i64"). */
-    private static final boolean[] INVALID64 = new boolean[256];
+    static final boolean[] INVALID64 = new boolean[256];
     static {
         for (int op : new int[]{0x06, 0x07, 0x0e, 0x16, 0x17, 0x1e, 0x1f, 0x27, 0x2f, 0x37, 0x3f, 0x60, 0x61, 0x62,
                 0x82, 0x9a, 0xc4, 0xc5, 0xce, 0xd4, 0xd5, 0xd6, 0xea})
@@ -1766,7 +1787,7 @@ final class SoftCore {
         if (op != 7) setReg(mrReg, sz, r);
     }
 
-    private void jumpRel(long d) { pc = (pc + d) & (code64 ? -1L : osz == 2 ? 0xffff : 0xffffffffL); }
+    void jumpRel(long d) { pc = (pc + d) & (code64 ? -1L : osz == 2 ? 0xffff : 0xffffffffL); }
 
     private boolean ioplOk() {
         if (realMode) return true;
