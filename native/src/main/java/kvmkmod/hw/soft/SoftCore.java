@@ -590,25 +590,20 @@ final class SoftCore {
     static final long[] MASK = {0, 0xffL, 0xffffL, 0, 0xffffffffL, 0, 0, 0, -1L};
     static final long[] SIGN = {0, 0x80L, 0x8000L, 0, 0x80000000L, 0, 0, 0, 0x8000000000000000L};
 
+    // the common sizes are tested first: these are on the path of almost every instruction
     long getReg(int r, int sz) {
-        switch (sz) {
-            case 1: return r < 4 || rexByte ? R[r] & 0xff : (R[r - 4] >>> 8) & 0xff;
-            case 2: return R[r] & 0xffff;
-            case 4: return R[r] & 0xffffffffL;
-            default: return R[r];
-        }
+        if (sz == 4) return R[r] & 0xffffffffL;
+        if (sz == 8) return R[r];
+        if (sz == 2) return R[r] & 0xffff;
+        return r < 4 || rexByte ? R[r] & 0xff : (R[r - 4] >>> 8) & 0xff;
     }
 
     void setReg(int r, int sz, long v) {
-        switch (sz) {
-            case 1:
-                if (r < 4 || rexByte) R[r] = (R[r] & ~0xffL) | (v & 0xff);
-                else R[r - 4] = (R[r - 4] & ~0xff00L) | ((v & 0xff) << 8);
-                return;
-            case 2: R[r] = (R[r] & ~0xffffL) | (v & 0xffff); return;
-            case 4: R[r] = v & 0xffffffffL; return;
-            default: R[r] = v;
-        }
+        if (sz == 4) R[r] = v & 0xffffffffL;
+        else if (sz == 8) R[r] = v;
+        else if (sz == 2) R[r] = (R[r] & ~0xffffL) | (v & 0xffff);
+        else if (r < 4 || rexByte) R[r] = (R[r] & ~0xffL) | (v & 0xff);
+        else R[r - 4] = (R[r - 4] & ~0xff00L) | ((v & 0xff) << 8);
     }
 
     static long sext(long v, int sz) {

@@ -133,6 +133,9 @@ public final class SoftCpu implements VmxCpu {
         core.blocks.clear();
     }
 
+    /** Test aid: how many blocks the decoded-instruction cache has decoded. */
+    int decodedBlocks() { return core.blocks.blocksBuilt; }
+
     /** Test aid: the guest takes an external-interrupt exit after about {@code n} more instructions (4096 granularity). */
     void stopAfter(long n) { core.stopAt = core.icount + n; }
 

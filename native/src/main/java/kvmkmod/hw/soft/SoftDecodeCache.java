@@ -106,6 +106,8 @@ final class SoftDecodeCache {
     /** Host pages holding cached code, per host-memory region buffer: one bit per 4-KiB page. */
     private final IdentityHashMap<ByteBuffer, BitSet> codePages = new IdentityHashMap<>();
     private final ArrayList<Op> scratch = new ArrayList<>();
+    /** Blocks decoded so far (tests use it to see that code was decoded once and then reused). */
+    int blocksBuilt;
 
     SoftDecodeCache(SoftCore core) {
         this.c = core;
@@ -126,10 +128,18 @@ final class SoftDecodeCache {
         if (b == null) return;
         c.rexByte = true; // byte registers 4-7 of cached ops are SPL..DIL or R12B..R15B: AH..BH are not cached
         int g = gen;
+        long ic = c.icount; // instructions retired before the current block
+        int k = 0;          // instructions of the current block retired; ic + k is written back however this ends
+        try {
         while (true) {
+            Op[] ops = b.ops;
+            // SoftCore's loop checks for a kick or the budget whenever the count of retired instructions
+            // reaches a multiple of 4096: the instruction that gets there is left to it
+            int n = (int) Math.min(ops.length, 4095 - (ic & 4095));
             long rip = b.rip;
-            for (Op o : b.ops) {
-                rip = o.next;
+            boolean stored = false;
+            for (; k < n; k++) {
+                Op o = ops[k];
                 switch (o.kind) {
                     case ALU_RR: {
                         long r = alu(o, c.getReg(o.r1, o.sz), c.getReg(o.r2, o.sz));
@@ -153,6 +163,7 @@ final class SoftDecodeCache {
                         if (lin == -1) return;
                         long r = alu(o, c.rd(lin, o.sz), c.getReg(o.r1, o.sz));
                         if (o.write) c.wr(lin, o.sz, r);
+                        stored = gen != g;
                         break;
                     }
                     case ALU_MI: {
@@ -160,6 +171,7 @@ final class SoftDecodeCache {
                         if (lin == -1) return;
                         long r = alu(o, c.rd(lin, o.sz), o.imm);
                         if (o.write) c.wr(lin, o.sz, r);
+                        stored = gen != g;
                         break;
                     }
                     case INC_R: c.setReg(o.r1, o.sz, c.inc(c.getReg(o.r1, o.sz), o.sz, o.alu == 1)); break;
@@ -167,6 +179,7 @@ final class SoftDecodeCache {
                         long lin = address(o, o.sz, true);
                         if (lin == -1) return;
                         c.wr(lin, o.sz, c.inc(c.rd(lin, o.sz), o.sz, o.alu == 1));
+                        stored = gen != g;
                         break;
                     }
                     case MOV_RR: c.setReg(o.r1, o.sz, c.getReg(o.r2, o.sz)); break;
@@ -181,12 +194,14 @@ final class SoftDecodeCache {
                         long lin = address(o, o.sz, true);
                         if (lin == -1) return;
                         c.wr(lin, o.sz, c.getReg(o.r1, o.sz));
+                        stored = gen != g;
                         break;
                     }
                     case MOV_MI: {
                         long lin = address(o, o.sz, true);
                         if (lin == -1) return;
                         c.wr(lin, o.sz, o.imm);
+                        stored = gen != g;
                         break;
                     }
                     case MOVX_RR: c.setReg(o.r1, o.sz2, extend(o, c.getReg(o.r2, o.sz))); break;
@@ -197,21 +212,22 @@ final class SoftDecodeCache {
                         break;
                     }
                     case LEA: c.setReg(o.r1, o.sz, offset(o)); break;
-                    case JCC: if (c.cond(o.alu)) rip = o.target; break;
+                    case JCC: rip = c.cond(o.alu) ? o.target : o.next; break;
                     case JMP: rip = o.target; break;
                     default: break; // NOP
                 }
-                // retire, as SoftCore's loop does after each interpreted instruction
-                if ((++c.icount & 4095) == 0) {
-                    c.rip = rip;
-                    c.budgetCheck();
-                }
-                if (gen != g) { // the instruction wrote to a page holding cached code
-                    c.rip = rip;
+                if (stored) { // the instruction wrote to a page holding cached code
+                    c.rip = o.next;
+                    k++;
                     return;
                 }
             }
+            if (k > 0 && ops[k - 1].kind < JCC) rip = ops[k - 1].next; // else the branch set it
             c.rip = rip;
+            ic += k;
+            boolean whole = k == ops.length;
+            k = 0;
+            if (!whole) return;
             Block next = null;
             if (b.linkGen == g) {
                 if (b.taken != null && b.taken.rip == rip) next = b.taken;
@@ -225,6 +241,9 @@ final class SoftDecodeCache {
             }
             if (next.ops.length == 0) return;
             b = next;
+        }
+        } finally {
+            c.icount = ic + k;
         }
     }
 
@@ -336,6 +355,7 @@ final class SoftDecodeCache {
     /** Decodes instructions from {@code rip} up to a branch, an instruction it does not cache, or the page end. */
     private Block build(long rip, long lin, int tlbIndex, int mode) {
         SoftCore c = this.c;
+        blocksBuilt++;
         Block b = new Block();
         b.rip = rip;
         b.lin = lin;
