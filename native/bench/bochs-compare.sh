@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Guest MIPS of the soft CPU next to Bochs 2.7 on the same loop, in the same run.
+# Guest MIPS of the soft CPU next to Bochs 2.7 on the same loop, in the same run: Bochs on the register
+# loop, then `kvm-run bench --cpu` (the soft CPU on (a) the same register loop, (b) a paging-heavy loop,
+# (c) an exit loop through the whole stack), then (a) over Bochs.
 # Needs GNU as/ld and Debian's bochs, bochsbios, vgabios and bochs-term packages
-# (apt-get install bochs bochsbios vgabios bochs-term); run from the repository root after `mvn -q -pl native compile`.
+# (apt-get install bochs bochsbios vgabios bochs-term); run from the repository root.
+# Extra Maven arguments (e.g. -o) can be given in MVN_ARGS.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 command -v bochs >/dev/null || { echo "bochs-compare: bochs is not installed (apt-get install bochs bochsbios vgabios bochs-term)"; exit 2; }
@@ -48,5 +51,7 @@ t0=$(seconds empty)
 t1=$(seconds loop)
 mips=$(echo "scale=1; 4 * $N / ($t1 - $t0) / 1000000" | bc)
 echo "Bochs $(bochs --help 2>&1 | grep -o 'Bochs x86 Emulator [0-9.]*' | head -1 | awk '{print $4}'): $((4 * N)) guest instructions in $(echo "$t1 - $t0" | bc) s (start-up subtracted): $mips MIPS"
-jna=$(ls ~/.m2/repository/net/java/dev/jna/jna/*/jna-*.jar | tail -1)
-java -cp "native/target/classes:$jna" kvmkmod.hw.soft.SoftCpuBench | grep -E "best of|MIPS" | tail -2
+soft=$(mvn -q ${MVN_ARGS:-} -pl vmm -am compile -Dexec.args="bench --cpu" 2>&1 | grep -E '^\((a|b|c)\)')
+echo "$soft"
+a=$(echo "$soft" | grep '^(a)' | grep -oE '[0-9.]+ MIPS per CPU second' | awk '{print $1}')
+echo "(a) / Bochs: $(echo "scale=2; $a / $mips" | bc)x"
