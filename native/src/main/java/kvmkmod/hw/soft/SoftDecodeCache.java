@@ -74,6 +74,17 @@ final class SoftDecodeCache {
         long rip, next, target;
         /** Length in bytes. */
         int len;
+        /**
+         * A conditional jump fused into this register operation (ALU or INC/DEC, then Jcc on its flags): the
+         * pair is one op of two instructions, its condition in {@link #cc}, {@link #target} and {@link #next}
+         * those of the jump.
+         */
+        boolean fused;
+        int cc;
+        /** Whether the op ends with a branch (JMP, JCC, or a fused JCC): RIP comes from it, not from next. */
+        boolean branches;
+        /** Guest instructions in the block up to and including this op. */
+        int upto;
     }
 
     /** Pre-decoded instructions from one linear address, valid for one mode and one physical page. */
@@ -85,6 +96,8 @@ final class SoftDecodeCache {
         int start;
         byte[] bytes;
         Op[] ops;
+        /** Guest instructions in the block (a fused op counts two). */
+        int count;
         /** The generation in which the bytes were last known to match memory. */
         int gen;
         /** Successors on the same page (fall-through / taken), valid while linkGen is the generation. */
@@ -129,13 +142,20 @@ final class SoftDecodeCache {
         c.rexByte = true; // byte registers 4-7 of cached ops are SPL..DIL or R12B..R15B: AH..BH are not cached
         int g = gen;
         long ic = c.icount; // instructions retired before the current block
-        int k = 0;          // instructions of the current block retired; ic + k is written back however this ends
+        Op[] ops = null;
+        int k = 0;          // ops of the current block done; ic + ops[k - 1].upto is written back however this ends
         try {
         while (true) {
-            Op[] ops = b.ops;
+            ops = b.ops;
             // SoftCore's loop checks for a kick or the budget whenever the count of retired instructions
             // reaches a multiple of 4096: the instruction that gets there is left to it
-            int n = (int) Math.min(ops.length, 4095 - (ic & 4095));
+            int limit = 4095 - (int) (ic & 4095);
+            int n = ops.length;
+            if (b.count > limit) {
+                n = 0;
+                while (ops[n].upto <= limit) n++;
+                if (n == 0) return;
+            }
             long rip = b.rip;
             boolean stored = false;
             for (; k < n; k++) {
@@ -144,11 +164,13 @@ final class SoftDecodeCache {
                     case ALU_RR: {
                         long r = alu(o, c.getReg(o.r1, o.sz), c.getReg(o.r2, o.sz));
                         if (o.write) c.setReg(o.r1, o.sz, r);
+                        if (o.fused) rip = c.cond(o.cc) ? o.target : o.next;
                         break;
                     }
                     case ALU_RI: {
                         long r = alu(o, c.getReg(o.r1, o.sz), o.imm);
                         if (o.write) c.setReg(o.r1, o.sz, r);
+                        if (o.fused) rip = c.cond(o.cc) ? o.target : o.next;
                         break;
                     }
                     case ALU_RM: {
@@ -174,7 +196,10 @@ final class SoftDecodeCache {
                         stored = gen != g;
                         break;
                     }
-                    case INC_R: c.setReg(o.r1, o.sz, c.inc(c.getReg(o.r1, o.sz), o.sz, o.alu == 1)); break;
+                    case INC_R:
+                        c.setReg(o.r1, o.sz, c.inc(c.getReg(o.r1, o.sz), o.sz, o.alu == 1));
+                        if (o.fused) rip = c.cond(o.cc) ? o.target : o.next;
+                        break;
                     case INC_M: {
                         long lin = address(o, o.sz, true);
                         if (lin == -1) return;
@@ -222,9 +247,10 @@ final class SoftDecodeCache {
                     return;
                 }
             }
-            if (k > 0 && ops[k - 1].kind < JCC) rip = ops[k - 1].next; // else the branch set it
+            Op last = ops[k - 1];
+            if (!last.branches) rip = last.next; // else the branch set it
             c.rip = rip;
-            ic += k;
+            ic += last.upto;
             boolean whole = k == ops.length;
             k = 0;
             if (!whole) return;
@@ -243,7 +269,7 @@ final class SoftDecodeCache {
             b = next;
         }
         } finally {
-            c.icount = ic + k;
+            c.icount = ic + (k == 0 ? 0 : ops[k - 1].upto);
         }
     }
 
@@ -307,7 +333,7 @@ final class SoftDecodeCache {
             b.linkGen = gen;
         }
         Op last = b.ops[b.ops.length - 1];
-        if ((last.kind == JCC || last.kind == JMP) && rip == last.target) b.taken = next;
+        if (last.branches && rip == last.target) b.taken = next;
         else b.fall = next;
     }
 
@@ -374,6 +400,7 @@ final class SoftDecodeCache {
             while (ops.size() < MAX_OPS) {
                 Op o = decode(pc);
                 if (o == null) { stopped = true; break; }
+                if (o.kind == JCC && !ops.isEmpty() && fuse(ops.get(ops.size() - 1), o)) { pc += o.len; break; }
                 ops.add(o);
                 if (o.kind == JCC || o.kind == JMP || o.next != pc + o.len) { pc += o.len; break; } // a branch, or RIP wraps
                 pc = o.next;
@@ -383,6 +410,7 @@ final class SoftDecodeCache {
             c.dropFetchWindow();
         }
         b.ops = ops.toArray(new Op[0]);
+        for (Op o : b.ops) o.upto = b.count += o.fused ? 2 : 1;
         // the bytes the block depends on: its instructions and, if one stopped it, that one's first byte
         int len = (int) (pc - rip);
         if (stopped && (lin & 0xfff) + len < 4096) len++;
@@ -599,6 +627,16 @@ final class SoftDecodeCache {
         return o;
     }
 
+    /** Makes {@code j}, a JCC, part of the register operation {@code p} before it, if p is one. */
+    private static boolean fuse(Op p, Op j) {
+        if (p.kind != ALU_RR && p.kind != ALU_RI && p.kind != INC_R) return false;
+        p.fused = p.branches = true;
+        p.cc = j.alu;
+        p.target = j.target;
+        p.next = j.next;
+        return true;
+    }
+
     /** A relative branch by {@code d}: the target is computed as the interpreter's jumpRel computes it. */
     private Op branch(Op o, long pc, long d) {
         SoftCore c = this.c;
@@ -606,6 +644,7 @@ final class SoftDecodeCache {
         o.next = c.pc & c.ipMask;
         c.jumpRel(d);
         o.target = c.pc & c.ipMask;
+        o.branches = true;
         return o;
     }
 
