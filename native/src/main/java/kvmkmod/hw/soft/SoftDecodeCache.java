@@ -138,7 +138,7 @@ final class SoftDecodeCache {
         if (!enabled || c.debugger != null || (c.eflags & (TF | AC | RF)) != 0
                 || (c.procControls & MONITOR_TRAP_FLAG) != 0 || (c.dr[7] & 0xff) != 0) return;
         Block b = lookup(c.rip);
-        if (b == null) return;
+        if (b == null || b.ops.length == 0) return;
         c.rexByte = true; // byte registers 4-7 of cached ops are SPL..DIL or R12B..R15B: AH..BH are not cached
         int g = gen;
         long ic = c.icount; // instructions retired before the current block
