@@ -621,7 +621,7 @@ final class SoftCore {
     private int fOp, fSz = 1, fCf;
     private long fA, fB, fRes;
 
-    private boolean cf() {
+    boolean cf() {
         switch (fOp) {
             case F_NONE: return (eflags & CF) != 0;
             case F_ADD: return (((fA & fB) | ((fA | fB) & ~fRes)) & SIGN[fSz]) != 0;
@@ -728,8 +728,11 @@ final class SoftCore {
         return res;
     }
 
-    long inc(long a, int sz, boolean dec) {
-        fCf = cf() ? 1 : 0;
+    long inc(long a, int sz, boolean dec) { return inc(a, sz, dec, cf()); }
+
+    /** INC/DEC with the carry flag it keeps given (SoftDecodeCache may hold it outside the lazy record). */
+    long inc(long a, int sz, boolean dec, boolean carry) {
+        fCf = carry ? 1 : 0;
         long m = MASK[sz];
         a &= m;
         long res = (dec ? a - 1 : a + 1) & m;

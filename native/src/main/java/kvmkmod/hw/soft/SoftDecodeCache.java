@@ -85,7 +85,16 @@ final class SoftDecodeCache {
         boolean branches;
         /** Guest instructions in the block up to and including this op. */
         int upto;
+        /** How much of its lazy flag record a register ALU or INC/DEC op keeps: {@link #FLAGS_ALL} unless later ops overwrite it. */
+        int flags;
+        /** INC/DEC: the carry it keeps is the executor's local carry (the op before kept only CF, there). */
+        boolean cfLocal;
+        /** Whether the processor's flags are exact after this op (not held back by a later op of the block). */
+        boolean exact;
     }
+
+    /** Flag records: all of it, only CF (kept in a local for the INC/DEC that follows), none. */
+    static final int FLAGS_ALL = 0, FLAGS_CF = 1, FLAGS_NONE = 2;
 
     /** Pre-decoded instructions from one linear address, valid for one mode and one physical page. */
     static final class Block {
@@ -154,6 +163,7 @@ final class SoftDecodeCache {
             if (b.count > limit) {
                 n = 0;
                 while (ops[n].upto <= limit) n++;
+                while (n > 0 && !ops[n - 1].exact) n--; // stop where the flags are all in place
                 if (n == 0) return;
             }
             long rip = b.rip;
@@ -196,10 +206,18 @@ final class SoftDecodeCache {
                         stored = gen != g;
                         break;
                     }
-                    case INC_R:
-                        c.setReg(o.r1, o.sz, c.inc(c.getReg(o.r1, o.sz), o.sz, o.alu == 1));
+                    case INC_R: {
+                        long r;
+                        if (o.flags == FLAGS_ALL) {
+                            r = c.inc(c.getReg(o.r1, o.sz), o.sz, o.alu == 1, o.cfLocal ? carry : c.cf());
+                        } else { // the record is overwritten later: only the value, and the carry it keeps
+                            if (o.flags == FLAGS_CF && !o.cfLocal) carry = c.cf();
+                            r = (c.getReg(o.r1, o.sz) + (o.alu == 1 ? -1 : 1)) & SoftCore.MASK[o.sz];
+                        }
+                        c.setReg(o.r1, o.sz, r);
                         if (o.fused) rip = c.cond(o.cc) ? o.target : o.next;
                         break;
+                    }
                     case INC_M: {
                         long lin = address(o, o.sz, true);
                         if (lin == -1) return;
@@ -274,11 +292,75 @@ final class SoftDecodeCache {
     }
 
     private long alu(Op o, long a, long b) {
+        if (o.flags != FLAGS_ALL) return aluValue(o, a, b);
         if (o.alu == TEST) {
             c.logicFlags(a & b, o.sz);
             return 0;
         }
         return c.alu(o.alu, a, b, o.sz);
+    }
+
+    /** CF of the last op that kept only CF ({@link #FLAGS_CF}), for the INC/DEC after it. */
+    private boolean carry;
+
+    /**
+     * A register ALU op whose flag record a later op of the block overwrites: only its value, and with
+     * {@link #FLAGS_CF} its carry (ADC and SBB, which read CF, always keep their record).
+     */
+    private long aluValue(Op o, long a, long b) {
+        long m = SoftCore.MASK[o.sz];
+        a &= m;
+        b &= m;
+        long r;
+        switch (o.alu) {
+            case 0: r = (a + b) & m; carry = Long.compareUnsigned(r, a) < 0; return r;
+            case 5: case 7: carry = Long.compareUnsigned(a, b) < 0; return (a - b) & m;
+            case 1: r = a | b; break;
+            case 6: r = a ^ b; break;
+            default: r = a & b; break; // AND, TEST
+        }
+        carry = false;
+        return r;
+    }
+
+    /**
+     * Flag liveness, backwards from the end of the block, where all flags are live (the next block or the
+     * interpreter may read any). A register ALU or INC/DEC op whose record a later op overwrites before
+     * anything reads it keeps none of it, or only CF when an INC/DEC (which keeps CF) comes next. Wherever
+     * the guest could see RFLAGS (a memory operand that may fault, exit or go to the interpreter, a JCC, a
+     * fused op, the end of the block) the whole record is needed, and ADC/SBB read CF from it.
+     */
+    private static void analyseFlags(Op[] ops) {
+        int live = FLAGS_ALL;
+        for (int i = ops.length - 1; i >= 0; i--) {
+            Op o = ops[i];
+            o.exact = live == FLAGS_ALL;
+            switch (o.kind) {
+                case INC_R:
+                    o.flags = o.fused ? FLAGS_ALL : live;
+                    live = o.flags == FLAGS_NONE ? FLAGS_NONE : FLAGS_CF;
+                    break;
+                case ALU_RR: case ALU_RI: {
+                    boolean readsCf = o.alu == 2 || o.alu == 3;
+                    o.flags = o.fused || readsCf ? FLAGS_ALL : live;
+                    live = readsCf ? FLAGS_ALL : FLAGS_NONE;
+                    break;
+                }
+                case JMP: case MOV_RR: case MOV_RI: case MOVX_RR: case LEA: case NOP:
+                    break; // flags untouched, and nothing here can fault
+                default:
+                    live = FLAGS_ALL;
+            }
+        }
+        boolean local = false; // whether the last flag-writing op left CF in the executor's local
+        for (Op o : ops) {
+            switch (o.kind) {
+                case INC_R: o.cfLocal = local; local = o.flags == FLAGS_CF; break;
+                case ALU_RR: case ALU_RI: local = o.flags == FLAGS_CF; break;
+                case ALU_RM: case ALU_MR: case ALU_MI: case INC_M: local = false; break;
+                default: break;
+            }
+        }
     }
 
     private static long extend(Op o, long v) {
@@ -411,6 +493,7 @@ final class SoftDecodeCache {
         }
         b.ops = ops.toArray(new Op[0]);
         for (Op o : b.ops) o.upto = b.count += o.fused ? 2 : 1;
+        analyseFlags(b.ops);
         // the bytes the block depends on: its instructions and, if one stopped it, that one's first byte
         int len = (int) (pc - rip);
         if (stopped && (lin & 0xfff) + len < 4096) len++;

@@ -224,6 +224,7 @@ class SoftDecodeCacheTest {
             List<Long> o = new ArrayList<>();
             for (long r : g.regs()) o.add(r);
             o.add((long) g.exitReason());
+            o.add(g.rflags());
             o.add(g.rip());
             o.add(g.cpu.instructionsRetired());
             o.add(g.ram.buf.getLong(0x4000));
@@ -263,6 +264,36 @@ class SoftDecodeCacheTest {
             assertThat(g.exitReason()).isEqualTo(EXIT_REASON_EXTERNAL_INTERRUPT);
         };
         assertThat(outcome(true, run)).isEqualTo(outcome(false, run));
+    }
+
+    /**
+     * Flags that the block keeps back (a later op overwrites them, or only CF survives into an INC/DEC) are
+     * exact wherever the guest stops: at its HLT, and at budget exits that land anywhere in the loop.
+     */
+    @Test void flagsHeldBackInsideABlockAreExactAtEveryExit() {
+        for (int budget = 0; budget <= 9; budget++) {
+            int stop = budget;
+            Consumer<VmxHarness> run = g -> {
+                g.load(0x1000,
+                        0x66, 0xbe, 0x00, 0x01, stop == 0 ? 0x00 : 0x01, 0x00, // mov esi, 0x100 (0x10100 with a budget)
+                        0x66, 0x01, 0xc3,               // l: add ebx, eax
+                        0x66, 0x40,                     // inc eax
+                        0x66, 0x01, 0xd8,               // add eax, ebx
+                        0x66, 0x29, 0xc8,               // sub eax, ecx
+                        0x66, 0x41,                     // inc ecx
+                        0x66, 0x11, 0xc2,               // adc edx, eax
+                        0x66, 0x48,                     // dec eax
+                        0x66, 0x4e,                     // dec esi
+                        0x75, 0xea,                     // jnz l
+                        0xf4);                          // hlt
+                g.regs()[VmxCpu.RAX] = 0x7ffffff0L;
+                g.regs()[VmxCpu.RCX] = 0xfffffff8L;
+                if (stop > 0) g.cpu.stopAfter(4096L * 5 * stop + 1);
+                g.launch();
+                assertThat(g.exitReason()).isEqualTo(stop == 0 ? EXIT_REASON_HLT : EXIT_REASON_EXTERNAL_INTERRUPT);
+            };
+            assertThat(outcome(true, run)).as("budget %d", stop).isEqualTo(outcome(false, run));
+        }
     }
 
     @Test void theFaultingLoopEndsTheSameWithAndWithoutTheCache() {
