@@ -526,7 +526,8 @@ final class SoftCore {
     }
 
     private int fetch8Slow() {
-        if (pc - ip0 >= 15 || decodeFence) raise(GP, 0); // SDM 2.3.11: instructions are at most 15 bytes
+        // SDM 2.3.11: instructions are at most 15 bytes; pre-decoding does not leave its page
+        if (pc - ip0 >= 15 || decodeFence) raise(GP, 0);
         long lin = (ebase[CS] + pc) & linMask;
         long p = lin >>> 12;
         int i = (int) p & TLB_MASK;
@@ -908,7 +909,7 @@ final class SoftCore {
     /** Test and debugging aid: after this many retired instructions the guest takes an external-interrupt exit. */
     long stopAt = Long.MAX_VALUE;
 
-    void budgetCheck() {
+    private void budgetCheck() {
         if (icount >= stopAt) {
             stopAt = Long.MAX_VALUE;
             pc = ip0 = rip;

@@ -28,11 +28,16 @@ import static kvmkmod.hw.soft.SoftArch.*;
  *     suspect block compares its saved bytes with memory before it runs again. Writes that do not go through
  *     this processor (the VMM, another vCPU) are seen at the next VM entry, which also starts a new generation
  *     (SDM 8.1.3 "Handling Self- and Cross-Modifying Code" asks for a serializing event, and VM entry is one).
- * <li><b>Exact semantics.</b> Every instruction of a block retires as in the interpreter: the retired-instruction
- *     count (the time base of RDTSC) and the budget/kick check advance per instruction; before a memory access
- *     RIP names the instruction, so a fault or VM exit in mid-block restarts exactly there. Blocks are not used
+ * <li><b>Exact semantics.</b> Instructions retire as in the interpreter: the retired-instruction count (the
+ *     time base of RDTSC) is exact wherever it can be seen, and a block stops short of the instruction at which
+ *     SoftCore's loop checks for a kick or the budget (every 4096), leaving that one to it; before a memory
+ *     access RIP names the instruction, so a fault or VM exit in mid-block restarts exactly there. Blocks are not used
  *     while anything needs a per-instruction look (an interrupt shadow, a window exit, the debugger, EFLAGS.TF,
  *     AC or RF, the monitor trap flag, enabled DR7 breakpoints): {@link SoftCore} then steps every instruction.
+ * <li><b>Cheaper than decoding.</b> A register ALU or INC/DEC followed by a conditional jump is one fused op.
+ *     Flag liveness over the block lets a register op whose lazy flag record a later op overwrites skip it
+ *     (or keep only the carry, in a local, for an INC/DEC that follows); the record is whole wherever RFLAGS
+ *     can be seen: before a memory access, at a jump, at the end of a block.
  * <li><b>Segment checks.</b> A memory operand goes the fast way only when its segment is usable, of the right
  *     type and the access lies inside the limit; otherwise the interpreter executes the instruction and raises
  *     whatever fault applies.
@@ -154,138 +159,138 @@ final class SoftDecodeCache {
         Op[] ops = null;
         int k = 0;          // ops of the current block done; ic + ops[k - 1].upto is written back however this ends
         try {
-        while (true) {
-            ops = b.ops;
-            // SoftCore's loop checks for a kick or the budget whenever the count of retired instructions
-            // reaches a multiple of 4096: the instruction that gets there is left to it
-            int limit = 4095 - (int) (ic & 4095);
-            int n = ops.length;
-            if (b.count > limit) {
-                n = 0;
-                while (ops[n].upto <= limit) n++;
-                while (n > 0 && !ops[n - 1].exact) n--; // stop where the flags are all in place
-                if (n == 0) return;
-            }
-            long rip = b.rip;
-            boolean stored = false;
-            for (; k < n; k++) {
-                Op o = ops[k];
-                switch (o.kind) {
-                    case ALU_RR: {
-                        long r = alu(o, c.getReg(o.r1, o.sz), c.getReg(o.r2, o.sz));
-                        if (o.write) c.setReg(o.r1, o.sz, r);
-                        if (o.fused) rip = c.cond(o.cc) ? o.target : o.next;
-                        break;
-                    }
-                    case ALU_RI: {
-                        long r = alu(o, c.getReg(o.r1, o.sz), o.imm);
-                        if (o.write) c.setReg(o.r1, o.sz, r);
-                        if (o.fused) rip = c.cond(o.cc) ? o.target : o.next;
-                        break;
-                    }
-                    case ALU_RM: {
-                        long lin = address(o, o.sz, false);
-                        if (lin == -1) return;
-                        long r = alu(o, c.getReg(o.r1, o.sz), c.rd(lin, o.sz));
-                        if (o.write) c.setReg(o.r1, o.sz, r);
-                        break;
-                    }
-                    case ALU_MR: {
-                        long lin = address(o, o.sz, o.write);
-                        if (lin == -1) return;
-                        long r = alu(o, c.rd(lin, o.sz), c.getReg(o.r1, o.sz));
-                        if (o.write) c.wr(lin, o.sz, r);
-                        stored = gen != g;
-                        break;
-                    }
-                    case ALU_MI: {
-                        long lin = address(o, o.sz, o.write);
-                        if (lin == -1) return;
-                        long r = alu(o, c.rd(lin, o.sz), o.imm);
-                        if (o.write) c.wr(lin, o.sz, r);
-                        stored = gen != g;
-                        break;
-                    }
-                    case INC_R: {
-                        long r;
-                        if (o.flags == FLAGS_ALL) {
-                            r = c.inc(c.getReg(o.r1, o.sz), o.sz, o.alu == 1, o.cfLocal ? carry : c.cf());
-                        } else { // the record is overwritten later: only the value, and the carry it keeps
-                            if (o.flags == FLAGS_CF && !o.cfLocal) carry = c.cf();
-                            r = (c.getReg(o.r1, o.sz) + (o.alu == 1 ? -1 : 1)) & SoftCore.MASK[o.sz];
+            while (true) {
+                ops = b.ops;
+                // SoftCore's loop checks for a kick or the budget whenever the count of retired instructions
+                // reaches a multiple of 4096: the instruction that gets there is left to it
+                int limit = 4095 - (int) (ic & 4095);
+                int n = ops.length;
+                if (b.count > limit) {
+                    n = 0;
+                    while (ops[n].upto <= limit) n++;
+                    while (n > 0 && !ops[n - 1].exact) n--; // stop where the flags are all in place
+                    if (n == 0) return;
+                }
+                long rip = b.rip;
+                boolean stored = false;
+                for (; k < n; k++) {
+                    Op o = ops[k];
+                    switch (o.kind) {
+                        case ALU_RR: {
+                            long r = alu(o, c.getReg(o.r1, o.sz), c.getReg(o.r2, o.sz));
+                            if (o.write) c.setReg(o.r1, o.sz, r);
+                            if (o.fused) rip = c.cond(o.cc) ? o.target : o.next;
+                            break;
                         }
-                        c.setReg(o.r1, o.sz, r);
-                        if (o.fused) rip = c.cond(o.cc) ? o.target : o.next;
-                        break;
+                        case ALU_RI: {
+                            long r = alu(o, c.getReg(o.r1, o.sz), o.imm);
+                            if (o.write) c.setReg(o.r1, o.sz, r);
+                            if (o.fused) rip = c.cond(o.cc) ? o.target : o.next;
+                            break;
+                        }
+                        case ALU_RM: {
+                            long lin = address(o, o.sz, false);
+                            if (lin == -1) return;
+                            long r = alu(o, c.getReg(o.r1, o.sz), c.rd(lin, o.sz));
+                            if (o.write) c.setReg(o.r1, o.sz, r);
+                            break;
+                        }
+                        case ALU_MR: {
+                            long lin = address(o, o.sz, o.write);
+                            if (lin == -1) return;
+                            long r = alu(o, c.rd(lin, o.sz), c.getReg(o.r1, o.sz));
+                            if (o.write) c.wr(lin, o.sz, r);
+                            stored = gen != g;
+                            break;
+                        }
+                        case ALU_MI: {
+                            long lin = address(o, o.sz, o.write);
+                            if (lin == -1) return;
+                            long r = alu(o, c.rd(lin, o.sz), o.imm);
+                            if (o.write) c.wr(lin, o.sz, r);
+                            stored = gen != g;
+                            break;
+                        }
+                        case INC_R: {
+                            long r;
+                            if (o.flags == FLAGS_ALL) {
+                                r = c.inc(c.getReg(o.r1, o.sz), o.sz, o.alu == 1, o.cfLocal ? carry : c.cf());
+                            } else { // the record is overwritten later: only the value, and the carry it keeps
+                                if (o.flags == FLAGS_CF && !o.cfLocal) carry = c.cf();
+                                r = (c.getReg(o.r1, o.sz) + (o.alu == 1 ? -1 : 1)) & SoftCore.MASK[o.sz];
+                            }
+                            c.setReg(o.r1, o.sz, r);
+                            if (o.fused) rip = c.cond(o.cc) ? o.target : o.next;
+                            break;
+                        }
+                        case INC_M: {
+                            long lin = address(o, o.sz, true);
+                            if (lin == -1) return;
+                            c.wr(lin, o.sz, c.inc(c.rd(lin, o.sz), o.sz, o.alu == 1));
+                            stored = gen != g;
+                            break;
+                        }
+                        case MOV_RR: c.setReg(o.r1, o.sz, c.getReg(o.r2, o.sz)); break;
+                        case MOV_RI: c.setReg(o.r1, o.sz, o.imm); break;
+                        case MOV_RM: {
+                            long lin = address(o, o.sz, false);
+                            if (lin == -1) return;
+                            c.setReg(o.r1, o.sz, c.rd(lin, o.sz));
+                            break;
+                        }
+                        case MOV_MR: {
+                            long lin = address(o, o.sz, true);
+                            if (lin == -1) return;
+                            c.wr(lin, o.sz, c.getReg(o.r1, o.sz));
+                            stored = gen != g;
+                            break;
+                        }
+                        case MOV_MI: {
+                            long lin = address(o, o.sz, true);
+                            if (lin == -1) return;
+                            c.wr(lin, o.sz, o.imm);
+                            stored = gen != g;
+                            break;
+                        }
+                        case MOVX_RR: c.setReg(o.r1, o.sz2, extend(o, c.getReg(o.r2, o.sz))); break;
+                        case MOVX_RM: {
+                            long lin = address(o, o.sz, false);
+                            if (lin == -1) return;
+                            c.setReg(o.r1, o.sz2, extend(o, c.rd(lin, o.sz)));
+                            break;
+                        }
+                        case LEA: c.setReg(o.r1, o.sz, offset(o)); break;
+                        case JCC: rip = c.cond(o.alu) ? o.target : o.next; break;
+                        case JMP: rip = o.target; break;
+                        default: break; // NOP
                     }
-                    case INC_M: {
-                        long lin = address(o, o.sz, true);
-                        if (lin == -1) return;
-                        c.wr(lin, o.sz, c.inc(c.rd(lin, o.sz), o.sz, o.alu == 1));
-                        stored = gen != g;
-                        break;
+                    if (stored) { // the instruction wrote to a page holding cached code
+                        c.rip = o.next;
+                        k++;
+                        return;
                     }
-                    case MOV_RR: c.setReg(o.r1, o.sz, c.getReg(o.r2, o.sz)); break;
-                    case MOV_RI: c.setReg(o.r1, o.sz, o.imm); break;
-                    case MOV_RM: {
-                        long lin = address(o, o.sz, false);
-                        if (lin == -1) return;
-                        c.setReg(o.r1, o.sz, c.rd(lin, o.sz));
-                        break;
-                    }
-                    case MOV_MR: {
-                        long lin = address(o, o.sz, true);
-                        if (lin == -1) return;
-                        c.wr(lin, o.sz, c.getReg(o.r1, o.sz));
-                        stored = gen != g;
-                        break;
-                    }
-                    case MOV_MI: {
-                        long lin = address(o, o.sz, true);
-                        if (lin == -1) return;
-                        c.wr(lin, o.sz, o.imm);
-                        stored = gen != g;
-                        break;
-                    }
-                    case MOVX_RR: c.setReg(o.r1, o.sz2, extend(o, c.getReg(o.r2, o.sz))); break;
-                    case MOVX_RM: {
-                        long lin = address(o, o.sz, false);
-                        if (lin == -1) return;
-                        c.setReg(o.r1, o.sz2, extend(o, c.rd(lin, o.sz)));
-                        break;
-                    }
-                    case LEA: c.setReg(o.r1, o.sz, offset(o)); break;
-                    case JCC: rip = c.cond(o.alu) ? o.target : o.next; break;
-                    case JMP: rip = o.target; break;
-                    default: break; // NOP
                 }
-                if (stored) { // the instruction wrote to a page holding cached code
-                    c.rip = o.next;
-                    k++;
-                    return;
+                Op last = ops[k - 1];
+                if (!last.branches) rip = last.next; // else the branch set it
+                c.rip = rip;
+                ic += last.upto;
+                boolean whole = k == ops.length;
+                k = 0;
+                if (!whole) return;
+                Block next = null;
+                if (b.linkGen == g) {
+                    if (b.taken != null && b.taken.rip == rip) next = b.taken;
+                    else if (b.fall != null && b.fall.rip == rip) next = b.fall;
                 }
+                if (next == null) {
+                    next = lookup(rip);
+                    if (next == null) return;
+                    link(b, next, rip);
+                    g = gen; // a lookup may have rebuilt or re-checked blocks
+                }
+                if (next.ops.length == 0) return;
+                b = next;
             }
-            Op last = ops[k - 1];
-            if (!last.branches) rip = last.next; // else the branch set it
-            c.rip = rip;
-            ic += last.upto;
-            boolean whole = k == ops.length;
-            k = 0;
-            if (!whole) return;
-            Block next = null;
-            if (b.linkGen == g) {
-                if (b.taken != null && b.taken.rip == rip) next = b.taken;
-                else if (b.fall != null && b.fall.rip == rip) next = b.fall;
-            }
-            if (next == null) {
-                next = lookup(rip);
-                if (next == null) return;
-                link(b, next, rip);
-                g = gen; // a lookup may have rebuilt or re-checked blocks
-            }
-            if (next.ops.length == 0) return;
-            b = next;
-        }
         } finally {
             c.icount = ic + (k == 0 ? 0 : ops[k - 1].upto);
         }
