@@ -4,7 +4,8 @@
 # (c) an exit loop through the whole stack), then (a) over Bochs.
 # Needs GNU as/ld and Debian's bochs, bochsbios, vgabios and bochs-term packages
 # (apt-get install bochs bochsbios vgabios bochs-term); run from the repository root.
-# Extra Maven arguments (e.g. -o) can be given in MVN_ARGS.
+# Extra Maven arguments (e.g. -o) can be given in MVN_ARGS; BOCHS_ONLY=1 stops after Bochs, BOCHS_DEBUG=1
+# also prints its raw times. Bochs is timed by wall clock and by its own CPU time; (a) is CPU time.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 command -v bochs >/dev/null || { echo "bochs-compare: bochs is not installed (apt-get install bochs bochsbios vgabios bochs-term)"; exit 2; }

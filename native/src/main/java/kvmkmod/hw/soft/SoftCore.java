@@ -19,7 +19,8 @@ import static kvmkmod.hw.soft.SoftArch.*;
  * 32-bit and later 64-bit code share one set of handlers. Arithmetic flags are kept lazily (the
  * operands and result of the last flag-setting operation) and computed when read. The hot loop
  * allocates nothing: VM exits and guest faults unwind an instruction through two preallocated
- * stackless exceptions, which never leave this class's run loop.
+ * stackless exceptions, which never leave this class's run loop. Code that runs often is decoded once
+ * into blocks by {@link SoftDecodeCache}; {@link #step()} decodes everything else each time.
  */
 final class SoftCore {
     /** Unwinds the current instruction because the guest takes a VM exit (exit fields are set). */

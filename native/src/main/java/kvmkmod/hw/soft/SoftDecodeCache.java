@@ -277,18 +277,13 @@ final class SoftDecodeCache {
                 boolean whole = k == ops.length;
                 k = 0;
                 if (!whole) return;
-                Block next = null;
-                if (b.linkGen == g) {
-                    if (b.taken != null && b.taken.rip == rip) next = b.taken;
-                    else if (b.fall != null && b.fall.rip == rip) next = b.fall;
-                }
+                Block next = b.linkGen != g ? null : b.taken != null && b.taken.rip == rip ? b.taken
+                        : b.fall != null && b.fall.rip == rip ? b.fall : null;
                 if (next == null) {
                     next = lookup(rip);
-                    if (next == null) return;
+                    if (next == null || next.ops.length == 0) return;
                     link(b, next, rip);
-                    g = gen; // a lookup may have rebuilt or re-checked blocks
                 }
-                if (next.ops.length == 0) return;
                 b = next;
             }
         } finally {
@@ -413,7 +408,7 @@ final class SoftDecodeCache {
 
     /** Remembers that {@code b} continues at {@code next} when both lie in the same linear and host page. */
     private void link(Block b, Block next, long rip) {
-        if (b.ops.length == 0 || next.buf != b.buf || (next.lin ^ b.lin) >>> 12 != 0
+        if (next.buf != b.buf || (next.lin ^ b.lin) >>> 12 != 0
                 || next.start - (int) (next.lin & 0xfff) != b.start - (int) (b.lin & 0xfff)) return;
         if (b.linkGen != gen) {
             b.fall = b.taken = null;
