@@ -33,16 +33,20 @@ RC
 }
 
 seconds() {  # seconds NAME: "WALL CPU", seconds from start until Bochs reports the shutdown port
-    local out="$work/$1.out" start end pid ticks=0
+    local out="$work/$1.out" start end pid="" ticks=0
     start=$(date +%s.%N)
     # Debian's Bochs starts in its debugger: "c" lets it run; the feeder keeps its terminal open until done
     ( sleep 1; printf 'c\n'; while [ ! -e "$work/$1.done" ]; do sleep 0.2; done ) 2>/dev/null \
         | script -qfc "bochs -q -f $work/$1.rc" /dev/null > "$out" 2>&1 &
-    until grep -q "Shutdown port" "$out" 2>/dev/null; do sleep 0.05; done
+    # Bochs' own CPU time (user + system, /proc/PID/stat fields 14 and 15), comparable with the soft CPU's;
+    # sampled while it runs, since it may be gone by the time the shutdown message is seen
+    until grep -q "Shutdown port" "$out" 2>/dev/null; do
+        [ -z "$pid" ] && pid=$(pgrep -f "^bochs(-bin)? .*-f $work/$1.rc" | head -1 || true)  # Debian: a wrapper execs bochs-bin
+        [ -n "$pid" ] && ticks=$(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo "$ticks")
+        sleep 0.05
+    done
     end=$(date +%s.%N)
-    # Bochs' own CPU time (user + system, /proc/PID/stat fields 14 and 15), comparable with the soft CPU's
-    pid=$(pgrep -f "^bochs(-bin)? .*-f $work/$1.rc" | head -1 || true)   # Debian: a wrapper execs bochs-bin
-    [ -n "$pid" ] && ticks=$(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)
+    [ -n "$pid" ] && ticks=$(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo "$ticks")
     touch "$work/$1.done"
     pkill -f "bochs -q -f $work/$1.rc" 2>/dev/null || true
     wait 2>/dev/null || true
