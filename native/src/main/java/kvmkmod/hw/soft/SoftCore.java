@@ -536,7 +536,7 @@ final class SoftCore {
             long hpa = translate(lin, ACC_X);
             if (tagX[i] != p) { pc++; return mem.read8(hpa); } // nothing behind it: reads as all ones
         }
-        fetchWindow(i, lin, pc);
+        fetchWindow(tbuf[i], tbase[i], lin, pc);
         pc++;
         return codeBuf.get(tbase[i] + ((int) lin & 0xfff)) & 0xff;
     }
@@ -544,13 +544,22 @@ final class SoftCore {
     /** Set while {@link SoftDecodeCache} decodes: bytes outside the fetch window are not fetched. */
     boolean decodeFence;
 
-    /** Makes the page of TLB entry i, which holds the linear address {@code lin} of {@code ip}, the fetch window. */
-    void fetchWindow(int i, long lin, long ip) {
-        codeBuf = tbuf[i];
+    /**
+     * Makes a code page the fetch window: the host page at offset {@code page} of {@code buf}, which holds the
+     * linear address {@code lin} of instruction pointer {@code ip}.
+     */
+    void fetchWindow(ByteBuffer buf, int page, long lin, long ip) {
+        codeBuf = buf;
         fetchLo = ip - ((int) lin & 0xfff);
         fetchHi = fetchLo + 4096;
-        fetchBias = tbase[i] - fetchLo;
+        fetchBias = page - fetchLo;
     }
+
+    /** The buffer of the fetch window, if it holds the byte at {@code ip} (else null); see {@link #fetchIndex}. */
+    ByteBuffer fetchBuffer(long ip) { return ip >= fetchLo && ip < fetchHi ? codeBuf : null; }
+
+    /** Index in the fetch window's buffer of the byte at {@code ip}, which the window holds. */
+    int fetchIndex(long ip) { return (int) (ip + fetchBias); }
 
     private int fetch16() {
         long p = pc;

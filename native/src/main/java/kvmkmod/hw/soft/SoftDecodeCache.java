@@ -426,19 +426,25 @@ final class SoftDecodeCache {
     }
 
     /**
-     * The block for {@code rip} in the current mode and translation, decoded now if need be; null while the
-     * TLB holds no execute translation of the page (the interpreter's fetch then translates it, raising any
-     * #PF or EPT exit as the architecture says).
+     * The block for {@code rip} in the current mode and translation, decoded now if need be. The host page
+     * comes from the interpreter's fetch window or from the TLB's execute translation; with neither, null (the
+     * interpreter's fetch then translates the page, raising any #PF or EPT exit as the architecture says).
      */
     private Block lookup(long rip) {
         SoftCore c = this.c;
         long lin = (c.ebase[CS] + rip) & c.linMask;
-        long p = lin >>> 12;
-        int i = (int) p & SoftCore.TLB_MASK;
-        if (c.tagX[i] != p) return null;
-        ByteBuffer buf = c.tbuf[i];
-        int page = c.tbase[i];
-        int start = page + ((int) lin & 0xfff);
+        ByteBuffer buf = c.fetchBuffer(rip);
+        int start;
+        if (buf != null) {
+            start = c.fetchIndex(rip);
+        } else {
+            long p = lin >>> 12;
+            int i = (int) p & SoftCore.TLB_MASK;
+            if (c.tagX[i] != p) return null;
+            buf = c.tbuf[i];
+            start = c.tbase[i] + ((int) lin & 0xfff);
+        }
+        int page = start - ((int) lin & 0xfff);
         int mode = mode();
         int slot = (int) (lin ^ (lin >>> 12)) & (TABLE_SIZE - 1);
         Block b = table[slot];
@@ -450,7 +456,7 @@ final class SoftDecodeCache {
                 return b;
             }
         }
-        b = build(rip, lin, i, mode);
+        b = build(rip, lin, buf, page, mode);
         table[slot] = b;
         return b;
     }
@@ -461,22 +467,22 @@ final class SoftDecodeCache {
     private long dRip;
 
     /** Decodes instructions from {@code rip} up to a branch, an instruction it does not cache, or the page end. */
-    private Block build(long rip, long lin, int tlbIndex, int mode) {
+    private Block build(long rip, long lin, ByteBuffer buf, int page, int mode) {
         SoftCore c = this.c;
         blocksBuilt++;
         Block b = new Block();
         b.rip = rip;
         b.lin = lin;
         b.mode = mode;
-        b.buf = dBuf = c.tbuf[tlbIndex];
-        b.start = dStart = c.tbase[tlbIndex] + ((int) lin & 0xfff);
+        b.buf = dBuf = buf;
+        b.start = dStart = page + ((int) lin & 0xfff);
         b.gen = gen;
         dRip = rip;
         ArrayList<Op> ops = scratch;
         ops.clear();
         long pc = rip;
         boolean stopped = false;
-        c.fetchWindow(tlbIndex, lin, rip);
+        c.fetchWindow(buf, page, lin, rip);
         c.decodeFence = true; // decoding never fetches beyond this page
         try {
             while (ops.size() < MAX_OPS) {
@@ -499,7 +505,7 @@ final class SoftDecodeCache {
         if (stopped && (lin & 0xfff) + len < 4096) len++;
         b.bytes = new byte[len];
         for (int k = 0; k < len; k++) b.bytes[k] = b.buf.get(b.start + k);
-        markCode(b.buf, c.tbase[tlbIndex]);
+        markCode(buf, page);
         return b;
     }
 
@@ -739,9 +745,24 @@ final class SoftDecodeCache {
 
     // ---------------------------------------------------------------- code pages
 
+    // the code-page bits of the region last asked about: every TLB fill asks, mostly about one region
+    private ByteBuffer lastBuf;
+    private BitSet lastPages;
+
+    /** The code-page bits of a host-memory region (its buffer), created if {@code create}, else null if none. */
+    private BitSet pagesOf(ByteBuffer buf, boolean create) {
+        if (buf == lastBuf) return lastPages;
+        BitSet s = create ? codePages.computeIfAbsent(buf, k -> new BitSet()) : codePages.get(buf);
+        if (s != null) {
+            lastBuf = buf;
+            lastPages = s;
+        }
+        return s;
+    }
+
     /** Marks a host page as holding cached code: from now on a write to it comes through {@link #writable}. */
     private void markCode(ByteBuffer buf, int page) {
-        BitSet s = codePages.computeIfAbsent(buf, k -> new BitSet());
+        BitSet s = pagesOf(buf, true);
         if (s.get(page >>> 12)) return;
         s.set(page >>> 12);
         for (int j = 0; j < SoftCore.TLB_SIZE; j++)
@@ -754,8 +775,7 @@ final class SoftDecodeCache {
      * makes every block check its bytes before it runs again, and frees the page for fast writes.
      */
     boolean writable(ByteBuffer buf, int page, boolean writing) {
-        if (codePages.isEmpty()) return true;
-        BitSet s = codePages.get(buf);
+        BitSet s = pagesOf(buf, false);
         if (s == null || !s.get(page >>> 12)) return true;
         if (!writing) return false;
         s.clear(page >>> 12);
