@@ -866,7 +866,7 @@ final class SoftCore {
     private void loop() {
         while (true) {
             if (attention) boundary();
-            else blocks.run(); // pre-decoded code, up to an instruction for the interpreter
+            else if (blocks.enabled) blocks.run(); // pre-decoded code, up to an instruction for the interpreter
             ip0 = pc = rip;
             step();
             rip = pc & ipMask;
@@ -1403,9 +1403,23 @@ final class SoftCore {
 
     // ---------------------------------------------------------------- decode and execute
 
+    /** What each byte is as a prefix (SDM 2.1.1 legacy prefixes, 2.2.1 REX), 0 for none. */
+    private static final byte[] PREFIX = new byte[256];
+    private static final int P_OSZ = 1, P_ASZ = 2, P_REP = 3, P_LOCK = 4, P_REX = 5, P_SEG = 8; // P_SEG + register
+    static {
+        PREFIX[0x66] = P_OSZ;
+        PREFIX[0x67] = P_ASZ;
+        PREFIX[0xf2] = PREFIX[0xf3] = P_REP;
+        PREFIX[0xf0] = P_LOCK;
+        int[] segs = {0x26, ES, 0x2e, CS, 0x36, SS, 0x3e, DS, 0x64, FS, 0x65, GS};
+        for (int k = 0; k < segs.length; k += 2) PREFIX[segs[k]] = (byte) (P_SEG + segs[k + 1]);
+        for (int r = 0x40; r <= 0x4f; r++) PREFIX[r] = P_REX;
+    }
+
     /**
-     * Decodes the legacy and REX prefixes of the instruction at pc (SDM 2.1.1, 2.2.1) into the operand size,
-     * address size, segment override, REP and REX state; returns the opcode byte that follows them.
+     * Decodes the legacy and REX prefixes of the instruction at pc into the operand size, address size,
+     * segment override, REP and REX state; returns the opcode byte that follows them. (Table-driven and
+     * small, so that the JIT inlines it into step().)
      */
     int prefixes() {
         int dsz = code32 || code64 ? 4 : 2;
@@ -1415,29 +1429,18 @@ final class SoftCore {
         rep = 0;
         rex = 0;
         int op;
-        prefixes:
         for (int n = 0; ; n++) {
             if (n == 15) raise(GP, 0); // SDM 2.3.11: an instruction is at most 15 bytes
             op = fetch8();
-            switch (op) {
-                case 0x66: osz = dsz ^ 6; break;
-                case 0x67: asz = code64 ? 4 : dsz ^ 6; break;
-                case 0x26: segOv = ES; break;
-                case 0x2e: segOv = CS; break;
-                case 0x36: segOv = SS; break;
-                case 0x3e: segOv = DS; break;
-                case 0x64: segOv = FS; break;
-                case 0x65: segOv = GS; break;
-                case 0xf2: case 0xf3: rep = op; break;
-                case 0xf0: break; // LOCK: a single processor executes atomically anyway
-                case 0x40: case 0x41: case 0x42: case 0x43: case 0x44: case 0x45: case 0x46: case 0x47:
-                case 0x48: case 0x49: case 0x4a: case 0x4b: case 0x4c: case 0x4d: case 0x4e: case 0x4f:
-                    if (!code64) break prefixes;
-                    rex = op; // SDM 2.2.1: REX counts only as the last prefix
-                    continue;
-                default: break prefixes;
-            }
+            int p = PREFIX[op];
+            if (p == 0 || (p == P_REX && !code64)) break;
+            if (p == P_REX) { rex = op; continue; } // SDM 2.2.1: REX counts only as the last prefix
             rex = 0;
+            if (p >= P_SEG) segOv = p - P_SEG;
+            else if (p == P_OSZ) osz = dsz ^ 6;
+            else if (p == P_ASZ) asz = code64 ? 4 : dsz ^ 6;
+            else if (p == P_REP) rep = op;
+            // P_LOCK: a single processor executes atomically anyway
         }
         rexByte = rex != 0;
         if ((rex & 8) != 0) osz = 8;
