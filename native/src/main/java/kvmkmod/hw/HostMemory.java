@@ -114,20 +114,27 @@ public final class HostMemory implements AutoCloseable {
         r.owner.close();
     }
 
-    /** The last regions found, checked first: lookups repeat on the exit path and must not box keys. */
-    private volatile Region lastHpa, lastVa;
+    /** The last region found by virtual address, checked first: lookups repeat on the exit path and must not box keys. */
+    private volatile Region lastVa;
 
     /** The region holding this host-physical address, or null. */
     public Region regionAtHpa(long hpa) {
-        Region r = lastHpa;
+        // A page walk alternates between several regions (paging structures, EPT tables, guest RAM): the
+        // last region found for each of a few page-indexed slots answers most lookups without the lock.
+        int slot = (int) (hpa >>> 12) & (RECENT_HPA - 1);
+        Region r = recentHpa[slot];
         if (r != null && r.containsHpa(hpa) && r.live) return r;
         synchronized (this) {
             Map.Entry<Long, Region> e = byHpa.floorEntry(hpa);
             r = e != null && e.getValue().containsHpa(hpa) ? e.getValue() : null;
         }
-        if (r != null) lastHpa = r;
+        if (r != null) recentHpa[slot] = r;
         return r;
     }
+
+    private static final int RECENT_HPA = 64;
+    /** Read and written without the lock: a stale slot is only a miss (its region is checked, and must be live). */
+    private final Region[] recentHpa = new Region[RECENT_HPA];
 
     /** The region holding [va, va+len), or null: the access_ok check. */
     public Region regionAtVa(long va, long len) {

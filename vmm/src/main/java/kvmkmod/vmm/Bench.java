@@ -2,6 +2,7 @@ package kvmkmod.vmm;
 
 import kvmkmod.guests.Guests;
 import kvmkmod.hw.Backend;
+import kvmkmod.hw.soft.SoftCpuBench;
 import kvmkmod.include.Kvm_h;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -141,12 +142,59 @@ public final class Bench {
         return all[runs / 2];
     }
 
+    /** Thread CPU time of {@code m}, which runs the guest on this thread: {nanoseconds, its measurement}. */
+    private static Object[] cpuTimed(Supplier<Measurement> m) {
+        java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
+        long c0 = threads.getCurrentThreadCpuTime();
+        Measurement r = m.get();
+        return new Object[]{threads.getCurrentThreadCpuTime() - c0, r};
+    }
+
+    /** Guest instructions per exit of bench-out: the OUT and the JMP back to it. */
+    static final int BENCH_OUT_INSTRUCTIONS = 2;
+
+    /**
+     * The soft processor's speed in guest MIPS per CPU second: (a) and (b) are {@link SoftCpuBench}'s register
+     * and paging loops; (c) is bench-out through the whole stack (this VMM, our KVM, vmx.c, the soft backend).
+     * For (c) the CPU time of a run of {@code 2n} exits less that of a run of {@code n} leaves out set-up and
+     * warm-up; the median of {@code runs} such differences is shown.
+     */
+    static void softCpu(java.io.PrintWriter out, long n, long warmup, int runs, long timeout) {
+        java.io.PrintStream quiet = new java.io.PrintStream(OutputStream.nullOutputStream());
+        out.printf("(a) soft CPU, register loop (add ebx,eax; inc eax; dec ecx; jnz):   %7.1f MIPS per CPU second%n",
+                SoftCpuBench.registerLoop(100_000_000L, runs, quiet));
+        out.flush();
+        out.printf("(b) soft CPU, 64-bit 4-level paging + EPT loop over 2048 pages:      %7.1f MIPS per CPU second%n",
+                SoftCpuBench.pagingLoop(5_000_000L, runs, quiet));
+        out.flush();
+        Supplier<Measurement> one = () -> vmmLoop("bench-out", () -> JavaSys.create(Backend.SOFT), n, warmup, timeout);
+        Supplier<Measurement> two = () -> vmmLoop("bench-out", () -> JavaSys.create(Backend.SOFT), 2 * n, warmup, timeout);
+        one.get(); // JIT warm-up
+        long[] perExit = new long[runs];
+        for (int i = 0; i < runs; i++) {
+            Object[] a = cpuTimed(one), b = cpuTimed(two);
+            Measurement ma = (Measurement) a[1], mb = (Measurement) b[1];
+            if (!ma.ok() || !mb.ok()) {
+                out.printf("(c) exit loop through the whole stack: unavailable: %s%n", ma.ok() ? mb.unavailable() : ma.unavailable());
+                return;
+            }
+            perExit[i] = Math.max(1, ((long) b[0] - (long) a[0]) / n);
+        }
+        Arrays.sort(perExit);
+        double ns = perExit[runs / 2];
+        out.printf("(c) kvm-run -> our Java KVM -> soft CPU, bench-out (out dx,al; jmp):  %7.1f MIPS per CPU second"
+                + " (%.0f exits/s, %.2f us per exit)%n", BENCH_OUT_INSTRUCTIONS * 1e3 / ns, 1e9 / ns, ns / 1e3);
+        out.flush();
+    }
+
     @Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
             description = {"Times exits of the bench-out guest, three ways:",
                     "  (a) this VMM over our Java KVM on --backend (default host),",
                     "  (b) a bare JNA loop of KVM_RUN on the host's /dev/kvm,",
                     "  (c) this VMM on the host's /dev/kvm.",
-                    "Prints exits/s and microseconds per exit for each, and the ratio (a)/(b).", ""})
+                    "Prints exits/s and microseconds per exit for each, and the ratio (a)/(b).",
+                    "With --cpu, instead the soft processor's guest MIPS: (a) a register loop, (b) a paging-heavy",
+                    "loop, (c) bench-out through the whole stack on the soft backend.", ""})
     static final class Cmd implements Callable<Integer> {
         @Option(names = {"-n", "--exits"}, paramLabel = "N", defaultValue = "200000", description = "timed exits per run (default: ${DEFAULT-VALUE})")
         long exits;
@@ -165,6 +213,9 @@ public final class Bench {
                 description = "native backend under our KVM for (a) (default: ${DEFAULT-VALUE})")
         Main.BackendOption backend;
 
+        @Option(names = "--cpu", description = "the soft processor's guest MIPS instead (register loop, paging loop, exit loop)")
+        boolean cpu;
+
         @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 
         @Override public Integer call() {
@@ -173,6 +224,10 @@ public final class Bench {
             if (exits <= 0 || warmup < 0 || runs <= 0) {
                 err.println("kvm-run bench: --exits and --runs must be positive, --warmup not negative");
                 return Main.EXIT_USAGE;
+            }
+            if (cpu) {
+                softCpu(out, exits, warmup, runs, timeout);
+                return Main.EXIT_OK;
             }
             Backend b = Backend.valueOf(backend.name().toUpperCase());
             out.printf("bench-out: %d timed exits after %d warm-up exits, median of %d runs%n", exits, warmup, runs);

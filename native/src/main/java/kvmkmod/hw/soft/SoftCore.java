@@ -19,7 +19,8 @@ import static kvmkmod.hw.soft.SoftArch.*;
  * 32-bit and later 64-bit code share one set of handlers. Arithmetic flags are kept lazily (the
  * operands and result of the last flag-setting operation) and computed when read. The hot loop
  * allocates nothing: VM exits and guest faults unwind an instruction through two preallocated
- * stackless exceptions, which never leave this class's run loop.
+ * stackless exceptions, which never leave this class's run loop. Code that runs often is decoded once
+ * into blocks by {@link SoftDecodeCache}; {@link #step()} decodes everything else each time.
  */
 final class SoftCore {
     /** Unwinds the current instruction because the guest takes a VM exit (exit fields are set). */
@@ -42,6 +43,9 @@ final class SoftCore {
     final HostMemory mem;
     /** General-purpose registers in VCPU_REGS order; the array of {@link SoftCpu#regs()}. */
     final long[] R;
+
+    /** Pre-decoded guest code (see {@link SoftDecodeCache}). */
+    final SoftDecodeCache blocks = new SoftDecodeCache(this);
 
     SoftCore(HostMemory mem, long[] regs) {
         this.mem = mem;
@@ -114,13 +118,13 @@ final class SoftCore {
      */
     final long[] ebase = new long[8];
     /** The REX prefix of the current instruction (0 if none); any REX makes SPL..DIL addressable. */
-    private int rex;
-    private boolean rexByte;
-    private long ip0, pc;
-    private int osz, asz, segOv, rep;
-    private int mrMod, mrReg, mrRm;
-    private long ea, eaOff;
-    private int eaSeg, eaBase, eaIndex, eaScale;
+    int rex;
+    boolean rexByte;
+    long ip0, pc;
+    int osz, asz, segOv, rep;
+    int mrMod, mrReg, mrRm;
+    long ea, eaOff;
+    int eaSeg, eaBase, eaIndex, eaScale;
     /** Interrupt shadow bookkeeping: the shadow covers exactly the instruction after STI / MOV SS. */
     private boolean attention, shadowFresh;
     /** Nesting of event delivery (for #DF and triple fault). */
@@ -156,10 +160,10 @@ final class SoftCore {
 
     // ---------------------------------------------------------------- translation: linear -> host buffer
 
-    private static final int TLB_SIZE = 256, TLB_MASK = TLB_SIZE - 1;
-    private final long[] tagR = new long[TLB_SIZE], tagW = new long[TLB_SIZE], tagX = new long[TLB_SIZE];
-    private final ByteBuffer[] tbuf = new ByteBuffer[TLB_SIZE];
-    private final int[] tbase = new int[TLB_SIZE];
+    static final int TLB_SIZE = 256, TLB_MASK = TLB_SIZE - 1;
+    final long[] tagR = new long[TLB_SIZE], tagW = new long[TLB_SIZE], tagX = new long[TLB_SIZE];
+    final ByteBuffer[] tbuf = new ByteBuffer[TLB_SIZE];
+    final int[] tbase = new int[TLB_SIZE];
     private ByteBuffer codeBuf;
     static final int ACC_R = 1, ACC_W = 2, ACC_X = 4;
 
@@ -217,7 +221,9 @@ final class SoftCore {
             tbuf[i] = reg.buf;
             tbase[i] = (int) ((hpa & ~0xfffL) - reg.hpa);
             tagR[i] = (perms & ACC_R) != 0 && !watchedPage(page, watchR) ? page : -1;
-            tagW[i] = (perms & ACC_W) != 0 && !watchedPage(page, watchW) ? page : -1;
+            // writable() first: a write's fill is what frees a page of cached code, even when a breakpoint watches it
+            tagW[i] = (perms & ACC_W) != 0 && blocks.writable(reg.buf, tbase[i], acc == ACC_W) && !watchedPage(page, watchW)
+                    ? page : -1;
             tagX[i] = (perms & ACC_X) != 0 ? page : -1;
         }
         return hpa;
@@ -536,12 +542,12 @@ final class SoftCore {
      */
     private long fetchLo, fetchHi, fetchBias;
 
-    private void dropFetchWindow() {
+    void dropFetchWindow() {
         fetchLo = fetchHi = 0;
         codeBuf = null;
     }
 
-    private int fetch8() {
+    int fetch8() {
         long p = pc;
         if (p >= fetchLo && p < fetchHi) {
             pc = p + 1;
@@ -551,7 +557,8 @@ final class SoftCore {
     }
 
     private int fetch8Slow() {
-        if (pc - ip0 >= 15) raise(GP, 0); // SDM 2.3.11: instructions are at most 15 bytes
+        // SDM 2.3.11: instructions are at most 15 bytes; pre-decoding does not leave its page
+        if (pc - ip0 >= 15 || decodeFence) raise(GP, 0);
         long lin = (ebase[CS] + pc) & linMask;
         long p = lin >>> 12;
         int i = (int) p & TLB_MASK;
@@ -559,14 +566,30 @@ final class SoftCore {
             long hpa = translate(lin, ACC_X);
             if (tagX[i] != p) { pc++; return mem.read8(hpa); } // nothing behind it: reads as all ones
         }
-        codeBuf = tbuf[i];
-        int off = (int) lin & 0xfff;
-        fetchLo = pc - off;
-        fetchHi = fetchLo + 4096;
-        fetchBias = tbase[i] - fetchLo;
+        fetchWindow(tbuf[i], tbase[i], lin, pc);
         pc++;
-        return codeBuf.get(tbase[i] + off) & 0xff;
+        return codeBuf.get(tbase[i] + ((int) lin & 0xfff)) & 0xff;
     }
+
+    /** Set while {@link SoftDecodeCache} decodes: bytes outside the fetch window are not fetched. */
+    boolean decodeFence;
+
+    /**
+     * Makes a code page the fetch window: the host page at offset {@code page} of {@code buf}, which holds the
+     * linear address {@code lin} of instruction pointer {@code ip}.
+     */
+    void fetchWindow(ByteBuffer buf, int page, long lin, long ip) {
+        codeBuf = buf;
+        fetchLo = ip - ((int) lin & 0xfff);
+        fetchHi = fetchLo + 4096;
+        fetchBias = page - fetchLo;
+    }
+
+    /** The buffer of the fetch window, if it holds the byte at {@code ip} (else null); see {@link #fetchIndex}. */
+    ByteBuffer fetchBuffer(long ip) { return ip >= fetchLo && ip < fetchHi ? codeBuf : null; }
+
+    /** Index in the fetch window's buffer of the byte at {@code ip}, which the window holds. */
+    int fetchIndex(long ip) { return (int) (ip + fetchBias); }
 
     private int fetch16() {
         long p = pc;
@@ -578,7 +601,7 @@ final class SoftCore {
         return lo | fetch8() << 8;
     }
 
-    private long fetch64() {
+    long fetch64() {
         long lo = fetch32();
         return lo | fetch32() << 32;
     }
@@ -594,7 +617,7 @@ final class SoftCore {
     }
 
     /** Immediate of operand size (at most 32 bits, sign-extended to 64 for size 8). */
-    private long fetchImm(int sz) {
+    long fetchImm(int sz) {
         switch (sz) {
             case 1: return fetch8();
             case 2: return fetch16();
@@ -608,28 +631,23 @@ final class SoftCore {
     static final long[] MASK = {0, 0xffL, 0xffffL, 0, 0xffffffffL, 0, 0, 0, -1L};
     static final long[] SIGN = {0, 0x80L, 0x8000L, 0, 0x80000000L, 0, 0, 0, 0x8000000000000000L};
 
+    // the common sizes are tested first: these are on the path of almost every instruction
     long getReg(int r, int sz) {
-        switch (sz) {
-            case 1: return r < 4 || rexByte ? R[r] & 0xff : (R[r - 4] >>> 8) & 0xff;
-            case 2: return R[r] & 0xffff;
-            case 4: return R[r] & 0xffffffffL;
-            default: return R[r];
-        }
+        if (sz == 4) return R[r] & 0xffffffffL;
+        if (sz == 8) return R[r];
+        if (sz == 2) return R[r] & 0xffff;
+        return r < 4 || rexByte ? R[r] & 0xff : (R[r - 4] >>> 8) & 0xff;
     }
 
     void setReg(int r, int sz, long v) {
-        switch (sz) {
-            case 1:
-                if (r < 4 || rexByte) R[r] = (R[r] & ~0xffL) | (v & 0xff);
-                else R[r - 4] = (R[r - 4] & ~0xff00L) | ((v & 0xff) << 8);
-                return;
-            case 2: R[r] = (R[r] & ~0xffffL) | (v & 0xffff); return;
-            case 4: R[r] = v & 0xffffffffL; return;
-            default: R[r] = v;
-        }
+        if (sz == 4) R[r] = v & 0xffffffffL;
+        else if (sz == 8) R[r] = v;
+        else if (sz == 2) R[r] = (R[r] & ~0xffffL) | (v & 0xffff);
+        else if (r < 4 || rexByte) R[r] = (R[r] & ~0xffL) | (v & 0xff);
+        else R[r - 4] = (R[r - 4] & ~0xff00L) | ((v & 0xff) << 8);
     }
 
-    private static long sext(long v, int sz) {
+    static long sext(long v, int sz) {
         switch (sz) {
             case 1: return (byte) v;
             case 2: return (short) v;
@@ -644,7 +662,7 @@ final class SoftCore {
     private int fOp, fSz = 1, fCf;
     private long fA, fB, fRes;
 
-    private boolean cf() {
+    boolean cf() {
         switch (fOp) {
             case F_NONE: return (eflags & CF) != 0;
             case F_ADD: return (((fA & fB) | ((fA | fB) & ~fRes)) & SIGN[fSz]) != 0;
@@ -713,7 +731,7 @@ final class SoftCore {
         eflags = f;
     }
 
-    private boolean cond(int cc) {
+    boolean cond(int cc) {
         boolean r;
         switch ((cc >> 1) & 7) {
             case 0: r = of(); break;
@@ -729,7 +747,7 @@ final class SoftCore {
     }
 
     /** The eight ALU operations of opcodes 00-3F and group 1, in their encoding order. */
-    private long alu(int op, long a, long b, int sz) {
+    long alu(int op, long a, long b, int sz) {
         long m = MASK[sz];
         a &= m;
         b &= m;
@@ -751,8 +769,11 @@ final class SoftCore {
         return res;
     }
 
-    private long inc(long a, int sz, boolean dec) {
-        fCf = cf() ? 1 : 0;
+    long inc(long a, int sz, boolean dec) { return inc(a, sz, dec, cf()); }
+
+    /** INC/DEC with the carry flag it keeps given (SoftDecodeCache may hold it outside the lazy record). */
+    long inc(long a, int sz, boolean dec, boolean carry) {
+        fCf = carry ? 1 : 0;
         long m = MASK[sz];
         a &= m;
         long res = (dec ? a - 1 : a + 1) & m;
@@ -764,7 +785,7 @@ final class SoftCore {
         return res;
     }
 
-    private void logicFlags(long res, int sz) {
+    void logicFlags(long res, int sz) {
         fOp = F_LOGIC;
         fA = fB = 0;
         fRes = res & MASK[sz];
@@ -840,6 +861,7 @@ final class SoftCore {
         clearExitInfo();
         runner = Thread.currentThread();
         updateMode();
+        blocks.entered();
         attention = true;
         shadowFresh = (interruptibility & 3) != 0;
         deliveryDepth = 0;
@@ -887,6 +909,7 @@ final class SoftCore {
     private void loop() {
         while (true) {
             if (attention) boundary();
+            else if (blocks.enabled) blocks.run(); // pre-decoded code, up to an instruction for the interpreter
             ip0 = pc = rip;
             step();
             rip = pc & ipMask;
@@ -1491,14 +1514,14 @@ final class SoftCore {
 
     // ---------------------------------------------------------------- ModRM
 
-    private void modrm() { modrm(0); }
+    void modrm() { modrm(0); }
 
     /**
      * Decodes a ModRM byte (and SIB, displacement). {@code immLen} is the size of an immediate that
      * follows, needed for RIP-relative addresses (SDM 2.2.1.6): negative means group 3, whose /0 and /1
      * forms carry an immediate of -immLen bytes.
      */
-    private void modrm(int immLen) {
+    void modrm(int immLen) {
         int m = fetch8();
         mrMod = m >> 6;
         mrReg = ((m >> 3) & 7) | (rex & 4) << 1;
@@ -1606,7 +1629,25 @@ final class SoftCore {
 
     // ---------------------------------------------------------------- decode and execute
 
-    private void step() {
+    /** What each byte is as a prefix (SDM 2.1.1 legacy prefixes, 2.2.1 REX), 0 for none. */
+    private static final byte[] PREFIX = new byte[256];
+    private static final int P_OSZ = 1, P_ASZ = 2, P_REP = 3, P_LOCK = 4, P_REX = 5, P_SEG = 8; // P_SEG + register
+    static {
+        PREFIX[0x66] = P_OSZ;
+        PREFIX[0x67] = P_ASZ;
+        PREFIX[0xf2] = PREFIX[0xf3] = P_REP;
+        PREFIX[0xf0] = P_LOCK;
+        int[] segs = {0x26, ES, 0x2e, CS, 0x36, SS, 0x3e, DS, 0x64, FS, 0x65, GS};
+        for (int k = 0; k < segs.length; k += 2) PREFIX[segs[k]] = (byte) (P_SEG + segs[k + 1]);
+        for (int r = 0x40; r <= 0x4f; r++) PREFIX[r] = P_REX;
+    }
+
+    /**
+     * Decodes the legacy and REX prefixes of the instruction at pc into the operand size, address size,
+     * segment override, REP and REX state; returns the opcode byte that follows them. (Table-driven and
+     * small, so that the JIT inlines it into step().)
+     */
+    int prefixes() {
         int dsz = code32 || code64 ? 4 : 2;
         osz = dsz;
         asz = code64 ? 8 : dsz;
@@ -1614,32 +1655,26 @@ final class SoftCore {
         rep = 0;
         rex = 0;
         int op;
-        prefixes:
         for (int n = 0; ; n++) {
             if (n == 15) raise(GP, 0); // SDM 2.3.11: an instruction is at most 15 bytes
             op = fetch8();
-            switch (op) {
-                case 0x66: osz = dsz ^ 6; break;
-                case 0x67: asz = code64 ? 4 : dsz ^ 6; break;
-                case 0x26: segOv = ES; break;
-                case 0x2e: segOv = CS; break;
-                case 0x36: segOv = SS; break;
-                case 0x3e: segOv = DS; break;
-                case 0x64: segOv = FS; break;
-                case 0x65: segOv = GS; break;
-                case 0xf2: case 0xf3: rep = op; break;
-                case 0xf0: break; // LOCK: a single processor executes atomically anyway
-                case 0x40: case 0x41: case 0x42: case 0x43: case 0x44: case 0x45: case 0x46: case 0x47:
-                case 0x48: case 0x49: case 0x4a: case 0x4b: case 0x4c: case 0x4d: case 0x4e: case 0x4f:
-                    if (!code64) break prefixes;
-                    rex = op; // SDM 2.2.1: REX counts only as the last prefix
-                    continue;
-                default: break prefixes;
-            }
+            int p = PREFIX[op];
+            if (p == 0 || (p == P_REX && !code64)) break;
+            if (p == P_REX) { rex = op; continue; } // SDM 2.2.1: REX counts only as the last prefix
             rex = 0;
+            if (p >= P_SEG) segOv = p - P_SEG;
+            else if (p == P_OSZ) osz = dsz ^ 6;
+            else if (p == P_ASZ) asz = code64 ? 4 : dsz ^ 6;
+            else if (p == P_REP) rep = op;
+            // P_LOCK: a single processor executes atomically anyway
         }
         rexByte = rex != 0;
         if ((rex & 8) != 0) osz = 8;
+        return op;
+    }
+
+    private void step() {
+        int op = prefixes();
         if (code64 && INVALID64[op]) raise(UD);
         int sz = osz;
         switch (op) {
@@ -1956,7 +1991,7 @@ final class SoftCore {
     }
 
     /** One-byte opcodes that do not exist in 64-bit mode (SDM Appendix A, "i64"). */
-    private static final boolean[] INVALID64 = new boolean[256];
+    static final boolean[] INVALID64 = new boolean[256];
     static {
         for (int op : new int[]{0x06, 0x07, 0x0e, 0x16, 0x17, 0x1e, 0x1f, 0x27, 0x2f, 0x37, 0x3f, 0x60, 0x61, 0x62,
                 0x82, 0x9a, 0xc4, 0xc5, 0xce, 0xd4, 0xd5, 0xd6, 0xea})
@@ -1985,7 +2020,7 @@ final class SoftCore {
         if (op != 7) setReg(mrReg, sz, r);
     }
 
-    private void jumpRel(long d) { pc = (pc + d) & (code64 ? -1L : osz == 2 ? 0xffff : 0xffffffffL); }
+    void jumpRel(long d) { pc = (pc + d) & (code64 ? -1L : osz == 2 ? 0xffff : 0xffffffffL); }
 
     private boolean ioplOk() {
         if (realMode) return true;

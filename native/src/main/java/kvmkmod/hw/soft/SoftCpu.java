@@ -123,6 +123,19 @@ public final class SoftCpu implements VmxCpu {
 
     public void clearBreakpoints() { core.breakpoints = new long[0]; }
 
+    /**
+     * Switches the decoded-instruction cache on or off (on by default unless the system property
+     * {@code kvmkmod.soft.decodeCache} is {@code false}). Guest-visible behaviour is the same either way;
+     * off, every instruction is decoded each time it runs, which is slower but simpler to follow.
+     */
+    public void setDecodeCache(boolean on) {
+        core.blocks.enabled = on;
+        core.blocks.clear();
+    }
+
+    /** Test aid: how many blocks the decoded-instruction cache has decoded. */
+    int decodedBlocks() { return core.blocks.blocksBuilt; }
+
     /** Test aid: the guest takes an external-interrupt exit after about {@code n} more instructions (4096 granularity). */
     void stopAfter(long n) { core.stopAt = core.icount + n; }
 
