@@ -39,7 +39,7 @@ final class SoftArch {
 
     // CR0 / CR4
     static final long CR0_PE = 1, CR0_MP = 2, CR0_EM = 4, CR0_TS = 8, CR0_ET = 0x10, CR0_NE = 0x20,
-            CR0_WP = 0x10000, CR0_NW = 0x20000000L, CR0_CD = 0x40000000L, CR0_PG = 0x80000000L;
+            CR0_WP = 0x10000, CR0_AM = 0x40000, CR0_NW = 0x20000000L, CR0_CD = 0x40000000L, CR0_PG = 0x80000000L;
     static final long CR4_PAE = 0x20, CR4_PSE = 0x10, CR4_VMXE = 0x2000;
 
     // Exception vectors

@@ -449,6 +449,7 @@ final class SoftCore {
 
     long rd(long lin, int sz) {
         if (sz == 1) return rd8(lin);
+        if ((eflags & AC) != 0) alignCheck(lin, sz);
         lin &= linMask;
         long p = lin >>> 12;
         int i = (int) p & TLB_MASK;
@@ -463,6 +464,15 @@ final class SoftCore {
             }
         }
         return rdSlow(lin, sz);
+    }
+
+    /**
+     * SDM 6.15 "Interrupt 17—Alignment Check Exception (#AC)": with CR0.AM and EFLAGS.AC, a data access at
+     * CPL 3 whose address is not a multiple of its size is #AC(0); the processor's own accesses (descriptor
+     * tables, TSS, the frame of an event it delivers) are not checked.
+     */
+    private void alignCheck(long lin, int sz) {
+        if ((lin & (sz - 1)) != 0 && (cr0 & CR0_AM) != 0 && !sysAccess && cpl() == 3) raise(AC_FAULT, 0);
     }
 
     private long rdSlow(long lin, int sz) {
@@ -492,6 +502,7 @@ final class SoftCore {
 
     void wr(long lin, int sz, long v) {
         if (sz == 1) { wr8(lin, v); return; }
+        if ((eflags & AC) != 0) alignCheck(lin, sz);
         lin &= linMask;
         long p = lin >>> 12;
         int i = (int) p & TLB_MASK;

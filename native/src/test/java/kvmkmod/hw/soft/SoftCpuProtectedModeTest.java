@@ -122,6 +122,28 @@ class SoftCpuProtectedModeTest {
     }
 
     @Test void ringThreeAndBackThroughTheTss() {
+        enterRing3(0x60010031L, 1 << 13);
+        h.load(0x2100,
+                0xcd, 0x30,                     // int 0x30 -> ring 0 and back
+                0xbb, 0x05, 0x00, 0x00, 0x00,   // mov ebx, 5
+                0xf4);                          // hlt at CPL 3 -> #GP
+        h.launch();
+        assertThat(h.exitReason()).as("%s", h.cpu.lastExitNote()).isEqualTo(EXIT_REASON_EXCEPTION_NMI);
+        assertThat(h.r(VM_EXIT_INTR_INFO)).isEqualTo(0x80000b0dL);
+        assertThat(h.rip()).isEqualTo(0x2107);
+        assertThat(h.regs()[kvmkmod.hw.VmxCpu.RCX]).as("ring-0 ESP inside the handler").isEqualTo(0x9000 - 20);
+        assertThat(h.regs()[kvmkmod.hw.VmxCpu.RBX]).isEqualTo(5);
+        assertThat(h.r(GUEST_CS_SELECTOR)).isEqualTo(0x1b);
+        assertThat(h.r(GUEST_SS_SELECTOR)).isEqualTo(0x23);
+        assertThat(h.r(GUEST_RSP)).isEqualTo(0x7000);
+        assertThat(h.r(GUEST_CS_AR_BYTES) >> 5 & 3).isEqualTo(3);
+    }
+
+    /**
+     * 32-bit protected mode with ring-0 and ring-3 flat segments and a TSS: the code at 0x2000 IRETs to ring-3
+     * code at 0x2100 (stack 0x7000), which the caller loads.
+     */
+    private void enterRing3(long cr0, int exceptionBitmap) {
         // GDT with ring-0 and ring-3 flat segments, entered directly in 32-bit protected mode
         h.load(0x1108,
                 0, 0, 0, 0, 0, 0, 0, 0,
@@ -134,7 +156,7 @@ class SoftCpuProtectedModeTest {
         h.load(0x1300, 0x89, 0xe1, 0xcf);            // mov ecx, esp; iretd
         h.ram.buf.putInt(0x30004, 0x9000);           // TSS.ESP0
         h.ram.buf.putShort(0x30008, (short) 0x10);   // TSS.SS0
-        h.w(GUEST_CR0, 0x60010031L);
+        h.w(GUEST_CR0, cr0);
         h.w(GUEST_CS_SELECTOR, 8);
         h.w(GUEST_CS_LIMIT, 0xffffffffL);
         h.w(GUEST_CS_AR_BYTES, 0xc09b);
@@ -152,7 +174,7 @@ class SoftCpuProtectedModeTest {
         h.w(GUEST_IDTR_LIMIT, 0x7ff);
         h.w(GUEST_RSP, 0x9000);
         h.w(GUEST_RIP, 0x2000);
-        h.w(EXCEPTION_BITMAP, 1 << 13);
+        h.w(EXCEPTION_BITMAP, exceptionBitmap);
         h.load(0x2000,
                 0x6a, 0x23,                     // push 0x23       (user SS)
                 0x68, 0x00, 0x70, 0x00, 0x00,   // push 0x7000     (user ESP)
@@ -160,20 +182,35 @@ class SoftCpuProtectedModeTest {
                 0x6a, 0x1b,                     // push 0x1b       (user CS)
                 0x68, 0x00, 0x21, 0x00, 0x00,   // push 0x2100     (user EIP)
                 0xcf);                          // iretd -> ring 3
-        h.load(0x2100,
-                0xcd, 0x30,                     // int 0x30 -> ring 0 and back
-                0xbb, 0x05, 0x00, 0x00, 0x00,   // mov ebx, 5
-                0xf4);                          // hlt at CPL 3 -> #GP
-        h.launch();
-        assertThat(h.exitReason()).as("%s", h.cpu.lastExitNote()).isEqualTo(EXIT_REASON_EXCEPTION_NMI);
-        assertThat(h.r(VM_EXIT_INTR_INFO)).isEqualTo(0x80000b0dL);
-        assertThat(h.rip()).isEqualTo(0x2107);
-        assertThat(h.regs()[kvmkmod.hw.VmxCpu.RCX]).as("ring-0 ESP inside the handler").isEqualTo(0x9000 - 20);
-        assertThat(h.regs()[kvmkmod.hw.VmxCpu.RBX]).isEqualTo(5);
-        assertThat(h.r(GUEST_CS_SELECTOR)).isEqualTo(0x1b);
-        assertThat(h.r(GUEST_SS_SELECTOR)).isEqualTo(0x23);
-        assertThat(h.r(GUEST_RSP)).isEqualTo(0x7000);
-        assertThat(h.r(GUEST_CS_AR_BYTES) >> 5 & 3).isEqualTo(3);
+    }
+
+    /** SDM 6.15 "Interrupt 17—Alignment Check Exception (#AC)": CR0.AM, EFLAGS.AC, CPL 3 and a misaligned access. */
+    @Test void misalignedAccessAtRingThreeWithAmAndAcIsAnAlignmentCheck() {
+        long am = 0x40000;
+        for (long cr0 : new long[] {0x60010031L | am, 0x60010031L}) {
+            enterRing3(cr0, 1 << 13 | 1 << 17);
+            h.load(0x2100,
+                    0x66, 0xb8, 0x23, 0x00,                     // mov ax, 0x23 (the IRET to ring 3 nulled DS)
+                    0x8e, 0xd8,                                 // mov ds, ax
+                    0x9c,                                       // pushfd
+                    0x81, 0x0c, 0x24, 0x00, 0x00, 0x04, 0x00,   // or dword [esp], 0x40000 (AC)
+                    0x9d,                                       // popfd
+                    0x8b, 0x1d, 0x00, 0x50, 0x00, 0x00,         // mov ebx, [0x5000]   aligned
+                    0x8b, 0x0d, 0x02, 0x50, 0x00, 0x00,         // mov ecx, [0x5002]   misaligned
+                    0xf4);                                      // hlt at CPL 3 -> #GP
+            h.launch();
+            assertThat(h.exitReason()).as("%s", h.cpu.lastExitNote()).isEqualTo(EXIT_REASON_EXCEPTION_NMI);
+            if (cr0 == (0x60010031L | am)) {
+                assertThat(h.r(VM_EXIT_INTR_INFO)).as("#AC(0)").isEqualTo(0x80000b11L);
+                assertThat(h.r(VM_EXIT_INTR_ERROR_CODE)).isZero();
+                assertThat(h.rip()).as("the misaligned load").isEqualTo(0x2115);
+            } else {
+                assertThat(h.r(VM_EXIT_INTR_INFO)).as("no #AC without CR0.AM: the HLT's #GP").isEqualTo(0x80000b0dL);
+                assertThat(h.rip()).isEqualTo(0x211b);
+            }
+            h.close();
+            setUp();
+        }
     }
 
     /** Enters 32-bit flat protected mode directly, with a TSS at 0x30000 (selector 0x28 in the GDT). */
