@@ -1,0 +1,237 @@
+package kvmkmod.vmx;
+
+import kvmkmod.include.Kernel;
+import kvmkmod.include.KvmRun;
+import kvmkmod.include.trace.Ftrace;
+import kvmkmod.include.trace.FunctionGraph;
+import kvmkmod.include.trace.FunctionGraphTrace;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.function.Consumer;
+
+import static kvmkmod.hw.VmxArch.*;
+import static kvmkmod.include.Kvm_h.*;
+import static kvmkmod.vmx.GuestExitsTest.*;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Every slot of kvm_vmx_exit_handlers[] (vmx.c:3451) driven by guest code through KVM_RUN on the SOFT
+ * processor. Each run is traced with the function-graph tracer narrowed to vmx_handle_exit: the kvm_exit
+ * tracepoint names the reason and the calls under it name the handler that ran. Each test also checks
+ * what 2.6.33 makes of the exit, as the guest or userspace sees it. The last test compares the reasons
+ * seen across this class with vmx_exit_handlers.tsv.
+ *
+ * <p>Where another test already checks a handler in depth, this class runs the same guest (not a copy)
+ * only to see the handler in the trace:
+ * <pre>
+ * handle_task_switch  GuestExitsTest.TASKS   (call_iret_task_gate_and_jmp_switch_tasks_through_the_tss)
+ * handle_pause        GuestExitsTest.SPIN    (a_pause_loop_exits_to_handle_pause_unless_ple_gap_is_0)
+ * handle_vmcall       GuestExitsTest         (hypercalls_answer_in_rax_and_mmu_op_writes_the_pte, vmmcall_is_patched_into_vmcall)
+ * handle_dr           GuestExitsTest         (mov_dr_is_emulated_and_dr7_gd_raises_db_with_dr6_bd)
+ * handle_interrupt_window  X86VcpuApiTest    (kvm_interrupt_is_delivered_through_the_ivt_when_the_window_opens)
+ * handle_external_interrupt GuestExitsTest   (the_vcpu_signal_mask_decides_whether_a_signal_interrupts_kvm_run)
+ * </pre>
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@org.junit.jupiter.api.Timeout(value = 300, threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD)
+class EveryExitHandlerTest {
+
+    /** Basic exit reason → the functions called directly by vmx_handle_exit for it, across this class. */
+    static final Map<Integer, Set<String>> SEEN = new ConcurrentSkipListMap<>();
+
+    @BeforeAll
+    static void instrument() { FunctionGraph.install(); }
+
+    /** The exit reason a kvm_exit tracepoint names: vmx_exit_reasons_str[] or the bare number. */
+    static int reasonOf(String text) {
+        String name = text.substring("reason ".length(), text.indexOf(" rip "));
+        for (int i = 0; i < Vmx.vmx_exit_reasons_str.length; i++)
+            if (name.equals(Vmx.vmx_exit_reasons_str[i])) return i;
+        return Integer.parseInt(name);
+    }
+
+    /** Runs {@code body} traced; returns (and adds to {@link #SEEN}) reason → functions vmx_handle_exit called. */
+    static Map<Integer, Set<String>> traced(Runnable body) {
+        List<String> lines;
+        Ftrace.setGraphFunctions("vmx_handle_exit");
+        try {
+            lines = Ftrace.capture(body);
+        } finally {
+            Ftrace.setGraphFunctions();
+        }
+        Map<Integer, Set<String>> m = new TreeMap<>();
+        for (FunctionGraphTrace.Call c : FunctionGraphTrace.parse(lines).callsOf("vmx_handle_exit")) {
+            FunctionGraphTrace.Event e = c.events().stream().filter(ev -> ev.name().equals("kvm_exit")).findFirst().orElseThrow();
+            m.computeIfAbsent(reasonOf(e.text()), k -> new TreeSet<>()).addAll(c.childNames());
+        }
+        m.forEach((r, fns) -> SEEN.computeIfAbsent(r, k -> new java.util.concurrent.ConcurrentSkipListSet<>()).addAll(fns));
+        return m;
+    }
+
+    /** The handler of kvm_vmx_exit_handlers[reason] ran for an exit with that reason. */
+    static void ran(Map<Integer, Set<String>> m, int reason, String handler) {
+        assertThat(m).as("exit reasons seen").containsKey(reason);
+        assertThat(m.get(reason)).as("called by vmx_handle_exit for reason %d", reason).contains(handler);
+    }
+
+    /** The 32-bit value of the OUT or IN kvm_run describes. */
+    static int ioData(Guest g) { return g.rr.buf.getInt((int) (g.runVa - g.rr.va + g.run.io.data_offset())); }
+
+    /**
+     * KVM_RUN until an exit other than an OUT to {@link GuestExitsTest#PORT}; OUT values are collected in
+     * {@code g.outs}, and {@code onOut} sees each one (the VMM's moment to act between two runs).
+     */
+    static long run(Guest g, Consumer<Long> onOut) {
+        for (;;) {
+            long r = g.s.vmm.p.ioctl(g.s.vcpufd, KVM_RUN, 0);
+            if (r != 0 || g.run.exit_reason() != KVM_EXIT_IO || g.run.io.port() != PORT) return r;
+            long v = ioData(g) & 0xffffffffL;
+            g.outs.add(v);
+            onOut.accept(v);
+        }
+    }
+    // ---- instructions that exit unconditionally or by the controls vmx_vcpu_setup sets (ept=1) ----
+
+    /**
+     * CR0 and CR4 writes (host-owned bits), CPUID over the KVM_SET_CPUID2 table, VMCALL, WRMSR/RDMSR of
+     * MTRRdefType, WBINVD, MOV DR, IN answered by userspace, OUT and HLT.
+     */
+    @Test
+    void cr_cpuid_vmcall_msr_wbinvd_dr_io_and_hlt() {
+        String asm = TO_PROTECTED + String.join("\n",
+                "  mov eax, cr0",
+                "  and eax, 1",
+                OUT,
+                "  mov eax, cr4",
+                "  or eax, 0x10",                       // PSE: not guest-owned, so the write exits
+                "  mov cr4, eax",
+                "  mov eax, cr4",
+                OUT,
+                "  mov eax, 0x40000000",
+                "  cpuid",
+                "  mov eax, ebx",
+                OUT,
+                "  mov eax, 1",                         // KVM_HC_VAPIC_POLL_IRQ
+                VMCALL + OUT,
+                "  mov ecx, 0x2ff",                     // MSR_MTRRdefType: E | WB
+                "  mov eax, 0x806",
+                "  xor edx, edx",
+                "  wrmsr",
+                "  xor eax, eax",
+                "  rdmsr",
+                OUT,
+                "  wbinvd",
+                "  mov eax, 0x3b",
+                OUT,
+                "  mov eax, 0x1234",
+                "  mov dr1, eax",
+                "  xor eax, eax",
+                "  mov eax, dr1",
+                OUT,
+                "  mov edx, 0x511",
+                "  in eax, dx",
+                OUT,
+                "  hlt")
+                + gdt();
+        try (Guest g = new Guest(asm)) {
+            g.s.putCpuid2(X86VcpuApiTest.ent(0x40000000, 0, 0, 0, 0x4b4d564b, 0, 0));
+            assertThat(g.s.vcpu(KVM_SET_CPUID2)).isZero();
+            Map<Integer, Set<String>> m = traced(() -> {
+                assertThat(run(g, v -> {})).isZero();
+                // the IN from port 0x511: userspace puts the value where kvm_run.io says
+                assertThat(g.run.exit_reason()).isEqualTo(KVM_EXIT_IO);
+                assertThat(g.run.io.port()).isEqualTo(0x511);
+                assertThat(g.run.io.direction()).isEqualTo(KVM_EXIT_IO_IN);
+                g.rr.buf.putInt((int) (g.runVa - g.rr.va + g.run.io.data_offset()), 0xfeedf00d);
+                assertThat(run(g, v -> {})).isZero();
+            });
+            assertThat(g.run.exit_reason()).as("outs %s", g.outs).isEqualTo(KVM_EXIT_HLT);
+            assertThat(g.outs).containsExactly(1L, 0x10L, 0x4b4d564bL, 0L, 0x806L, 0x3bL, 0x1234L, 0xfeedf00dL);
+            ran(m, EXIT_REASON_CR_ACCESS, "handle_cr");
+            ran(m, EXIT_REASON_CPUID, "handle_cpuid");
+            ran(m, EXIT_REASON_VMCALL, "handle_vmcall");
+            ran(m, EXIT_REASON_MSR_WRITE, "handle_wrmsr");
+            ran(m, EXIT_REASON_MSR_READ, "handle_rdmsr");
+            ran(m, EXIT_REASON_WBINVD, "handle_wbinvd");
+            ran(m, EXIT_REASON_DR_ACCESS, "handle_dr");
+            ran(m, EXIT_REASON_IO_INSTRUCTION, "handle_io");
+            ran(m, EXIT_REASON_HLT, "handle_halt");
+            ran(m, EXIT_REASON_EPT_VIOLATION, "handle_ept_violation");
+            assertThat(g.v().arch.mtrr_def_type).isEqualTo(6);
+        }
+    }
+
+    /**
+     * ud2, the nine VMX instructions, MONITOR and MWAIT: each exit ends in a #UD queued for the guest
+     * (handle_exception after a failed emulation, handle_vmx_insn, handle_invalid_op). The guest's #UD
+     * handler reports the instruction's number and whether the saved EIP is that of the instruction (a
+     * fault, so the instruction was not skipped), then resumes after it.
+     */
+    @Test
+    void ud2_vmx_instructions_monitor_and_mwait_raise_ud_in_the_guest() {
+        String[] insns = {"ud2", "vmclear [0x800]", "vmlaunch", "vmptrld [0x800]", "vmptrst [0x800]",
+                "vmread eax, ebx", "vmresume", "vmwrite ebx, eax", "vmxoff", "vmxon [0x800]", "monitor", "mwait"};
+        StringBuilder body = new StringBuilder(String.join("\n",
+                "  mov dword ptr [0x2000 + 6 * 8], 0x00080000 + offset ud_handler",  // offset fits in 16 bits
+                "  mov dword ptr [0x2000 + 6 * 8 + 4], 0x00008e00",
+                "  lidt [idt_desc]",
+                "  xor eax, eax",
+                "  xor ecx, ecx",
+                "  xor edx, edx",
+                "  mov ebx, 0x4400",                                   // VM_INSTRUCTION_ERROR's encoding
+                ""));
+        for (int i = 0; i < insns.length; i++)
+            body.append(String.join("\n",
+                    "  mov esi, " + (i + 1),
+                    "  mov dword ptr [0x600], offset site" + i,
+                    "  mov dword ptr [0x604], offset next" + i,
+                    "site" + i + ":",
+                    "  " + insns[i],
+                    "next" + i + ":",
+                    ""));
+        String asm = TO_PROTECTED + body + String.join("\n",
+                "  hlt",
+                "ud_handler:",
+                "  mov eax, dword ptr [esp]",
+                "  cmp eax, dword ptr [0x600]",
+                "  mov eax, esi",
+                "  jne 1f",
+                "  or eax, 0x100",
+                "1:",
+                OUT,
+                "  mov eax, dword ptr [0x604]",
+                "  mov dword ptr [esp], eax",
+                "  iret",
+                "idt_desc:",
+                "  .word 0x40 * 8 + 7",
+                "  .long 0x2000")
+                + gdt();
+        try (Guest g = new Guest(asm)) {
+            Map<Integer, Set<String>> m = traced(() -> assertThat(run(g, v -> {})).isZero());
+            assertThat(g.run.exit_reason()).as("outs %s", g.outs).isEqualTo(KVM_EXIT_HLT);
+            List<Long> expected = new ArrayList<>();
+            for (int i = 1; i <= insns.length; i++) expected.add(0x100L | i);
+            assertThat(g.outs).containsExactlyElementsOf(expected);
+            ran(m, EXIT_REASON_EXCEPTION_NMI, "handle_exception");
+            for (int r : new int[] {EXIT_REASON_VMCLEAR, EXIT_REASON_VMLAUNCH, EXIT_REASON_VMPTRLD, EXIT_REASON_VMPTRST,
+                    EXIT_REASON_VMREAD, EXIT_REASON_VMRESUME, EXIT_REASON_VMWRITE, EXIT_REASON_VMOFF, EXIT_REASON_VMON})
+                ran(m, r, "handle_vmx_insn");
+            ran(m, EXIT_REASON_MONITOR_INSTRUCTION, "handle_invalid_op");
+            ran(m, EXIT_REASON_MWAIT_INSTRUCTION, "handle_invalid_op");
+        }
+    }
+}
