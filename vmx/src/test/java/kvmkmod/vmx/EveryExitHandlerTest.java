@@ -234,4 +234,174 @@ class EveryExitHandlerTest {
             ran(m, EXIT_REASON_MWAIT_INSTRUCTION, "handle_invalid_op");
         }
     }
+    // ---- exceptions userspace asked for, and the shutdown of a triple fault ----
+
+    /**
+     * KVM_SET_GUEST_DEBUG: with SINGLESTEP the first instruction ends in a #DB exit, with USE_SW_BP an INT3
+     * in a #BP exit; handle_exception reports both as KVM_EXIT_DEBUG with the linear address of the next
+     * instruction to run.
+     */
+    @Test
+    void guest_debug_db_and_bp_exit_to_userspace() {
+        String asm = String.join("\n",
+                ".code16",
+                "_start:",
+                "  nop",
+                "  int3",
+                "  hlt");
+        try (Guest g = new Guest(asm)) {
+            Map<Integer, Set<String>> m = traced(() -> {
+                g.s.arg.putInt(g.s.off(), (int) (VmxDefs.KVM_GUESTDBG_ENABLE | 0x2));   // SINGLESTEP
+                assertThat(g.s.vcpu(KVM_SET_GUEST_DEBUG)).isZero();
+                assertThat(run(g, v -> {})).isZero();
+                assertThat(g.run.exit_reason()).isEqualTo(KVM_EXIT_DEBUG);
+                assertThat(g.run.debug.exception()).isEqualTo(1);
+                assertThat(g.run.debug.pc()).as("after the far JMP at the reset vector").isEqualTo(LOAD);
+                g.s.arg.putInt(g.s.off(), (int) (VmxDefs.KVM_GUESTDBG_ENABLE | VmxDefs.KVM_GUESTDBG_USE_SW_BP));
+                assertThat(g.s.vcpu(KVM_SET_GUEST_DEBUG)).isZero();
+                assertThat(run(g, v -> {})).isZero();
+                assertThat(g.run.exit_reason()).isEqualTo(KVM_EXIT_DEBUG);
+                assertThat(g.run.debug.exception()).isEqualTo(3);
+                assertThat(g.run.debug.pc()).as("the INT3 itself").isEqualTo(LOAD + 1);
+            });
+            ran(m, EXIT_REASON_EXCEPTION_NMI, "handle_exception");
+        }
+    }
+
+    /** An INT3 with an IDT of limit 0: #GP, #DF, then shutdown; handle_triple_fault makes it KVM_EXIT_SHUTDOWN. */
+    @Test
+    void a_triple_fault_is_kvm_exit_shutdown() {
+        String asm = TO_PROTECTED + String.join("\n",
+                "  lidt [idt_desc]",
+                "  int3",
+                "  hlt",
+                "idt_desc:",
+                "  .word 0",
+                "  .long 0")
+                + gdt();
+        try (Guest g = new Guest(asm)) {
+            Map<Integer, Set<String>> m = traced(() -> assertThat(run(g, v -> {})).isZero());
+            assertThat(g.run.exit_reason()).isEqualTo(KVM_EXIT_SHUTDOWN);
+            ran(m, EXIT_REASON_TRIPLE_FAULT, "handle_triple_fault");
+        }
+    }
+
+    // ---- interrupts and NMIs without an in-kernel irqchip ----
+
+    /**
+     * A signal for the vCPU thread while the guest spins: the kick is an external-interrupt exit, which
+     * handle_external_interrupt counts and resumes; the pending signal then ends KVM_RUN with -EINTR.
+     */
+    @Test
+    void a_kick_is_an_external_interrupt_exit() throws Exception {
+        String asm = String.join("\n",
+                ".code16",
+                "_start:",
+                "1: jmp 1b");
+        try (Guest g = new Guest(asm)) {
+            long[] r = new long[1];
+            Map<Integer, Set<String>> m = traced(() -> {
+                Thread t = new Thread(() -> r[0] = g.s.vmm.p.ioctl(g.s.vcpufd, KVM_RUN, 0));
+                t.start();
+                try {
+                    long deadline = System.nanoTime() + 10_000_000_000L;
+                    while (g.v().running == null && System.nanoTime() < deadline) Thread.sleep(1);
+                    Thread.sleep(50);
+                    g.s.m.kvm_main().kernel.send_sig(Kernel.SIG_IPI, t);
+                    t.join(30_000);
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+                assertThat(t.isAlive()).isFalse();
+            });
+            assertThat(r[0]).isEqualTo(-kvmkmod.include.Errno.EINTR);
+            assertThat(g.run.exit_reason()).isEqualTo(KVM_EXIT_INTR);
+            assertThat(g.v().stat.irq_exits).isGreaterThanOrEqualTo(1);
+            ran(m, EXIT_REASON_EXTERNAL_INTERRUPT, "handle_external_interrupt");
+        }
+    }
+
+    /**
+     * request_interrupt_window while the guest runs with IF=0: the window exit comes after STI (and its
+     * shadow), handle_interrupt_window returns KVM_EXIT_IRQ_WINDOW_OPEN, and KVM_INTERRUPT then delivers
+     * the vector through the IVT.
+     */
+    @Test
+    void the_interrupt_window_opens_after_sti() {
+        String asm = String.join("\n",
+                ".code16",
+                "_start:",
+                "  cli",
+                "  xor ax, ax",
+                "  mov ds, ax",
+                "  mov ss, ax",
+                "  mov sp, 0x7000",
+                "  mov word ptr [0x20 * 4], offset irq",
+                "  mov word ptr [0x20 * 4 + 2], 0",
+                "  mov eax, 1",
+                OUT,
+                "  sti",
+                "1: jmp 1b",
+                "irq:",
+                "  mov eax, 0x20",
+                OUT,
+                "  hlt");
+        try (Guest g = new Guest(asm)) {
+            Map<Integer, Set<String>> m = traced(() -> {
+                g.run.request_interrupt_window(1);
+                assertThat(run(g, v -> {})).isZero();
+                assertThat(g.run.exit_reason()).isEqualTo(KVM_EXIT_IRQ_WINDOW_OPEN);
+                assertThat(g.outs).as("not before the STI").containsExactly(1L);
+                assertThat(g.run.ready_for_interrupt_injection()).isEqualTo(1);
+                assertThat(g.run.if_flag()).isEqualTo(1);
+                g.s.arg.putInt(g.s.off(), 0x20);
+                assertThat(g.s.vcpu(KVM_INTERRUPT)).isZero();
+                g.run.request_interrupt_window(0);
+                assertThat(run(g, v -> {})).isZero();
+            });
+            assertThat(g.run.exit_reason()).isEqualTo(KVM_EXIT_HLT);
+            assertThat(g.outs).containsExactly(1L, 0x20L);
+            ran(m, EXIT_REASON_PENDING_INTERRUPT, "handle_interrupt_window");
+        }
+    }
+
+    /**
+     * KVM_NMI while the guest is in its NMI handler (NMIs blocked until IRET): vmx.c asks for the NMI
+     * window, the IRET opens it, handle_nmi_window lets the second NMI in, and the handler runs again.
+     */
+    @Test
+    void a_second_nmi_waits_for_the_nmi_window() {
+        String asm = String.join("\n",
+                ".code16",
+                "_start:",
+                "  xor ax, ax",
+                "  mov ds, ax",
+                "  mov ss, ax",
+                "  mov sp, 0x7000",
+                "  mov word ptr [2 * 4], offset nmi",
+                "  mov word ptr [2 * 4 + 2], 0",
+                "  mov dword ptr [0x500], 0",
+                "  mov eax, 0x100",
+                OUT,
+                "1: cmp dword ptr [0x500], 2",
+                "  jne 1b",
+                "  mov eax, 0x200",
+                OUT,
+                "  hlt",
+                "nmi:",
+                "  inc dword ptr [0x500]",
+                "  mov eax, dword ptr [0x500]",
+                OUT,
+                "  iret");
+        try (Guest g = new Guest(asm)) {
+            Map<Integer, Set<String>> m = traced(() -> assertThat(run(g, v -> {
+                // first at the guest's start, then from inside the first NMI's handler
+                if (v == 0x100L || v == 1L) assertThat(g.s.vmm.p.ioctl(g.s.vcpufd, KVM_NMI, 0)).isZero();
+            })).isZero());
+            assertThat(g.run.exit_reason()).isEqualTo(KVM_EXIT_HLT);
+            assertThat(g.outs).containsExactly(0x100L, 1L, 2L, 0x200L);
+            assertThat(g.v().stat.nmi_window_exits).isGreaterThanOrEqualTo(1);
+            ran(m, EXIT_REASON_NMI_WINDOW, "handle_nmi_window");
+        }
+    }
 }
