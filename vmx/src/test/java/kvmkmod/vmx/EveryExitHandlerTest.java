@@ -404,4 +404,90 @@ class EveryExitHandlerTest {
             ran(m, EXIT_REASON_NMI_WINDOW, "handle_nmi_window");
         }
     }
+    // ---- guests of GuestExitsTest, run again here only to see their handlers in the trace ----
+
+    @Test
+    void task_switches_go_through_handle_task_switch() {
+        try (Guest g = new Guest(TASKS)) {
+            Map<Integer, Set<String>> m = traced(() -> assertThat(run(g, v -> {})).isZero());
+            assertThat(g.run.exit_reason()).isEqualTo(KVM_EXIT_HLT);
+            // CALL, IRET, INT through a task gate and JMP: B's EAX first, the 16-bit TSS's AX later
+            assertThat(g.outs).startsWith(0xb0b0L).contains(0xc0c0L);
+            ran(m, EXIT_REASON_TASK_SWITCH, "handle_task_switch");
+        }
+    }
+
+    @Test
+    void a_pause_loop_goes_through_handle_pause() {
+        try (Guest g = new Guest(SPIN)) {
+            Map<Integer, Set<String>> m = traced(() -> assertThat(run(g, v -> {})).isZero());
+            assertThat(g.run.exit_reason()).isEqualTo(KVM_EXIT_HLT);
+            assertThat(g.outs).containsExactly(0x5aL);
+            ran(m, EXIT_REASON_PAUSE_INSTRUCTION, "handle_pause");
+        }
+    }
+
+    // ---- EPT ----
+
+    /**
+     * A read of the local APIC's page: without an in-kernel irqchip vmx.c neither maps the APIC-access
+     * page nor virtualizes APIC accesses (vm_need_virtualize_apic_accesses, vmx.c:339-343), so the access
+     * is an EPT violation on a gpa with no memslot, and the emulator hands it to userspace as MMIO.
+     */
+    @Test
+    void the_apic_page_is_mmio_through_an_ept_violation() {
+        String asm = TO_PROTECTED + String.join("\n",
+                "  mov eax, dword ptr [0xfee00030]",
+                OUT,
+                "  hlt")
+                + gdt();
+        try (Guest g = new Guest(asm)) {
+            Map<Integer, Set<String>> m = traced(() -> {
+                assertThat(run(g, v -> {})).isZero();
+                assertThat(g.run.exit_reason()).isEqualTo(KVM_EXIT_MMIO);
+                assertThat(g.run.mmio.phys_addr()).isEqualTo(0xfee00030L);
+                assertThat(g.run.mmio.len()).isEqualTo(4);
+                assertThat(g.run.mmio.is_write()).isZero();
+                g.rr.buf.putInt(g.run.mmio.data_offset(), 0x00050014);      // an APIC version register
+                assertThat(run(g, v -> {})).isZero();
+            });
+            assertThat(g.run.exit_reason()).isEqualTo(KVM_EXIT_HLT);
+            assertThat(g.outs).containsExactly(0x00050014L);
+            ran(m, EXIT_REASON_EPT_VIOLATION, "handle_ept_violation");
+            assertThat(m).doesNotContainKey(EXIT_REASON_APIC_ACCESS);
+        }
+    }
+
+    /**
+     * 2.6.33's mmu.c only writes present EPT entries with read permission or zero ones, so no guest can
+     * cause a misconfiguration by itself; to reach handle_ept_misconfig the test plants one: the EPT
+     * page-directory entry for guest-physical 2-4 MiB becomes write-only (SDM 28.2.3.1 "EPT
+     * Misconfigurations"). The guest's read there exits, and handle_ept_misconfig reports it to userspace
+     * as KVM_EXIT_UNKNOWN with hardware_exit_reason 49.
+     */
+    @Test
+    void a_write_only_ept_entry_is_an_ept_misconfig() {
+        String asm = TO_PROTECTED + String.join("\n",
+                "  mov eax, 1",
+                OUT,
+                "  mov eax, dword ptr [0x200000]",
+                "  hlt")
+                + gdt();
+        try (Guest g = new Guest(asm)) {
+            Map<Integer, Set<String>> m = traced(() -> {
+                assertThat(run(g, v -> {
+                    kvmkmod.hw.HostMemory mem = g.s.m.kvm_main().kernel.platform.memory();
+                    long pml4 = g.v().arch.mmu.root_hpa & ~0xfffL;
+                    long pdpt = mem.read64(pml4) & 0x000ffffffffff000L;
+                    long pd = mem.read64(pdpt) & 0x000ffffffffff000L;
+                    assertThat(mem.read64(pd + 8)).as("2-4 MiB never mapped").isZero();
+                    mem.write64(pd + 8, 0x2);
+                })).isZero();
+            });
+            assertThat(g.outs).containsExactly(1L);
+            assertThat(g.run.exit_reason()).isEqualTo(KVM_EXIT_UNKNOWN);
+            assertThat(g.run.hw.hardware_exit_reason()).isEqualTo(EXIT_REASON_EPT_MISCONFIG);
+            ran(m, EXIT_REASON_EPT_MISCONFIG, "handle_ept_misconfig");
+        }
+    }
 }
