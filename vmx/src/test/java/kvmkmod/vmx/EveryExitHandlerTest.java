@@ -56,6 +56,12 @@ class EveryExitHandlerTest {
     @BeforeAll
     static void instrument() { FunctionGraph.install(); }
 
+    /** How many guest runs {@link #traced} recorded in {@link #SEEN}. */
+    static final java.util.concurrent.atomic.AtomicInteger TRACED_RUNS = new java.util.concurrent.atomic.AtomicInteger();
+
+    /** The whole trace of the last {@link #traced} run. */
+    static FunctionGraphTrace lastTrace;
+
     /** The exit reason a kvm_exit tracepoint names: vmx_exit_reasons_str[] or the bare number. */
     static int reasonOf(String text) {
         String name = text.substring("reason ".length(), text.indexOf(" rip "));
@@ -74,10 +80,12 @@ class EveryExitHandlerTest {
             Ftrace.setGraphFunctions();
         }
         Map<Integer, Set<String>> m = new TreeMap<>();
-        for (FunctionGraphTrace.Call c : FunctionGraphTrace.parse(lines).callsOf("vmx_handle_exit")) {
+        lastTrace = FunctionGraphTrace.parse(lines);
+        for (FunctionGraphTrace.Call c : lastTrace.callsOf("vmx_handle_exit")) {
             FunctionGraphTrace.Event e = c.events().stream().filter(ev -> ev.name().equals("kvm_exit")).findFirst().orElseThrow();
             m.computeIfAbsent(reasonOf(e.text()), k -> new TreeSet<>()).addAll(c.childNames());
         }
+        TRACED_RUNS.incrementAndGet();
         m.forEach((r, fns) -> SEEN.computeIfAbsent(r, k -> new java.util.concurrent.ConcurrentSkipListSet<>()).addAll(fns));
         return m;
     }
@@ -246,7 +254,7 @@ class EveryExitHandlerTest {
         String asm = String.join("\n",
                 ".code16",
                 "_start:",
-                "  nop",
+                "  wbinvd",
                 "  int3",
                 "  hlt");
         try (Guest g = new Guest(asm)) {
@@ -489,5 +497,150 @@ class EveryExitHandlerTest {
             assertThat(g.run.hw.hardware_exit_reason()).isEqualTo(EXIT_REASON_EPT_MISCONFIG);
             ran(m, EXIT_REASON_EPT_MISCONFIG, "handle_ept_misconfig");
         }
+    }
+    // ---- without EPT: the shadow MMU's exits ----
+
+    /**
+     * ept=0 (and so no unrestricted guest): real mode runs under vm86, then the guest turns on paging.
+     * Its page faults exit to handle_exception and kvm_mmu_page_fault (bypass_guest_pf=0, so not-present
+     * faults exit too); INVLPG exits to handle_invlpg, after which the guest sees its new PTE; CR3 loads
+     * exit to handle_cr. A fault on a page the guest left unmapped is injected back with its CR2 and
+     * error code.
+     */
+    @Test
+    void without_ept_page_faults_invlpg_and_cr3_exit() {
+        KvmIntel.Params p = new KvmIntel.Params();
+        p.enable_ept = false;
+        p.bypass_guest_pf = false;
+        String asm = TO_PROTECTED + String.join("\n",
+                "  mov edi, 0x11000",                       // PT: identity map of the first MiB
+                "  mov eax, 3",
+                "  mov ecx, 256",
+                "1: mov dword ptr [edi], eax",
+                "  add eax, 0x1000",
+                "  add edi, 4",
+                "  loop 1b",
+                "  mov dword ptr [0x10000], 0x11003",       // PD[0] = PT
+                "  mov dword ptr [0x11000 + 0x80 * 4], 0x90003",
+                "  mov dword ptr [0x11000 + 0x81 * 4], 0",
+                "  mov dword ptr [0x90000], 0xaaaa",
+                "  mov dword ptr [0x91000], 0xbbbb",
+                "  mov dword ptr [0x2000 + 14 * 8], 0x00080000 + offset pf_handler",
+                "  mov dword ptr [0x2000 + 14 * 8 + 4], 0x00008e00",
+                "  lidt [idt_desc]",
+                "  mov eax, 0x10000",
+                "  mov cr3, eax",
+                "  mov eax, cr0",
+                "  or eax, 0x80000000",
+                "  mov cr0, eax",
+                "  mov eax, dword ptr [0x80000]",
+                OUT,
+                "  mov dword ptr [0x11000 + 0x80 * 4], 0x91003",
+                "  invlpg [0x80000]",
+                "  mov eax, dword ptr [0x80000]",
+                OUT,
+                "  mov eax, dword ptr [0x81000]",
+                "  hlt",
+                "pf_handler:",
+                "  pop eax",
+                OUT,
+                "  mov eax, cr2",
+                OUT,
+                "  hlt",
+                "idt_desc:",
+                "  .word 0x40 * 8 + 7",
+                "  .long 0x2000")
+                + gdt();
+        try (Guest g = new Guest(asm, p)) {
+            assertThat(g.s.m.vmx().enable_ept).isZero();
+            Map<Integer, Set<String>> m = traced(() -> assertThat(run(g, v -> {})).isZero());
+            assertThat(g.run.exit_reason()).as("outs %s", g.outs).isEqualTo(KVM_EXIT_HLT);
+            assertThat(g.outs).containsExactly(0xaaaaL, 0xbbbbL, 0L, 0x81000L);
+            ran(m, EXIT_REASON_EXCEPTION_NMI, "handle_exception");
+            ran(m, EXIT_REASON_INVLPG, "handle_invlpg");
+            ran(m, EXIT_REASON_CR_ACCESS, "handle_cr");
+            assertThat(lastTrace.callsOf("handle_exception").stream().anyMatch(c -> c.childNames().contains("kvm_mmu_page_fault")))
+                    .as("a #PF exit reached kvm_mmu_page_fault").isTrue();
+            assertThat(lastTrace.callsOf("handle_invlpg").get(0).childNames()).contains("kvm_mmu_invlpg");
+        }
+    }
+
+    // ---- invalid guest state ----
+
+    /**
+     * emulate_invalid_guest_state=1 without unrestricted guest: after the reset (CS base 0xffff0000 is not
+     * a real-mode base) and after the switch to protected mode the guest state is one VMX cannot enter,
+     * so vmx_handle_exit goes to handle_invalid_guest_state, which emulates until it is valid again.
+     */
+    @Test
+    void invalid_guest_state_is_emulated() {
+        KvmIntel.Params p = new KvmIntel.Params();
+        p.emulate_invalid_guest_state = true;
+        p.enable_unrestricted_guest = false;
+        String asm = TO_PROTECTED + String.join("\n",
+                "  mov eax, 0x42",
+                OUT,
+                "  hlt")
+                + gdt();
+        try (Guest g = new Guest(asm, p)) {
+            Map<Integer, Set<String>> m = traced(() -> assertThat(run(g, v -> {})).isZero());
+            assertThat(g.run.exit_reason()).as("outs %s", g.outs).isEqualTo(KVM_EXIT_HLT);
+            assertThat(g.outs).containsExactly(0x42L);
+            assertThat(m.values().stream().anyMatch(fns -> fns.contains("handle_invalid_guest_state"))).as("%s", m).isTrue();
+        }
+    }
+    // ---- the table against what ran ----
+
+    /**
+     * Slots no guest can reach here, each with why:
+     * <ul>
+     * <li>MCE_DURING_VMENTRY: a machine check while the processor loads guest state. The SOFT processor
+     * models no machine-check architecture (no MCi banks, no #MC source), so it never fails an entry this
+     * way.
+     * <li>TPR_BELOW_THRESHOLD: needs the TPR shadow, which vmx_vcpu_setup clears from the
+     * processor-based controls unless vm_need_tpr_shadow (vmx.c:263-265: cpu_has_vmx_tpr_shadow and
+     * irqchip_in_kernel; cleared at vmx.c:2300-2301). There is no in-kernel irqchip here
+     * (X86.irqchip_in_kernel, irq.h's), so the TPR threshold is never armed.
+     * <li>APIC_ACCESS: needs "virtualize APIC accesses", which vmx_vcpu_setup clears unless
+     * vm_need_virtualize_apic_accesses (vmx.c:339-343, also irqchip_in_kernel; cleared at vmx.c:2315-2317),
+     * and vmx_create_vcpu maps the APIC-access page only then (vmx.c:3896-3897). A guest touching
+     * 0xfee00000 gets an EPT violation and MMIO instead
+     * ({@link #the_apic_page_is_mmio_through_an_ept_violation}).
+     * </ul>
+     */
+    static final Map<Integer, String> UNREACHABLE = Map.of(
+            EXIT_REASON_MCE_DURING_VMENTRY, "the SOFT processor raises no machine checks",
+            EXIT_REASON_TPR_BELOW_THRESHOLD, "no TPR shadow without an in-kernel irqchip (vmx.c:263, vmx.c:2300)",
+            EXIT_REASON_APIC_ACCESS, "no APIC-access virtualization without an in-kernel irqchip (vmx.c:339, vmx.c:2315, vmx.c:3896)");
+
+    /**
+     * The reasons whose handlers ran in this class's guests are exactly the 33 rows of
+     * vmx_exit_handlers.tsv less {@link #UNREACHABLE}, and for each the handler the row names was
+     * called by vmx_handle_exit.
+     */
+    @Test
+    @Order(Integer.MAX_VALUE)
+    void every_reachable_slot_of_the_table_was_driven() throws IOException {
+        long guests = java.util.Arrays.stream(getClass().getDeclaredMethods()).filter(mt -> mt.isAnnotationPresent(Test.class)).count() - 1;
+        if (TRACED_RUNS.get() < guests) {
+            String why = "skipped: only " + TRACED_RUNS.get() + " of the " + guests + " guests of this class ran (a filtered run)";
+            System.out.println(why);
+            org.junit.jupiter.api.Assumptions.abort(why);
+        }
+        List<String> rows = Files.readAllLines(Path.of("/work/shared/reference/vmx_exit_handlers.tsv"));
+        Map<Integer, String> table = new TreeMap<>();
+        for (String row : rows.subList(1, rows.size())) {
+            String[] f = row.split("\t");
+            table.put(Integer.parseInt(f[1]), f[2]);
+        }
+        assertThat(table).hasSize(33);
+        assertThat(table).containsKeys(UNREACHABLE.keySet().toArray(new Integer[0]));
+        Set<Integer> expected = new TreeSet<>(table.keySet());
+        expected.removeAll(UNREACHABLE.keySet());
+        Set<Integer> driven = new TreeSet<>(SEEN.keySet());
+        driven.retainAll(table.keySet());
+        assertThat(driven).as("exit reasons driven in this class").isEqualTo(expected);
+        for (int r : expected) assertThat(SEEN.get(r)).as("reason %d", r).contains(table.get(r));
+        assertThat(SEEN.keySet()).as("no reason outside the table").isSubsetOf(table.keySet());
     }
 }
