@@ -1,7 +1,6 @@
 package kvmkmod.vmx;
 
 import kvmkmod.include.Kernel;
-import kvmkmod.include.KvmRun;
 import kvmkmod.include.trace.Ftrace;
 import kvmkmod.include.trace.FunctionGraph;
 import kvmkmod.include.trace.FunctionGraphTrace;
@@ -35,19 +34,21 @@ import static org.assertj.core.api.Assertions.assertThat;
  * what 2.6.33 makes of the exit, as the guest or userspace sees it. The last test compares the reasons
  * seen across this class with vmx_exit_handlers.tsv.
  *
- * <p>Where another test already checks a handler in depth, this class runs the same guest (not a copy)
- * only to see the handler in the trace:
+ * <p>The task-switch and PAUSE guests are those of GuestExitsTest (TASKS, SPIN), run again only to see
+ * their handlers in the trace. Other tests check some handlers in more depth than the small guests here:
  * <pre>
- * handle_task_switch  GuestExitsTest.TASKS   (call_iret_task_gate_and_jmp_switch_tasks_through_the_tss)
- * handle_pause        GuestExitsTest.SPIN    (a_pause_loop_exits_to_handle_pause_unless_ple_gap_is_0)
- * handle_vmcall       GuestExitsTest         (hypercalls_answer_in_rax_and_mmu_op_writes_the_pte, vmmcall_is_patched_into_vmcall)
- * handle_dr           GuestExitsTest         (mov_dr_is_emulated_and_dr7_gd_raises_db_with_dr6_bd)
- * handle_interrupt_window  X86VcpuApiTest    (kvm_interrupt_is_delivered_through_the_ivt_when_the_window_opens)
- * handle_external_interrupt GuestExitsTest   (the_vcpu_signal_mask_decides_whether_a_signal_interrupts_kvm_run)
+ * handle_task_switch         GuestExitsTest.call_iret_task_gate_and_jmp_switch_tasks_through_the_tss and the #GP/#TS cases
+ * handle_pause               GuestExitsTest.a_pause_loop_exits_to_handle_pause_unless_ple_gap_is_0
+ * handle_vmcall              GuestExitsTest.hypercalls_answer_in_rax_and_mmu_op_writes_the_pte
+ * handle_exception (#UD)     GuestExitsTest.vmmcall_is_patched_into_vmcall
+ * handle_dr                  GuestExitsTest.mov_dr_is_emulated_and_dr7_gd_raises_db_with_dr6_bd
+ * handle_interrupt_window    X86VcpuApiTest.kvm_interrupt_is_delivered_through_the_ivt_when_the_window_opens
+ * handle_external_interrupt  GuestExitsTest.the_vcpu_signal_mask_decides_whether_a_signal_interrupts_kvm_run
+ * handle_ept_violation       ExitHandlersTest.trace_kvm_exit_names_the_reason
  * </pre>
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
-@org.junit.jupiter.api.Timeout(value = 300, threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD)
+@org.junit.jupiter.api.Timeout(value = 120, threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD)
 class EveryExitHandlerTest {
 
     /** Basic exit reason → the functions called directly by vmx_handle_exit for it, across this class. */
@@ -254,7 +255,7 @@ class EveryExitHandlerTest {
         String asm = String.join("\n",
                 ".code16",
                 "_start:",
-                "  wbinvd",
+                "  nop",
                 "  int3",
                 "  hlt");
         try (Guest g = new Guest(asm)) {
