@@ -596,8 +596,10 @@ class EveryExitHandlerTest {
      * Slots no guest can reach here, each with why:
      * <ul>
      * <li>MCE_DURING_VMENTRY: a machine check while the processor loads guest state. The SOFT processor
-     * models no machine-check architecture (no MCi banks, no #MC source), so it never fails an entry this
-     * way.
+     * models no machine-check architecture: it names vector 18 (SoftArch.MC) but never raises it and never
+     * fails an entry with reason 41. A guest cannot make one either: INT 18 is a software interrupt, which
+     * the exception bitmap does not select (SDM "Exception Bitmap", "Other Causes of VM Exits"), so the #MC path of
+     * handle_exception (vmx.c:2788-2789) is out of reach too.
      * <li>TPR_BELOW_THRESHOLD: needs the TPR shadow, which vmx_vcpu_setup clears from the
      * processor-based controls unless vm_need_tpr_shadow (vmx.c:263-265: cpu_has_vmx_tpr_shadow and
      * irqchip_in_kernel; cleared at vmx.c:2300-2301). There is no in-kernel irqchip here
@@ -610,7 +612,7 @@ class EveryExitHandlerTest {
      * </ul>
      */
     static final Map<Integer, String> UNREACHABLE = Map.of(
-            EXIT_REASON_MCE_DURING_VMENTRY, "the SOFT processor raises no machine checks",
+            EXIT_REASON_MCE_DURING_VMENTRY, "the SOFT processor raises no machine checks and fails no entry with one",
             EXIT_REASON_TPR_BELOW_THRESHOLD, "no TPR shadow without an in-kernel irqchip (vmx.c:263, vmx.c:2300)",
             EXIT_REASON_APIC_ACCESS, "no APIC-access virtualization without an in-kernel irqchip (vmx.c:339, vmx.c:2315, vmx.c:3896)");
 
