@@ -566,6 +566,42 @@ class EveryExitHandlerTest {
         }
     }
 
+    /**
+     * ept=0 runs real mode in vm86 with the IVT page not yet shadowed: the INT's delivery page-faults, and
+     * the #PF exit carries the INT in the IDT-vectoring information with the INT's length (SDM 27.2.4), so
+     * that vmx_complete_interrupts re-injects it to return after the INT. With a length of 0 the handler
+     * would return to the INT and run twice.
+     */
+    @Test
+    void an_int_whose_delivery_faults_is_reinjected_once() {
+        KvmIntel.Params p = new KvmIntel.Params();
+        p.enable_ept = false;
+        p.bypass_guest_pf = false;
+        String asm = String.join("\n",
+                ".code16",
+                "_start:",
+                "  xor ax, ax",
+                "  mov ds, ax",
+                "  mov ss, ax",
+                "  mov sp, 0x7000",
+                "  mov word ptr [0x30 * 4], offset handler",
+                "  mov word ptr [0x30 * 4 + 2], 0",
+                "  int 0x30",
+                "  mov eax, 0x99",
+                OUT,
+                "  hlt",
+                "handler:",
+                "  mov eax, 0x30",
+                OUT,
+                "  iret");
+        try (Guest g = new Guest(asm, p)) {
+            Map<Integer, Set<String>> m = traced(() -> assertThat(run(g, v -> {})).isZero());
+            assertThat(g.run.exit_reason()).as("outs %s", g.outs).isEqualTo(KVM_EXIT_HLT);
+            assertThat(g.outs).containsExactly(0x30L, 0x99L);
+            ran(m, EXIT_REASON_EXCEPTION_NMI, "handle_exception");
+        }
+    }
+
     // ---- invalid guest state ----
 
     /**

@@ -1078,13 +1078,24 @@ final class SoftCore {
         if (vector == PF_FAULT) exitQual = faultSignal.address;
         exitIntrInfo = vector | type | INTR_INFO_VALID_MASK | (hasErr ? INTR_INFO_DELIVER_CODE_MASK : 0);
         exitIntrError = err;
+        int len = type == INTR_TYPE_SOFT_EXCEPTION ? (int) (retIp - ip0) : 0;
         if (deliveryDepth > 0) {
             idtVectoringInfo = deliveringInfo;
             idtVectoringError = deliveringError;
+            len = deliveringInstrLen();
         }
         deliveryDepth = 0;
-        vmexit(EXIT_REASON_EXCEPTION_NMI, vector == PF_FAULT ? faultSignal.address : vector == DB ? dbQual : 0,
-                type == INTR_TYPE_SOFT_EXCEPTION ? (int) (retIp - ip0) : 0);
+        vmexit(EXIT_REASON_EXCEPTION_NMI, vector == PF_FAULT ? faultSignal.address : vector == DB ? dbQual : 0, len);
+    }
+
+    /**
+     * SDM 27.2.4 "Information for VM Exits Due to Instruction Execution": an exit during the delivery of a
+     * software interrupt or software exception reports the length of the instruction that raised it, which
+     * the VMM needs to re-inject the event (vmx.c's vmx_complete_interrupts); other events report 0.
+     */
+    private int deliveringInstrLen() {
+        int t = deliveringInfo & INTR_INFO_INTR_TYPE_MASK;
+        return t == INTR_TYPE_SOFT_INTR || t == INTR_TYPE_SOFT_EXCEPTION ? deliveringLen : 0;
     }
 
     /**
@@ -1100,6 +1111,9 @@ final class SoftCore {
     }
 
     private static boolean contributory(int v) { return v == DE || (v >= TS && v <= GP); }
+
+    /** Bytes of the instruction whose event is being delivered (0 for a fault or an external event). */
+    private int deliveringLen;
 
     private int deliveringVector() { return deliveringInfo & 0xff; }
 
@@ -1119,9 +1133,10 @@ final class SoftCore {
     /** Delivers an event through the real-mode IVT (SDM 20.1.4) or the protected-mode IDT (SDM 6.12). */
     private void deliver(int vector, int type, boolean hasErr, int err, long retIp) {
         stepArmed = false; // the instruction delivering an event takes no single-step trap: TF is cleared (SDM 17.3.1.4)
-        int saveInfo = deliveringInfo, saveErr = deliveringError;
+        int saveInfo = deliveringInfo, saveErr = deliveringError, saveLen = deliveringLen;
         deliveringInfo = vector | type | INTR_INFO_VALID_MASK | (hasErr ? INTR_INFO_DELIVER_CODE_MASK : 0);
         deliveringError = err;
+        deliveringLen = (int) (retIp - ip0);
         deliveryDepth++;
         // A guest fault inside delivery propagates with deliveringInfo still naming this event.
         try {
@@ -1137,12 +1152,14 @@ final class SoftCore {
                 // SDM 27.2.3 "Information for VM Exits During Event Delivery"
                 idtVectoringInfo = deliveringInfo;
                 idtVectoringError = deliveringError;
+                exitInstrLen = deliveringInstrLen();
             }
             deliveryDepth = 0;
             throw e;
         }
         deliveringInfo = saveInfo;
         deliveringError = saveErr;
+        deliveringLen = saveLen;
         deliveryDepth--;
     }
 
