@@ -160,6 +160,7 @@ final class SoftDecodeCache {
         if (b == null || b.ops.length == 0) return;
         c.rexByte = true; // byte registers 4-7 of cached ops are SPL..DIL or R12B..R15B: AH..BH are not cached
         int g = gen;
+        long csEnd = c.codeEnd(); // cached code has no far transfer: CS stays as it is while blocks run
         long ic = c.icount; // instructions retired before the current block
         Op[] ops = null;
         int k = 0;          // ops of the current block done; ic + ops[k - 1].upto is written back however this ends
@@ -284,7 +285,7 @@ final class SoftDecodeCache {
                 if (!whole) return;
                 Block next = b.linkGen != g ? null : b.taken != null && b.taken.rip == rip ? b.taken
                         : b.fall != null && b.fall.rip == rip ? b.fall : null;
-                if (next == null || next.reach > c.codeEnd()) {
+                if (next == null || next.reach > csEnd) {
                     next = lookup(rip);
                     if (next == null || next.ops.length == 0) return;
                     link(b, next, rip);
