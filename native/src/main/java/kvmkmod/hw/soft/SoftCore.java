@@ -148,6 +148,9 @@ final class SoftCore {
         ipMask = code64 ? -1L : code32 ? 0xffffffffL : 0xffff;
         spMask = code64 ? -1L : stack32 ? 0xffffffffL : 0xffff;
         linMask = code64 ? -1L : 0xffffffffL;
+        codeEnd = code64 ? Long.MAX_VALUE : (limit[CS] & 0xffffffffL) + 1;
+        targetBias = code64 ? 1L << 47 : 0;
+        targetSpan = code64 ? 1L << 48 : codeEnd;
         for (int s = 0; s < 8; s++) { ebase[s] = code64 && s < FS ? 0 : base[s]; segCache(s); }
     }
 
@@ -591,7 +594,14 @@ final class SoftCore {
      * (SDM 5.3 "Limit Checking", also in real-address and virtual-8086 mode); in 64-bit mode there is no
      * limit, and a non-canonical RIP faults in the translation (SDM 3.3.7.1).
      */
-    long codeEnd() { return code64 ? Long.MAX_VALUE : (limit[CS] & 0xffffffffL) + 1; }
+    long codeEnd() { return codeEnd; }
+
+    /*
+     * Kept by updateMode, which every change of CS or of the mode goes through: the code end, and the good
+     * near-branch targets as those t for which t + targetBias is, unsigned, below targetSpan (the canonical
+     * range in 64-bit mode, [0, codeEnd) elsewhere), one comparison either way.
+     */
+    private long codeEnd, targetBias, targetSpan;
 
     /**
      * The target of a near branch (JMP, Jcc, CALL, RET, LOOP): #GP(0) at the branch when it lies beyond the
@@ -602,7 +612,7 @@ final class SoftCore {
         return t;
     }
 
-    private boolean badTarget(long t) { return code64 ? nonCanonical(t) : t >= codeEnd(); }
+    private boolean badTarget(long t) { return Long.compareUnsigned(t + targetBias, targetSpan) >= 0; }
 
     /** The buffer of the fetch window, if it holds the byte at {@code ip} (else null); see {@link #fetchIndex}. */
     ByteBuffer fetchBuffer(long ip) { return ip >= fetchLo && ip < fetchHi ? codeBuf : null; }
