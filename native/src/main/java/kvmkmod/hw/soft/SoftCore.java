@@ -1673,8 +1673,8 @@ final class SoftCore {
 
     /**
      * Decodes the legacy and REX prefixes of the instruction at pc into the operand size, address size,
-     * segment override, REP and REX state; returns the opcode byte that follows them. (Table-driven and
-     * small, so that the JIT inlines it into step().)
+     * segment override, REP and REX state; returns the opcode byte that follows them, plus {@link #LOCKED}
+     * after a LOCK prefix. (Table-driven and small, so that the JIT inlines it into step().)
      */
     int prefixes() {
         int dsz = code32 || code64 ? 4 : 2;
@@ -1683,7 +1683,7 @@ final class SoftCore {
         segOv = -1;
         rep = 0;
         rex = 0;
-        lock = false;
+        int lock = 0;
         int op;
         for (int n = 0; ; n++) {
             if (n == 15) raise(GP, 0); // SDM 2.3.11: an instruction is at most 15 bytes
@@ -1696,15 +1696,15 @@ final class SoftCore {
             else if (p == P_OSZ) osz = dsz ^ 6;
             else if (p == P_ASZ) asz = code64 ? 4 : dsz ^ 6;
             else if (p == P_REP) rep = op;
-            else if (p == P_LOCK) lock = true; // step() checks that the instruction accepts it
+            else if (p == P_LOCK) lock = LOCKED;
         }
         rexByte = rex != 0;
         if ((rex & 8) != 0) osz = 8;
-        return op;
+        return op | lock;
     }
 
-    /** Whether the current instruction has a LOCK prefix (F0). */
-    boolean lock;
+    /** Added by {@link #prefixes} to the opcode of an instruction with a LOCK prefix (F0). */
+    static final int LOCKED = 0x100;
 
     /**
      * SDM Vol. 2 "LOCK—Assert LOCK# Signal Prefix": LOCK is accepted only by ADD, ADC, AND, BTC, BTR, BTS,
@@ -1739,8 +1739,8 @@ final class SoftCore {
 
     private void step() {
         int op = prefixes();
+        if (op >= LOCKED) { op -= LOCKED; if (!lockAccepted(op)) raise(UD); }
         if (code64 && INVALID64[op]) raise(UD);
-        if (lock && !lockAccepted(op)) raise(UD);
         int sz = osz;
         switch (op) {
             case 0x00: case 0x08: case 0x10: case 0x18: case 0x20: case 0x28: case 0x30: case 0x38:

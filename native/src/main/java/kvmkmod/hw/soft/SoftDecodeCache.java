@@ -527,7 +527,7 @@ final class SoftDecodeCache {
         try {
             c.ip0 = c.pc = pc;
             int op = c.prefixes();
-            if (c.rep != 0 || c.lock || (c.code64 && SoftCore.INVALID64[op])) return null;
+            if (c.rep != 0 || op >= SoftCore.LOCKED || (c.code64 && SoftCore.INVALID64[op])) return null;
             Op o = new Op();
             o.rip = pc;
             int sz = c.osz;
