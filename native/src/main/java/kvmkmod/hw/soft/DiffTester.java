@@ -631,11 +631,12 @@ public final class DiffTester implements AutoCloseable {
          * a CS-override write (#GP(0)), an access through a read-only, expand-down or null ES (#GP(0)
          * or success), a real-mode offset beyond 64 KiB (#GP), a non-canonical address (#GP(0), #SS(0)
          * through RSP), an x87/MMX/SSE instruction or WAIT under CR0.TS=MP=1 (#NM, #UD without
-         * CR4.OSFXSR), SYSENTER with IA32_SYSENTER_CS = 0 (#GP(0)), BOUND (#BR or not).
+         * CR4.OSFXSR), SYSENTER with IA32_SYSENTER_CS = 0 (#GP(0)), BOUND (#BR or not), LOCK where it is
+         * not accepted (#UD).
          */
         boolean caseEndingFault() {
             defineFlags();
-            int k = rnd.nextInt(5);
+            int k = rnd.nextInt(6);
             begin();
             if (k == 0) { // data and stack segment checks
                 if (mode == PROT32) {
@@ -678,6 +679,18 @@ public final class DiffTester implements AutoCloseable {
                 for (int o : ops[rnd.nextInt(ops.length)]) b(o);
             } else if (k == 2 && mode != REAL && (all || mode == PROT32)) {
                 b(0x0f); b(0x34); // SYSENTER with IA32_SYSENTER_CS = 0
+            } else if (k == 5) { // SDM Vol. 2 "LOCK": #UD with a register destination or a non-lockable instruction
+                int mem = mode == REAL ? 0x47 : 0x43; // [bx+disp8] / [ebx+disp8]
+                b(0xf0);
+                if (mode == LONG && rnd.nextBoolean()) b(0x48 | rnd.nextInt(8)); // REX between LOCK and the opcode
+                switch (rnd.nextInt(6)) {
+                    case 0: b(rnd.nextInt(7) * 8 + 1); b(0xc0 | rnd.nextInt(64)); break; // lock add..xor r, r
+                    case 1: b(0xff); b(0xc0 | rnd.nextInt(16)); break;                   // lock inc/dec r
+                    case 2: b(new int[]{0x89, 0x8b, 0x39, 0x85}[rnd.nextInt(4)]); b(mem); b(rnd.nextInt(0x78)); break; // mov, cmp, test
+                    case 3: b(0x0f); b(0xa3); b(mem); b(rnd.nextInt(0x78)); break;       // lock bt [mem], r
+                    case 4: b(0x80); b(mem | 7 << 3); b(rnd.nextInt(0x78)); b(rnd.nextInt(256)); break; // lock cmp byte [mem], imm8
+                    default: b(0x90); break;                                            // lock nop
+                }
             } else if (mode != LONG && all) { // BOUND rAX, [rBX+disp8]
                 if (mode == REAL) b(0x67);
                 b(0x62); b(0x43); b(rnd.nextInt(0x70));

@@ -148,6 +148,9 @@ final class SoftCore {
         ipMask = code64 ? -1L : code32 ? 0xffffffffL : 0xffff;
         spMask = code64 ? -1L : stack32 ? 0xffffffffL : 0xffff;
         linMask = code64 ? -1L : 0xffffffffL;
+        codeEnd = code64 ? Long.MAX_VALUE : (limit[CS] & 0xffffffffL) + 1;
+        targetBias = code64 ? 1L << 47 : 0;
+        targetSpan = code64 ? 1L << 48 : codeEnd;
         for (int s = 0; s < 8; s++) { ebase[s] = code64 && s < FS ? 0 : base[s]; segCache(s); }
     }
 
@@ -570,6 +573,7 @@ final class SoftCore {
     private int fetch8Slow() {
         // SDM 2.3.11: instructions are at most 15 bytes; pre-decoding does not leave its page
         if (pc - ip0 >= 15 || decodeFence) raise(GP, 0);
+        if (pc >= codeEnd()) raise(GP, 0); // SDM 5.3 "Limit Checking": a byte beyond CS.limit
         long lin = (ebase[CS] + pc) & linMask;
         long p = lin >>> 12;
         int i = (int) p & TLB_MASK;
@@ -592,9 +596,34 @@ final class SoftCore {
     void fetchWindow(ByteBuffer buf, int page, long lin, long ip) {
         codeBuf = buf;
         fetchLo = ip - ((int) lin & 0xfff);
-        fetchHi = fetchLo + 4096;
+        fetchHi = Math.min(fetchLo + 4096, codeEnd()); // bytes past the CS limit take the slow path, which faults
         fetchBias = page - fetchLo;
     }
+
+    /**
+     * One past the highest instruction pointer whose byte may be fetched: CS.limit + 1 outside 64-bit mode
+     * (SDM 5.3 "Limit Checking", also in real-address and virtual-8086 mode); in 64-bit mode there is no
+     * limit, and a non-canonical RIP faults in the translation (SDM 3.3.7.1).
+     */
+    long codeEnd() { return codeEnd; }
+
+    /*
+     * Kept by updateMode, which every change of CS or of the mode goes through: the code end, and the good
+     * near-branch targets as those t for which t + targetBias is, unsigned, below targetSpan (the canonical
+     * range in 64-bit mode, [0, codeEnd) elsewhere), one comparison either way.
+     */
+    private long codeEnd, targetBias, targetSpan;
+
+    /**
+     * The target of a near branch (JMP, Jcc, CALL, RET, LOOP): #GP(0) at the branch when it lies beyond the
+     * CS limit, or in 64-bit mode is non-canonical (SDM Vol. 2 "JMP", "CALL", "RET").
+     */
+    long branchTarget(long t) {
+        if (badTarget(t)) raise(GP, 0);
+        return t;
+    }
+
+    private boolean badTarget(long t) { return Long.compareUnsigned(t + targetBias, targetSpan) >= 0; }
 
     /** The buffer of the fetch window, if it holds the byte at {@code ip} (else null); see {@link #fetchIndex}. */
     ByteBuffer fetchBuffer(long ip) { return ip >= fetchLo && ip < fetchHi ? codeBuf : null; }
@@ -1672,8 +1701,8 @@ final class SoftCore {
 
     /**
      * Decodes the legacy and REX prefixes of the instruction at pc into the operand size, address size,
-     * segment override, REP and REX state; returns the opcode byte that follows them. (Table-driven and
-     * small, so that the JIT inlines it into step().)
+     * segment override, REP and REX state; returns the opcode byte that follows them, plus {@link #LOCKED}
+     * after a LOCK prefix. (Table-driven and small, so that the JIT inlines it into step().)
      */
     int prefixes() {
         int dsz = code32 || code64 ? 4 : 2;
@@ -1682,6 +1711,7 @@ final class SoftCore {
         segOv = -1;
         rep = 0;
         rex = 0;
+        int lock = 0;
         int op;
         for (int n = 0; ; n++) {
             if (n == 15) raise(GP, 0); // SDM 2.3.11: an instruction is at most 15 bytes
@@ -1694,15 +1724,50 @@ final class SoftCore {
             else if (p == P_OSZ) osz = dsz ^ 6;
             else if (p == P_ASZ) asz = code64 ? 4 : dsz ^ 6;
             else if (p == P_REP) rep = op;
-            // P_LOCK: a single processor executes atomically anyway
+            else if (p == P_LOCK) lock = LOCKED;
         }
         rexByte = rex != 0;
         if ((rex & 8) != 0) osz = 8;
-        return op;
+        return op | lock;
+    }
+
+    /** Added by {@link #prefixes} to the opcode of an instruction with a LOCK prefix (F0). */
+    static final int LOCKED = 0x100;
+
+    /**
+     * SDM Vol. 2 "LOCK—Assert LOCK# Signal Prefix": LOCK is accepted only by ADD, ADC, AND, BTC, BTR, BTS,
+     * CMPXCHG, CMPXCHG8B/16B, DEC, INC, NEG, NOT, OR, SBB, SUB, XOR, XADD and XCHG with a memory
+     * destination; on anything else, or with a register destination, the instruction is #UD. Reads the
+     * opcode byte and ModRM that follow {@code op} without consuming them (a single processor executes
+     * the accepted forms atomically anyway).
+     */
+    boolean lockAccepted(int op) {
+        long at = pc;
+        try {
+            int regs; // bit n set: ModRM.reg n is a lockable form of the opcode
+            if (op < 0x38 && (op & 7) < 2) regs = 0xff;             // ALU r/m, r (not CMP)
+            else if (op >= 0x80 && op <= 0x83) regs = 0x7f;         // group 1 r/m, imm (not CMP)
+            else if (op == 0x86 || op == 0x87) regs = 0xff;         // XCHG
+            else if (op == 0xf6 || op == 0xf7) regs = 0x0c;         // NOT, NEG
+            else if (op == 0xfe || op == 0xff) regs = 0x03;         // INC, DEC
+            else if (op == 0x0f) {
+                int op2 = fetch8();
+                if (op2 == 0xab || op2 == 0xb3 || op2 == 0xbb            // BTS, BTR, BTC r/m, r
+                        || op2 == 0xb0 || op2 == 0xb1 || op2 == 0xc0 || op2 == 0xc1) regs = 0xff; // CMPXCHG, XADD
+                else if (op2 == 0xba) regs = 0xe0;                   // BTS, BTR, BTC r/m, imm8
+                else if (op2 == 0xc7) regs = 0x02;                   // CMPXCHG8B/16B
+                else return false;
+            } else return false;
+            int m = fetch8();
+            return m < 0xc0 && (regs >> ((m >> 3) & 7) & 1) != 0;
+        } finally {
+            pc = at;
+        }
     }
 
     private void step() {
         int op = prefixes();
+        if (op >= LOCKED) { op -= LOCKED; if (!lockAccepted(op)) raise(UD); }
         if (code64 && INVALID64[op]) raise(UD);
         int sz = osz;
         switch (op) {
@@ -1824,7 +1889,7 @@ final class SoftCore {
                 commitShiftFlags();
                 return;
             }
-            case 0xc3: pc = pop(ssz()); return;
+            case 0xc3: ret(0); return;
             case 0xc6: modrm(1); rmWrite(1, fetch8()); return;
             case 0xc7: modrm(Math.min(sz, 4)); rmWrite(sz, fetchImm(sz)); return;
             case 0xe0: case 0xe1: case 0xe2: {
@@ -1843,9 +1908,9 @@ final class SoftCore {
             case 0xe8: {
                 int s2 = ssz();
                 long d = sext(fetchImm(s2), s2);
-                long ret = pc;
+                long ret = pc, t = branchTarget((ret + d) & MASK[s2]);
                 push(ret, s2);
-                pc = (ret + d) & MASK[s2];
+                pc = t;
                 return;
             }
             case 0xe9: jumpRel(sext(fetchImm(sz), sz)); return;
@@ -1953,13 +2018,7 @@ final class SoftCore {
                 if (op < 0xa2) setReg(0, s, rd(lin, s)); else wr(lin, s, getReg(0, s));
                 return;
             }
-            case 0xc2: {
-                int n = fetch16();
-                long t = pop(ssz());
-                setSp(sp() + n);
-                pc = t;
-                return;
-            }
+            case 0xc2: ret(fetch16()); return;
             case 0xc4: case 0xc5: loadFarPointer(op == 0xc4 ? ES : DS, sz); return;
             case 0xc8: enter(ssz()); return;
             case 0xc9: {
@@ -2048,7 +2107,7 @@ final class SoftCore {
         if (op != 7) setReg(mrReg, sz, r);
     }
 
-    void jumpRel(long d) { pc = (pc + d) & (code64 ? -1L : osz == 2 ? 0xffff : 0xffffffffL); }
+    void jumpRel(long d) { pc = branchTarget((pc + d) & (code64 ? -1L : osz == 2 ? 0xffff : 0xffffffffL)); }
 
     private boolean ioplOk() {
         if (realMode) return true;
@@ -2651,15 +2710,24 @@ final class SoftCore {
         }
     }
 
+    /** RET near, releasing n more bytes of stack: the stack pointer moves only once the target is good. */
+    private void ret(int n) {
+        long s = sp();
+        long t = pop(ssz());
+        if (badTarget(t)) { setSp(s); raise(GP, 0); }
+        setSp(sp() + n);
+        pc = t;
+    }
+
     private void group5(int sz) {
         modrm();
         switch (mrReg) {
             case 0: case 1: rmWrite(sz, inc(rmReadW(sz), sz, mrReg == 1)); return;
             case 2: {
                 int s2 = ssz();
-                long t = rmRead(s2);
+                long t = branchTarget(rmRead(s2) & ipMask);
                 push(pc, s2);
-                pc = t & ipMask;
+                pc = t;
                 return;
             }
             case 3: case 5: {
@@ -2670,7 +2738,7 @@ final class SoftCore {
                 if (mrReg == 3) farCall(s, off, sz); else farJump(s, off);
                 return;
             }
-            case 4: pc = rmRead(ssz()) & ipMask; return;
+            case 4: pc = branchTarget(rmRead(ssz()) & ipMask); return;
             case 6: { int s2 = ssz(); push(rmRead(s2), s2); return; }
             default: raise(UD);
         }

@@ -16,7 +16,7 @@ import static kvmkmod.hw.soft.SoftArch.*;
  * <ul>
  * <li><b>What is cached.</b> A block is a straight run of common instructions (ALU, INC/DEC, MOV, MOVZX/MOVSX,
  *     LEA, TEST, NOP) ending after a relative jump, before the first instruction it does not pre-decode, at
- *     the end of its code page, or after {@value #MAX_OPS} instructions. Everything else runs in the
+ *     the end of its code page or of the CS limit, or after {@value #MAX_OPS} instructions. Everything else runs in the
  *     interpreter: {@link #run()} returns and {@link SoftCore}'s loop steps that instruction.
  * <li><b>Keys.</b> A block is found by its linear address and RIP, and belongs to the decoding mode it was built
  *     in (CS.L, CS.D, real/virtual-8086) and to the physical page its bytes came from: it is used only while the
@@ -112,6 +112,11 @@ final class SoftDecodeCache {
         Op[] ops;
         /** Guest instructions in the block (a fused op counts two). */
         int count;
+        /**
+         * One past the highest instruction pointer the block fetches from or branches to: it is used only while
+         * that lies inside the CS limit ({@link SoftCore#codeEnd}), which a reload of CS may have lowered.
+         */
+        long reach;
         /** The generation in which the bytes were last known to match memory. */
         int gen;
         /** Successors on the same page (fall-through / taken), valid while linkGen is the generation. */
@@ -155,6 +160,7 @@ final class SoftDecodeCache {
         if (b == null || b.ops.length == 0) return;
         c.rexByte = true; // byte registers 4-7 of cached ops are SPL..DIL or R12B..R15B: AH..BH are not cached
         int g = gen;
+        long csEnd = c.codeEnd(); // cached code has no far transfer: CS stays as it is while blocks run
         long ic = c.icount; // instructions retired before the current block
         Op[] ops = null;
         int k = 0;          // ops of the current block done; ic + ops[k - 1].upto is written back however this ends
@@ -279,7 +285,7 @@ final class SoftDecodeCache {
                 if (!whole) return;
                 Block next = b.linkGen != g ? null : b.taken != null && b.taken.rip == rip ? b.taken
                         : b.fall != null && b.fall.rip == rip ? b.fall : null;
-                if (next == null) {
+                if (next == null || next.reach > csEnd) {
                     next = lookup(rip);
                     if (next == null || next.ops.length == 0) return;
                     link(b, next, rip);
@@ -450,7 +456,8 @@ final class SoftDecodeCache {
         int mode = mode();
         int slot = (int) (lin ^ (lin >>> 12)) & (TABLE_SIZE - 1);
         Block b = table[slot];
-        if (b != null && b.lin == lin && b.rip == rip && b.mode == mode && b.buf == buf && b.start == start) {
+        if (b != null && b.lin == lin && b.rip == rip && b.mode == mode && b.buf == buf && b.start == start
+                && b.reach <= c.codeEnd()) {
             if (b.gen == gen) return b;
             if (b.matches()) {
                 b.gen = gen;
@@ -463,11 +470,6 @@ final class SoftDecodeCache {
         return b;
     }
 
-    // the block being decoded
-    private ByteBuffer dBuf;
-    private int dStart;
-    private long dRip;
-
     /** Decodes instructions from {@code rip} up to a branch, an instruction it does not cache, or the page end. */
     private Block build(long rip, long lin, ByteBuffer buf, int page, int mode) {
         SoftCore c = this.c;
@@ -476,10 +478,9 @@ final class SoftDecodeCache {
         b.rip = rip;
         b.lin = lin;
         b.mode = mode;
-        b.buf = dBuf = buf;
-        b.start = dStart = page + ((int) lin & 0xfff);
+        b.buf = buf;
+        b.start = page + ((int) lin & 0xfff);
         b.gen = gen;
-        dRip = rip;
         ArrayList<Op> ops = scratch;
         ops.clear();
         long pc = rip;
@@ -500,7 +501,11 @@ final class SoftDecodeCache {
             c.dropFetchWindow();
         }
         b.ops = ops.toArray(new Op[0]);
-        for (Op o : b.ops) o.upto = b.count += o.fused ? 2 : 1;
+        b.reach = pc;
+        for (Op o : b.ops) {
+            o.upto = b.count += o.fused ? 2 : 1;
+            if (o.branches) b.reach = Math.max(b.reach, o.target + 1);
+        }
         analyseFlags(b.ops);
         // the bytes the block depends on: its instructions and, if one stopped it, that one's first byte
         int len = (int) (pc - rip);
@@ -513,14 +518,16 @@ final class SoftDecodeCache {
 
     /**
      * One instruction at {@code pc}, decoded with the interpreter's own prefix and ModRM decoders; null when it
-     * is not one the cache executes (or it does not fit on the page), so that the interpreter runs it.
+     * is not one the cache executes (or it does not fit on the page), so that the interpreter runs it. That
+     * includes every LOCK-prefixed instruction: the interpreter decides whether it accepts LOCK
+     * ({@link SoftCore#lockAccepted}).
      */
     private Op decode(long pc) {
         SoftCore c = this.c;
         try {
             c.ip0 = c.pc = pc;
             int op = c.prefixes();
-            if (c.rep != 0 || locked(pc) || (c.code64 && SoftCore.INVALID64[op])) return null;
+            if (c.rep != 0 || op >= SoftCore.LOCKED || (c.code64 && SoftCore.INVALID64[op])) return null;
             Op o = new Op();
             o.rip = pc;
             int sz = c.osz;
@@ -737,12 +744,6 @@ final class SoftDecodeCache {
         o.target = c.pc & c.ipMask;
         o.branches = true;
         return o;
-    }
-
-    /** Whether a LOCK prefix precedes the opcode (the interpreter decides what it means). */
-    private boolean locked(long pc) {
-        for (long x = pc; x < c.pc - 1; x++) if ((dBuf.get(dStart + (int) (x - dRip)) & 0xff) == 0xf0) return true;
-        return false;
     }
 
     // ---------------------------------------------------------------- code pages

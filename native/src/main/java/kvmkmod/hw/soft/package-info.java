@@ -31,7 +31,7 @@
  * tags) is cached in a 256-entry direct-mapped table. The cache is dropped on INVEPT, INVVPID,
  * VMCLEAR, an entry with a different EPTP or VMCS (or any entry while the guest pages), MOV to
  * CR0/CR3/CR4, a change of CPL, and INVLPG for its page. Instruction bytes are read through a fetch
- * window onto the current code page.
+ * window onto the current code page, cut short at the CS limit so that only the slow path checks it.
  *
  * <p>Time: the TSC is the number of retired instructions (REP iterations count), so the same guest
  * with the same inputs takes the same exits at the same TSC values.
@@ -39,11 +39,15 @@
  * <h2>What is modelled, what is not (yet)</h2>
  * Modelled: real mode; 16/32-bit protected mode (GDT/LDT descriptors, IDT gates, privilege changes
  * through the TSS stack, IRET and RET far to an outer level, call gates with stack switch and parameter
- * copy, segment limit and type checks on every data and stack access with #GP/#SS, the checks of
- * segment-register loads, implicit supervisor accesses to descriptor tables, the TSS and inner stacks);
+ * copy, segment limit and type checks on every data and stack access with #GP/#SS, the CS limit on
+ * instruction fetch and near-branch targets (also in real-address and virtual-8086 mode), the checks of
+ * segment-register loads and the accessed bit they set in the descriptor, implicit supervisor accesses to
+ * descriptor tables, the TSS and inner stacks); the LOCK prefix (#UD on an instruction that does not accept
+ * it or with a register destination); the 15-byte instruction length limit;
  * IA-32e mode (64-bit and compatibility mode, the decoding of REX, RIP-relative addressing, 16-byte IDT
  * gates with RSP0/IST, IRETQ and compatibility-mode IRET, 64-bit call gates, SYSCALL/SYSRET/SWAPGS,
- * SYSENTER/SYSEXIT in every protected mode, CR8, canonical-address #GP/#SS); the single-step trap of
+ * SYSENTER/SYSEXIT in every protected mode, CR8, canonical-address #GP/#SS, a non-canonical near-branch
+ * target #GP(0) at the branch); the single-step trap of
  * RFLAGS.TF (after each iteration of a REP string instruction, and after HLT), DR0-DR3 instruction,
  * data and (CR4.DE) I/O breakpoints (#DB, DR6, the pending-debug-exceptions field), the EXT bit of
  * error codes; virtual-8086 mode: VME redirection as vmx.c's enter_rmode uses it, events through the
@@ -57,13 +61,23 @@
  * access. Event injection at entry, including NMIs and their blocking until IRET. The VM-entry
  * MSR-load, VM-exit MSR-store and VM-exit MSR-load areas.
  *
- * <p>x87/MMX/SSE/AVX instructions are not executed: they raise #NM or #UD as CR0.EM/MP/TS and
- * CR4.OSFXSR require, and otherwise #UD, as on a processor without the feature (though CPUID reports
- * the features); the fences, CLFLUSH and MOVNTI execute. Not yet: the accessed bit written back to descriptors,
- * the monitor trap flag (not reported in IA32_VMX_PROCBASED_CTLS, so VM entry refuses it), the
- * preemption timer, SMM, INIT/SIPI. Task switches
- * are not performed by the processor: they always exit (SDM 25.1.2), as KVM expects. APIC-access
- * exits are taken for every access to the page (no TPR read/write virtualisation through it). PAE PDPTEs are read from memory at
- * each walk rather than from the VMCS PDPTR fields.
+ * <p>Not modelled:
+ * <ul>
+ *   <li>x87/MMX/SSE/AVX instructions are not executed: they raise #NM or #UD as CR0.EM/MP/TS and
+ *       CR4.OSFXSR require, and otherwise #UD, as on a processor without the feature (though CPUID reports
+ *       the features); the fences, CLFLUSH and MOVNTI execute.</li>
+ *   <li>Alignment checking: CR0.AM with RFLAGS.AC at CPL 3 raises no #AC.</li>
+ *   <li>Atomicity towards other agents: a LOCK-accepted instruction is atomic for this processor (it runs
+ *       one instruction at a time), but its read and write are separate accesses to memory that the VMM or
+ *       another vCPU thread may change in between.</li>
+ *   <li>The monitor trap flag (not reported in IA32_VMX_PROCBASED_CTLS, so VM entry refuses it), the
+ *       VMX-preemption timer, SMM, INIT/SIPI, 1-GByte pages (not reported in CPUID).</li>
+ *   <li>Task switches are not performed by the processor: they always exit (SDM 25.1.2), as KVM expects.</li>
+ *   <li>APIC-access exits are taken for every access to the page (no TPR read/write virtualisation
+ *       through it).</li>
+ *   <li>PAE PDPTEs are read from memory at each walk rather than from the VMCS PDPTR fields.</li>
+ *   <li>Memory types (PAT, MTRRs, EPT memory type) are kept in their registers and fields but change
+ *       nothing: every access behaves as write-back.</li>
+ * </ul>
  */
 package kvmkmod.hw.soft;

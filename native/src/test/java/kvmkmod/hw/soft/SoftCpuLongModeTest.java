@@ -14,6 +14,14 @@ class SoftCpuLongModeTest {
 
     @BeforeEach void setUp() {
         h = new VmxHarness();
+        enterLongMode(h);
+    }
+
+    /**
+     * Guest state of a 64-bit kernel at 0x2000 (CS 0x08, data 0x10, IDT at 0x1400 with vector 0x30 an
+     * interrupt gate to 0x1300), identity-mapped by one 2-MiB page.
+     */
+    static void enterLongMode(VmxHarness h) {
         // 4-level tables: PML4 0x20000 -> PDPT 0x21000 -> PD 0x22000, PD[0] a 2-MiB page at 0
         h.ram.buf.putLong(0x20000, 0x21000 | 7);
         h.ram.buf.putLong(0x21000, 0x22000 | 7);

@@ -304,4 +304,29 @@ class SoftDecodeCacheTest {
         };
         assertThat(outcome(true, run)).isEqualTo(outcome(false, run));
     }
+
+    /**
+     * A LOCK-prefixed instruction inside a loop of cached ones is left to the interpreter, which runs the
+     * accepted LOCK ADD [BX], AX and raises #UD for LOCK ADD AX, BX after the loop.
+     */
+    @Test void lockPrefixedInstructionsInACachedLoopFollowTheInterpreterRule() {
+        Consumer<VmxHarness> run = g -> {
+            g.load(0x1000,
+                    0xbb, 0x00, 0x40,               // mov bx, 0x4000
+                    0xb9, 0x32, 0x00,               // mov cx, 50
+                    0x40,                           // l: inc ax
+                    0xf0, 0x01, 0x07,               // lock add [bx], ax
+                    0x42,                           // inc dx
+                    0x49,                           // dec cx
+                    0x75, 0xf8,                     // jnz l
+                    0xf0, 0x01, 0xd8,               // lock add ax, bx: #UD
+                    0xf4);
+            g.w(EXCEPTION_BITMAP, 1 << 6);
+            g.launch();
+            g.expectException(6, -1, 0x100e);
+            assertThat(g.ram.buf.getShort(0x4000)).isEqualTo((short) (50 * 51 / 2));
+            assertThat(g.regs()[VmxCpu.RAX] & 0xffff).isEqualTo(50);
+        };
+        assertThat(outcome(true, run)).isEqualTo(outcome(false, run));
+    }
 }
