@@ -42,7 +42,8 @@
  * copy, segment limit and type checks on every data and stack access with #GP/#SS, the CS limit on
  * instruction fetch and near-branch targets (also in real-address and virtual-8086 mode), the checks of
  * segment-register loads and the accessed bit they set in the descriptor, implicit supervisor accesses to
- * descriptor tables, the TSS and inner stacks); the LOCK prefix (#UD on an instruction that does not accept
+ * descriptor tables, the TSS and inner stacks); alignment checking (#AC at CPL 3 with CR0.AM and
+ * RFLAGS.AC); the LOCK prefix (#UD on an instruction that does not accept
  * it or with a register destination); the 15-byte instruction length limit;
  * IA-32e mode (64-bit and compatibility mode, the decoding of REX, RIP-relative addressing, 16-byte IDT
  * gates with RSP0/IST, IRETQ and compatibility-mode IRET, 64-bit call gates, SYSCALL/SYSRET/SWAPGS,
@@ -66,7 +67,6 @@
  *   <li>x87/MMX/SSE/AVX instructions are not executed: they raise #NM or #UD as CR0.EM/MP/TS and
  *       CR4.OSFXSR require, and otherwise #UD, as on a processor without the feature (though CPUID reports
  *       the features); the fences, CLFLUSH and MOVNTI execute.</li>
- *   <li>Alignment checking: CR0.AM with RFLAGS.AC at CPL 3 raises no #AC.</li>
  *   <li>Atomicity towards other agents: a LOCK-accepted instruction is atomic for this processor (it runs
  *       one instruction at a time), but its read and write are separate accesses to memory that the VMM or
  *       another vCPU thread may change in between.</li>
