@@ -501,6 +501,14 @@ class EveryExitHandlerTest {
     }
     // ---- without EPT: the shadow MMU's exits ----
 
+    /** ept=0, and bypass_guest_pf=0 so that not-present page faults exit too. */
+    static KvmIntel.Params withoutEptOrBypass() {
+        KvmIntel.Params p = new KvmIntel.Params();
+        p.enable_ept = false;
+        p.bypass_guest_pf = false;
+        return p;
+    }
+
     /**
      * ept=0 (and so no unrestricted guest): real mode runs under vm86, then the guest turns on paging.
      * Its page faults exit to handle_exception and kvm_mmu_page_fault (bypass_guest_pf=0, so not-present
@@ -510,9 +518,7 @@ class EveryExitHandlerTest {
      */
     @Test
     void without_ept_page_faults_invlpg_and_cr3_exit() {
-        KvmIntel.Params p = new KvmIntel.Params();
-        p.enable_ept = false;
-        p.bypass_guest_pf = false;
+        KvmIntel.Params p = withoutEptOrBypass();
         String asm = TO_PROTECTED + String.join("\n",
                 "  mov edi, 0x11000",                       // PT: identity map of the first MiB
                 "  mov eax, 3",
@@ -574,9 +580,7 @@ class EveryExitHandlerTest {
      */
     @Test
     void an_int_whose_delivery_faults_is_reinjected_once() {
-        KvmIntel.Params p = new KvmIntel.Params();
-        p.enable_ept = false;
-        p.bypass_guest_pf = false;
+        KvmIntel.Params p = withoutEptOrBypass();
         String asm = String.join("\n",
                 ".code16",
                 "_start:",
