@@ -12,7 +12,6 @@ import org.junit.jupiter.api.TestMethodOrder;
 
 import java.io.IOException;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -670,7 +669,7 @@ class EveryExitHandlerTest {
             System.out.println(why);
             org.junit.jupiter.api.Assumptions.abort(why);
         }
-        List<String> rows = Files.readAllLines(Path.of("/work/shared/reference/vmx_exit_handlers.tsv"));
+        List<String> rows = Files.readAllLines(ReferenceFiles.of("vmx_exit_handlers.tsv"));
         Map<Integer, String> table = new TreeMap<>();
         for (String row : rows.subList(1, rows.size())) {
             String[] f = row.split("\t");

@@ -7,7 +7,6 @@ import java.io.IOException;
 import java.lang.invoke.SerializedLambda;
 import java.lang.reflect.Method;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
 
 import static kvmkmod.hw.VmxArch.*;
@@ -29,7 +28,7 @@ class ExitHandlersTest {
     void the_table_is_vmx_exit_handlers_tsv() throws IOException, ReflectiveOperationException {
         try (KvmIntel m = VmxTestSupport.load(Backend.SOFT)) {
             Vmx.ExitHandler[] t = m.vmx().kvm_vmx_exit_handlers;
-            List<String> rows = Files.readAllLines(Path.of("/work/shared/reference/vmx_exit_handlers.tsv"));
+            List<String> rows = Files.readAllLines(ReferenceFiles.of("vmx_exit_handlers.tsv"));
             int n = 0;
             boolean[] listed = new boolean[t.length];
             for (String row : rows.subList(1, rows.size())) {

@@ -6,7 +6,6 @@ import org.junit.jupiter.api.Test;
 import java.io.IOException;
 import java.lang.reflect.Method;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -18,12 +17,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /** Every @Origin of kvm-intel names a real 2.6.33.3 function at its real line, and all of vmx.c is there. */
 class OriginTest {
-    static final Path FUNCTIONS = Path.of("/work/shared/reference/functions.tsv");
 
     /** function name → "file:line" rows of functions.tsv (a name may be defined in two files). */
     static Map<String, Set<String>> reference() throws IOException {
         Map<String, Set<String>> m = new HashMap<>();
-        List<String> lines = Files.readAllLines(FUNCTIONS);
+        List<String> lines = Files.readAllLines(ReferenceFiles.of("functions.tsv"));
         for (String l : lines.subList(1, lines.size())) {
             String[] f = l.split("\t");
             m.computeIfAbsent(f[0], k -> new HashSet<>()).add(f[1] + ":" + f[2]);
@@ -50,7 +48,7 @@ class OriginTest {
     @Test
     void every_vmx_c_function_is_mirrored() throws IOException {
         Set<String> want = new TreeSet<>();
-        List<String> lines = Files.readAllLines(FUNCTIONS);
+        List<String> lines = Files.readAllLines(ReferenceFiles.of("functions.tsv"));
         for (String l : lines.subList(1, lines.size())) {
             String[] f = l.split("\t");
             if (f[1].equals("arch/x86/kvm/vmx.c")) want.add(f[0]);
