@@ -911,6 +911,13 @@ final class SoftCore {
                 if (activity == 1) activity = 0;
                 inject(injectInfo, injectError, injectLen);
             }
+            if (machineCheckPending) {
+                // an abort (SDM 6.15 "Interrupt 18—Machine-Check Exception (#MC)") at the first boundary
+                machineCheckPending = false;
+                if (activity == 1) activity = 0;
+                ip0 = pc = rip;
+                exception(MC, INTR_TYPE_HARD_EXCEPTION, false, 0, rip);
+            }
         } catch (VmExitSignal e) {
             return;
         } catch (FaultSignal f) {
@@ -1140,6 +1147,9 @@ final class SoftCore {
     }
 
     private static boolean contributory(int v) { return v == DE || (v >= TS && v <= GP); }
+
+    /** SoftCpu.injectMachineCheck(IN_GUEST): #MC before the first instruction of this entry. */
+    boolean machineCheckPending;
 
     /** Bytes of the instruction whose event is being delivered (0 for a fault or an external event). */
     private int deliveringLen;

@@ -73,6 +73,20 @@ public final class SoftCpu implements VmxCpu {
     /** Why the last VMLAUNCH/VMRESUME failed its checks, in words citing the SDM; null after a good entry. */
     public String lastEntryFailure() { return lastEntryFailure; }
 
+    /** Where an injected machine check strikes: see {@link #injectMachineCheck}. */
+    public enum MachineCheck { NONE, DURING_ENTRY, IN_GUEST }
+
+    private MachineCheck machineCheck = MachineCheck.NONE;
+
+    /**
+     * Makes the next VM entry meet a machine check, which software cannot cause on real hardware (SDM 15
+     * "Machine-Check Architecture"), so that the paths KVM keeps for it can be run. DURING_ENTRY: the entry
+     * fails after loading guest state with exit reason 41 and bit 31 set (SDM 26.8 "Machine-Check Events
+     * During VM Entry"). IN_GUEST: the guest takes #MC before its first instruction, a VM exit when bit 18
+     * of the exception bitmap is set.
+     */
+    public void injectMachineCheck(MachineCheck where) { machineCheck = where; }
+
     /** A note on the last VM exit when it needs explaining (a triple fault, something not modelled), else null. */
     public String lastExitNote() { return core.exitNote; }
 
@@ -394,6 +408,15 @@ public final class SoftCpu implements VmxCpu {
                 return succeed();
             }
         }
+        MachineCheck mc = machineCheck;
+        machineCheck = MachineCheck.NONE;
+        if (mc == MachineCheck.DURING_ENTRY) {
+            lastEntryFailure = "SDM 26.8 Machine-Check Events During VM Entry: a machine check (injected) after the guest state was loaded";
+            vw(VM_EXIT_REASON, EXIT_REASON_MCE_DURING_VMENTRY | VMX_EXIT_REASONS_FAILED_VMENTRY);
+            vw(EXIT_QUALIFICATION, 0);
+            return succeed();
+        }
+        core.machineCheckPending = mc == MachineCheck.IN_GUEST;
         if (launch) vmcsBuf.putInt(vmcsOff + Vmcs.LAUNCH_STATE_OFFSET, Vmcs.LAUNCH_STATE_LAUNCHED);
         int inject = vr32(VM_ENTRY_INTR_INFO_FIELD);
         core.run(inject, vr32(VM_ENTRY_EXCEPTION_ERROR_CODE), vr32(VM_ENTRY_INSTRUCTION_LEN));
