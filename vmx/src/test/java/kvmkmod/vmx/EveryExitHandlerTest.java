@@ -693,11 +693,12 @@ class EveryExitHandlerTest {
     /**
      * Slots no guest can reach here, each with why:
      * <ul>
-     * <li>MCE_DURING_VMENTRY: a machine check while the processor loads guest state. The SOFT processor
-     * models no machine-check architecture: it names vector 18 (SoftArch.MC) but never raises it and never
-     * fails an entry with reason 41. A guest cannot make one either: INT 18 is a software interrupt, which
-     * the exception bitmap does not select (SDM "Exception Bitmap", "Other Causes of VM Exits"), so the #MC path of
-     * handle_exception (vmx.c:2788-2789) is out of reach too.
+     * <li>MCE_DURING_VMENTRY: a machine check while the processor loads guest state fails the entry with
+     * reason 41 and bit 31 set (SDM 26.8). 2.6.33 compares and indexes the unmasked reason (vmx.c:3544,
+     * vmx.c:3578), so slot 41 is never used: the injected case goes to userspace as KVM_EXIT_UNKNOWN
+     * ({@link #a_machine_check_during_entry_reaches_userspace_as_an_unknown_exit}), and handle_machine_check
+     * runs only through handle_exception's #MC path
+     * ({@link #a_machine_check_in_the_guest_goes_to_handle_machine_check}).
      * <li>TPR_BELOW_THRESHOLD: needs the TPR shadow, which vmx_vcpu_setup clears from the
      * processor-based controls unless vm_need_tpr_shadow (vmx.c:263-265: cpu_has_vmx_tpr_shadow and
      * irqchip_in_kernel; cleared at vmx.c:2300-2301). There is no in-kernel irqchip here
