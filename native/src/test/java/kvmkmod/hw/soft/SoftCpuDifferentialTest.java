@@ -46,14 +46,7 @@ class SoftCpuDifferentialTest {
             h.w(GUEST_IDTR_LIMIT, 0xff);
             h.load(0x3000, 0xf4);
             h.w(GUEST_RSP, 0x9000);
-            h.w(GUEST_CS_SELECTOR, 8);
-            h.w(GUEST_CS_LIMIT, 0xffffffffL);
-            h.w(GUEST_CS_AR_BYTES, 0xc09b);
-            for (int f : new int[]{0, 2, 3, 4, 5}) {
-                h.w(GUEST_ES_SELECTOR + 2 * f, 0x10);
-                h.w(GUEST_ES_LIMIT + 2 * f, 0xffffffffL);
-                h.w(GUEST_ES_AR_BYTES + 2 * f, 0xc093);
-            }
+            h.flatSegments(8, 0xc09b, 0x10, 0xc093, 0, 2, 3, 4, 5);
             h.w(GUEST_CR0, 0x60010031L);
             h.w(GUEST_RFLAGS, 0x2);
             h.load(0x1000, 0x31, 0xc9, 0xf7, 0xf1); // xor ecx, ecx; div ecx

@@ -69,14 +69,7 @@ class SoftCpuFuzzTest {
         h.w(GUEST_IDTR_BASE, 0x40000);
         h.w(GUEST_IDTR_LIMIT, 256 * gate - 1);
         h.w(GUEST_RSP, 0x9000);
-        h.w(GUEST_CS_SELECTOR, 8);
-        h.w(GUEST_CS_LIMIT, 0xffffffffL);
-        h.w(GUEST_CS_AR_BYTES, mode == 2 ? 0xa09b : 0xc09b);
-        for (int f : new int[]{0, 2, 3, 4, 5}) {
-            h.w(GUEST_ES_SELECTOR + 2 * f, 0x10);
-            h.w(GUEST_ES_LIMIT + 2 * f, 0xffffffffL);
-            h.w(GUEST_ES_AR_BYTES + 2 * f, 0xc093);
-        }
+        h.flatSegments(8, mode == 2 ? 0xa09b : 0xc09b, 0x10, 0xc093, 0, 2, 3, 4, 5);
         h.w(GUEST_CR0, mode == 2 ? 0x80010031L : 0x60010031L);
         if (mode == 2) {
             h.ram.buf.putLong(0x20000, 0x21000 | 7);

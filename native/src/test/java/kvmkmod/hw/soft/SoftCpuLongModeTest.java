@@ -40,15 +40,8 @@ class SoftCpuLongModeTest {
         h.w(CR0_READ_SHADOW, 0x80000011L);
         h.w(GUEST_CR4, 0x2020);
         h.w(GUEST_CR3, 0x20000);
-        h.w(GUEST_CS_SELECTOR, 8);
         h.w(GUEST_CS_BASE, 0);
-        h.w(GUEST_CS_LIMIT, 0xffffffffL);
-        h.w(GUEST_CS_AR_BYTES, 0xa09b);
-        for (int f : new int[]{0, 2, 3}) { // ES, SS, DS
-            h.w(GUEST_ES_SELECTOR + 2 * f, 0x10);
-            h.w(GUEST_ES_LIMIT + 2 * f, 0xffffffffL);
-            h.w(GUEST_ES_AR_BYTES + 2 * f, 0xc093);
-        }
+        h.flatSegments(8, 0xa09b, 0x10, 0xc093, 0, 2, 3);
         h.w(GUEST_FS_AR_BYTES, 0x10000);
         h.w(GUEST_GS_AR_BYTES, 0x10000);
         h.w(GUEST_LDTR_AR_BYTES, 0x10000);

@@ -157,14 +157,7 @@ class SoftCpuProtectedModeTest {
         h.ram.buf.putInt(0x30004, 0x9000);           // TSS.ESP0
         h.ram.buf.putShort(0x30008, (short) 0x10);   // TSS.SS0
         h.w(GUEST_CR0, cr0);
-        h.w(GUEST_CS_SELECTOR, 8);
-        h.w(GUEST_CS_LIMIT, 0xffffffffL);
-        h.w(GUEST_CS_AR_BYTES, 0xc09b);
-        for (int f : new int[]{0, 2, 3}) {
-            h.w(GUEST_ES_SELECTOR + 2 * f, 0x10);
-            h.w(GUEST_ES_LIMIT + 2 * f, 0xffffffffL);
-            h.w(GUEST_ES_AR_BYTES + 2 * f, 0xc093);
-        }
+        h.flatSegments(8, 0xc09b, 0x10, 0xc093, 0, 2, 3);
         h.w(GUEST_TR_BASE, 0x30000);
         h.w(GUEST_TR_LIMIT, 0x67);
         h.w(GUEST_TR_AR_BYTES, 0x8b);
@@ -225,14 +218,7 @@ class SoftCpuProtectedModeTest {
                 0x67, 0x00, 0x00, 0x10, 0x03, 0x89, 0x00, 0x00,      // 0x30: available TSS at 0x31000
                 0x00, 0x00, 0x30, 0x00, 0x00, 0x85, 0x00, 0x00);     // 0x38: task gate -> TSS 0x30
         h.w(GUEST_CR0, 0x60010031L);
-        h.w(GUEST_CS_SELECTOR, 8);
-        h.w(GUEST_CS_LIMIT, 0xffffffffL);
-        h.w(GUEST_CS_AR_BYTES, 0xc09b);
-        for (int f : new int[]{0, 2, 3}) {
-            h.w(GUEST_ES_SELECTOR + 2 * f, 0x10);
-            h.w(GUEST_ES_LIMIT + 2 * f, 0xffffffffL);
-            h.w(GUEST_ES_AR_BYTES + 2 * f, 0xc093);
-        }
+        h.flatSegments(8, 0xc09b, 0x10, 0xc093, 0, 2, 3);
         h.w(GUEST_TR_SELECTOR, 0x28);
         h.w(GUEST_TR_BASE, 0x30000);
         h.w(GUEST_TR_LIMIT, 0x67);

@@ -112,14 +112,7 @@ class SoftDecodeCacheTest {
     private void flat32() {
         h.w(CR0_GUEST_HOST_MASK, 0);
         h.w(GUEST_CR0, 0x60010031L);
-        h.w(GUEST_CS_SELECTOR, 8);
-        h.w(GUEST_CS_LIMIT, 0xffffffffL);
-        h.w(GUEST_CS_AR_BYTES, 0xc09b);
-        for (int f : new int[]{0, 2, 3, 4, 5}) {
-            h.w(GUEST_ES_SELECTOR + 2 * f, 0x10);
-            h.w(GUEST_ES_LIMIT + 2 * f, 0xffffffffL);
-            h.w(GUEST_ES_AR_BYTES + 2 * f, 0xc093);
-        }
+        h.flatSegments(8, 0xc09b, 0x10, 0xc093, 0, 2, 3, 4, 5);
     }
 
     /** Machine code from bytes and byte arrays. */

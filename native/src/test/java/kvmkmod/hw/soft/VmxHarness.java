@@ -160,6 +160,21 @@ final class VmxHarness implements AutoCloseable {
     }
 
     /**
+     * Flat 4-GiB segments in the guest-state area: CS with its selector and access rights, and the data
+     * segments {@code segs} (0 = ES, 2 = SS, 3 = DS, 4 = FS, 5 = GS) with theirs.
+     */
+    void flatSegments(int cs, int csAr, int data, int dataAr, int... segs) {
+        w(GUEST_CS_SELECTOR, cs);
+        w(GUEST_CS_LIMIT, 0xffffffffL);
+        w(GUEST_CS_AR_BYTES, csAr);
+        for (int f : segs) {
+            w(GUEST_ES_SELECTOR + 2 * f, data);
+            w(GUEST_ES_LIMIT + 2 * f, 0xffffffffL);
+            w(GUEST_ES_AR_BYTES + 2 * f, dataAr);
+        }
+    }
+
+    /**
      * 32-bit flat protected mode entered directly: the given GDT at 0x1108 (CS 0x08, DS/ES/SS 0x10 flat),
      * IDT at 0x1400, a 32-bit TSS at 0x30000 (selector 0x48, ESP0 0x9000, SS0 0x10), ESP 0x9000, EIP 0x2000.
      */
@@ -168,14 +183,7 @@ final class VmxHarness implements AutoCloseable {
         ram.buf.putInt(0x30004, 0x9000);
         ram.buf.putShort(0x30008, (short) 0x10);
         w(GUEST_CR0, 0x60010031L);
-        w(GUEST_CS_SELECTOR, 8);
-        w(GUEST_CS_LIMIT, 0xffffffffL);
-        w(GUEST_CS_AR_BYTES, 0xc09b);
-        for (int f : new int[]{0, 2, 3}) {
-            w(GUEST_ES_SELECTOR + 2 * f, 0x10);
-            w(GUEST_ES_LIMIT + 2 * f, 0xffffffffL);
-            w(GUEST_ES_AR_BYTES + 2 * f, 0xc093);
-        }
+        flatSegments(8, 0xc09b, 0x10, 0xc093, 0, 2, 3);
         w(GUEST_TR_SELECTOR, 0x48);
         w(GUEST_TR_BASE, 0x30000);
         w(GUEST_TR_LIMIT, 0x67);
