@@ -414,6 +414,26 @@ final class SoftDecodeCache {
         return off + sz - 1 <= (c.limit[s] & 0xffffffffL);
     }
 
+    /**
+     * The two-operand ModRM forms whose opcode bit 0 is the width (byte or operand size) and bit 1 the
+     * direction (set: the register is the destination): register-register, or a memory operand on either side.
+     */
+    private void regRmForm(Op o, int op, int sz, int rr, int rm, int mr) {
+        SoftCore c = this.c;
+        o.sz = (op & 1) == 0 ? 1 : sz;
+        c.modrm();
+        boolean toReg = (op & 2) != 0;
+        if (c.mrMod == 3) {
+            o.kind = rr;
+            o.r1 = toReg ? c.mrReg : c.mrRm;
+            o.r2 = toReg ? c.mrRm : c.mrReg;
+        } else {
+            o.kind = toReg ? rm : mr;
+            o.r1 = c.mrReg;
+            memory(o);
+        }
+    }
+
     /** Remembers that {@code b} continues at {@code next} when both lie in the same linear and host page. */
     private void link(Block b, Block next, long rip) {
         if (next.buf != b.buf || (next.lin ^ b.lin) >>> 12 != 0
@@ -536,21 +556,9 @@ final class SoftDecodeCache {
             o.write = o.alu != 7;
             if (op < 0x40 && (op & 7) < 6) { // ALU forms 00-3D
                 switch (op & 7) {
-                    case 0: case 1: case 2: case 3: {
-                        o.sz = (op & 1) == 0 ? 1 : sz;
-                        c.modrm();
-                        boolean toReg = (op & 2) != 0;
-                        if (c.mrMod == 3) {
-                            o.kind = ALU_RR;
-                            o.r1 = toReg ? c.mrReg : c.mrRm;
-                            o.r2 = toReg ? c.mrRm : c.mrReg;
-                        } else {
-                            o.kind = toReg ? ALU_RM : ALU_MR;
-                            o.r1 = c.mrReg;
-                            memory(o);
-                        }
+                    case 0: case 1: case 2: case 3:
+                        regRmForm(o, op, sz, ALU_RR, ALU_RM, ALU_MR);
                         break;
-                    }
                     default:
                         o.kind = ALU_RI;
                         o.r1 = 0;
@@ -595,18 +603,7 @@ final class SoftDecodeCache {
                     memory(o);
                     return finish(o, pc);
                 case 0x88: case 0x89: case 0x8a: case 0x8b: {
-                    o.sz = (op & 1) == 0 ? 1 : sz;
-                    c.modrm();
-                    boolean toReg = (op & 2) != 0;
-                    if (c.mrMod == 3) {
-                        o.kind = MOV_RR;
-                        o.r1 = toReg ? c.mrReg : c.mrRm;
-                        o.r2 = toReg ? c.mrRm : c.mrReg;
-                    } else {
-                        o.kind = toReg ? MOV_RM : MOV_MR;
-                        o.r1 = c.mrReg;
-                        memory(o);
-                    }
+                    regRmForm(o, op, sz, MOV_RR, MOV_RM, MOV_MR);
                     return finish(o, pc);
                 }
                 case 0x8d:
