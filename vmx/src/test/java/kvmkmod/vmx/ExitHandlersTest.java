@@ -92,14 +92,11 @@ class ExitHandlersTest {
             VmxTestSupport.Vmm vmm = new VmxTestSupport.Vmm(m).withMemory();
             int vcpufd = (int) vmm.p.ioctl(vmm.vm, kvmkmod.include.Kvm_h.KVM_CREATE_VCPU, 0);
             VcpuVmx v = (VcpuVmx) vmm.p.fget(vcpufd).private_data;
-            m.kvm_main().vcpu_load(v);
-            try {
+            VmxTestSupport.onCpu(m, v, () -> {
                 v.exit_reason = EXIT_REASON_RDTSC;
                 v.fail = 0;
                 assertThat(m.vmx().vmx_handle_exit(v)).isZero();
-            } finally {
-                m.kvm_main().vcpu_put(v);
-            }
+            });
             assertThat(v.run.exit_reason()).isEqualTo(kvmkmod.include.Kvm_h.KVM_EXIT_UNKNOWN);
             assertThat(v.run.hw.hardware_exit_reason()).isEqualTo(EXIT_REASON_RDTSC);
         }

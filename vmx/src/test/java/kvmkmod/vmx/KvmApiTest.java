@@ -153,16 +153,13 @@ class KvmApiTest {
 
             VcpuVmx v = (VcpuVmx) vmm.p.fget(vcpufd).private_data;
             Vmx vmx = m.vmx();
-            m.kvm_main().vcpu_load(v);
-            try {
+            VmxTestSupport.onCpu(m, v, () -> {
                 // kvm_mmu_load gave vmx_set_cr3 the EPT root: write-back, 4-level walk
                 assertThat(vmx.vmcs_read64(EPT_POINTER)).isEqualTo(Vmx.construct_eptp(v.arch.mmu.root_hpa));
                 assertThat(vmx.vmcs_read64(EPT_POINTER) & 0x3f)
                         .isEqualTo((long) (VMX_EPT_DEFAULT_MT | VMX_EPT_DEFAULT_GAW << VMX_EPT_GAW_EPTP_SHIFT));
                 assertThat(vmx.vmcs_readl(GUEST_CR3)).as("paging off: the identity map").isEqualTo(VMX_EPT_IDENTITY_PAGETABLE_ADDR);
-            } finally {
-                m.kvm_main().vcpu_put(v);
-            }
+            });
             assertThat(v.launched).isEqualTo(1);
             assertThat(v.rmode.vm86_active).isEqualTo(unrestricted_guest ? 0 : 1);
             assertThat(v.exit_reason).isEqualTo(unrestricted_guest ? EXIT_REASON_HLT : EXIT_REASON_EXCEPTION_NMI);
@@ -297,13 +294,10 @@ class KvmApiTest {
             regs = new KvmRegs().read(vmm.argRegion.buf, 0);
             assertThat(regs.rbx).isEqualTo(0x1000);
             assertThat(regs.rip).isEqualTo(0xffe0 + CR_ACCESS.length);
-            m.kvm_main().vcpu_load(v);
-            try {
+            VmxTestSupport.onCpu(m, v, () -> {
                 assertThat(m.vmx().vmcs_readl(CR0_READ_SHADOW) & 1).isEqualTo(1);
                 assertThat(m.vmx().vmcs_readl(GUEST_CR0) & 1).isEqualTo(1);
-            } finally {
-                m.kvm_main().vcpu_put(v);
-            }
+            });
         }
     }
 
@@ -376,12 +370,9 @@ class KvmApiTest {
             int vcpufd = (int) vmm.p.ioctl(vmm.vm, KVM_CREATE_VCPU, 0);
             VcpuVmx v = (VcpuVmx) vmm.p.fget(vcpufd).private_data;
             // clear the pin-based controls the processor requires: VMLAUNCH fails with error 7
-            m.kvm_main().vcpu_load(v);
-            try {
+            VmxTestSupport.onCpu(m, v, () -> {
                 vmx.vmcs_write32(PIN_BASED_VM_EXEC_CONTROL, 0);
-            } finally {
-                m.kvm_main().vcpu_put(v);
-            }
+            });
             assertThat(vmm.p.ioctl(vcpufd, KVM_RUN, 0)).isZero();
             assertThat(v.run.exit_reason()).isEqualTo(KVM_EXIT_FAIL_ENTRY);
             assertThat(v.run.fail_entry.hardware_entry_failure_reason()).isEqualTo(VMXERR_ENTRY_INVALID_CONTROL_FIELD);
@@ -398,12 +389,9 @@ class KvmApiTest {
             int vcpufd = (int) vmm.p.ioctl(vmm.vm, KVM_CREATE_VCPU, 0);
             VcpuVmx v = (VcpuVmx) vmm.p.fget(vcpufd).private_data;
             // an unusable CS fails the guest-state checks: exit reason 33 with bit 31 (SDM 26.3.1.2)
-            m.kvm_main().vcpu_load(v);
-            try {
+            VmxTestSupport.onCpu(m, v, () -> {
                 vmx.vmcs_write32(GUEST_CS_AR_BYTES, AR_UNUSABLE_MASK);
-            } finally {
-                m.kvm_main().vcpu_put(v);
-            }
+            });
             assertThat(vmm.p.ioctl(vcpufd, KVM_RUN, 0)).isZero();
             skipOnHostLimit(backend, v.run, KVM_EXIT_UNKNOWN, "the host backend does not make the SDM 26.3 guest-state checks");
             // 2.6.33 has no handler for a failed entry: userspace sees the raw reason

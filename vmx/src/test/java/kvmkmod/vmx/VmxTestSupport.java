@@ -43,6 +43,16 @@ final class VmxTestSupport {
         return KvmIntel.insmod(kernel, params);
     }
 
+    /** Runs {@code body} with the vCPU loaded (vcpu_load/vcpu_put), so that its VMCS is the current one. */
+    static void onCpu(KvmIntel m, kvmkmod.include.KvmVcpu v, Runnable body) {
+        m.kvm_main().vcpu_load(v);
+        try {
+            body.run();
+        } finally {
+            m.kvm_main().vcpu_put(v);
+        }
+    }
+
     static KvmIntel load(Backend backend) { return load(backend, VmxCapabilities.westmere(), new KvmIntel.Params()); }
 
     /** A userspace VMM: /dev/kvm open, one VM with 1 MiB of RAM at guest-physical 0, the TSS placed. */

@@ -305,8 +305,7 @@ class X86VcpuApiTest {
             X86 x86 = s.x86();
             KvmVcpu v = s.v();
             long[] d = new long[1];
-            s.m.kvm_main().vcpu_load(v);
-            try {
+            VmxTestSupport.onCpu(s.m, v, () -> {
                 assertThat(x86.kvm_set_msr_common(v, MSR_IA32_MISC_ENABLE, 0x1)).isZero();
                 assertThat(x86.kvm_get_msr_common(v, MSR_IA32_MISC_ENABLE, d)).isZero();
                 assertThat(d[0]).isEqualTo(1);
@@ -344,9 +343,7 @@ class X86VcpuApiTest {
                 assertThat(x86.kvm_get_msr_common(v, 0x12345, d)).isZero();
                 assertThat(d[0]).isZero();
                 assertThat(x86.kvm_set_msr_common(v, 0x12345, 1)).isZero();
-            } finally {
-                s.m.kvm_main().vcpu_put(v);
-            }
+            });
         }
     }
 
